@@ -1,0 +1,501 @@
+/* emit.c — the code generator's driver: NAME.c (weights blob + run function), NAME.h (the
+ * public API as macros and prototypes), the runtime headers the model uses and, with --main,
+ * the driver program NAME_main.c. Everything is built in memory and written only when the whole
+ * model has been generated, so that a failure leaves no partial output. */
+#include "emit.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../compiler/ops.h"
+#include "runtime_files.h"
+
+#define BLOB_ALIGN 64
+#define BLOB_ROW 4000 /* bytes per string literal: under C99's 4095-character minimum */
+
+const char *cn_emit_str(cn_emitter *e, const char *fmt, ...) {
+  cn_buf b = {0};
+  va_list ap;
+  va_start(ap, fmt);
+  cn_buf_vprintf(&b, fmt, ap);
+  va_end(ap);
+  CN_PUSH(e->strings, e->n_strings, e->cap_strings, b.data);
+  return b.data;
+}
+
+void cn_emit_use(cn_emitter *e, unsigned headers) { e->headers |= headers; }
+
+void cn_emit_line(cn_emitter *e, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  cn_buf_vprintf(&e->body, fmt, ap);
+  va_end(ap);
+  cn_buf_puts(&e->body, "\n");
+}
+
+static int storage_root(const cn_graph *g, int v) {
+  while (g->values[v].alias >= 0) {
+    v = g->values[v].alias;
+  }
+  return v;
+}
+
+static int index_in(const int *list, int n, int v) {
+  for (int i = 0; i < n; i++) {
+    if (list[i] == v) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+/* Where the bytes of value v live, as an expression of type `unsigned char *` (or const). */
+static const char *storage(cn_emitter *e, int v) {
+  cn_graph *g = e->g;
+  int r = storage_root(g, v);
+  cn_value *val = &g->values[r];
+  if (val->kind == CN_VALUE_INPUT) {
+    return cn_emit_str(e, "inputs[%d]", index_in(g->inputs, g->n_inputs, r));
+  }
+  if (val->kind == CN_VALUE_CONST) {
+    if (val->offset < 0) {
+      val->offset = e->blob_bytes;
+      e->blob_bytes += (cn_value_bytes(val) + BLOB_ALIGN - 1) / BLOB_ALIGN * BLOB_ALIGN;
+    }
+    return cn_emit_str(e, "(W + %" PRId64 ")", val->offset);
+  }
+  if (val->is_output) {
+    return cn_emit_str(e, "outputs[%d]", index_in(g->outputs, g->n_outputs, r));
+  }
+  CN_ASSERT(val->offset >= 0);
+  return cn_emit_str(e, "(A + %" PRId64 ")", val->offset);
+}
+
+const char *cn_emit_in(cn_emitter *e, int v) {
+  if (v < 0) {
+    return "NULL";
+  }
+  return cn_emit_str(e, "(const %s *)%s", cn_dtype_ctype(e->g->values[v].dtype), storage(e, v));
+}
+
+const char *cn_emit_out(cn_emitter *e, int v) {
+  if (v < 0) {
+    return "NULL";
+  }
+  return cn_emit_str(e, "(%s *)%s", cn_dtype_ctype(e->g->values[v].dtype), storage(e, v));
+}
+
+const char *cn_emit_in_void(cn_emitter *e, int v) {
+  return v < 0 ? "NULL" : cn_emit_str(e, "(const void *)%s", storage(e, v));
+}
+
+const char *cn_emit_out_void(cn_emitter *e, int v) {
+  return v < 0 ? "NULL" : cn_emit_str(e, "(void *)%s", storage(e, v));
+}
+
+const char *cn_emit_scratch(cn_emitter *e, const cn_node *n) {
+  if (n->scratch_bytes <= 0) {
+    return "NULL";
+  }
+  return cn_emit_str(e, "(void *)(A + %" PRId64 ")", n->scratch_offset);
+}
+
+const char *cn_emit_float(cn_emitter *e, float f) {
+  if (isnan(f)) {
+    return "NAN";
+  }
+  if (isinf(f)) {
+    return f > 0 ? "INFINITY" : "-INFINITY";
+  }
+  char buf[64];
+  snprintf(buf, sizeof buf, "%.9g", (double)f);
+  bool has_point = strpbrk(buf, ".eE") != NULL;
+  return cn_emit_str(e, "%s%sf", buf, has_point ? "" : ".0");
+}
+
+const char *cn_emit_params(cn_emitter *e, const char *type, const cn_field *fields, int n_fields,
+                           const void *params) {
+  int id = e->n_params++;
+  cn_buf_printf(&e->body, "    static const %s p%d = {", type, id);
+  for (int f = 0; f < n_fields; f++) {
+    const cn_field *fd = &fields[f];
+    const unsigned char *base = (const unsigned char *)params + fd->offset;
+    cn_buf_printf(&e->body, "%s.%s = ", f ? ", " : "", fd->name);
+    bool array = fd->count > 1;
+    /* Arrays of one element are declared as such in the struct only when count reads 1 from
+     * sizeof; the runtime structs use count > 1 for every array. */
+    if (array) {
+      cn_buf_puts(&e->body, "{");
+    }
+    for (int k = 0; k < fd->count; k++) {
+      if (fd->kind == CN_FIELD_I64) {
+        int64_t v;
+        memcpy(&v, base + (size_t)k * sizeof v, sizeof v);
+        if (v == INT64_MIN) {
+          cn_buf_printf(&e->body, "%sINT64_MIN", k ? ", " : "");
+        } else {
+          cn_buf_printf(&e->body, "%s%" PRId64, k ? ", " : "", v);
+        }
+      } else {
+        float v;
+        memcpy(&v, base + (size_t)k * sizeof v, sizeof v);
+        cn_buf_printf(&e->body, "%s%s", k ? ", " : "", cn_emit_float(e, v));
+      }
+    }
+    if (array) {
+      cn_buf_puts(&e->body, "}");
+    }
+  }
+  cn_buf_puts(&e->body, "};\n");
+  return cn_emit_str(e, "&p%d", id);
+}
+
+const char *cn_emit_i64_array(cn_emitter *e, const int64_t *vals, int n) {
+  int id = e->n_params++;
+  cn_buf_printf(&e->body, "    static const int64_t p%d[%d] = {", id, n > 0 ? n : 1);
+  for (int k = 0; k < n; k++) {
+    cn_buf_printf(&e->body, "%s%" PRId64, k ? ", " : "", vals[k]);
+  }
+  if (n == 0) {
+    cn_buf_puts(&e->body, "0");
+  }
+  cn_buf_puts(&e->body, "};\n");
+  return cn_emit_str(e, "p%d", id);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+
+char *cn_model_ident(const char *out_path) {
+  const char *base = strrchr(out_path, '/');
+  base = base ? base + 1 : out_path;
+  size_t len = strlen(base);
+  if (len > 2 && strcmp(base + len - 2, ".c") == 0) {
+    len -= 2;
+  }
+  char *id = cn_strndup(base, len);
+  for (char *p = id; *p; p++) {
+    bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9');
+    if (!ok) {
+      *p = '_';
+    }
+  }
+  if (id[0] == '\0' || (id[0] >= '0' && id[0] <= '9')) {
+    char *p = cn_fmt("m_%s", id);
+    free(id);
+    id = p;
+  }
+  return id;
+}
+
+static char *upper(const char *s) {
+  char *u = cn_strdup(s);
+  for (char *p = u; *p; p++) {
+    if (*p >= 'a' && *p <= 'z') {
+      *p = (char)(*p - 'a' + 'A');
+    }
+  }
+  return u;
+}
+
+/* A C string literal body for `s` (quotes, backslashes and non-printables escaped). */
+static void put_c_string(cn_buf *b, const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\') {
+      cn_buf_printf(b, "\\%c", *p);
+    } else if (*p < 32 || *p >= 127 || *p == '?') {
+      cn_buf_printf(b, "\\%03o", *p);
+    } else {
+      cn_buf_append(b, (const char *)p, 1);
+    }
+  }
+}
+
+static void io_macros(cn_buf *h, const cn_graph *g, const char *U, const char *kind, int idx,
+                      int v) {
+  const cn_value *val = &g->values[v];
+  cn_buf_printf(h, "#define %s_%s%d_NAME \"", U, kind, idx);
+  put_c_string(h, val->name);
+  cn_buf_printf(h, "\"\n#define %s_%s%d_DTYPE %d /* %s */\n", U, kind, idx, (int)val->dtype,
+                cn_dtype_name(val->dtype));
+  cn_buf_printf(h, "#define %s_%s%d_RANK %d\n", U, kind, idx, val->rank);
+  cn_buf_printf(h, "#define %s_%s%d_SHAPE {", U, kind, idx);
+  for (int k = 0; k < val->rank; k++) {
+    cn_buf_printf(h, "%s%" PRId64, k ? ", " : "", val->dims[k]);
+  }
+  cn_buf_printf(h, "%s}\n", val->rank == 0 ? "1" : "");
+  cn_buf_printf(h, "#define %s_%s%d_SIZE %" PRId64 " /* elements */\n", U, kind, idx,
+                cn_value_numel(val));
+}
+
+static void gen_header(cn_buf *h, const cn_graph *g, const cn_emitter *e) {
+  char *U = upper(e->ident);
+  const char *id = e->ident;
+  cn_buf_printf(h, "/* %s.h — generated by cnncc %s. Do not edit.\n", id, CNNCC_VERSION);
+  cn_buf_printf(h,
+                " *\n"
+                " * Usage: allocate %s_ARENA_BYTES bytes aligned to 64 (malloc'd or static), then\n"
+                " *   %s_run(arena, weights, inputs, outputs);\n"
+                " * inputs[i] / outputs[i] point to dense C-order arrays of the shapes and types\n"
+                " * below. `weights` is NULL when the weights are embedded (%s_WEIGHTS_EMBEDDED),\n"
+                " * else the contents of the weights file (%s_WEIGHTS_BYTES bytes, 64-byte aligned).\n"
+                " * The function uses no global state: contexts with their own arenas may run on\n"
+                " * several threads at once. It returns 0 on success, -1 on a missing buffer. */\n",
+                U, id, U, U);
+  cn_buf_printf(h, "#ifndef %s_H\n#define %s_H\n\n#include \"cnnrt.h\"\n\n", U, U);
+  cn_buf_printf(h, "#define %s_ARENA_BYTES %" PRId64 "\n", U, g->arena_bytes);
+  cn_buf_printf(h, "#define %s_WEIGHTS_BYTES %" PRId64 "\n", U, e->blob_bytes);
+  cn_buf_printf(h, "#define %s_WEIGHTS_EMBEDDED %d\n", U, e->opt->weights_path ? 0 : 1);
+  cn_buf_printf(h, "#define %s_NUM_INPUTS %d\n#define %s_NUM_OUTPUTS %d\n\n", U, g->n_inputs, U,
+                g->n_outputs);
+  for (int i = 0; i < g->n_inputs; i++) {
+    io_macros(h, g, U, "INPUT", i, g->inputs[i]);
+  }
+  for (int i = 0; i < g->n_outputs; i++) {
+    io_macros(h, g, U, "OUTPUT", i, g->outputs[i]);
+  }
+  cn_buf_printf(h,
+                "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
+                "int %s_run(void *arena, const void *weights, const void *const *inputs,\n"
+                "    void *const *outputs);\n"
+                "/* Same, splitting work across the threads of `par` (NULL: serial). */\n"
+                "int %s_run_parallel(void *arena, const void *weights, const void *const *inputs,\n"
+                "    void *const *outputs, const cnnrt_parallel *par);\n\n"
+                "#ifdef __cplusplus\n}\n#endif\n\n#endif\n",
+                id, id);
+  free(U);
+}
+
+/* The weights blob as rows of string literals; returns false if nothing is needed. */
+static void gen_blob_bytes(const cn_graph *g, int64_t bytes, unsigned char **out) {
+  unsigned char *blob = cn_calloc((size_t)(bytes ? bytes : 1), 1);
+  for (int v = 0; v < g->n_values; v++) {
+    const cn_value *val = &g->values[v];
+    if (val->kind == CN_VALUE_CONST && val->offset >= 0 && val->data) {
+      memcpy(blob + val->offset, val->data, (size_t)cn_value_bytes(val));
+    }
+  }
+  *out = blob;
+}
+
+static void gen_blob_c(cn_buf *c, const char *id, const unsigned char *blob, int64_t bytes) {
+  int64_t rows = (bytes + BLOB_ROW - 1) / BLOB_ROW;
+  cn_buf_printf(c,
+                "/* The weights, packed in the layouts their kernels read: %" PRId64 " bytes. */\n"
+                "static const union {\n  unsigned char rows[%" PRId64 "][%d];\n  double align;\n"
+                "} %s_weights\n#if defined(__GNUC__)\n    __attribute__((aligned(64)))\n#endif\n"
+                "    = {{\n",
+                bytes, rows, BLOB_ROW, id);
+  static const char hex[] = "01234567"; /* octal digits */
+  char *line = cn_malloc(BLOB_ROW * 4 + 16);
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t start = r * BLOB_ROW;
+    int64_t end = start + BLOB_ROW < bytes ? start + BLOB_ROW : bytes;
+    /* Trailing zero bytes need not be spelled out: the rest of the row is zero-filled. */
+    while (end > start && blob[end - 1] == 0) {
+      end--;
+    }
+    size_t n = 0;
+    line[n++] = '"';
+    for (int64_t i = start; i < end; i++) {
+      unsigned char ch = blob[i];
+      if (ch >= 32 && ch < 127 && ch != '"' && ch != '\\' && ch != '?') {
+        line[n++] = (char)ch;
+      } else {
+        /* Shortest octal escape that the next character cannot extend. */
+        bool next_digit = i + 1 < end && blob[i + 1] >= '0' && blob[i + 1] <= '7';
+        line[n++] = '\\';
+        if (next_digit || ch >= 0100) {
+          line[n++] = hex[(ch >> 6) & 7];
+        }
+        if (next_digit || ch >= 010) {
+          line[n++] = hex[(ch >> 3) & 7];
+        }
+        line[n++] = hex[ch & 7];
+      }
+    }
+    line[n++] = '"';
+    line[n++] = r + 1 < rows ? ',' : ' ';
+    line[n++] = '\n';
+    cn_buf_append(c, line, n);
+  }
+  free(line);
+  cn_buf_puts(c, "}};\n\n");
+}
+
+static const struct {
+  unsigned bit;
+  const char *file;
+} header_files[] = {
+    {CN_RT_ELEMENTWISE, "cnnrt_elementwise.h"}, {CN_RT_TENSOR, "cnnrt_tensor.h"},
+    {CN_RT_GEMM, "cnnrt_gemm.h"},               {CN_RT_CONV, "cnnrt_conv.h"},
+    {CN_RT_POOL, "cnnrt_pool.h"},               {CN_RT_NORM, "cnnrt_norm.h"},
+    {CN_RT_REDUCE, "cnnrt_reduce.h"},           {CN_RT_RESIZE, "cnnrt_resize.h"},
+};
+
+/* Emits the copies into graph outputs that are not computed in place (an output that is a graph
+ * input, a constant, a view of another value, or listed twice). */
+static void emit_output_copies(cn_emitter *e) {
+  cn_graph *g = e->g;
+  for (int i = 0; i < g->n_outputs; i++) {
+    int v = g->outputs[i];
+    const cn_value *val = &g->values[v];
+    bool computed_here =
+        val->kind == CN_VALUE_TEMP && val->alias < 0 && index_in(g->outputs, g->n_outputs, v) == i;
+    if (computed_here) {
+      continue;
+    }
+    cn_emit_line(e, "  memcpy(outputs[%d], %s, %" PRId64 "); /* output '%s' */", i,
+                 cn_emit_in_void(e, v), cn_value_bytes(val), val->name);
+  }
+}
+
+static bool write_out(cn_diag *d, const char *path, const cn_buf *b) {
+  if (!cn_write_file(path, b->data ? b->data : "", b->len)) {
+    cn_error(d, "cannot write '%s'", path);
+    return false;
+  }
+  return true;
+}
+
+extern void cn_gen_driver(cn_buf *out, const cn_graph *g, const char *ident,
+                          const char *weights_file);
+
+bool cn_codegen(cn_graph *g, const cn_options *opt, cn_diag *d) {
+  cn_emitter e = {0};
+  e.g = g;
+  e.opt = opt;
+  char *ident = cn_model_ident(opt->out_path);
+  e.ident = ident;
+
+  for (int v = 0; v < g->n_values; v++) {
+    if (g->values[v].kind == CN_VALUE_CONST) {
+      g->values[v].offset = -1; /* blob offsets are handed out as constants are used */
+    }
+  }
+  for (int i = 0; i < g->n_nodes; i++) {
+    cn_node *n = &g->nodes[i];
+    if (n->dead) {
+      continue;
+    }
+    cn_emit_line(&e, "  { /* %s '%s' */", n->op_type, n->name);
+    cn_op_emit(&e, g, n);
+    cn_emit_line(&e, "  }");
+  }
+  emit_output_copies(&e);
+
+  /* NAME.c */
+  cn_buf c = {0};
+  cn_buf_printf(&c, "/* %s.c — generated by cnncc %s from %s. Do not edit. */\n", ident,
+                CNNCC_VERSION, opt->model_path ? opt->model_path : "a model");
+  cn_buf_printf(&c, "#include \"%s.h\"\n#include \"cnnrt.h\"\n", ident);
+  for (size_t h = 0; h < sizeof header_files / sizeof header_files[0]; h++) {
+    if (e.headers & header_files[h].bit) {
+      cn_buf_printf(&c, "#include \"%s\"\n", header_files[h].file);
+    }
+  }
+  cn_buf_puts(&c, "\n");
+  unsigned char *blob = NULL;
+  gen_blob_bytes(g, e.blob_bytes, &blob);
+  bool embedded = opt->weights_path == NULL;
+  if (embedded && e.blob_bytes > 0) {
+    gen_blob_c(&c, ident, blob, e.blob_bytes);
+  }
+  cn_buf_printf(&c,
+                "int %s_run_parallel(void *arena, const void *weights, const void *const *inputs,\n"
+                "    void *const *outputs, const cnnrt_parallel *par) {\n"
+                "  unsigned char *A = (unsigned char *)arena;\n",
+                ident);
+  if (embedded && e.blob_bytes > 0) {
+    cn_buf_printf(&c,
+                  "  const unsigned char *W = weights ? (const unsigned char *)weights\n"
+                  "                                   : &%s_weights.rows[0][0];\n",
+                  ident);
+  } else {
+    cn_buf_puts(&c, "  const unsigned char *W = (const unsigned char *)weights;\n");
+  }
+  cn_buf_puts(&c, "  (void)A;\n  (void)W;\n  (void)par;\n  (void)inputs;\n");
+  if (g->arena_bytes > 0) {
+    cn_buf_puts(&c, "  if (A == NULL) {\n    return -1;\n  }\n");
+  }
+  if (!embedded && e.blob_bytes > 0) {
+    cn_buf_puts(&c, "  if (W == NULL) {\n    return -1;\n  }\n");
+  }
+  cn_buf_append(&c, e.body.data ? e.body.data : "", e.body.len);
+  cn_buf_printf(&c,
+                "  return 0;\n}\n\n"
+                "int %s_run(void *arena, const void *weights, const void *const *inputs,\n"
+                "    void *const *outputs) {\n"
+                "  return %s_run_parallel(arena, weights, inputs, outputs, NULL);\n}\n",
+                ident, ident);
+
+  cn_buf h = {0};
+  gen_header(&h, g, &e);
+
+  /* Output directory = dirname(out_path). */
+  const char *slash = strrchr(opt->out_path, '/');
+  char *dir = slash ? cn_strndup(opt->out_path, (size_t)(slash - opt->out_path)) : cn_strdup(".");
+  bool ok = true;
+  if (opt->max_arena > 0 && g->arena_bytes > opt->max_arena) {
+    cn_error(d, "the memory plan needs %" PRId64 " bytes of arena, more than --max-arena %" PRId64,
+             g->arena_bytes, opt->max_arena);
+    ok = false;
+  }
+  cn_buf drv = {0};
+  if (ok && opt->emit_main) {
+    cn_gen_driver(&drv, g, ident, opt->weights_path);
+  }
+  /* Write everything only now that nothing can fail any more but the file system. */
+  if (ok) {
+    char *hpath = cn_fmt("%s/%s.h", dir, ident);
+    ok = write_out(d, opt->out_path, &c) && write_out(d, hpath, &h);
+    free(hpath);
+  }
+  unsigned needed = e.headers;
+  for (size_t f = 0; ok && f < cn_runtime_file_count; f++) {
+    const cn_runtime_file *rf = &cn_runtime_files[f];
+    bool want = strcmp(rf->name, "cnnrt.h") == 0;
+    for (size_t k = 0; k < sizeof header_files / sizeof header_files[0]; k++) {
+      if ((needed & header_files[k].bit) && strcmp(rf->name, header_files[k].file) == 0) {
+        want = true;
+      }
+    }
+    if (opt->emit_main && (strcmp(rf->name, "cnnrt_npy.h") == 0 ||
+                           strcmp(rf->name, "cnnrt_driver.h") == 0)) {
+      want = true;
+    }
+    if (want) {
+      char *p = cn_fmt("%s/%s", dir, rf->name);
+      cn_buf content = {0};
+      cn_buf_append(&content, (const char *)rf->data, rf->size);
+      ok = write_out(d, p, &content);
+      cn_buf_free(&content);
+      free(p);
+    }
+  }
+  if (ok && opt->emit_main) {
+    char *p = cn_fmt("%s/%s_main.c", dir, ident);
+    ok = write_out(d, p, &drv);
+    free(p);
+  }
+  if (ok && !embedded) {
+    if (!cn_write_file(opt->weights_path, blob, (size_t)e.blob_bytes)) {
+      cn_error(d, "cannot write the weights file '%s'", opt->weights_path);
+      ok = false;
+    }
+  }
+  free(blob);
+  free(dir);
+  cn_buf_free(&drv);
+  cn_buf_free(&c);
+  cn_buf_free(&h);
+  cn_buf_free(&e.body);
+  for (int i = 0; i < e.n_strings; i++) {
+    free(e.strings[i]);
+  }
+  free(e.strings);
+  free(ident);
+  return ok;
+}

@@ -1,0 +1,61 @@
+/* ops.h — the interface every op family implements (compiler/ops/<family>.c plus
+ * codegen/emit_<family>.c), and helpers the families share.
+ *
+ *   infer: check inputs and attributes, set each output's dtype and shape, and resolve the
+ *          node's kernel parameters into n->params. Reports user errors through `d`.
+ *   eval:  compute the outputs at compile time (constant folding) when every input is a
+ *          constant; returns false when the family does not fold this node. Calls the same
+ *          runtime kernels as the generated code, with the same params.
+ *   emit:  write the C statements that run the node (codegen/emit.h). */
+#ifndef CN_OPS_H
+#define CN_OPS_H
+
+#include "ir.h"
+
+struct cn_emitter;
+
+#define OP_FAMILY(family)                                                                          \
+  bool cn_infer_##family(cn_graph *g, cn_node *n, cn_diag *d);                                     \
+  bool cn_eval_##family(cn_graph *g, cn_node *n);                                                  \
+  void cn_emit_##family(struct cn_emitter *e, cn_graph *g, cn_node *n);
+OP_FAMILY(conv)
+OP_FAMILY(pool)
+OP_FAMILY(norm)
+OP_FAMILY(unary)
+OP_FAMILY(binary)
+OP_FAMILY(gemm)
+OP_FAMILY(reduce)
+OP_FAMILY(resize)
+OP_FAMILY(view)
+OP_FAMILY(tensor)
+OP_FAMILY(constant)
+#undef OP_FAMILY
+
+bool cn_op_infer(cn_graph *g, cn_node *n, cn_diag *d);
+bool cn_op_eval(cn_graph *g, cn_node *n);
+void cn_op_emit(struct cn_emitter *e, cn_graph *g, cn_node *n);
+
+/* --- helpers for op families --- */
+
+/* Checks the input/output counts; reports and returns false when they are off. */
+bool cn_check_arity(cn_diag *d, const cn_node *n, int min_in, int max_in, int min_out,
+                    int max_out);
+/* Requires input i to be present with a known shape. */
+bool cn_require_input(cn_diag *d, cn_graph *g, const cn_node *n, int i, const char *what);
+/* Requires input i to be a compile-time constant (shape-like inputs). */
+bool cn_require_const(cn_diag *d, cn_graph *g, const cn_node *n, int i, const char *what);
+/* Sets output i's dtype and shape, checking the element count against the global limits. */
+bool cn_set_output(cn_diag *d, cn_graph *g, const cn_node *n, int i, cn_dtype dtype, int rank,
+                   const int64_t *dims);
+/* Normalises a possibly negative axis against `rank`; reports out-of-range axes. */
+bool cn_norm_axis(cn_diag *d, const cn_node *n, int64_t axis, int rank, int *out);
+/* Reads an int64 list from a constant input (e.g. Reshape's shape) into vals (cap entries). */
+int cn_const_ints(cn_graph *g, const cn_node *n, int i, int64_t *vals, int cap);
+/* Number of elements of a shape. */
+int64_t cn_numel(int rank, const int64_t *dims);
+/* Allocates the node's params struct (zeroed) of `size` bytes. */
+void *cn_node_params(cn_node *n, size_t size);
+/* Allocates the data of every output of a node being folded. */
+void cn_fold_outputs(cn_graph *g, cn_node *n);
+
+#endif

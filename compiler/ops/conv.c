@@ -1,0 +1,227 @@
+/* conv.c — Conv and ConvTranspose: attribute checking, auto_pad/output_shape resolution and
+ * shape inference for 1-D to 3-D convolutions (runtime/cnnrt_conv.h executes them). */
+#include <string.h>
+
+#include "../../codegen/emit.h"
+#include "../../runtime/cnnrt_conv.h"
+#include "../ops.h"
+
+static bool auto_pad_of(cn_diag *d, const cn_node *n, int64_t *mode) {
+  const char *s = cn_attr_string(n, "auto_pad", "NOTSET");
+  if (strcmp(s, "NOTSET") == 0) {
+    *mode = CNNRT_CONV_AUTO_PAD_NOTSET;
+  } else if (strcmp(s, "SAME_UPPER") == 0) {
+    *mode = CNNRT_CONV_AUTO_PAD_SAME_UPPER;
+  } else if (strcmp(s, "SAME_LOWER") == 0) {
+    *mode = CNNRT_CONV_AUTO_PAD_SAME_LOWER;
+  } else if (strcmp(s, "VALID") == 0) {
+    *mode = CNNRT_CONV_AUTO_PAD_VALID;
+  } else {
+    cn_error_node(d, n, "auto_pad '%s' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID", s);
+    return false;
+  }
+  return true;
+}
+
+/* Reads an INTS attribute of exactly `count` values (or fills `def` when absent). */
+static bool ints_attr(cn_diag *d, const cn_node *n, const char *name, int count, int64_t def,
+                      int64_t *out) {
+  const int64_t *v;
+  int k = cn_attr_ints(n, name, &v);
+  if (k < 0) {
+    for (int i = 0; i < count; i++) {
+      out[i] = def;
+    }
+    return true;
+  }
+  if (k != count) {
+    cn_error_node(d, n, "attribute '%s' has %d values; %d expected", name, k, count);
+    return false;
+  }
+  memcpy(out, v, sizeof(int64_t) * (size_t)count);
+  return true;
+}
+
+bool cn_infer_conv(cn_graph *g, cn_node *n, cn_diag *d) {
+  bool transpose = n->op == CN_OP_CONV_TRANSPOSE;
+  if (!cn_check_arity(d, n, 2, 3, 1, 1)) {
+    return false;
+  }
+  const cn_value *x = cn_in(g, n, 0), *w = cn_in(g, n, 1), *b = cn_in(g, n, 2);
+  char s1[160], s2[160];
+  if (x->dtype != CNNRT_F32 || w->dtype != CNNRT_F32 || (b && b->dtype != CNNRT_F32)) {
+    cn_error_node(d, n, "only float32 convolutions are supported (got %s)",
+                  cn_dtype_name(x->dtype));
+    return false;
+  }
+  if (x->rank < 3 || x->rank > 5) {
+    cn_error_node(d, n, "expects a 3-D to 5-D input (N, C, spatial...), got %s",
+                  cn_shape_str(x->rank, x->dims, s1, sizeof s1));
+    return false;
+  }
+  int sp = x->rank - 2;
+  if (w->rank != x->rank) {
+    cn_error_node(d, n, "weight shape %s does not match input shape %s",
+                  cn_shape_str(w->rank, w->dims, s1, sizeof s1),
+                  cn_shape_str(x->rank, x->dims, s2, sizeof s2));
+    return false;
+  }
+  int64_t group = cn_attr_int(n, "group", 1);
+  if (group < 1) {
+    cn_error_node(d, n, "group must be positive, got %lld", (long long)group);
+    return false;
+  }
+  int64_t kernel[3], stride[3], dil[3], pads[6], auto_pad;
+  const int64_t *ks;
+  int nks = cn_attr_ints(n, "kernel_shape", &ks);
+  if (nks >= 0) {
+    bool match = nks == sp;
+    for (int i = 0; match && i < sp; i++) {
+      match = ks[i] == w->dims[2 + i];
+    }
+    if (!match) {
+      cn_error_node(d, n, "kernel_shape %s does not match weight shape %s",
+                    cn_shape_str(nks, ks, s1, sizeof s1),
+                    cn_shape_str(w->rank, w->dims, s2, sizeof s2));
+      return false;
+    }
+  }
+  for (int i = 0; i < sp; i++) {
+    kernel[i] = w->dims[2 + i];
+  }
+  if (!ints_attr(d, n, "strides", sp, 1, stride) || !ints_attr(d, n, "dilations", sp, 1, dil) ||
+      !ints_attr(d, n, "pads", 2 * sp, 0, pads) || !auto_pad_of(d, n, &auto_pad)) {
+    return false;
+  }
+  for (int i = 0; i < sp; i++) {
+    if (stride[i] < 1 || dil[i] < 1 || kernel[i] < 1 || pads[i] < 0 || pads[sp + i] < 0) {
+      cn_error_node(d, n, "strides, dilations and kernel sizes must be positive and pads "
+                          "non-negative");
+      return false;
+    }
+  }
+  cnnrt_conv_params *p = cn_node_params(n, sizeof *p);
+  p->spatial = sp;
+  p->n = x->dims[0];
+  p->group = group;
+  for (int i = 0; i < 3; i++) {
+    p->in[i] = p->out[i] = p->kernel[i] = p->stride[i] = p->dilation[i] = 1;
+    p->pad_begin[i] = 0;
+  }
+  int64_t ydims[5];
+  ydims[0] = x->dims[0];
+  if (!transpose) {
+    p->c_in = x->dims[1];
+    p->c_out = w->dims[0];
+    if (w->dims[1] * group != x->dims[1] || p->c_out % group != 0) {
+      cn_error_node(d, n, "input has %lld channels but the weight %s with group %lld expects %lld",
+                    (long long)x->dims[1], cn_shape_str(w->rank, w->dims, s1, sizeof s1),
+                    (long long)group, (long long)(w->dims[1] * group));
+      return false;
+    }
+  } else {
+    p->c_in = x->dims[1];
+    p->c_out = w->dims[1] * group;
+    if (w->dims[0] != x->dims[1] || p->c_in % group != 0) {
+      cn_error_node(d, n, "input has %lld channels but the weight %s expects %lld",
+                    (long long)x->dims[1], cn_shape_str(w->rank, w->dims, s1, sizeof s1),
+                    (long long)w->dims[0]);
+      return false;
+    }
+  }
+  ydims[1] = p->c_out;
+  if (b && (b->rank != 1 || b->dims[0] != p->c_out)) {
+    cn_error_node(d, n, "bias shape %s does not match %lld output channels",
+                  cn_shape_str(b->rank, b->dims, s1, sizeof s1), (long long)p->c_out);
+    return false;
+  }
+  int64_t out_pad[3] = {0, 0, 0}, out_shape[5];
+  int n_out_shape = -1;
+  if (transpose) {
+    if (!ints_attr(d, n, "output_padding", sp, 0, out_pad)) {
+      return false;
+    }
+    const int64_t *os;
+    n_out_shape = cn_attr_ints(n, "output_shape", &os);
+    if (n_out_shape >= 0) {
+      if (n_out_shape != sp && n_out_shape != sp + 2) {
+        cn_error_node(d, n, "output_shape has %d values; %d expected", n_out_shape, sp);
+        return false;
+      }
+      memcpy(out_shape, os + (n_out_shape - sp), sizeof(int64_t) * (size_t)sp);
+    }
+  }
+  for (int i = 0; i < sp; i++) {
+    int64_t out, pb;
+    if (transpose) {
+      out = cnnrt_conv_transpose_resolve_axis(auto_pad, x->dims[2 + i], kernel[i], stride[i],
+                                              dil[i], out_pad[i],
+                                              n_out_shape >= 0 ? out_shape[i] : -1, pads[i],
+                                              pads[sp + i], &pb);
+    } else {
+      out = cnnrt_conv_resolve_axis(auto_pad, x->dims[2 + i], kernel[i], stride[i], dil[i],
+                                    pads[i], pads[sp + i], &pb);
+    }
+    if (out < 1) {
+      cn_error_node(d, n, "kernel %lld (dilation %lld) does not fit spatial axis %d of size %lld "
+                          "with the given padding",
+                    (long long)kernel[i], (long long)dil[i], i, (long long)x->dims[2 + i]);
+      return false;
+    }
+    p->in[i] = x->dims[2 + i];
+    p->out[i] = out;
+    p->kernel[i] = kernel[i];
+    p->stride[i] = stride[i];
+    p->dilation[i] = dil[i];
+    p->pad_begin[i] = pb;
+    ydims[2 + i] = out;
+  }
+  return cn_set_output(d, g, n, 0, CNNRT_F32, x->rank, ydims);
+}
+
+static void sync_epilogue(cn_node *n) {
+  cnnrt_conv_params *p = n->params;
+  p->act = n->act;
+  p->alpha = n->act_alpha;
+  p->beta = n->act_beta;
+}
+
+bool cn_eval_conv(cn_graph *g, cn_node *n) {
+  sync_epilogue(n);
+  cn_fold_outputs(g, n);
+  const cn_value *b = cn_in(g, n, 2);
+  const float *x = cn_in(g, n, 0)->data, *w = cn_in(g, n, 1)->data;
+  float *y = cn_out(g, n, 0)->data;
+  if (n->op == CN_OP_CONV) {
+    cnnrt_f32_conv_ref(n->params, x, w, b ? b->data : NULL, NULL, y);
+  } else {
+    cnnrt_f32_conv_transpose_ref(n->params, x, w, b ? b->data : NULL, y);
+  }
+  return true;
+}
+
+static const cn_field conv_fields[] = {
+    CN_I64(cnnrt_conv_params, spatial),   CN_I64(cnnrt_conv_params, n),
+    CN_I64(cnnrt_conv_params, c_in),      CN_I64(cnnrt_conv_params, c_out),
+    CN_I64(cnnrt_conv_params, group),     CN_I64(cnnrt_conv_params, in),
+    CN_I64(cnnrt_conv_params, out),       CN_I64(cnnrt_conv_params, kernel),
+    CN_I64(cnnrt_conv_params, stride),    CN_I64(cnnrt_conv_params, dilation),
+    CN_I64(cnnrt_conv_params, pad_begin), CN_I64(cnnrt_conv_params, act),
+    CN_F32(cnnrt_conv_params, alpha),     CN_F32(cnnrt_conv_params, beta),
+};
+
+void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
+  (void)g;
+  sync_epilogue(n);
+  cn_emit_use(e, CN_RT_CONV);
+  const char *p = cn_emit_params(e, "cnnrt_conv_params", CN_FIELDS(conv_fields), n->params);
+  if (n->op == CN_OP_CONV) {
+    cn_emit_line(e, "    cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, cn_emit_in(e, n->in[0]),
+                 cn_emit_in(e, n->in[1]), cn_emit_in(e, cn_has_input(n, 2) ? n->in[2] : -1),
+                 cn_emit_in(e, n->residual), cn_emit_out(e, n->out[0]));
+  } else {
+    cn_emit_line(e, "    cnnrt_f32_conv_transpose_ref(%s, %s, %s, %s, %s);", p,
+                 cn_emit_in(e, n->in[0]), cn_emit_in(e, n->in[1]),
+                 cn_emit_in(e, cn_has_input(n, 2) ? n->in[2] : -1), cn_emit_out(e, n->out[0]));
+  }
+}

@@ -1,0 +1,45 @@
+/* dce.c — dead-node elimination: keeps only what the graph outputs depend on. */
+#include <stdlib.h>
+
+#include "passes.h"
+
+bool cn_pass_dce(cn_graph *g, cn_diag *d) {
+  (void)d;
+  bool *live = cn_calloc((size_t)g->n_values + 1, sizeof(bool));
+  for (int i = 0; i < g->n_outputs; i++) {
+    live[g->outputs[i]] = true;
+  }
+  for (int i = g->n_nodes - 1; i >= 0; i--) {
+    cn_node *n = &g->nodes[i];
+    if (n->dead) {
+      continue;
+    }
+    bool needed = false;
+    for (int o = 0; o < n->n_out; o++) {
+      needed |= n->out[o] >= 0 && live[n->out[o]];
+    }
+    if (!needed) {
+      n->dead = true;
+      continue;
+    }
+    for (int k = 0; k < n->n_in; k++) {
+      if (n->in[k] >= 0) {
+        live[n->in[k]] = true;
+      }
+    }
+    if (n->residual >= 0) {
+      live[n->residual] = true;
+    }
+  }
+  /* Constants nobody reads any more need not be kept in memory. */
+  for (int v = 0; v < g->n_values; v++) {
+    cn_value *val = &g->values[v];
+    if (!live[v] && val->kind == CN_VALUE_CONST && val->owns_data) {
+      free(val->data);
+      val->data = NULL;
+      val->owns_data = false;
+    }
+  }
+  free(live);
+  return true;
+}

@@ -1,0 +1,141 @@
+/* fuse.c — epilogue fusion: a residual Add and an activation that follow a Conv (or an
+ * activation after a Gemm / ConvTranspose) are applied by the producing kernel before it stores
+ * its output, saving a full pass over the tensor each. */
+#include <string.h>
+
+#include "../ops.h"
+#include "passes.h"
+
+typedef struct use {
+  int count;
+  int node; /* the single consumer, when count == 1 */
+} use;
+
+static use uses_of(const cn_graph *g, int v) {
+  use u = {0, -1};
+  for (int i = 0; i < g->n_nodes; i++) {
+    const cn_node *n = &g->nodes[i];
+    if (n->dead) {
+      continue;
+    }
+    for (int k = 0; k < n->n_in; k++) {
+      if (n->in[k] == v) {
+        u.count++;
+        u.node = i;
+      }
+    }
+    if (n->residual == v) {
+      u.count++;
+      u.node = i;
+    }
+  }
+  return u;
+}
+
+/* The activation a node computes, if it is one we can fuse. */
+static bool activation_of(cn_graph *g, const cn_node *n, int *act, float *alpha, float *beta) {
+  *alpha = 0.0f;
+  *beta = 0.0f;
+  switch (n->op) {
+  case CN_OP_RELU: *act = CNNRT_ACT_RELU; return true;
+  case CN_OP_LEAKY_RELU:
+    *act = CNNRT_ACT_LEAKY_RELU;
+    *alpha = cn_attr_float(n, "alpha", 0.01f);
+    return true;
+  case CN_OP_SIGMOID: *act = CNNRT_ACT_SIGMOID; return true;
+  case CN_OP_TANH: *act = CNNRT_ACT_TANH; return true;
+  case CN_OP_HARD_SWISH: *act = CNNRT_ACT_HARD_SWISH; return true;
+  case CN_OP_HARD_SIGMOID:
+    *act = CNNRT_ACT_HARD_SIGMOID;
+    *alpha = cn_attr_float(n, "alpha", 0.2f);
+    *beta = cn_attr_float(n, "beta", 0.5f);
+    return true;
+  case CN_OP_CLIP: {
+    float lo = -INFINITY, hi = INFINITY;
+    if (n->opset < 11) {
+      lo = cn_attr_float(n, "min", -INFINITY);
+      hi = cn_attr_float(n, "max", INFINITY);
+    } else {
+      for (int k = 1; k < 3; k++) {
+        const cn_value *v = cn_in(g, n, k);
+        if (v && (v->kind != CN_VALUE_CONST || v->dtype != CNNRT_F32)) {
+          return false;
+        }
+        if (v) {
+          float f = ((const float *)v->data)[0];
+          if (k == 1) {
+            lo = f;
+          } else {
+            hi = f;
+          }
+        }
+      }
+    }
+    *act = CNNRT_ACT_CLIP;
+    *alpha = lo;
+    *beta = hi;
+    return true;
+  }
+  default:
+    return false;
+  }
+}
+
+/* If the single consumer of node p's output is op `want`-like, returns its index, else -1. */
+static int sole_consumer(cn_graph *g, int pi) {
+  const cn_node *p = &g->nodes[pi];
+  int y = p->out[0];
+  if (y < 0 || g->values[y].is_output) {
+    return -1;
+  }
+  use u = uses_of(g, y);
+  return u.count == 1 ? u.node : -1;
+}
+
+static void take_output(cn_graph *g, int pi, int ci) {
+  cn_node *p = &g->nodes[pi];
+  cn_node *c = &g->nodes[ci];
+  p->out[0] = c->out[0];
+  g->values[c->out[0]].producer = pi;
+  c->dead = true;
+}
+
+bool cn_pass_fuse_epilogues(cn_graph *g, cn_diag *d) {
+  (void)d;
+  for (int pi = 0; pi < g->n_nodes; pi++) {
+    cn_node *p = &g->nodes[pi];
+    if (p->dead || (p->op != CN_OP_CONV && p->op != CN_OP_CONV_TRANSPOSE && p->op != CN_OP_GEMM)) {
+      continue;
+    }
+    if (g->values[p->out[0]].dtype != CNNRT_F32) {
+      continue;
+    }
+    /* Residual add (Conv only): Add(y, z) or Add(z, y) with z the same shape, computed earlier. */
+    int ci = sole_consumer(g, pi);
+    if (ci >= 0 && p->op == CN_OP_CONV && g->nodes[ci].op == CN_OP_ADD &&
+        g->nodes[ci].n_in == 2 && p->act == CNNRT_ACT_NONE) {
+      cn_node *add = &g->nodes[ci];
+      int y = p->out[0];
+      int z = add->in[0] == y ? add->in[1] : add->in[0];
+      const cn_value *zv = &g->values[z];
+      bool ready = zv->producer < pi; /* inputs/consts have producer -1 */
+      if (z != y && ready && zv->dtype == CNNRT_F32 && cn_value_shape_eq(zv, &g->values[y]) &&
+          cn_value_shape_eq(&g->values[add->out[0]], &g->values[y])) {
+        p->residual = z;
+        take_output(g, pi, ci);
+      }
+    }
+    ci = sole_consumer(g, pi);
+    p = &g->nodes[pi];
+    int act;
+    float alpha, beta;
+    if (ci >= 0 && p->act == CNNRT_ACT_NONE && activation_of(g, &g->nodes[ci], &act, &alpha, &beta) &&
+        g->nodes[ci].n_out == 1 && g->values[g->nodes[ci].out[0]].dtype == CNNRT_F32) {
+      p->act = act;
+      p->act_alpha = alpha;
+      p->act_beta = beta;
+      take_output(g, pi, ci);
+    }
+  }
+  return true;
+}

@@ -1,0 +1,59 @@
+/* infer.c — static shape inference and constant folding, one walk in topological order.
+ * A node whose inputs are all compile-time constants is evaluated with the runtime's own
+ * kernels (cn_op_eval) and disappears; this is what turns exporter shape chains
+ * (Shape → Gather → Unsqueeze → Concat → Reshape) into constants. */
+#include "passes.h"
+
+#include "../ops.h"
+
+static bool all_inputs_const(const cn_graph *g, const cn_node *n) {
+  for (int i = 0; i < n->n_in; i++) {
+    if (n->in[i] >= 0 && g->values[n->in[i]].kind != CN_VALUE_CONST) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool cn_pass_infer(cn_graph *g, cn_diag *d) {
+  for (int i = 0; i < g->n_inputs; i++) {
+    const cn_value *v = &g->values[g->inputs[i]];
+    for (int k = 0; k < v->rank; k++) {
+      if (v->dims[k] < 0) {
+        cn_error(d, "graph input '%s' has a symbolic dimension '%s' (axis %d); fix it with "
+                    "--shape %s=DIMS",
+                 v->name, v->dim_param[k] ? v->dim_param[k] : "?", k, v->name);
+        return false;
+      }
+    }
+  }
+  for (int i = 0; i < g->n_nodes; i++) {
+    cn_node *n = &g->nodes[i];
+    if (n->dead) {
+      continue;
+    }
+    bool known = true;
+    for (int k = 0; k < n->n_in; k++) {
+      if (n->in[k] >= 0 && g->values[n->in[k]].rank < 0) {
+        known = false; /* its producer failed; that error has been reported */
+      }
+    }
+    if (!known) {
+      continue;
+    }
+    if (!cn_op_infer(g, n, d)) {
+      continue; /* keep going: report every bad node at once */
+    }
+    bool foldable = all_inputs_const(g, n) || n->op == CN_OP_SHAPE || n->op == CN_OP_SIZE;
+    if (foldable && cn_op_eval(g, n)) {
+      n->dead = true;
+      for (int o = 0; o < n->n_out; o++) {
+        if (n->out[o] >= 0) {
+          g->values[n->out[o]].producer = -1;
+          g->values[n->out[o]].kind = CN_VALUE_CONST;
+        }
+      }
+    }
+  }
+  return !cn_diag_failed(d);
+}

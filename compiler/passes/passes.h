@@ -1,0 +1,22 @@
+/* passes.h — the graph passes, in the order compiler/pipeline.c runs them. Each takes the graph
+ * and a diagnostic sink and returns false after reporting a user error. */
+#ifndef CN_PASSES_H
+#define CN_PASSES_H
+
+#include "../ir.h"
+
+/* Orders nodes so that producers come before consumers; reports cycles. */
+bool cn_pass_toposort(cn_graph *g, cn_diag *d);
+/* Shape inference in topological order, folding nodes whose inputs are all constants. */
+bool cn_pass_infer(cn_graph *g, cn_diag *d);
+/* Removes nodes (and constants) that no graph output depends on. */
+bool cn_pass_dce(cn_graph *g, cn_diag *d);
+/* Folds inference-mode BatchNormalization into a preceding Conv/ConvTranspose/Gemm's weights
+ * and bias; turns the remaining ones into a per-channel affine op. */
+bool cn_pass_fold_batchnorm(cn_graph *g, cn_diag *d);
+/* Fuses activations (and residual adds) into the producing convolution or GEMM. */
+bool cn_pass_fuse_epilogues(cn_graph *g, cn_diag *d);
+/* Liveness-based static memory plan: arena offsets for every run-time value. */
+bool cn_pass_memplan(cn_graph *g, cn_diag *d);
+
+#endif

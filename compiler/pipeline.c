@@ -1,0 +1,146 @@
+/* pipeline.c — the compiler, top to bottom. Read this file as the table of contents:
+ *
+ *   load (ONNX or DSL) → --shape / --bind → toposort → infer+fold → dce → fold BN → fuse
+ *   → memory plan → codegen
+ *
+ * `--dump=PASS` prints the IR after PASS (or after every pass with --dump=all). */
+#include "pipeline.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../codegen/emit.h"
+#include "../frontends/onnx/onnx_loader.h"
+#include "../runtime/cnnrt_npy.h"
+#include "passes/passes.h"
+
+
+static void dump_after(const cn_options *opt, const cn_graph *g, const char *pass) {
+  if (!opt->dump_pass || (strcmp(opt->dump_pass, pass) != 0 && strcmp(opt->dump_pass, "all") != 0)) {
+    return;
+  }
+  cn_buf b = {0};
+  cn_graph_dump(g, &b);
+  printf("; after %s\n%s", pass, b.data ? b.data : "");
+  cn_buf_free(&b);
+}
+
+static bool apply_shapes(cn_graph *g, const cn_options *opt, cn_diag *d) {
+  for (int i = 0; i < opt->n_shapes; i++) {
+    const cn_shape_opt *s = &opt->shapes[i];
+    int v = cn_value_find(g, s->name);
+    if (v < 0 || g->values[v].kind != CN_VALUE_INPUT) {
+      cn_error(d, "--shape %s: the model has no input called '%s'", s->name, s->name);
+      continue;
+    }
+    cn_value *val = &g->values[v];
+    if (val->rank != s->rank) {
+      cn_error(d, "--shape %s: input '%s' has rank %d, the option gives %d dimensions", s->name,
+               s->name, val->rank, s->rank);
+      continue;
+    }
+    for (int k = 0; k < s->rank; k++) {
+      if (val->dims[k] >= 0 && val->dims[k] != s->dims[k]) {
+        cn_warning(d, "--shape %s: overriding fixed dimension %d (%" PRId64 " -> %" PRId64 ")",
+                   s->name, k, val->dims[k], s->dims[k]);
+      }
+      val->dims[k] = s->dims[k];
+    }
+  }
+  return !cn_diag_failed(d);
+}
+
+/* --bind NAME=FILE.npy: the input becomes a constant with the file's contents. */
+static bool apply_binds(cn_graph *g, const cn_options *opt, cn_diag *d) {
+  for (int i = 0; i < opt->n_binds; i++) {
+    const cn_bind_opt *b = &opt->binds[i];
+    int v = cn_value_find(g, b->name);
+    if (v < 0 || g->values[v].kind != CN_VALUE_INPUT) {
+      cn_error(d, "--bind %s: the model has no input called '%s'", b->name, b->name);
+      continue;
+    }
+    size_t len = 0;
+    unsigned char *buf = cn_read_file(b->path, &len);
+    if (!buf) {
+      cn_error(d, "--bind %s: cannot read '%s'", b->name, b->path);
+      continue;
+    }
+    cnnrt_npy_info info;
+    const char *err = cnnrt_npy_parse(buf, len, &info);
+    cn_value *val = &g->values[v];
+    if (err) {
+      cn_error(d, "--bind %s: %s: %s", b->name, b->path, err);
+    } else if ((int)val->dtype != info.dtype) {
+      cn_error(d, "--bind %s: %s holds %s data but the input is %s", b->name, b->path,
+               cn_dtype_name((cn_dtype)info.dtype), cn_dtype_name(val->dtype));
+    } else {
+      val->kind = CN_VALUE_CONST;
+      cn_value_set_shape(val, info.rank, info.dims);
+      memcpy(cn_value_alloc_data(val), buf + info.data_offset, (size_t)cn_value_bytes(val));
+      int k = 0;
+      for (int j = 0; j < g->n_inputs; j++) {
+        if (g->inputs[j] != v) {
+          g->inputs[k++] = g->inputs[j];
+        }
+      }
+      g->n_inputs = k;
+    }
+    free(buf);
+  }
+  return !cn_diag_failed(d);
+}
+
+static bool has_suffix(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+cn_graph *cn_load_and_optimize(const cn_options *opt, cn_diag *d) {
+  if (has_suffix(opt->model_path, ".cnn")) {
+    cn_error(d, "the .cnn language front end is not part of this build yet");
+    return NULL;
+  }
+  cn_graph *g = cn_onnx_load(opt->model_path, d);
+  if (!g) {
+    return NULL;
+  }
+  bool ok = apply_shapes(g, opt, d) && apply_binds(g, opt, d) && cn_pass_toposort(g, d);
+  if (ok) {
+    dump_after(opt, g, "load");
+    ok = cn_pass_infer(g, d) && cn_pass_dce(g, d);
+  }
+  if (ok) {
+    dump_after(opt, g, "infer");
+    ok = cn_pass_fold_batchnorm(g, d) && cn_pass_dce(g, d);
+  }
+  if (ok) {
+    dump_after(opt, g, "bnfold");
+    ok = cn_pass_fuse_epilogues(g, d) && cn_pass_dce(g, d);
+  }
+  if (ok) {
+    dump_after(opt, g, "fuse");
+    ok = cn_pass_memplan(g, d);
+  }
+  if (ok) {
+    dump_after(opt, g, "memplan");
+  }
+  if (!ok) {
+    cn_graph_free(g);
+    return NULL;
+  }
+  return g;
+}
+
+int cn_compile(const cn_options *opt) {
+  cn_diag d;
+  cn_diag_init(&d, opt->model_path);
+  cn_graph *g = cn_load_and_optimize(opt, &d);
+  if (!g) {
+    return 1;
+  }
+  bool ok = cn_codegen(g, opt, &d);
+  cn_graph_free(g);
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,53 @@
+/* pipeline.h — the whole compiler as one call: load → passes → codegen → files. */
+#ifndef CN_PIPELINE_H
+#define CN_PIPELINE_H
+
+#include "ir.h"
+
+#define CNNCC_VERSION "0.1.0"
+
+typedef enum cn_target {
+  CN_TARGET_X86_64 = 0, /* AVX2/FMA (AVX-512 where it pays), portable fallback */
+  CN_TARGET_AARCH64,
+  CN_TARGET_ARMV7,
+  CN_TARGET_CORTEX_M,
+  CN_TARGET_GENERIC
+} cn_target;
+
+typedef struct cn_shape_opt {
+  const char *name;
+  int rank;
+  int64_t dims[CN_MAX_RANK];
+} cn_shape_opt;
+
+typedef struct cn_bind_opt {
+  const char *name;
+  const char *path; /* .npy file */
+} cn_bind_opt;
+
+typedef struct cn_options {
+  const char *model_path;
+  const char *out_path;     /* OUT/NAME.c */
+  const char *weights_path; /* --weights FILE.bin, or NULL for embedded weights */
+  bool emit_main;           /* --main: also write OUT/NAME_main.c */
+  const char *dump_pass;    /* --dump=PASS: print the IR after that pass ("all" for every pass) */
+  bool info;                /* --info: print a model summary instead of compiling */
+  cn_target target;
+  int64_t max_arena; /* --max-arena BYTES, 0 = no limit */
+  int n_shapes;
+  cn_shape_opt *shapes;
+  int n_binds;
+  cn_bind_opt *binds;
+} cn_options;
+
+/* Runs everything; returns the process exit status (0 or 1). */
+int cn_compile(const cn_options *opt);
+
+/* Loads the model named by opt (ONNX or DSL, by extension) and runs the passes up to the memory
+ * plan. Returns NULL after reporting errors. Used by cn_compile, --info and the tests. */
+cn_graph *cn_load_and_optimize(const cn_options *opt, cn_diag *d);
+
+/* The identifier derived from OUT/NAME.c ("NAME", sanitized). */
+char *cn_model_ident(const char *out_path);
+
+#endif

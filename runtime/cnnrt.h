@@ -1,0 +1,195 @@
+/* cnnrt.h — the common part of the cnncc runtime, copied into every output directory.
+ *
+ * Everything here is C99, header-only and free of mutable global state. Kernels live in
+ * per-family headers (cnnrt_conv.h, cnnrt_pool.h, ...) as `static inline` functions so that
+ * the generated model file, which calls them with compile-time constant parameters, lets the
+ * C compiler specialize each call; the same headers are included by the compiler itself (for
+ * constant folding) and by the kernel unit tests. */
+#ifndef CNNRT_H
+#define CNNRT_H
+
+#include <float.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define CNNRT_MAX_RANK 8
+
+/* Element types, numbered as ONNX's TensorProto.DataType so that the compiler, the driver and
+ * .npy conversion share one numbering. */
+enum cnnrt_dtype {
+  CNNRT_UNDEFINED = 0,
+  CNNRT_F32 = 1,
+  CNNRT_U8 = 2,
+  CNNRT_I8 = 3,
+  CNNRT_U16 = 4,
+  CNNRT_I16 = 5,
+  CNNRT_I32 = 6,
+  CNNRT_I64 = 7,
+  CNNRT_STRING = 8,
+  CNNRT_BOOL = 9,
+  CNNRT_F16 = 10,
+  CNNRT_F64 = 11,
+  CNNRT_U32 = 12,
+  CNNRT_U64 = 13,
+  CNNRT_BF16 = 16
+};
+
+/* Activation applied in a kernel's epilogue (fusion of Relu & co. into their producer). */
+enum cnnrt_act {
+  CNNRT_ACT_NONE = 0,
+  CNNRT_ACT_RELU,
+  CNNRT_ACT_LEAKY_RELU, /* alpha */
+  CNNRT_ACT_CLIP,       /* alpha = min, beta = max (ReLU6 is CLIP 0..6) */
+  CNNRT_ACT_SIGMOID,
+  CNNRT_ACT_HARD_SIGMOID, /* alpha, beta */
+  CNNRT_ACT_HARD_SWISH,
+  CNNRT_ACT_SILU,
+  CNNRT_ACT_TANH
+};
+
+static inline float cnnrt_sigmoidf(float x) {
+  /* Written so that neither branch overflows expf. */
+  if (x >= 0.0f) {
+    return 1.0f / (1.0f + expf(-x));
+  }
+  float e = expf(x);
+  return e / (1.0f + e);
+}
+
+static inline float cnnrt_apply_act(int act, float alpha, float beta, float v) {
+  switch (act) {
+  case CNNRT_ACT_RELU:
+    return v > 0.0f ? v : 0.0f;
+  case CNNRT_ACT_LEAKY_RELU:
+    return v >= 0.0f ? v : alpha * v;
+  case CNNRT_ACT_CLIP:
+    return v < alpha ? alpha : (v > beta ? beta : v);
+  case CNNRT_ACT_SIGMOID:
+    return cnnrt_sigmoidf(v);
+  case CNNRT_ACT_HARD_SIGMOID: {
+    float t = alpha * v + beta;
+    return t < 0.0f ? 0.0f : (t > 1.0f ? 1.0f : t);
+  }
+  case CNNRT_ACT_HARD_SWISH: {
+    float t = v / 6.0f + 0.5f;
+    return v * (t < 0.0f ? 0.0f : (t > 1.0f ? 1.0f : t));
+  }
+  case CNNRT_ACT_SILU:
+    return v * cnnrt_sigmoidf(v);
+  case CNNRT_ACT_TANH:
+    return tanhf(v);
+  default:
+    return v;
+  }
+}
+
+/* Optional parallel-for hook. Generated code splits independent work into `n` tasks and calls
+ * `run(ctx, task_fn, task_arg, n)`; a NULL hook (or NULL run) means serial execution. The
+ * application may plug in its own pool (OpenMP, RTOS tasks) or the optional cnnrt_pool. */
+typedef void (*cnnrt_task_fn)(void *arg, int64_t task);
+typedef struct cnnrt_parallel {
+  void (*run)(void *ctx, cnnrt_task_fn fn, void *arg, int64_t n);
+  void *ctx;
+  int threads; /* how many tasks the hook runs at once; used to size the split */
+} cnnrt_parallel;
+
+static inline void cnnrt_parallel_for(const cnnrt_parallel *par, cnnrt_task_fn fn, void *arg,
+                                      int64_t n) {
+  if (par != NULL && par->run != NULL && par->threads > 1 && n > 1) {
+    par->run(par->ctx, fn, arg, n);
+  } else {
+    for (int64_t i = 0; i < n; i++) {
+      fn(arg, i);
+    }
+  }
+}
+
+/* Arena bound checks for debug builds of generated code (-DCNNRT_DEBUG). */
+#ifdef CNNRT_DEBUG
+#include <assert.h>
+#define CNNRT_ASSERT(cond) assert(cond)
+#else
+#define CNNRT_ASSERT(cond) ((void)0)
+#endif
+
+/* IEEE half and bfloat16 conversions (Cast to/from float16). Round to nearest even. */
+static inline float cnnrt_f16_to_f32(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1fu;
+  uint32_t man = h & 0x3ffu;
+  uint32_t bits;
+  if (exp == 0) {
+    if (man == 0) {
+      bits = sign;
+    } else { /* subnormal: normalise */
+      int e = -1;
+      do {
+        e++;
+        man <<= 1;
+      } while ((man & 0x400u) == 0);
+      bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((man & 0x3ffu) << 13);
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | (man << 13);
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
+  }
+  float f;
+  memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+static inline uint16_t cnnrt_f32_to_f16(float f) {
+  uint32_t x;
+  memcpy(&x, &f, sizeof x);
+  uint32_t sign = (x >> 16) & 0x8000u;
+  uint32_t absx = x & 0x7fffffffu;
+  if (absx >= 0x7f800000u) { /* inf or nan */
+    return (uint16_t)(sign | 0x7c00u | (absx > 0x7f800000u ? 0x200u : 0u));
+  }
+  if (absx >= 0x477ff000u) { /* rounds to >= 65520: overflow to inf */
+    return (uint16_t)(sign | 0x7c00u);
+  }
+  if (absx < 0x38800000u) { /* result is subnormal or zero */
+    if (absx < 0x33000000u) {
+      return (uint16_t)sign;
+    }
+    uint32_t e = absx >> 23;
+    uint32_t m = (absx & 0x7fffffu) | 0x800000u;
+    uint32_t shift = 126 - e; /* 14 + (113 - e) */
+    uint32_t half = m >> shift;
+    uint32_t rem = m & ((1u << shift) - 1u);
+    uint32_t mid = 1u << (shift - 1u);
+    if (rem > mid || (rem == mid && (half & 1u))) {
+      half++;
+    }
+    return (uint16_t)(sign | half);
+  }
+  uint32_t h = ((absx >> 13) - (112u << 10));
+  uint32_t rem = absx & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) {
+    h++;
+  }
+  return (uint16_t)(sign | h);
+}
+
+static inline float cnnrt_bf16_to_f32(uint16_t h) {
+  uint32_t bits = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+static inline uint16_t cnnrt_f32_to_bf16(float f) {
+  uint32_t x;
+  memcpy(&x, &f, sizeof x);
+  if ((x & 0x7fffffffu) > 0x7f800000u) {
+    return (uint16_t)((x >> 16) | 0x40u);
+  }
+  uint32_t lsb = (x >> 16) & 1u;
+  return (uint16_t)((x + 0x7fffu + lsb) >> 16);
+}
+
+#endif /* CNNRT_H */

@@ -1,0 +1,397 @@
+/* cnnrt_driver.h — the command-line driver that `cnncc --main` builds around a model:
+ *
+ *   ./prog in0.npy [in1.npy ...] [--out-dir DIR] [--bench N] [--threads T] [--weights FILE]
+ *
+ * reads the graph inputs from .npy files (in graph-input order), runs the model and writes every
+ * graph output to DIR/<output name>.npy, the name with each character outside [A-Za-z0-9_]
+ * replaced by '_'. --bench N runs one warm-up then N timed runs and prints
+ * `median_ms=<x> min_ms=<y>` as its last line. Host-side code (stdio, malloc, clock_gettime):
+ * it is never part of a model's own generated C. */
+#ifndef CNNRT_DRIVER_H
+#define CNNRT_DRIVER_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cnnrt.h"
+#include "cnnrt_npy.h"
+
+typedef struct cnnrt_driver_tensor {
+  const char *name;
+  const char *file_name; /* sanitized name used for the output file */
+  int dtype;
+  int rank;
+  const int64_t *dims;
+} cnnrt_driver_tensor;
+
+typedef int (*cnnrt_driver_run_fn)(void *arena, const void *weights, const void *const *inputs,
+                                   void *const *outputs, const cnnrt_parallel *par);
+
+typedef struct cnnrt_driver_model {
+  const char *name;
+  int n_inputs;
+  const cnnrt_driver_tensor *inputs;
+  int n_outputs;
+  const cnnrt_driver_tensor *outputs;
+  int64_t arena_bytes;
+  int64_t weights_bytes;
+  int weights_embedded;
+  const char *weights_file; /* default --weights path when not embedded */
+  cnnrt_driver_run_fn run;
+} cnnrt_driver_model;
+
+static int64_t cnnrt_driver_numel(const cnnrt_driver_tensor *t) {
+  int64_t n = 1;
+  for (int i = 0; i < t->rank; i++) {
+    n *= t->dims[i];
+  }
+  return n;
+}
+
+static unsigned char *cnnrt_driver_read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    return NULL;
+  }
+  size_t cap = 1 << 16, n = 0;
+  unsigned char *buf = (unsigned char *)malloc(cap);
+  while (buf) {
+    if (n == cap) {
+      unsigned char *nb = (unsigned char *)realloc(buf, cap * 2);
+      if (!nb) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    size_t got = fread(buf + n, 1, cap - n, f);
+    n += got;
+    if (got == 0) {
+      break;
+    }
+  }
+  fclose(f);
+  *len = n;
+  return buf;
+}
+
+static int cnnrt_driver_is_float(int t) {
+  return t == CNNRT_F32 || t == CNNRT_F64 || t == CNNRT_F16 || t == CNNRT_BF16;
+}
+
+static double cnnrt_driver_get_f(int t, const unsigned char *p, int64_t i) {
+  switch (t) {
+  case CNNRT_F32: { float v; memcpy(&v, p + i * 4, 4); return v; }
+  case CNNRT_F64: { double v; memcpy(&v, p + i * 8, 8); return v; }
+  case CNNRT_F16: { uint16_t v; memcpy(&v, p + i * 2, 2); return cnnrt_f16_to_f32(v); }
+  default: return 0.0;
+  }
+}
+
+static int64_t cnnrt_driver_get_i(int t, const unsigned char *p, int64_t i) {
+  switch (t) {
+  case CNNRT_I64: { int64_t v; memcpy(&v, p + i * 8, 8); return v; }
+  case CNNRT_I32: { int32_t v; memcpy(&v, p + i * 4, 4); return v; }
+  case CNNRT_I16: { int16_t v; memcpy(&v, p + i * 2, 2); return v; }
+  case CNNRT_I8: return (int8_t)p[i];
+  case CNNRT_U8: case CNNRT_BOOL: return p[i];
+  case CNNRT_U16: { uint16_t v; memcpy(&v, p + i * 2, 2); return v; }
+  case CNNRT_U32: { uint32_t v; memcpy(&v, p + i * 4, 4); return v; }
+  case CNNRT_U64: { uint64_t v; memcpy(&v, p + i * 8, 8); return (int64_t)v; }
+  default: return 0;
+  }
+}
+
+static void cnnrt_driver_put_f(int t, unsigned char *p, int64_t i, double v) {
+  switch (t) {
+  case CNNRT_F32: { float f = (float)v; memcpy(p + i * 4, &f, 4); break; }
+  case CNNRT_F64: memcpy(p + i * 8, &v, 8); break;
+  case CNNRT_F16: { uint16_t h = cnnrt_f32_to_f16((float)v); memcpy(p + i * 2, &h, 2); break; }
+  case CNNRT_BF16: { uint16_t h = cnnrt_f32_to_bf16((float)v); memcpy(p + i * 2, &h, 2); break; }
+  default: break;
+  }
+}
+
+static void cnnrt_driver_put_i(int t, unsigned char *p, int64_t i, int64_t v) {
+  switch (t) {
+  case CNNRT_I64: memcpy(p + i * 8, &v, 8); break;
+  case CNNRT_I32: { int32_t x = (int32_t)v; memcpy(p + i * 4, &x, 4); break; }
+  case CNNRT_I16: { int16_t x = (int16_t)v; memcpy(p + i * 2, &x, 2); break; }
+  case CNNRT_I8: p[i] = (unsigned char)(int8_t)v; break;
+  case CNNRT_U8: p[i] = (unsigned char)v; break;
+  case CNNRT_BOOL: p[i] = v != 0; break;
+  case CNNRT_U16: { uint16_t x = (uint16_t)v; memcpy(p + i * 2, &x, 2); break; }
+  case CNNRT_U32: { uint32_t x = (uint32_t)v; memcpy(p + i * 4, &x, 4); break; }
+  case CNNRT_U64: { uint64_t x = (uint64_t)v; memcpy(p + i * 8, &x, 8); break; }
+  default: cnnrt_driver_put_f(t, p, i, (double)v); break;
+  }
+}
+
+/* Loads one input .npy into dst (the model's dtype and shape). Returns 0 or prints an error. */
+static int cnnrt_driver_load_input(const char *path, const cnnrt_driver_tensor *t, void *dst) {
+  size_t len = 0;
+  unsigned char *buf = cnnrt_driver_read_file(path, &len);
+  if (!buf) {
+    fprintf(stderr, "error: %s: cannot read: %s\n", path, strerror(errno));
+    return -1;
+  }
+  cnnrt_npy_info info;
+  const char *err = cnnrt_npy_parse(buf, len, &info);
+  if (err) {
+    fprintf(stderr, "error: %s: %s\n", path, err);
+    free(buf);
+    return -1;
+  }
+  int same_shape = info.rank == t->rank;
+  for (int i = 0; same_shape && i < t->rank; i++) {
+    same_shape = info.dims[i] == t->dims[i];
+  }
+  if (!same_shape) {
+    fprintf(stderr, "error: %s: shape (", path);
+    for (int i = 0; i < info.rank; i++) {
+      fprintf(stderr, "%s%lld", i ? ", " : "", (long long)info.dims[i]);
+    }
+    fprintf(stderr, ") does not match input '%s' of shape (", t->name);
+    for (int i = 0; i < t->rank; i++) {
+      fprintf(stderr, "%s%lld", i ? ", " : "", (long long)t->dims[i]);
+    }
+    fprintf(stderr, ")\n");
+    free(buf);
+    return -1;
+  }
+  /* Accepted conversions: same kind, bool/int → anything numeric, float → float. */
+  if (cnnrt_driver_is_float(info.dtype) && !cnnrt_driver_is_float(t->dtype)) {
+    fprintf(stderr, "error: %s: floating-point data cannot feed input '%s', which is integer\n",
+            path, t->name);
+    free(buf);
+    return -1;
+  }
+  const unsigned char *src = buf + info.data_offset;
+  int64_t n = info.numel;
+  if (info.dtype == t->dtype) {
+    memcpy(dst, src, (size_t)n * (size_t)cnnrt_npy_elem_size(info.dtype));
+  } else if (cnnrt_driver_is_float(info.dtype)) {
+    for (int64_t i = 0; i < n; i++) {
+      cnnrt_driver_put_f(t->dtype, (unsigned char *)dst, i, cnnrt_driver_get_f(info.dtype, src, i));
+    }
+  } else {
+    for (int64_t i = 0; i < n; i++) {
+      cnnrt_driver_put_i(t->dtype, (unsigned char *)dst, i, cnnrt_driver_get_i(info.dtype, src, i));
+    }
+  }
+  free(buf);
+  return 0;
+}
+
+static int cnnrt_driver_write_output(const char *dir, const cnnrt_driver_tensor *t,
+                                     const void *data) {
+  size_t len = strlen(dir) + strlen(t->file_name) + 8;
+  char *path = (char *)malloc(len);
+  if (!path) {
+    return -1;
+  }
+  snprintf(path, len, "%s/%s.npy", dir, t->file_name);
+  FILE *f = fopen(path, "wb");
+  int rc = -1;
+  if (!f) {
+    fprintf(stderr, "error: cannot write %s: %s\n", path, strerror(errno));
+  } else {
+    int64_t n = cnnrt_driver_numel(t);
+    if (t->dtype == CNNRT_BF16) { /* numpy has no bfloat16: widen to float32 */
+      rc = cnnrt_npy_write_header(f, CNNRT_F32, t->rank, t->dims);
+      for (int64_t i = 0; rc == 0 && i < n; i++) {
+        uint16_t h;
+        memcpy(&h, (const unsigned char *)data + i * 2, 2);
+        float v = cnnrt_bf16_to_f32(h);
+        rc = fwrite(&v, 4, 1, f) == 1 ? 0 : -1;
+      }
+    } else {
+      rc = cnnrt_npy_write_header(f, t->dtype, t->rank, t->dims);
+      size_t bytes = (size_t)n * (size_t)cnnrt_npy_elem_size(t->dtype);
+      if (rc == 0 && bytes > 0 && fwrite(data, 1, bytes, f) != bytes) {
+        rc = -1;
+      }
+    }
+    if (fclose(f) != 0) {
+      rc = -1;
+    }
+    if (rc != 0) {
+      fprintf(stderr, "error: cannot write %s\n", path);
+    }
+  }
+  free(path);
+  return rc;
+}
+
+static double cnnrt_driver_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+static int cnnrt_driver_cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+static void *cnnrt_driver_alloc(int64_t bytes) {
+  /* 64-byte alignment for the arena and the tensors: what the generated code expects. */
+  size_t n = (size_t)(bytes > 0 ? bytes : 1);
+  n = (n + 63) / 64 * 64;
+  void *p = NULL;
+#if defined(_ISOC11_SOURCE) || (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L)
+  p = aligned_alloc(64, n);
+#else
+  if (posix_memalign(&p, 64, n) != 0) {
+    p = NULL;
+  }
+#endif
+  if (p) {
+    memset(p, 0, n);
+  }
+  return p;
+}
+
+static int cnnrt_driver_usage(const cnnrt_driver_model *m, const char *prog) {
+  fprintf(stderr, "usage: %s", prog);
+  for (int i = 0; i < m->n_inputs; i++) {
+    fprintf(stderr, " %s.npy", m->inputs[i].file_name);
+  }
+  fprintf(stderr, " [--out-dir DIR] [--bench N] [--threads T]%s\n",
+          m->weights_embedded ? "" : " [--weights FILE]");
+  return 1;
+}
+
+static int cnnrt_driver_main(int argc, char **argv, const cnnrt_driver_model *m) {
+  const char *out_dir = ".";
+  const char *weights_path = m->weights_file;
+  const char *in_paths[64];
+  int n_in = 0;
+  long bench = 0;
+  long threads = 1;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--out-dir") == 0 && i + 1 < argc) {
+      out_dir = argv[++i];
+    } else if (strcmp(a, "--bench") == 0 && i + 1 < argc) {
+      bench = strtol(argv[++i], NULL, 10);
+      if (bench < 1) {
+        fprintf(stderr, "error: --bench takes a positive count\n");
+        return 1;
+      }
+    } else if (strcmp(a, "--threads") == 0 && i + 1 < argc) {
+      threads = strtol(argv[++i], NULL, 10);
+      if (threads < 1) {
+        fprintf(stderr, "error: --threads takes a positive count\n");
+        return 1;
+      }
+    } else if (strcmp(a, "--weights") == 0 && i + 1 < argc) {
+      weights_path = argv[++i];
+    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      cnnrt_driver_usage(m, argv[0]);
+      return 0;
+    } else if (a[0] == '-' && a[1] == '-') {
+      fprintf(stderr, "error: unknown option '%s'\n", a);
+      return cnnrt_driver_usage(m, argv[0]);
+    } else if (n_in < 64) {
+      in_paths[n_in++] = a;
+    } else {
+      fprintf(stderr, "error: too many inputs\n");
+      return 1;
+    }
+  }
+  if (n_in != m->n_inputs) {
+    fprintf(stderr, "error: the model takes %d input%s, %d given\n", m->n_inputs,
+            m->n_inputs == 1 ? "" : "s", n_in);
+    return cnnrt_driver_usage(m, argv[0]);
+  }
+  (void)threads; /* the serial build runs on one thread */
+
+  int rc = 1;
+  void **ins = (void **)calloc((size_t)m->n_inputs + 1, sizeof(void *));
+  void **outs = (void **)calloc((size_t)m->n_outputs + 1, sizeof(void *));
+  void *arena = cnnrt_driver_alloc(m->arena_bytes);
+  void *weights = NULL;
+  if (!ins || !outs || !arena) {
+    fprintf(stderr, "error: out of memory\n");
+    goto done;
+  }
+  if (!m->weights_embedded) {
+    size_t len = 0;
+    unsigned char *w = weights_path ? cnnrt_driver_read_file(weights_path, &len) : NULL;
+    if (!w || (int64_t)len != m->weights_bytes) {
+      fprintf(stderr, "error: %s: %s\n", weights_path ? weights_path : "(no --weights given)",
+              w ? "wrong size for this model's weights" : "cannot read the weights file");
+      free(w);
+      goto done;
+    }
+    weights = cnnrt_driver_alloc(m->weights_bytes);
+    if (!weights) {
+      free(w);
+      goto done;
+    }
+    memcpy(weights, w, len);
+    free(w);
+  }
+  for (int i = 0; i < m->n_inputs; i++) {
+    ins[i] = cnnrt_driver_alloc(cnnrt_driver_numel(&m->inputs[i]) * 8);
+    if (!ins[i] || cnnrt_driver_load_input(in_paths[i], &m->inputs[i], ins[i]) != 0) {
+      goto done;
+    }
+  }
+  for (int i = 0; i < m->n_outputs; i++) {
+    outs[i] = cnnrt_driver_alloc(cnnrt_driver_numel(&m->outputs[i]) * 8);
+    if (!outs[i]) {
+      goto done;
+    }
+  }
+  if (m->run(arena, weights, (const void *const *)ins, outs, NULL) != 0) {
+    fprintf(stderr, "error: the model failed to run\n");
+    goto done;
+  }
+  for (int i = 0; i < m->n_outputs; i++) {
+    if (cnnrt_driver_write_output(out_dir, &m->outputs[i], outs[i]) != 0) {
+      goto done;
+    }
+  }
+  if (bench > 0) {
+    double *t = (double *)malloc(sizeof(double) * (size_t)bench);
+    if (!t) {
+      goto done;
+    }
+    m->run(arena, weights, (const void *const *)ins, outs, NULL); /* warm-up */
+    for (long r = 0; r < bench; r++) {
+      double t0 = cnnrt_driver_now_ms();
+      m->run(arena, weights, (const void *const *)ins, outs, NULL);
+      t[r] = cnnrt_driver_now_ms() - t0;
+    }
+    qsort(t, (size_t)bench, sizeof(double), cnnrt_driver_cmp_double);
+    double median = bench % 2 ? t[bench / 2] : 0.5 * (t[bench / 2 - 1] + t[bench / 2]);
+    printf("median_ms=%.4f min_ms=%.4f\n", median, t[0]);
+    free(t);
+  }
+  rc = 0;
+done:
+  if (ins) {
+    for (int i = 0; i < m->n_inputs; i++) {
+      free(ins[i]);
+    }
+  }
+  if (outs) {
+    for (int i = 0; i < m->n_outputs; i++) {
+      free(outs[i]);
+    }
+  }
+  free(ins);
+  free(outs);
+  free(arena);
+  free(weights);
+  return rc;
+}
+
+#endif

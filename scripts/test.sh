@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every cnncc test on a fresh Debian 12 machine: installs what the tests need (as root,
+# or through sudo), builds cnncc, generates the ONNX node tests and runs ctest.
+#   scripts/test.sh [ctest args...]        e.g.  scripts/test.sh -L onnx_node
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+build=${CNNCC_BUILD_DIR:-$root/build}
+
+packages=(build-essential cmake pkg-config clang libprotobuf-c-dev protobuf-c-compiler
+          libcmocka-dev python3-numpy python3-onnx python3-torch python3-torchvision
+          dataset-fashion-mnist)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+py=/usr/bin/python3
+echo "== generating the ONNX backend node tests"
+$py tests/onnx_node/generate.py "$build/onnx_node_data"
+
+echo "== building"
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCNNCC_NODE_TEST_DATA="$build/onnx_node_data" >/dev/null
+cmake --build "$build" -j"$(nproc)"
+
+echo "== testing"
+cd "$build"
+ctest -j"$(nproc)" --output-on-failure "$@"

@@ -1,0 +1,193 @@
+/* cnncc.c — the command-line driver: argument parsing only; the compiler is the library. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../compiler/info.h"
+#include "../compiler/pipeline.h"
+
+static const char usage_text[] =
+    "usage: cnncc MODEL.onnx -o OUT/NAME.c [options]\n"
+    "       cnncc --info MODEL.onnx [--shape ...]\n"
+    "\n"
+    "Compiles a convolutional network (ONNX, or cnncc's .cnn language) to standalone C99:\n"
+    "OUT/NAME.c, OUT/NAME.h and the runtime headers they need.\n"
+    "\n"
+    "options:\n"
+    "  -o OUT/NAME.c          output file; its folder receives the other files (created)\n"
+    "  --main                 also write OUT/NAME_main.c, a command-line driver:\n"
+    "                         ./prog in0.npy ... [--out-dir DIR] [--bench N] [--threads T]\n"
+    "  --weights FILE.bin     put the weights in FILE.bin (the application passes them in)\n"
+    "                         instead of embedding them as constant arrays\n"
+    "  --shape NAME=1x3x224x224\n"
+    "                         fix the shape of an input (symbolic dimensions, e.g. batch)\n"
+    "  --bind NAME=FILE.npy   make an input a compile-time constant with the file's value\n"
+    "  --target T             x86-64 (default), aarch64, armv7, cortex-m, generic\n"
+    "  --max-arena BYTES      fail if the memory plan needs more arena than BYTES\n"
+    "  --dump=PASS            print the IR after PASS: load, infer, bnfold, fuse, memplan, all\n"
+    "  --info                 print operators, parameters, MACs per layer and arena size\n"
+    "  --version              print the version\n"
+    "  --help                 print this help\n";
+
+static int fail(const char *fmt, const char *arg) {
+  fprintf(stderr, "cnncc: error: ");
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\n(run 'cnncc --help' for usage)\n");
+  return 1;
+}
+
+static bool parse_dims(const char *s, cn_shape_opt *out) {
+  out->rank = 0;
+  while (*s) {
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || errno || v < 0 || out->rank == CN_MAX_RANK) {
+      return false;
+    }
+    out->dims[out->rank++] = v;
+    s = end;
+    if (*s == 'x' || *s == 'X' || *s == ',') {
+      s++;
+      if (*s == '\0') {
+        return false;
+      }
+    } else if (*s != '\0') {
+      return false;
+    }
+  }
+  return out->rank > 0;
+}
+
+/* mkdir -p of the folder holding `path`. */
+static bool make_parent_dirs(const char *path) {
+  char *p = strdup(path);
+  if (!p) {
+    return false;
+  }
+  for (char *s = p + 1; *s; s++) {
+    if (*s == '/') {
+      *s = '\0';
+      if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+        free(p);
+        return false;
+      }
+      *s = '/';
+    }
+  }
+  free(p);
+  return true;
+}
+
+static const char *value_of(const char *arg, const char *name, int *i, int argc, char **argv) {
+  size_t n = strlen(name);
+  if (strncmp(arg, name, n) == 0 && arg[n] == '=') {
+    return arg + n + 1;
+  }
+  if (strcmp(arg, name) == 0 && *i + 1 < argc) {
+    return argv[++*i];
+  }
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  cn_options opt;
+  memset(&opt, 0, sizeof opt);
+  cn_shape_opt shapes[64];
+  cn_bind_opt binds[64];
+  opt.shapes = shapes;
+  opt.binds = binds;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v;
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      fputs(usage_text, stdout);
+      return 0;
+    } else if (strcmp(a, "--version") == 0) {
+      printf("cnncc %s\n", CNNCC_VERSION);
+      return 0;
+    } else if (strcmp(a, "-o") == 0) {
+      if (i + 1 >= argc) {
+        return fail("%s needs a file name", a);
+      }
+      opt.out_path = argv[++i];
+    } else if (strcmp(a, "--main") == 0) {
+      opt.emit_main = true;
+    } else if (strcmp(a, "--info") == 0) {
+      opt.info = true;
+    } else if ((v = value_of(a, "--weights", &i, argc, argv)) != NULL) {
+      opt.weights_path = v;
+    } else if ((v = value_of(a, "--dump", &i, argc, argv)) != NULL) {
+      opt.dump_pass = v;
+    } else if ((v = value_of(a, "--max-arena", &i, argc, argv)) != NULL) {
+      char *end;
+      opt.max_arena = strtoll(v, &end, 10);
+      if (*end || opt.max_arena <= 0) {
+        return fail("--max-arena takes a positive byte count, not '%s'", v);
+      }
+    } else if ((v = value_of(a, "--target", &i, argc, argv)) != NULL) {
+      static const char *const names[] = {"x86-64", "aarch64", "armv7", "cortex-m", "generic"};
+      int t = -1;
+      for (int k = 0; k < 5; k++) {
+        if (strcmp(v, names[k]) == 0) {
+          t = k;
+        }
+      }
+      if (t < 0) {
+        return fail("unknown target '%s' (x86-64, aarch64, armv7, cortex-m, generic)", v);
+      }
+      opt.target = (cn_target)t;
+    } else if ((v = value_of(a, "--shape", &i, argc, argv)) != NULL) {
+      const char *eq = strrchr(v, '=');
+      if (!eq || eq == v || opt.n_shapes == 64) {
+        return fail("--shape takes NAME=DIMS, e.g. input=1x3x224x224, not '%s'", v);
+      }
+      cn_shape_opt *s = &shapes[opt.n_shapes++];
+      s->name = strndup(v, (size_t)(eq - v));
+      if (!parse_dims(eq + 1, s)) {
+        return fail("--shape: bad dimensions in '%s' (expected e.g. 1x3x224x224)", v);
+      }
+    } else if ((v = value_of(a, "--bind", &i, argc, argv)) != NULL) {
+      const char *eq = strrchr(v, '=');
+      if (!eq || eq == v || eq[1] == '\0' || opt.n_binds == 64) {
+        return fail("--bind takes NAME=FILE.npy, not '%s'", v);
+      }
+      cn_bind_opt *b = &binds[opt.n_binds++];
+      b->name = strndup(v, (size_t)(eq - v));
+      b->path = eq + 1;
+    } else if (a[0] == '-' && a[1] != '\0') {
+      return fail("unknown option '%s'", a);
+    } else if (!opt.model_path) {
+      opt.model_path = a;
+    } else {
+      return fail("more than one model given ('%s')", a);
+    }
+  }
+  if (!opt.model_path) {
+    return fail("%s", "no model given");
+  }
+  int rc;
+  if (opt.info) {
+    rc = cn_print_info(&opt, stdout);
+  } else if (!opt.out_path) {
+    return fail("%s", "no output file given (-o OUT/NAME.c)");
+  } else {
+    size_t n = strlen(opt.out_path);
+    if (n < 3 || strcmp(opt.out_path + n - 2, ".c") != 0) {
+      return fail("the output file must end in .c, not '%s'", opt.out_path);
+    }
+    if (!make_parent_dirs(opt.out_path)) {
+      return fail("cannot create the folder of '%s'", opt.out_path);
+    }
+    rc = cn_compile(&opt);
+  }
+  for (int k = 0; k < opt.n_shapes; k++) {
+    free((void *)shapes[k].name);
+  }
+  for (int k = 0; k < opt.n_binds; k++) {
+    free((void *)binds[k].name);
+  }
+  return rc;
+}
