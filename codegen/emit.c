@@ -103,6 +103,18 @@ const char *cn_emit_scratch(cn_emitter *e, const cn_node *n) {
   return cn_emit_str(e, "(void *)(A + %" PRId64 ")", n->scratch_offset);
 }
 
+const char *cn_emit_scratch_at(cn_emitter *e, const cn_node *n, int64_t offset, const char *ctype) {
+  CN_ASSERT(n->scratch_offset >= 0 && offset < n->scratch_bytes);
+  return cn_emit_str(e, "(%s *)(A + %" PRId64 ")", ctype, n->scratch_offset + offset);
+}
+
+void cn_emit_cast(cn_emitter *e, int64_t count, cn_dtype from, const char *src, cn_dtype to,
+                  const char *dst) {
+  cn_emit_use(e, CN_RT_ELEMENTWISE);
+  cn_emit_line(e, "    (void)cnnrt_cast(%" PRId64 ", %d, %s, %d, %s);", count, (int)from, src,
+               (int)to, dst);
+}
+
 const char *cn_emit_float(cn_emitter *e, float f) {
   if (isnan(f)) {
     return "NAN";

@@ -45,6 +45,11 @@ const char *cn_emit_in_void(cn_emitter *e, int value);
 const char *cn_emit_out_void(cn_emitter *e, int value);
 /* Pointer to the node's scratch memory in the arena. */
 const char *cn_emit_scratch(cn_emitter *e, const cn_node *n);
+/* Pointer of C type `ctype` to byte `offset` of the node's scratch memory. */
+const char *cn_emit_scratch_at(cn_emitter *e, const cn_node *n, int64_t offset, const char *ctype);
+/* Emits a conversion of `count` elements between dtypes (runtime cnnrt_cast). */
+void cn_emit_cast(cn_emitter *e, int64_t count, cn_dtype from, const char *src, cn_dtype to,
+                  const char *dst);
 /* A C literal for a float ("1.5f", "-INFINITY"). */
 const char *cn_emit_float(cn_emitter *e, float f);
 

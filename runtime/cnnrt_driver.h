@@ -4,7 +4,8 @@
  *
  * reads the graph inputs from .npy files (in graph-input order), runs the model and writes every
  * graph output to DIR/<output name>.npy, the name with each character outside [A-Za-z0-9_]
- * replaced by '_'. --bench N runs one warm-up then N timed runs and prints
+ * replaced by '_' (bfloat16 tensors travel as their raw bits in uint16 arrays, as in ONNX's
+ * numpy helpers). --bench N runs one warm-up then N timed runs and prints
  * `median_ms=<x> min_ms=<y>` as its last line. Host-side code (stdio, malloc, clock_gettime):
  * it is never part of a model's own generated C. */
 #ifndef CNNRT_DRIVER_H
@@ -173,7 +174,8 @@ static int cnnrt_driver_load_input(const char *path, const cnnrt_driver_tensor *
   }
   const unsigned char *src = buf + info.data_offset;
   int64_t n = info.numel;
-  if (info.dtype == t->dtype) {
+  if (info.dtype == t->dtype || (t->dtype == CNNRT_BF16 && info.dtype == CNNRT_U16)) {
+    /* (bfloat16 travels as its raw bits in a uint16 array, as ONNX's numpy helpers keep it) */
     memcpy(dst, src, (size_t)n * (size_t)cnnrt_npy_elem_size(info.dtype));
   } else if (cnnrt_driver_is_float(info.dtype)) {
     for (int64_t i = 0; i < n; i++) {
@@ -202,13 +204,11 @@ static int cnnrt_driver_write_output(const char *dir, const cnnrt_driver_tensor 
     fprintf(stderr, "error: cannot write %s: %s\n", path, strerror(errno));
   } else {
     int64_t n = cnnrt_driver_numel(t);
-    if (t->dtype == CNNRT_BF16) { /* numpy has no bfloat16: widen to float32 */
-      rc = cnnrt_npy_write_header(f, CNNRT_F32, t->rank, t->dims);
-      for (int64_t i = 0; rc == 0 && i < n; i++) {
-        uint16_t h;
-        memcpy(&h, (const unsigned char *)data + i * 2, 2);
-        float v = cnnrt_bf16_to_f32(h);
-        rc = fwrite(&v, 4, 1, f) == 1 ? 0 : -1;
+    if (t->dtype == CNNRT_BF16) { /* numpy has no bfloat16: raw bits as uint16, as ONNX does */
+      rc = cnnrt_npy_write_header(f, CNNRT_U16, t->rank, t->dims);
+      size_t bytes = (size_t)n * 2;
+      if (rc == 0 && bytes > 0 && fwrite(data, 1, bytes, f) != bytes) {
+        rc = -1;
       }
     } else {
       rc = cnnrt_npy_write_header(f, t->dtype, t->rank, t->dims);

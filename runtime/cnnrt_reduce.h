@@ -14,7 +14,8 @@
  * y itself holds the accumulators: it is initialised with the identity, then finalised (mean,
  * sqrt, log). Empty reductions follow numpy/ONNX: sum 0, prod 1, max -inf (INT_MIN for
  * integers), min +inf (INT_MAX), mean NaN, l1/l2/sum_square 0, log_sum/log_sum_exp -inf.
- * Float sums accumulate in float; NaN propagation in max/min/arg* is not guaranteed. */
+ * Float sums accumulate in float; NaN propagation in max/min/arg* is not guaranteed.
+ * x and y must not overlap (the vertical loops use restrict pointers). */
 #ifndef CNNRT_REDUCE_H
 #define CNNRT_REDUCE_H
 
@@ -35,7 +36,7 @@ typedef struct cnnrt_reduce_plan_ {
   int64_t dim[CNNRT_MAX_RANK];
   int64_t ystride[CNNRT_MAX_RANK]; /* y element stride per collapsed axis, 0 if reduced */
   int64_t inner;                   /* length of the innermost collapsed axis (one run) */
-  int inner_reduced;
+  int64_t inner_reduced;
   int64_t n_runs; /* number of runs = input size / inner */
   int64_t n_out;  /* output elements */
   int64_t n_red;  /* elements reduced into each output */
@@ -123,9 +124,9 @@ enum {
 /* Horizontal runs. `pre`: 0 plain, 1 |x|, 2 x*x. */
 static inline float cnnrt_f32_hsum_(const float *x, int64_t n, int pre) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
+  int64_t i = 0, n8 = n - n % 8; /* full blocks of 8 lanes, then the tail */
   if (pre == 0) {
-    for (; i + 8 <= n; i += 8) {
+    for (; i < n8; i += 8) {
       for (int j = 0; j < 8; j++) {
         acc[j] += x[i + j];
       }
@@ -134,7 +135,7 @@ static inline float cnnrt_f32_hsum_(const float *x, int64_t n, int pre) {
       acc[0] += x[i];
     }
   } else if (pre == 1) {
-    for (; i + 8 <= n; i += 8) {
+    for (; i < n8; i += 8) {
       for (int j = 0; j < 8; j++) {
         acc[j] += fabsf(x[i + j]);
       }
@@ -143,7 +144,7 @@ static inline float cnnrt_f32_hsum_(const float *x, int64_t n, int pre) {
       acc[0] += fabsf(x[i]);
     }
   } else {
-    for (; i + 8 <= n; i += 8) {
+    for (; i < n8; i += 8) {
       for (int j = 0; j < 8; j++) {
         acc[j] += x[i + j] * x[i + j];
       }
@@ -157,8 +158,8 @@ static inline float cnnrt_f32_hsum_(const float *x, int64_t n, int pre) {
 
 static inline float cnnrt_f32_hprod_(const float *x, int64_t n) {
   float acc[8] = {1, 1, 1, 1, 1, 1, 1, 1};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
+  int64_t i = 0, n8 = n - n % 8; /* full blocks of 8 lanes, then the tail */
+  for (; i < n8; i += 8) {
     for (int j = 0; j < 8; j++) {
       acc[j] *= x[i + j];
     }
@@ -174,9 +175,9 @@ static inline float cnnrt_f32_hmax_(const float *x, int64_t n, int is_min) {
   for (int j = 0; j < 8; j++) {
     acc[j] = is_min ? INFINITY : -INFINITY;
   }
-  int64_t i = 0;
+  int64_t i = 0, n8 = n - n % 8; /* full blocks of 8 lanes, then the tail */
   if (is_min) {
-    for (; i + 8 <= n; i += 8) {
+    for (; i < n8; i += 8) {
       for (int j = 0; j < 8; j++) {
         acc[j] = x[i + j] < acc[j] ? x[i + j] : acc[j];
       }
@@ -188,7 +189,7 @@ static inline float cnnrt_f32_hmax_(const float *x, int64_t n, int is_min) {
       acc[0] = acc[j] < acc[0] ? acc[j] : acc[0];
     }
   } else {
-    for (; i + 8 <= n; i += 8) {
+    for (; i < n8; i += 8) {
       for (int j = 0; j < 8; j++) {
         acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
       }
@@ -225,8 +226,8 @@ static inline float cnnrt_f32_hlogsumexp_(const float *x, int64_t n) {
     return m; /* +inf dominates; all -inf gives -inf; NaN propagates */
   }
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
+  int64_t i = 0, n8 = n - n % 8; /* full blocks of 8 lanes, then the tail */
+  for (; i < n8; i += 8) {
     for (int j = 0; j < 8; j++) {
       acc[j] += expf(x[i + j] - m);
     }
@@ -243,8 +244,8 @@ static inline float cnnrt_f32_hlogsumexp_(const float *x, int64_t n) {
  * plain loops that would need an alias check or a scalar epilogue). */
 #define CNNRT_BLOCKED8_(N, K, STMT)                                                                \
   do {                                                                                             \
-    int64_t b8_ = 0;                                                                               \
-    for (; b8_ + 8 <= (N); b8_ += 8) {                                                             \
+    int64_t b8_ = 0, n8_ = (N) - (N) % 8;                                                          \
+    for (; b8_ < n8_; b8_ += 8) {                                                                  \
       for (int64_t j8_ = 0; j8_ < 8; j8_++) {                                                      \
         int64_t K = b8_ + j8_;                                                                     \
         STMT;                                                                                      \

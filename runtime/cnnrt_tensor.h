@@ -212,7 +212,8 @@ static inline void cnnrt_strided_copy_(int64_t rank, const int64_t *dims, const 
 /* y = transpose(x viewed with dims[], perm): output axis i is input axis perm[i]. */
 static inline void cnnrt_permute_(int64_t rank, const int64_t *dims, const int64_t *perm,
                                   int64_t eb, const void *x, void *y) {
-  int64_t in_stride[CNNRT_MAX_RANK], od[CNNRT_MAX_RANK], os[CNNRT_MAX_RANK];
+  /* (zero-initialised: gcc cannot see that rank 0 leaves them unread) */
+  int64_t in_stride[CNNRT_MAX_RANK] = {0}, od[CNNRT_MAX_RANK] = {0}, os[CNNRT_MAX_RANK] = {0};
   int64_t st = eb;
   for (int64_t a = rank - 1; a >= 0; a--) {
     in_stride[a] = st;
@@ -302,7 +303,7 @@ static inline int cnnrt_slice_resolve(int64_t dim, int64_t start, int64_t end, i
 
 static inline void cnnrt_slice(const cnnrt_slice_params *p, const void *x, void *y) {
   int64_t eb = p->elem_size;
-  int64_t st[CNNRT_MAX_RANK];
+  int64_t st[CNNRT_MAX_RANK] = {0};
   int64_t in_stride = eb, base = 0;
   for (int64_t a = p->rank - 1; a >= 0; a--) {
     if (p->out[a] == 0) {

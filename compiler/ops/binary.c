@@ -41,7 +41,10 @@ static bool is_variadic(cn_op op) {
 }
 
 /* numpy broadcast of two shapes into out; false if incompatible. */
-static bool broadcast(int ra, const int64_t *da, int rb, const int64_t *db, int *ro, int64_t *out) {
+static bool broadcast(int ra, const int64_t *da_in, int rb, const int64_t *db, int *ro,
+                      int64_t *out) {
+  int64_t da[CN_MAX_RANK]; /* out may alias da_in */
+  memcpy(da, da_in, sizeof(int64_t) * (size_t)ra);
   int r = ra > rb ? ra : rb;
   for (int i = 0; i < r; i++) {
     int ia = i - (r - ra), ib = i - (r - rb);
@@ -89,12 +92,14 @@ bool cn_infer_binary(cn_graph *g, cn_node *n, cn_diag *d) {
       return false;
     }
   }
-  bool floaty = t == CNNRT_F32 || t == CNNRT_F64;
+  /* float16/bfloat16 arithmetic is computed in float32 through scratch buffers. */
+  bool half = t == CNNRT_F16 || t == CNNRT_BF16;
+  bool floaty = t == CNNRT_F32 || t == CNNRT_F64 || (half && !is_logic(n->op));
   bool numeric = floaty || cn_dtype_is_int(t);
   if (is_logic(n->op) ? t != CNNRT_BOOL
       : n->op == CN_OP_EQUAL ? !(numeric || t == CNNRT_BOOL)
-      : n->op == CN_OP_WHERE ? cn_dtype_size(t) == 0 || t == CNNRT_F16 || t == CNNRT_BF16
-      : n->op == CN_OP_POW ? !(t == CNNRT_F32 || t == CNNRT_F64 || t == CNNRT_I32 || t == CNNRT_I64)
+      : n->op == CN_OP_WHERE ? cn_dtype_size(t) == 0
+      : n->op == CN_OP_POW ? !(floaty || t == CNNRT_I32 || t == CNNRT_I64)
       : n->op == CN_OP_MEAN ? !floaty
                             : !numeric) {
     cn_error_node(d, n, "%s inputs are not supported", cn_dtype_name(t));
@@ -102,10 +107,22 @@ bool cn_infer_binary(cn_graph *g, cn_node *n, cn_diag *d) {
   }
   if (n->op == CN_OP_POW) {
     cn_dtype e = cn_in(g, n, 1)->dtype;
-    if (!(e == CNNRT_F32 || e == CNNRT_F64 || e == CNNRT_I32 || e == CNNRT_I64)) {
+    if (!(cn_dtype_is_float(e) || cn_dtype_is_int(e))) {
       cn_error_node(d, n, "%s exponents are not supported", cn_dtype_name(e));
       return false;
     }
+  }
+  /* Scratch for operands converted to a type the kernels take (see compute_types). */
+  n->scratch_bytes = 0;
+  if (half && n->op != CN_OP_WHERE) {
+    for (int i = 0; i < n->n_in; i++) {
+      n->scratch_bytes += cn_value_numel(cn_in(g, n, i)) * 4;
+    }
+    n->scratch_bytes += cn_numel(rank, dims) * 4;
+  } else if (n->op == CN_OP_POW && cn_in(g, n, 1)->dtype != CNNRT_F32 &&
+             cn_in(g, n, 1)->dtype != CNNRT_F64 && cn_in(g, n, 1)->dtype != CNNRT_I32 &&
+             cn_in(g, n, 1)->dtype != CNNRT_I64) {
+    n->scratch_bytes = cn_value_numel(cn_in(g, n, 1)) * 8;
   }
   if (n->op == CN_OP_PRELU) { /* the slope broadcasts to X, not the other way round */
     const cn_value *x = cn_in(g, n, 0);
@@ -182,37 +199,63 @@ void cn_emit_binary(cn_emitter *e, cn_graph *g, cn_node *n) {
                  cn_emit_in_void(e, n->in[0]), (long long)cn_value_bytes(y));
     return;
   }
-  int first = 0; /* input combined with input 1 in the first step */
-  const char *acc = cn_emit_in(e, n->in[0]);
-  const cn_value *acc_v = a;
+  /* Operand pointers and the types the kernel sees: half-precision operands go through float32
+   * copies in scratch, integer exponents of Pow that the kernels lack through int64. */
+  const char *in_ptr[64];
+  cn_dtype in_t[64];
+  int64_t scratch = 0;
+  bool half = a->dtype == CNNRT_F16 || a->dtype == CNNRT_BF16;
+  for (int i = 0; i < n->n_in; i++) {
+    const cn_value *v = cn_in(g, n, i);
+    in_t[i] = v->dtype;
+    in_ptr[i] = cn_emit_in(e, n->in[i]);
+    bool convert = half || (n->op == CN_OP_POW && i == 1 && n->scratch_bytes > 0);
+    if (convert) {
+      cn_dtype to = half ? CNNRT_F32 : CNNRT_I64;
+      const char *dst = cn_emit_scratch_at(e, n, scratch, cn_dtype_ctype(to));
+      cn_emit_cast(e, cn_value_numel(v), v->dtype, cn_emit_in_void(e, n->in[i]), to, dst);
+      in_ptr[i] = dst;
+      in_t[i] = to;
+      scratch += cn_value_numel(v) * cn_dtype_size(to);
+    }
+  }
+  const char *out_ptr = half ? cn_emit_scratch_at(e, n, scratch, "float") : cn_emit_out(e, n->out[0]);
+  cn_dtype out_t = half ? (is_compare(n->op) ? CNNRT_BOOL : CNNRT_F32) : y->dtype;
+  if (half && is_compare(n->op)) {
+    out_ptr = cn_emit_out(e, n->out[0]); /* comparisons write bool directly */
+  }
+  const char *acc = in_ptr[0];
+  cn_value acc_v = *a;
   if (n->n_in > 2) {
     /* Chains: broadcast input 0 into y, then y = op(y, x_i) for every other input. */
     cn_emit_use(e, CN_RT_TENSOR);
     cnnrt_expand_params ep = expand_to(a, y);
-    cn_emit_line(e, "    cnnrt_expand(%s, %s, %s);",
+    ep.elem_size = cn_dtype_size(in_t[0]);
+    cn_emit_line(e, "    cnnrt_expand(%s, %s, (void *)%s);",
                  cn_emit_params(e, "cnnrt_expand_params", CN_FIELDS(expand_fields), &ep),
-                 cn_emit_in_void(e, n->in[0]), cn_emit_out_void(e, n->out[0]));
-    acc = cn_emit_out(e, n->out[0]);
-    acc_v = y;
-    first = 0;
+                 in_ptr[0], out_ptr);
+    acc = out_ptr;
+    acc_v = *y;
   }
   for (int i = 1; i < n->n_in; i++) {
     const cn_value *b = cn_in(g, n, i);
     cnnrt_bcast_params p;
     memset(&p, 0, sizeof p);
-    int rc = cnnrt_bcast_init(&p, acc_v->rank, acc_v->dims, b->rank, b->dims);
+    int rc = cnnrt_bcast_init(&p, acc_v.rank, acc_v.dims, b->rank, b->dims);
     CN_ASSERT(rc == 0);
-    cn_emit_line(e, "    %s(%s, %s, %s, %s);", kernel_name(e, n->op, a->dtype, b->dtype),
+    cn_emit_line(e, "    %s(%s, %s, %s, %s);", kernel_name(e, n->op, in_t[0], in_t[i]),
                  cn_emit_params(e, "cnnrt_bcast_params", CN_FIELDS(bcast_fields), &p), acc,
-                 cn_emit_in(e, n->in[i]), cn_emit_out(e, n->out[0]));
-    acc = cn_emit_out(e, n->out[0]);
-    acc_v = y;
+                 in_ptr[i], out_ptr);
+    acc = out_ptr;
+    acc_v = *y;
   }
-  (void)first;
   if (n->op == CN_OP_MEAN) {
-    cn_emit_line(e, "    cnnrt_%s_scale(%lld, %s, %s, %s);", cn_dtype_suffix(y->dtype),
+    cn_emit_line(e, "    cnnrt_%s_scale(%lld, %s, %s, %s);", cn_dtype_suffix(out_t),
                  (long long)cn_value_numel(y), acc, cn_emit_float(e, 1.0f / (float)n->n_in),
-                 cn_emit_out(e, n->out[0]));
+                 out_ptr);
+  }
+  if (half && !is_compare(n->op)) {
+    cn_emit_cast(e, cn_value_numel(y), CNNRT_F32, out_ptr, y->dtype, cn_emit_out_void(e, n->out[0]));
   }
 }
 

@@ -35,8 +35,12 @@ bool cn_infer_pool(cn_graph *g, cn_node *n, cn_diag *d) {
   }
   const cn_value *x = cn_in(g, n, 0);
   char s1[160];
-  if (x->dtype != CNNRT_F32) {
-    cn_error_node(d, n, "only float32 is supported, got %s", cn_dtype_name(x->dtype));
+  /* Max pooling of 8-bit and half-precision data runs in float32, which holds them exactly. */
+  bool max_pool = n->op == CN_OP_MAX_POOL || n->op == CN_OP_GLOBAL_MAX_POOL;
+  bool via_f32 = max_pool && (x->dtype == CNNRT_U8 || x->dtype == CNNRT_I8 ||
+                              x->dtype == CNNRT_F16 || x->dtype == CNNRT_BF16);
+  if (x->dtype != CNNRT_F32 && !via_f32) {
+    cn_error_node(d, n, "%s inputs are not supported", cn_dtype_name(x->dtype));
     return false;
   }
   if (x->rank < 3 || x->rank > 5) {
@@ -61,7 +65,8 @@ bool cn_infer_pool(cn_graph *g, cn_node *n, cn_diag *d) {
     for (int i = 0; i < sp; i++) {
       p->in[i] = p->kernel[i] = x->dims[2 + i];
     }
-    return cn_set_output(d, g, n, 0, CNNRT_F32, x->rank, ydims);
+    n->scratch_bytes = via_f32 ? (cn_value_numel(x) + cn_numel(x->rank, ydims)) * 4 : 0;
+    return cn_set_output(d, g, n, 0, x->dtype, x->rank, ydims);
   }
   const int64_t *ks;
   int nk = cn_attr_ints(n, "kernel_shape", &ks);
@@ -112,7 +117,8 @@ bool cn_infer_pool(cn_graph *g, cn_node *n, cn_diag *d) {
     p->pad_end[i] = pe;
     ydims[2 + i] = out;
   }
-  if (!cn_set_output(d, g, n, 0, CNNRT_F32, x->rank, ydims)) {
+  n->scratch_bytes = via_f32 ? (cn_value_numel(x) + cn_numel(x->rank, ydims)) * 4 : 0;
+  if (!cn_set_output(d, g, n, 0, x->dtype, x->rank, ydims)) {
     return false;
   }
   return cn_set_output(d, g, n, 1, CNNRT_I64, x->rank, ydims);
@@ -123,6 +129,9 @@ static int64_t spatial_size(const cnnrt_pool_params *p) {
 }
 
 bool cn_eval_pool(cn_graph *g, cn_node *n) {
+  if (cn_in(g, n, 0)->dtype != CNNRT_F32) {
+    return false;
+  }
   cn_fold_outputs(g, n);
   const cnnrt_pool_params *p = n->params;
   const float *x = cn_in(g, n, 0)->data;
@@ -154,10 +163,16 @@ static const cn_field pool_fields[] = {
 };
 
 void cn_emit_pool(cn_emitter *e, cn_graph *g, cn_node *n) {
-  (void)g;
   cn_emit_use(e, CN_RT_POOL);
   const cnnrt_pool_params *p = n->params;
+  const cn_value *xv = cn_in(g, n, 0), *yv = cn_out(g, n, 0);
   const char *x = cn_emit_in(e, n->in[0]), *y = cn_emit_out(e, n->out[0]);
+  if (xv->dtype != CNNRT_F32) { /* through float32 copies in scratch */
+    const char *xf = cn_emit_scratch_at(e, n, 0, "float");
+    cn_emit_cast(e, cn_value_numel(xv), xv->dtype, cn_emit_in_void(e, n->in[0]), CNNRT_F32, xf);
+    x = xf;
+    y = cn_emit_scratch_at(e, n, cn_value_numel(xv) * 4, "float");
+  }
   if (is_global(n->op)) {
     const char *fn = n->op == CN_OP_GLOBAL_AVERAGE_POOL ? "avgpool"
                      : n->op == CN_OP_GLOBAL_MAX_POOL   ? "maxpool"
@@ -170,6 +185,9 @@ void cn_emit_pool(cn_emitter *e, cn_graph *g, cn_node *n) {
       cn_emit_line(e, "    cnnrt_f32_global_%s_ref(%lld, %lld, %s, %s);", fn,
                    (long long)(p->n * p->c), (long long)spatial_size(p), x, y);
     }
+    if (yv->dtype != CNNRT_F32) {
+      cn_emit_cast(e, cn_value_numel(yv), CNNRT_F32, y, yv->dtype, cn_emit_out_void(e, n->out[0]));
+    }
     return;
   }
   const char *pp = cn_emit_params(e, "cnnrt_pool_params", CN_FIELDS(pool_fields), n->params);
@@ -181,5 +199,8 @@ void cn_emit_pool(cn_emitter *e, cn_graph *g, cn_node *n) {
   case CN_OP_AVERAGE_POOL: cn_emit_line(e, "    cnnrt_f32_avgpool_ref(%s, %s, %s);", pp, x, y); break;
   case CN_OP_LP_POOL: cn_emit_line(e, "    cnnrt_f32_lppool_ref(%s, %s, %s);", pp, x, y); break;
   default: CN_UNREACHABLE();
+  }
+  if (yv->dtype != CNNRT_F32) {
+    cn_emit_cast(e, cn_value_numel(yv), CNNRT_F32, y, yv->dtype, cn_emit_out_void(e, n->out[0]));
   }
 }

@@ -13,7 +13,9 @@
 
 #include "onnx.pb-c.h"
 
-enum { MIN_OPSET = 7, MAX_OPSET = 17, MAX_IR_VERSION = 8 };
+/* Opsets 7-17 are what exporters of the last years write; older ones are read too, with each
+ * op's semantics of its own version (n->opset), since ONNX keeps old definitions. */
+enum { MIN_OPSET = 1, MAX_OPSET = 17, MAX_IR_VERSION = 8 };
 
 static bool dtype_supported(int t) {
   return t == CNNRT_F32 || t == CNNRT_F64 || t == CNNRT_F16 || t == CNNRT_BF16 || t == CNNRT_I8 ||

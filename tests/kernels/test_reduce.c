@@ -217,9 +217,10 @@ static void test_f32_random(void **state) {
 /* Long runs (8-lane partial sums + remainders), outer reductions and mixed patterns. */
 static void test_f32_large(void **state) {
   (void)state;
-  static const int64_t shapes[][5] = {
+  static const int64_t shapes[][1 + CNNRT_MAX_RANK] = {
       /* rank, dims */ {3, 2, 3, 1003}, {2, 1001, 3, 0, 0}, {3, 7, 129, 33}, {4, 2, 16, 15, 17}};
-  static const int64_t reds[][4] = {{0, 0, 1, 0}, {1, 0, 0, 0}, {1, 0, 1, 0}, {0, 1, 0, 1}};
+  static const int64_t reds[][CNNRT_MAX_RANK] = {
+      {0, 0, 1, 0}, {1, 0, 0, 0}, {1, 0, 1, 0}, {0, 1, 0, 1}};
   for (int s = 0; s < 4; s++) {
     for (int r = 0; r < 4; r++) {
       cnnrt_reduce_params p;

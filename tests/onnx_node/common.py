@@ -74,8 +74,25 @@ def test_info(data_dir):
     return out
 
 
-def is_selected(ops, supported):
+def load_excluded(path=None):
+    """{test_name: reason} from excluded.txt."""
+    path = path or os.path.join(HERE, "excluded.txt")
+    out = {}
+    with open(path) as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if line:
+                name, _, reason = line.partition(" ")
+                out[name] = reason.strip()
+    return out
+
+
+def is_selected(ops, supported, family=None):
+    """A test is selected when every op of its graph is supported and, for an expanded
+    function test, the function itself (its family) is one of the supported ops."""
     s = set(supported)
+    if family is not None and "+" not in family and family not in s:
+        return False
     return len(ops) > 0 and all(o in s for o in ops)
 
 

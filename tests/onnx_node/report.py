@@ -82,7 +82,9 @@ def main():
     tests = sorted(info)
     if a.filter:
         tests = [t for t in tests if re.search(a.filter, t)]
-    selected = {t for t in tests if common.is_selected(info[t][1], supported)}
+    excluded = common.load_excluded()
+    selected = {t for t in tests
+                if common.is_selected(info[t][1], supported, info[t][0]) and t not in excluded}
 
     results = {}
     t0 = time.time()

@@ -21,8 +21,9 @@ import common  # noqa: E402
 def select(data_dir, ops_file=None):
     supported = common.load_ops(ops_file)
     info = common.test_info(data_dir)
+    excluded = common.load_excluded()
     sel = [t for t, (fam, ops) in sorted(info.items())
-           if common.is_selected(ops, supported)]
+           if common.is_selected(ops, supported, fam) and t not in excluded]
     return supported, info, sel
 
 
