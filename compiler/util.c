@@ -188,7 +188,15 @@ unsigned char *cn_read_file(const char *path, size_t *len) {
   if (f == NULL) {
     return NULL;
   }
+  /* Size first (one read for regular files), growing only for pipes and the like. */
   size_t cap = 1 << 16, n = 0;
+  if (fseek(f, 0, SEEK_END) == 0) {
+    long size = ftell(f);
+    if (size > 0) {
+      cap = (size_t)size + 1;
+    }
+    rewind(f);
+  }
   unsigned char *data = cn_malloc(cap);
   for (;;) {
     if (n == cap) {
