@@ -6,6 +6,19 @@
 
 #include "emit.h"
 
+/* A C string literal body for `s` (quotes, backslashes and non-printables escaped). */
+static void put_c_string(cn_buf *out, const char *s) {
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\') {
+      cn_buf_printf(out, "\\%c", *p);
+    } else if (*p < 32 || *p >= 127 || *p == '?') {
+      cn_buf_printf(out, "\\%03o", *p);
+    } else {
+      cn_buf_append(out, (const char *)p, 1);
+    }
+  }
+}
+
 static void tensor_table(cn_buf *out, const cn_graph *g, const char *kind, const int *ids, int n) {
   for (int i = 0; i < n; i++) {
     const cn_value *v = &g->values[ids[i]];
@@ -27,15 +40,7 @@ static void tensor_table(cn_buf *out, const cn_graph *g, const char *kind, const
       }
     }
     cn_buf_puts(out, "    {\"");
-    for (const unsigned char *p = (const unsigned char *)v->name; *p; p++) {
-      if (*p == '"' || *p == '\\') {
-        cn_buf_printf(out, "\\%c", *p);
-      } else if (*p < 32 || *p >= 127 || *p == '?') {
-        cn_buf_printf(out, "\\%03o", *p);
-      } else {
-        cn_buf_append(out, (const char *)p, 1);
-      }
-    }
+    put_c_string(out, v->name);
     cn_buf_printf(out, "\", \"%s\", %d, %d, %s%d_dims},\n", file_name, (int)v->dtype, v->rank, kind,
                   i);
     free(file_name);
@@ -46,9 +51,11 @@ static void tensor_table(cn_buf *out, const cn_graph *g, const char *kind, const
   cn_buf_puts(out, "};\n\n");
 }
 
-void cn_gen_driver(cn_buf *out, const cn_graph *g, const char *ident, const char *weights_file);
+void cn_gen_driver(cn_buf *out, const cn_graph *g, const char *file_base, const char *ident,
+                   const char *weights_file, uint64_t checksum);
 
-void cn_gen_driver(cn_buf *out, const cn_graph *g, const char *ident, const char *weights_file) {
+void cn_gen_driver(cn_buf *out, const cn_graph *g, const char *file_base, const char *ident,
+                   const char *weights_file, uint64_t checksum) {
   char *U = cn_strdup(ident);
   for (char *p = U; *p; p++) {
     if (*p >= 'a' && *p <= 'z') {
@@ -66,17 +73,26 @@ void cn_gen_driver(cn_buf *out, const cn_graph *g, const char *ident, const char
                 "[--threads T] */\n"
                 "#define _POSIX_C_SOURCE 200809L\n"
                 "#include \"%s.h\"\n#include \"cnnrt_driver.h\"\n\n",
-                ident, CNNCC_VERSION, ident, ident);
+                file_base, CNNCC_VERSION, ident, file_base);
   tensor_table(out, g, "input", g->inputs, g->n_inputs);
   tensor_table(out, g, "output", g->outputs, g->n_outputs);
   cn_buf_printf(out,
                 "int main(int argc, char **argv) {\n"
                 "  static const cnnrt_driver_model model = {\n"
                 "      \"%s\", %s_NUM_INPUTS, input_table, %s_NUM_OUTPUTS, output_table,\n"
-                "      %s_ARENA_BYTES, %s_WEIGHTS_BYTES, %s_WEIGHTS_EMBEDDED, %s%s%s,\n"
-                "      %s_run_parallel};\n"
+                "      %s_ARENA_BYTES, %s_WEIGHTS_BYTES, %s_WEIGHTS_EMBEDDED, ",
+                ident, U, U, U, U, U);
+  if (wbase) {
+    cn_buf_puts(out, "\"");
+    put_c_string(out, wbase);
+    cn_buf_puts(out, "\"");
+  } else {
+    cn_buf_puts(out, "NULL");
+  }
+  cn_buf_printf(out,
+                ",\n      %s_run_parallel, %s_WEIGHTS_CHECKSUM};\n"
                 "  return cnnrt_driver_main(argc, argv, &model);\n}\n",
-                ident, U, U, U, U, U, wbase ? "\"" : "", wbase ? wbase : "NULL", wbase ? "\"" : "",
-                ident);
+                ident, U);
+  (void)checksum; /* the header's macro carries it */
   free(U);
 }

@@ -74,6 +74,9 @@ const char *cn_emit_i64_array(cn_emitter *e, const int64_t *vals, int n);
 
 /* A string owned by the emitter. */
 const char *cn_emit_str(cn_emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* `s` made safe inside a C comment (model names are untrusted): no comment delimiters, no
+ * control characters. Owned by the emitter. */
+const char *cn_emit_comment(cn_emitter *e, const char *s);
 
 /* Generates NAME.c, NAME.h, the runtime files and (with --main) NAME_main.c into memory, then
  * writes them to OUT. Returns false after reporting errors; nothing is written then. */

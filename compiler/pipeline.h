@@ -29,6 +29,7 @@ typedef struct cn_options {
   const char *model_path;
   const char *out_path;     /* OUT/NAME.c */
   const char *weights_path; /* --weights FILE.bin, or NULL for embedded weights */
+  const char *name;         /* --name IDENT: prefix of the generated symbols (default NAME) */
   bool emit_main;           /* --main: also write OUT/NAME_main.c */
   const char *dump_pass;    /* --dump=PASS: print the IR after that pass ("all" for every pass) */
   bool info;                /* --info: print a model summary instead of compiling */

@@ -42,7 +42,16 @@ typedef struct cnnrt_driver_model {
   int weights_embedded;
   const char *weights_file; /* default --weights path when not embedded */
   cnnrt_driver_run_fn run;
+  uint64_t weights_checksum; /* FNV-1a of the weights file (NAME_WEIGHTS_CHECKSUM) */
 } cnnrt_driver_model;
+
+static uint64_t cnnrt_driver_fnv1a(const unsigned char *p, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++) {
+    h = (h ^ p[i]) * 1099511628211ull;
+  }
+  return h;
+}
 
 static int64_t cnnrt_driver_numel(const cnnrt_driver_tensor *t) {
   int64_t n = 1;
@@ -324,9 +333,11 @@ static int cnnrt_driver_main(int argc, char **argv, const cnnrt_driver_model *m)
   if (!m->weights_embedded) {
     size_t len = 0;
     unsigned char *w = weights_path ? cnnrt_driver_read_file(weights_path, &len) : NULL;
-    if (!w || (int64_t)len != m->weights_bytes) {
+    if (!w || (int64_t)len != m->weights_bytes ||
+        cnnrt_driver_fnv1a(w, len) != m->weights_checksum) {
       fprintf(stderr, "error: %s: %s\n", weights_path ? weights_path : "(no --weights given)",
-              w ? "wrong size for this model's weights" : "cannot read the weights file");
+              !w ? "cannot read the weights file"
+                 : "these are not this model's weights (size or checksum differ)");
       free(w);
       goto done;
     }

@@ -267,17 +267,28 @@ typedef struct cnnrt_bcast3_params {
 /* Broadcast nops (1..3) operands with numpy rules and collapse the result (see
  * cnnrt_bcast_params). ranks[k] and dims[k] describe operand k (rank 0 = scalar, dims unused);
  * strides[k] receives its CNNRT_MAX_RANK strides. Returns 0, or -1 on incompatible shapes,
- * negative dims or rank > CNNRT_MAX_RANK. Pure: touches nothing but its outputs.
+ * negative dims or rank > CNNRT_MAX_RANK (the outputs then describe an empty op: count 0).
+ * Pure: touches nothing but its outputs.
  * A zero-sized output gives rank 1, out[0] = 0, count 0; an all-ones output gives rank 1,
  * out[0] = 1, strides 0. (The uncollapsed ONNX output shape is the compiler's business: it is
  * the elementwise max of the right-aligned dims, with 0 winning over 1.) */
 static inline int cnnrt_bcast_collapse(int64_t nops, const int64_t *ranks,
                                        const int64_t *const *dims, int64_t *rank, int64_t *out,
                                        int64_t *const *strides, int64_t *count) {
-  int64_t r = 0;
   if (nops < 1 || nops > 3) {
     return -1;
   }
+  /* Start from an empty layout, so that even a failed call leaves params on which the kernels
+   * do nothing (and the outputs are never left uninitialized). */
+  *rank = 1;
+  *count = 0;
+  for (int64_t j = 0; j < CNNRT_MAX_RANK; j++) {
+    out[j] = j == 0 ? 0 : 1;
+    for (int64_t k = 0; k < nops; k++) {
+      strides[k][j] = j == 0 ? 0 : 1;
+    }
+  }
+  int64_t r = 0;
   for (int64_t k = 0; k < nops; k++) {
     if (ranks[k] < 0 || ranks[k] > CNNRT_MAX_RANK) {
       return -1;
@@ -327,19 +338,12 @@ static inline int cnnrt_bcast_collapse(int64_t nops, const int64_t *ranks,
       kept++;
     }
   }
-  for (int64_t j = 0; j < CNNRT_MAX_RANK; j++) {
-    out[j] = 1;
-    for (int64_t k = 0; k < nops; k++) {
-      strides[k][j] = 1;
-    }
+  if (zero) {
+    return 0; /* the empty layout set up above */
   }
-  if (zero || kept == 0) {
-    *rank = 1;
-    out[0] = zero ? 0 : 1;
-    *count = out[0];
-    for (int64_t k = 0; k < nops; k++) {
-      strides[k][0] = 0;
-    }
+  if (kept == 0) { /* every dim is 1: a single element */
+    out[0] = 1;
+    *count = 1;
     return 0;
   }
   *rank = kept;
@@ -579,7 +583,7 @@ static inline void cnnrt_bcast_iter_next(cnnrt_bcast_iter *it) {
   static inline T cnnrt_##t##_sub_elem(T a, T b) { return a - b; }                               \
   static inline T cnnrt_##t##_mul_elem(T a, T b) { return a * b; }                               \
   static inline T cnnrt_##t##_div_elem(T a, T b) { return a / b; }                               \
-  /* NaN in either operand gives NaN (np.minimum / np.maximum) */                                \
+  /* As np.minimum / np.maximum: NaN in either operand gives NaN, ties (0 vs -0) give b */      \
   static inline T cnnrt_##t##_min_elem(T a, T b) { return (a < b || a != a) ? a : b; }           \
   static inline T cnnrt_##t##_max_elem(T a, T b) { return (a > b || a != a) ? a : b; }           \
   /* Mod fmod=1: C fmod, sign of the dividend */                                                 \
@@ -979,6 +983,16 @@ typedef union cnnrt_cast_buf {
   uint64_t u[CNNRT_CAST_CHUNK];
 } cnnrt_cast_buf;
 
+/* Integer -> integer: wrap modulo 2^bits, like numpy's astype and C's unsigned conversions. */
+static inline int8_t cnnrt_i8_from_i64(int64_t v) { return cnnrt_i8_from_bits((uint64_t)v); }
+static inline int16_t cnnrt_i16_from_i64(int64_t v) { return cnnrt_i16_from_bits((uint64_t)v); }
+static inline int32_t cnnrt_i32_from_i64(int64_t v) { return cnnrt_i32_from_bits((uint64_t)v); }
+static inline int64_t cnnrt_i64_from_i64(int64_t v) { return v; }
+static inline uint8_t cnnrt_u8_from_i64(int64_t v) { return (uint8_t)(uint64_t)v; }
+static inline uint16_t cnnrt_u16_from_i64(int64_t v) { return (uint16_t)(uint64_t)v; }
+static inline uint32_t cnnrt_u32_from_i64(int64_t v) { return (uint32_t)(uint64_t)v; }
+static inline uint64_t cnnrt_u64_from_i64(int64_t v) { return (uint64_t)v; }
+static inline uint8_t cnnrt_bool_from_i64(int64_t v) { return (uint8_t)(v != 0); }
 static inline uint8_t cnnrt_bool_from_bits(uint64_t u) { return (uint8_t)(u != 0); }
 static inline uint8_t cnnrt_bool_from_f64(double d) { return (uint8_t)(d != 0.0); } /* NaN: 1 */
 static inline float cnnrt_i64_to_f32(int64_t v) { return (float)v; } /* one rounding, not two */
@@ -1055,21 +1069,21 @@ static inline int cnnrt_cast_store(int to, void *y, int64_t i0, int64_t m, int c
     CNNRT_CAST_STORE(CNNRT_F16, uint16_t, cnnrt_f64_to_f16, cnnrt_i64_to_f16, cnnrt_u64_to_f16)
     CNNRT_CAST_STORE(CNNRT_BF16, uint16_t, cnnrt_f64_to_bf16, cnnrt_i64_to_bf16,
                      cnnrt_u64_to_bf16)
-    CNNRT_CAST_STORE(CNNRT_I8, int8_t, cnnrt_i8_from_f64, cnnrt_i8_from_bits, cnnrt_i8_from_bits)
-    CNNRT_CAST_STORE(CNNRT_I16, int16_t, cnnrt_i16_from_f64, cnnrt_i16_from_bits,
+    CNNRT_CAST_STORE(CNNRT_I8, int8_t, cnnrt_i8_from_f64, cnnrt_i8_from_i64, cnnrt_i8_from_bits)
+    CNNRT_CAST_STORE(CNNRT_I16, int16_t, cnnrt_i16_from_f64, cnnrt_i16_from_i64,
                      cnnrt_i16_from_bits)
-    CNNRT_CAST_STORE(CNNRT_I32, int32_t, cnnrt_i32_from_f64, cnnrt_i32_from_bits,
+    CNNRT_CAST_STORE(CNNRT_I32, int32_t, cnnrt_i32_from_f64, cnnrt_i32_from_i64,
                      cnnrt_i32_from_bits)
-    CNNRT_CAST_STORE(CNNRT_I64, int64_t, cnnrt_i64_from_f64, cnnrt_i64_from_bits,
+    CNNRT_CAST_STORE(CNNRT_I64, int64_t, cnnrt_i64_from_f64, cnnrt_i64_from_i64,
                      cnnrt_i64_from_bits)
-    CNNRT_CAST_STORE(CNNRT_U8, uint8_t, cnnrt_u8_from_f64, cnnrt_u8_from_bits, cnnrt_u8_from_bits)
-    CNNRT_CAST_STORE(CNNRT_U16, uint16_t, cnnrt_u16_from_f64, cnnrt_u16_from_bits,
+    CNNRT_CAST_STORE(CNNRT_U8, uint8_t, cnnrt_u8_from_f64, cnnrt_u8_from_i64, cnnrt_u8_from_bits)
+    CNNRT_CAST_STORE(CNNRT_U16, uint16_t, cnnrt_u16_from_f64, cnnrt_u16_from_i64,
                      cnnrt_u16_from_bits)
-    CNNRT_CAST_STORE(CNNRT_U32, uint32_t, cnnrt_u32_from_f64, cnnrt_u32_from_bits,
+    CNNRT_CAST_STORE(CNNRT_U32, uint32_t, cnnrt_u32_from_f64, cnnrt_u32_from_i64,
                      cnnrt_u32_from_bits)
-    CNNRT_CAST_STORE(CNNRT_U64, uint64_t, cnnrt_u64_from_f64, cnnrt_u64_from_bits,
+    CNNRT_CAST_STORE(CNNRT_U64, uint64_t, cnnrt_u64_from_f64, cnnrt_u64_from_i64,
                      cnnrt_u64_from_bits)
-    CNNRT_CAST_STORE(CNNRT_BOOL, uint8_t, cnnrt_bool_from_f64, cnnrt_bool_from_bits,
+    CNNRT_CAST_STORE(CNNRT_BOOL, uint8_t, cnnrt_bool_from_f64, cnnrt_bool_from_i64,
                      cnnrt_bool_from_bits)
   default:
     return -1;

@@ -19,6 +19,7 @@ static const char usage_text[] =
     "  -o OUT/NAME.c          output file; its folder receives the other files (created)\n"
     "  --main                 also write OUT/NAME_main.c, a command-line driver:\n"
     "                         ./prog in0.npy ... [--out-dir DIR] [--bench N] [--threads T]\n"
+    "  --name IDENT           prefix of the generated functions and macros (default: NAME)\n"
     "  --weights FILE.bin     put the weights in FILE.bin (the application passes them in)\n"
     "                         instead of embedding them as constant arrays\n"
     "  --shape NAME=1x3x224x224\n"
@@ -95,8 +96,8 @@ static const char *value_of(const char *arg, const char *name, int *i, int argc,
 int main(int argc, char **argv) {
   cn_options opt;
   memset(&opt, 0, sizeof opt);
-  cn_shape_opt shapes[64];
-  cn_bind_opt binds[64];
+  static cn_shape_opt shapes[64]; /* static: still reachable when an error returns early */
+  static cn_bind_opt binds[64];
   opt.shapes = shapes;
   opt.binds = binds;
   for (int i = 1; i < argc; i++) {
@@ -119,6 +120,16 @@ int main(int argc, char **argv) {
       opt.info = true;
     } else if ((v = value_of(a, "--weights", &i, argc, argv)) != NULL) {
       opt.weights_path = v;
+    } else if ((v = value_of(a, "--name", &i, argc, argv)) != NULL) {
+      bool ok = (v[0] < '0' || v[0] > '9') && v[0] != '\0';
+      for (const char *p = v; *p; p++) {
+        ok = ok && ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                    (*p >= '0' && *p <= '9') || *p == '_');
+      }
+      if (!ok) {
+        return fail("--name takes a C identifier, not '%s'", v);
+      }
+      opt.name = v;
     } else if ((v = value_of(a, "--dump", &i, argc, argv)) != NULL) {
       opt.dump_pass = v;
     } else if ((v = value_of(a, "--max-arena", &i, argc, argv)) != NULL) {
