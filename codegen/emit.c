@@ -268,6 +268,32 @@ static char *c_ident(const char *name, const char *prefix) {
   return id;
 }
 
+/* The parameter names of NAME_infer for a list of values (inputs or outputs): c_ident, plus
+ * "_<position>" while a name reads like an earlier one (names that differ only in punctuation,
+ * an output listed twice). Free with free_names. */
+static char **param_names(const cn_graph *g, const int *list, int n, const char *prefix) {
+  char **names = cn_calloc((size_t)n + 1, sizeof *names);
+  for (int i = 0; i < n; i++) {
+    names[i] = c_ident(g->values[list[i]].name, prefix);
+    for (int k = 0; k < i; k++) {
+      if (strcmp(names[i], names[k]) == 0) {
+        char *u = cn_fmt("%s_%d", names[i], i);
+        free(names[i]);
+        names[i] = u;
+        k = -1; /* compare again with every earlier one */
+      }
+    }
+  }
+  return names;
+}
+
+static void free_names(char **names, int n) {
+  for (int i = 0; i < n; i++) {
+    free(names[i]);
+  }
+  free(names);
+}
+
 /* FNV-1a over the weights: lets an application (and the driver) reject a weights file that
  * belongs to another build of the model. */
 static uint64_t blob_checksum(const unsigned char *blob, int64_t bytes) {
@@ -296,6 +322,7 @@ static void gen_header(cn_buf *h, const cn_graph *g, const cn_emitter *e, uint64
                 " * Returns 0 on success, -1 when the arena or the weights are missing. */\n",
                 U, U, id, U, U, U);
   cn_buf_printf(h, "#ifndef %s_H\n#define %s_H\n\n", U, U);
+  cn_buf_puts(h, "#include <stdint.h> /* the typed parameters of NAME_infer */\n\n");
   cn_buf_printf(h, "#define %s_ARENA_BYTES %" PRId64 "\n", U, g->arena_bytes);
   cn_buf_printf(h, "#define %s_ARENA_ALIGN 64\n", U);
   cn_buf_printf(h, "#define %s_WEIGHTS_BYTES %" PRId64 "\n", U, e->blob_bytes);
@@ -324,18 +351,18 @@ static void gen_header(cn_buf *h, const cn_graph *g, const cn_emitter *e, uint64
   cn_buf_printf(h, "/* Typed form of %s_run%s. */\nint %s_infer(void *arena%s", id,
                 e->opt->weights_path ? "" : " with the embedded weights", id,
                 e->opt->weights_path ? ", const void *weights" : "");
+  char **in_names = param_names(g, g->inputs, g->n_inputs, "in_");
+  char **out_names = param_names(g, g->outputs, g->n_outputs, "out_");
   for (int i = 0; i < g->n_inputs; i++) {
     const cn_value *v = &g->values[g->inputs[i]];
-    char *pn = c_ident(v->name, "in_");
-    cn_buf_printf(h, ",\n    const %s *%s", cn_dtype_ctype(v->dtype), pn);
-    free(pn);
+    cn_buf_printf(h, ",\n    const %s *%s", cn_dtype_ctype(v->dtype), in_names[i]);
   }
   for (int i = 0; i < g->n_outputs; i++) {
     const cn_value *v = &g->values[g->outputs[i]];
-    char *pn = c_ident(v->name, "out_");
-    cn_buf_printf(h, ",\n    %s *%s", cn_dtype_ctype(v->dtype), pn);
-    free(pn);
+    cn_buf_printf(h, ",\n    %s *%s", cn_dtype_ctype(v->dtype), out_names[i]);
   }
+  free_names(in_names, g->n_inputs);
+  free_names(out_names, g->n_outputs);
   cn_buf_puts(h, ");\n\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
   free(U);
 }
@@ -345,31 +372,27 @@ static void gen_infer(cn_buf *c, const cn_graph *g, const cn_emitter *e) {
   const char *id = e->ident;
   bool external = e->opt->weights_path != NULL;
   cn_buf_printf(c, "\nint %s_infer(void *arena%s", id, external ? ", const void *weights" : "");
+  char **in_names = param_names(g, g->inputs, g->n_inputs, "in_");
+  char **out_names = param_names(g, g->outputs, g->n_outputs, "out_");
   for (int i = 0; i < g->n_inputs; i++) {
     const cn_value *v = &g->values[g->inputs[i]];
-    char *pn = c_ident(v->name, "in_");
-    cn_buf_printf(c, ",\n    const %s *%s", cn_dtype_ctype(v->dtype), pn);
-    free(pn);
+    cn_buf_printf(c, ",\n    const %s *%s", cn_dtype_ctype(v->dtype), in_names[i]);
   }
   for (int i = 0; i < g->n_outputs; i++) {
     const cn_value *v = &g->values[g->outputs[i]];
-    char *pn = c_ident(v->name, "out_");
-    cn_buf_printf(c, ",\n    %s *%s", cn_dtype_ctype(v->dtype), pn);
-    free(pn);
+    cn_buf_printf(c, ",\n    %s *%s", cn_dtype_ctype(v->dtype), out_names[i]);
   }
   cn_buf_printf(c, ") {\n  const void *const inputs[%d] = {", g->n_inputs > 0 ? g->n_inputs : 1);
   for (int i = 0; i < g->n_inputs; i++) {
-    char *pn = c_ident(g->values[g->inputs[i]].name, "in_");
-    cn_buf_printf(c, "%s%s", i ? ", " : "", pn);
-    free(pn);
+    cn_buf_printf(c, "%s%s", i ? ", " : "", in_names[i]);
   }
   cn_buf_printf(c, "%s};\n  void *const outputs[%d] = {", g->n_inputs ? "" : "0",
                 g->n_outputs > 0 ? g->n_outputs : 1);
   for (int i = 0; i < g->n_outputs; i++) {
-    char *pn = c_ident(g->values[g->outputs[i]].name, "out_");
-    cn_buf_printf(c, "%s%s", i ? ", " : "", pn);
-    free(pn);
+    cn_buf_printf(c, "%s%s", i ? ", " : "", out_names[i]);
   }
+  free_names(in_names, g->n_inputs);
+  free_names(out_names, g->n_outputs);
   cn_buf_printf(c, "};\n  return %s_run(arena, %s, inputs, outputs);\n}\n", id,
                 external ? "weights" : "0");
 }
@@ -584,7 +607,8 @@ bool cn_codegen(cn_graph *g, const cn_options *opt, cn_diag *d) {
       }
     }
     if (opt->emit_main && (strcmp(rf->name, "cnnrt_npy.h") == 0 ||
-                           strcmp(rf->name, "cnnrt_driver.h") == 0)) {
+                           strcmp(rf->name, "cnnrt_driver.h") == 0 ||
+                           strcmp(rf->name, "cnnrt_threadpool.h") == 0)) {
       want = true;
     }
     if (want) {

@@ -19,6 +19,9 @@
 
 #include "cnnrt.h"
 #include "cnnrt_npy.h"
+#ifndef CNNRT_DRIVER_NO_THREADS
+#include "cnnrt_threadpool.h"
+#endif
 
 typedef struct cnnrt_driver_tensor {
   const char *name;
@@ -319,7 +322,21 @@ static int cnnrt_driver_main(int argc, char **argv, const cnnrt_driver_model *m)
             m->n_inputs == 1 ? "" : "s", n_in);
     return cnnrt_driver_usage(m, argv[0]);
   }
-  (void)threads; /* the serial build runs on one thread */
+  const cnnrt_parallel *par = NULL;
+#ifndef CNNRT_DRIVER_NO_THREADS
+  cnnrt_threadpool pool;
+  cnnrt_parallel hook;
+  int pool_started = 0;
+  if (threads > 1 && cnnrt_threadpool_start(&pool, (int)threads) == 0) {
+    pool_started = 1;
+    hook = cnnrt_threadpool_hook(&pool);
+    par = &hook;
+  }
+#else
+  if (threads > 1) {
+    fprintf(stderr, "warning: built without threads (CNNRT_DRIVER_NO_THREADS); using one\n");
+  }
+#endif
 
   int rc = 1;
   void **ins = (void **)calloc((size_t)m->n_inputs + 1, sizeof(void *));
@@ -361,7 +378,7 @@ static int cnnrt_driver_main(int argc, char **argv, const cnnrt_driver_model *m)
       goto done;
     }
   }
-  if (m->run(arena, weights, (const void *const *)ins, outs, NULL) != 0) {
+  if (m->run(arena, weights, (const void *const *)ins, outs, par) != 0) {
     fprintf(stderr, "error: the model failed to run\n");
     goto done;
   }
@@ -375,10 +392,10 @@ static int cnnrt_driver_main(int argc, char **argv, const cnnrt_driver_model *m)
     if (!t) {
       goto done;
     }
-    m->run(arena, weights, (const void *const *)ins, outs, NULL); /* warm-up */
+    m->run(arena, weights, (const void *const *)ins, outs, par); /* warm-up */
     for (long r = 0; r < bench; r++) {
       double t0 = cnnrt_driver_now_ms();
-      m->run(arena, weights, (const void *const *)ins, outs, NULL);
+      m->run(arena, weights, (const void *const *)ins, outs, par);
       t[r] = cnnrt_driver_now_ms() - t0;
     }
     qsort(t, (size_t)bench, sizeof(double), cnnrt_driver_cmp_double);
@@ -388,6 +405,11 @@ static int cnnrt_driver_main(int argc, char **argv, const cnnrt_driver_model *m)
   }
   rc = 0;
 done:
+#ifndef CNNRT_DRIVER_NO_THREADS
+  if (pool_started) {
+    cnnrt_threadpool_stop(&pool);
+  }
+#endif
   if (ins) {
     for (int i = 0; i < m->n_inputs; i++) {
       free(ins[i]);
