@@ -36,6 +36,12 @@ static bool apply_shapes(cn_graph *g, const cn_options *opt, cn_diag *d) {
       continue;
     }
     cn_value *val = &g->values[v];
+    if (val->rank < 0) { /* the model gives no shape at all */
+      val->rank = s->rank;
+      for (int k = 0; k < s->rank; k++) {
+        val->dims[k] = -1;
+      }
+    }
     if (val->rank != s->rank) {
       cn_error(d, "--shape %s: input '%s' has rank %d, the option gives %d dimensions", s->name,
                s->name, val->rank, s->rank);
@@ -50,6 +56,22 @@ static bool apply_shapes(cn_graph *g, const cn_options *opt, cn_diag *d) {
     }
   }
   return !cn_diag_failed(d);
+}
+
+/* Whether a --bind array fits the input's declared shape (symbolic dimensions take any size). */
+static bool bind_fits(const cn_value *v, int rank, const int64_t *dims) {
+  if (v->rank < 0) {
+    return true; /* the model declares no shape */
+  }
+  if (v->rank != rank) {
+    return false;
+  }
+  for (int k = 0; k < rank; k++) {
+    if (v->dims[k] >= 0 && v->dims[k] != dims[k]) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /* --bind NAME=FILE.npy: the input becomes a constant with the file's contents. */
@@ -75,6 +97,11 @@ static bool apply_binds(cn_graph *g, const cn_options *opt, cn_diag *d) {
     } else if ((int)val->dtype != info.dtype) {
       cn_error(d, "--bind %s: %s holds %s data but the input is %s", b->name, b->path,
                cn_dtype_name((cn_dtype)info.dtype), cn_dtype_name(val->dtype));
+    } else if (!bind_fits(val, info.rank, info.dims)) {
+      char s1[160], s2[160];
+      cn_error(d, "--bind %s: %s has shape %s but the input's is %s", b->name, b->path,
+               cn_shape_str(info.rank, info.dims, s1, sizeof s1),
+               cn_shape_str(val->rank, val->dims, s2, sizeof s2));
     } else {
       val->kind = CN_VALUE_CONST;
       cn_value_set_shape(val, info.rank, info.dims);

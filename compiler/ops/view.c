@@ -259,7 +259,8 @@ bool cn_eval_view(cn_graph *g, cn_node *n) {
 void cn_emit_view(cn_emitter *e, cn_graph *g, cn_node *n) {
   cn_value *y = cn_out(g, n, 0);
   if (y->alias >= 0) {
-    cn_emit_line(e, "    /* view: shares the storage of '%s' */", cn_in(g, n, 0)->name);
+    cn_emit_line(e, "    /* view: shares the storage of '%s' */",
+                 cn_emit_comment(e, cn_in(g, n, 0)->name));
   } else {
     cn_emit_line(e, "    memcpy(%s, %s, %lld);", cn_emit_out_void(e, n->out[0]),
                  cn_emit_in_void(e, n->in[0]), (long long)cn_value_bytes(y));

@@ -18,11 +18,23 @@ static bool all_inputs_const(const cn_graph *g, const cn_node *n) {
 bool cn_pass_infer(cn_graph *g, cn_diag *d) {
   for (int i = 0; i < g->n_inputs; i++) {
     const cn_value *v = &g->values[g->inputs[i]];
+    if (v->rank < 0) {
+      cn_error(d, "graph input '%s' has no shape; give one with --shape %s=DIMS", v->name,
+               v->name);
+      return false;
+    }
     for (int k = 0; k < v->rank; k++) {
       if (v->dims[k] < 0) {
         cn_error(d, "graph input '%s' has a symbolic dimension '%s' (axis %d); fix it with "
                     "--shape %s=DIMS",
                  v->name, v->dim_param[k] ? v->dim_param[k] : "?", k, v->name);
+        return false;
+      }
+    }
+    int64_t numel = 1;
+    for (int k = 0; k < v->rank; k++) {
+      if (!cn_mul_checked(numel, v->dims[k], CN_MAX_ELEMENTS, &numel)) {
+        cn_error(d, "graph input '%s' is too large (more than 2^34 elements)", v->name);
         return false;
       }
     }

@@ -3,6 +3,7 @@
  * Decoding is protobuf-c's; this file checks everything a hostile or broken file can get wrong
  * (sizes, byte counts, names, types) and turns it into one clear diagnostic each, so that later
  * stages can trust the IR. Initializer data is converted once into dense C-order arrays. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "onnx_loader.h"
 
 #include <errno.h>
@@ -68,7 +69,24 @@ static char *external_path(cn_diag *d, const char *what, const char *base_dir,
              what, location);
     return NULL;
   }
-  return cn_fmt("%s/%s", base_dir, location);
+  char *path = cn_fmt("%s/%s", base_dir, location);
+  /* A symbolic link inside the folder could still lead out of it: compare the resolved paths.
+   * (A file that does not exist is reported when it is opened.) */
+  char *real_base = realpath(base_dir, NULL), *real_path = realpath(path, NULL);
+  if (real_base && real_path) {
+    size_t n = strlen(real_base);
+    bool inside = strncmp(real_path, real_base, n) == 0 &&
+                  (real_path[n] == '/' || (n == 1 && real_base[0] == '/'));
+    if (!inside) {
+      cn_error(d, "%s: external data location '%s' leads out of the model's folder (to '%s')",
+               what, location, real_path);
+      free(path);
+      path = NULL;
+    }
+  }
+  free(real_base);
+  free(real_path);
+  return path;
 }
 
 static bool read_external(cn_diag *d, const char *what, const Onnx__TensorProto *t,
@@ -170,26 +188,28 @@ static bool tensor_from_proto(cn_diag *d, const char *what, const Onnx__TensorPr
                t->raw_data.len, (long long)nbytes);
       goto fail;
     }
-    memcpy(data, t->raw_data.data, (size_t)nbytes); /* ONNX raw data is little-endian, as we are */
+    if (nbytes > 0) { /* (an empty field may be NULL) */
+      memcpy(data, t->raw_data.data, (size_t)nbytes); /* ONNX raw data is little-endian, as we are */
+    }
     return true;
   }
   size_t have = 0;
   switch (dt) {
   case CNNRT_F32:
     have = t->n_float_data;
-    if ((int64_t)have == numel) {
+    if ((int64_t)have == numel && numel > 0) {
       memcpy(data, t->float_data, (size_t)nbytes);
     }
     break;
   case CNNRT_F64:
     have = t->n_double_data;
-    if ((int64_t)have == numel) {
+    if ((int64_t)have == numel && numel > 0) {
       memcpy(data, t->double_data, (size_t)nbytes);
     }
     break;
   case CNNRT_I64:
     have = t->n_int64_data;
-    if ((int64_t)have == numel) {
+    if ((int64_t)have == numel && numel > 0) {
       memcpy(data, t->int64_data, (size_t)nbytes);
     }
     break;
@@ -231,6 +251,55 @@ fail:
   return false;
 }
 
+/* Attributes whose name has the same type in every operator (of every opset): a model that gives
+ * one another type (kernel_shape as a float, say) is refused here rather than ignored. */
+static const struct {
+  const char *name;
+  cn_attr_type type;
+} known_attrs[] = {
+    {"kernel_shape", CN_ATTR_INTS},
+    {"strides", CN_ATTR_INTS},
+    {"pads", CN_ATTR_INTS},
+    {"dilations", CN_ATTR_INTS},
+    {"output_padding", CN_ATTR_INTS},
+    {"output_shape", CN_ATTR_INTS},
+    {"perm", CN_ATTR_INTS},
+    {"axes", CN_ATTR_INTS},
+    {"group", CN_ATTR_INT},
+    {"axis", CN_ATTR_INT},
+    {"keepdims", CN_ATTR_INT},
+    {"transA", CN_ATTR_INT},
+    {"transB", CN_ATTR_INT},
+    {"ceil_mode", CN_ATTR_INT},
+    {"count_include_pad", CN_ATTR_INT},
+    {"alpha", CN_ATTR_FLOAT},
+    {"beta", CN_ATTR_FLOAT},
+    {"epsilon", CN_ATTR_FLOAT},
+    {"auto_pad", CN_ATTR_STRING},
+    {"mode", CN_ATTR_STRING},
+};
+
+static const char *attr_type_name(int t) {
+  static const char *const names[] = {"undefined",      "float",      "int",        "string",
+                                      "tensor",         "graph",      "floats",     "ints",
+                                      "strings",        "tensors",    "graphs",     "sparse tensor",
+                                      "sparse tensors", "type proto", "type protos"};
+  return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "unknown";
+}
+
+static bool check_attr_type(cn_diag *d, const cn_node *n, const cn_attr *a) {
+  for (size_t i = 0; i < sizeof known_attrs / sizeof known_attrs[0]; i++) {
+    cn_attr_type want = known_attrs[i].type;
+    if (strcmp(a->name, known_attrs[i].name) == 0 && a->type != want &&
+        !(want == CN_ATTR_FLOAT && a->type == CN_ATTR_INT)) {
+      cn_error_node(d, n, "attribute '%s' must be of type %s, not %s", a->name,
+                    attr_type_name(want), attr_type_name(a->type));
+      return false;
+    }
+  }
+  return true;
+}
+
 static bool convert_attr(cn_diag *d, const cn_node *n, const Onnx__AttributeProto *a,
                          const char *base_dir, cn_attr *out) {
   memset(out, 0, sizeof *out);
@@ -253,13 +322,17 @@ static bool convert_attr(cn_diag *d, const cn_node *n, const Onnx__AttributeProt
     out->type = CN_ATTR_FLOATS;
     out->n = (int)a->n_floats;
     out->floats = cn_malloc(sizeof(float) * (a->n_floats + 1));
-    memcpy(out->floats, a->floats, sizeof(float) * a->n_floats);
+    if (a->n_floats) { /* (an empty list is NULL) */
+      memcpy(out->floats, a->floats, sizeof(float) * a->n_floats);
+    }
     break;
   case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS:
     out->type = CN_ATTR_INTS;
     out->n = (int)a->n_ints;
     out->ints = cn_malloc(sizeof(int64_t) * (a->n_ints + 1));
-    memcpy(out->ints, a->ints, sizeof(int64_t) * a->n_ints);
+    if (a->n_ints) {
+      memcpy(out->ints, a->ints, sizeof(int64_t) * a->n_ints);
+    }
     break;
   case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR: {
     if (!a->t) {
@@ -281,7 +354,7 @@ static bool convert_attr(cn_diag *d, const cn_node *n, const Onnx__AttributeProt
     out->type = (cn_attr_type)type;
     break;
   }
-  return true;
+  return check_attr_type(d, n, out);
 }
 
 static bool shape_from_value_info(cn_diag *d, const Onnx__ValueInfoProto *vi, cn_value *v) {
@@ -299,8 +372,7 @@ static bool shape_from_value_info(cn_diag *d, const Onnx__ValueInfoProto *vi, cn
   }
   v->dtype = (cn_dtype)dt;
   if (!tt->shape) {
-    cn_error(d, "graph input '%s' has no shape; give one with --shape %s=DIMS", v->name, v->name);
-    return false;
+    return true; /* rank unknown (-1): --shape must give one; shape inference says so */
   }
   if (tt->shape->n_dim > CN_MAX_RANK) {
     cn_error(d, "graph input '%s' has rank %zu; at most %d dimensions are supported", v->name,
@@ -433,6 +505,11 @@ static cn_graph *graph_from_model(const Onnx__ModelProto *m, const char *base_di
                       np->domain, op_type, node_name);
       }
       n_unsupported++;
+      for (size_t k = 0; k < np->n_output; k++) { /* so that its consumers find their inputs */
+        if (np->output[k] && np->output[k][0] && cn_value_find(g, np->output[k]) < 0) {
+          cn_value_add(g, np->output[k]);
+        }
+      }
       free(node_name);
       continue;
     }

@@ -521,6 +521,15 @@ static void test_bcast_strided_params(void **state) {
       assert_true(y[i * 4 + j] == at[j * 3 + i] + b[i * 4 + j]);
     }
   }
+  /* both operands strided along the row: y[i][j] = at[j][i] - bt[j][i] */
+  cnnrt_bcast_params q = {2, {3, 4, 1, 1, 1, 1, 1, 1}, {1, 3, 1, 1, 1, 1, 1, 1},
+                          {1, 3, 1, 1, 1, 1, 1, 1}, 12};
+  cnnrt_f32_sub(&q, at, b, y);
+  for (int i = 0; i < 3; i++) {
+    for (int j = 0; j < 4; j++) {
+      assert_true(y[i * 4 + j] == at[j * 3 + i] - b[j * 3 + i]);
+    }
+  }
   cnnrt_bcast_params s = {0, {1, 1, 1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1, 1, 1},
                           {1, 1, 1, 1, 1, 1, 1, 1}, 1};
   int32_t a1 = 7, b1 = -3, y1 = 0;
@@ -1484,6 +1493,14 @@ static void test_cast_misc(void **state) {
     memcpy(&g, (const unsigned char *)d + 4 * i, 4);
     assert_true(g == (float)(i - 500) * 1.75f);
   }
+  /* bool bytes other than 0/1 count as true */
+  const uint8_t bools[3] = {0, 2, 255};
+  int32_t bi[3];
+  float bf[3];
+  assert_int_equal(cnnrt_cast(3, CNNRT_BOOL, bools, CNNRT_I32, bi), 0);
+  assert_true(bi[0] == 0 && bi[1] == 1 && bi[2] == 1);
+  assert_int_equal(cnnrt_cast(3, CNNRT_BOOL, bools, CNNRT_F32, bf), 0);
+  assert_true(bf[0] == 0.0f && bf[1] == 1.0f && bf[2] == 1.0f);
   /* same type: a copy; unsupported types */
   int64_t a[3] = {1, 2, 3}, b[3] = {0, 0, 0};
   assert_int_equal(cnnrt_cast(3, CNNRT_I64, a, CNNRT_I64, b), 0);
