@@ -431,6 +431,9 @@ void cn_graph_dump(const cn_graph *g, cn_buf *out) {
     if (n->act) {
       cn_buf_printf(out, " +act %d", n->act);
     }
+    if (n->kernel) {
+      cn_buf_printf(out, " [%s]", n->kernel);
+    }
     cn_buf_printf(out, "  # %s\n", n->name);
   }
   for (int i = 0; i < g->n_outputs; i++) {

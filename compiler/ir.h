@@ -103,6 +103,10 @@ typedef struct cn_node {
   int residual; /* value added before the activation, -1 for none */
   /* Parameters resolved by shape inference, in the form the op family's kernels take. */
   void *params;
+  /* Kernel chosen by the schedule pass (family-specific variant, 0 = portable reference) and
+   * its name for --dump. */
+  int variant;
+  const char *kernel;
   int64_t scratch_bytes; /* arena scratch the kernel needs while it runs */
   int64_t scratch_offset;
 } cn_node;

@@ -31,6 +31,9 @@ OP_FAMILY(tensor)
 OP_FAMILY(constant)
 #undef OP_FAMILY
 
+/* Convolution kernels the schedule pass chooses among (node->variant of Conv nodes). */
+enum cn_conv_variant { CN_CONV_REF = 0, CN_CONV_GEMM_AVX2, CN_CONV_DW_AVX2 };
+
 bool cn_op_infer(cn_graph *g, cn_node *n, cn_diag *d);
 bool cn_op_eval(cn_graph *g, cn_node *n);
 void cn_op_emit(struct cn_emitter *e, cn_graph *g, cn_node *n);

@@ -148,6 +148,10 @@ cn_graph *cn_load_and_optimize(const cn_options *opt, cn_diag *d) {
   }
   if (ok) {
     dump_after(opt, g, "fuse");
+    ok = cn_pass_schedule(g, (int)opt->target, opt->max_threads, d) && cn_pass_dce(g, d);
+  }
+  if (ok) {
+    dump_after(opt, g, "schedule");
     ok = cn_pass_memplan(g, d);
   }
   if (ok) {

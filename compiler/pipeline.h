@@ -35,6 +35,7 @@ typedef struct cn_options {
   bool info;                /* --info: print a model summary instead of compiling */
   cn_target target;
   int64_t max_arena; /* --max-arena BYTES, 0 = no limit */
+  int max_threads;   /* --max-threads N: threads the arena's scratch is sized for (default 1) */
   int n_shapes;
   cn_shape_opt *shapes;
   int n_binds;

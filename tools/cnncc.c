@@ -27,6 +27,8 @@ static const char usage_text[] =
     "  --bind NAME=FILE.npy   make an input a compile-time constant with the file's value\n"
     "  --target T             x86-64 (default), aarch64, armv7, cortex-m, generic\n"
     "  --max-arena BYTES      fail if the memory plan needs more arena than BYTES\n"
+    "  --max-threads N        size the arena for N threads (default 1; run with\n"
+    "                         NAME_run_parallel or the driver's --threads)\n"
     "  --dump=PASS            print the IR after PASS: load, infer, bnfold, fuse, memplan, all\n"
     "  --info                 print operators, parameters, MACs per layer and arena size\n"
     "  --version              print the version\n"
@@ -138,6 +140,13 @@ int main(int argc, char **argv) {
       if (*end || opt.max_arena <= 0) {
         return fail("--max-arena takes a positive byte count, not '%s'", v);
       }
+    } else if ((v = value_of(a, "--max-threads", &i, argc, argv)) != NULL) {
+      char *end;
+      long t = strtol(v, &end, 10);
+      if (*end || t < 1 || t > 256) {
+        return fail("--max-threads takes a count from 1 to 256, not '%s'", v);
+      }
+      opt.max_threads = (int)t;
     } else if ((v = value_of(a, "--target", &i, argc, argv)) != NULL) {
       static const char *const names[] = {"x86-64", "aarch64", "armv7", "cortex-m", "generic"};
       int t = -1;

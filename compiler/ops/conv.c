@@ -215,10 +215,32 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
   sync_epilogue(n);
   cn_emit_use(e, CN_RT_CONV);
   const char *p = cn_emit_params(e, "cnnrt_conv_params", CN_FIELDS(conv_fields), n->params);
-  if (n->op == CN_OP_CONV) {
-    cn_emit_line(e, "    cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, cn_emit_in(e, n->in[0]),
-                 cn_emit_in(e, n->in[1]), cn_emit_in(e, cn_has_input(n, 2) ? n->in[2] : -1),
-                 cn_emit_in(e, n->residual), cn_emit_out(e, n->out[0]));
+  const char *x = cn_emit_in(e, n->in[0]), *w = cn_emit_in(e, n->in[1]);
+  const char *b = cn_emit_in(e, cn_has_input(n, 2) ? n->in[2] : -1);
+  const char *r = cn_emit_in(e, n->residual), *y = cn_emit_out(e, n->out[0]);
+  if (n->op == CN_OP_CONV && n->variant == CN_CONV_GEMM_AVX2) {
+    /* The weights are packed for the GEMM; the portable fallback reads the same layout. */
+    cn_emit_use(e, CN_RT_CONV_AVX2);
+    /* Split across the threads of `par`: one scratch region per task (schedule.c). */
+    int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
+    cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1};",
+                 p, x, w, b, r, y, cn_emit_scratch(e, n),
+                 (long long)(n->scratch_bytes / max_tasks));
+    cn_emit_line(e, "    t.n_tasks = cnnrt_task_count(par, %lld);", (long long)max_tasks);
+    cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_gemm_avx2_task, &t, t.n_tasks);");
+    cn_emit_line(e, "#else");
+    cn_emit_line(e, "    cnnrt_f32_conv_packed_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+    cn_emit_line(e, "#endif");
+  } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_DW_AVX2) {
+    cn_emit_use(e, CN_RT_CONV_AVX2);
+    cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+    cn_emit_line(e, "    cnnrt_f32_dwconv2d_avx2(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+    cn_emit_line(e, "#else");
+    cn_emit_line(e, "    cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+    cn_emit_line(e, "#endif");
+  } else if (n->op == CN_OP_CONV) {
+    cn_emit_line(e, "    cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
   } else {
     cn_emit_line(e, "    cnnrt_f32_conv_transpose_ref(%s, %s, %s, %s, %s);", p,
                  cn_emit_in(e, n->in[0]), cn_emit_in(e, n->in[1]),

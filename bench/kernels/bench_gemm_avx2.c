@@ -1,0 +1,181 @@
+/* bench_gemm_avx2.c — single-thread throughput of cnnrt_gemm_avx2.h: the microkernel in L1, the
+ * packed GEMM on conv-like shapes (n = 3136 = 56 * 56 pixels) and GEMM-based convolutions of
+ * ResNet-50. Prints GFLOP/s and the share of the core's fp32 peak (default 116 GFLOP/s: Zen 4,
+ * 2 x 256-bit FMA per cycle; override with the first argument).
+ *
+ *   gcc -std=c99 -O2 -mavx2 -mfma -Iruntime bench/kernels/bench_gemm_avx2.c -o bench_gemm_avx2 -lm
+ *   ./bench_gemm_avx2 [peak_gflops] */
+#define _POSIX_C_SOURCE 199309L
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "cnnrt_gemm_avx2.h"
+
+#if !(defined(__AVX2__) && defined(__FMA__))
+int main(void) {
+  fprintf(stderr, "build with -mavx2 -mfma (or -march=native)\n");
+  return 1;
+}
+#else
+
+/* Thread CPU time: the machine may be shared, and time spent descheduled is not ours. */
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static float *buf(int64_t n) {
+  float *b = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+  if (b == NULL) {
+    fprintf(stderr, "out of memory\n");
+    exit(1);
+  }
+  uint32_t s = 1u;
+  for (int64_t i = 0; i < n; i++) {
+    s = s * 1664525u + 1013904223u;
+    b[i] = (float)(s >> 8) / 16777216.0f - 0.5f;
+  }
+  return b;
+}
+
+static double peak = 116.0;
+
+static void report(const char *what, double flops, double secs) {
+  const double gf = flops / secs * 1e-9;
+  printf("%-44s %8.1f GFLOP/s  %5.1f%% of peak\n", what, gf, 100.0 * gf / peak);
+}
+
+/* Best of 20 runs, each repeating the call for at least 20 ms of CPU time (the best run is the
+ * one least disturbed by other processes). */
+#define TIME_BEST(best, call)                                                                      \
+  do {                                                                                             \
+    call;                                                                                          \
+    best = 1e30;                                                                                   \
+    for (int rep_ = 0; rep_ < 20; rep_++) {                                                        \
+      int64_t iters_ = 0;                                                                          \
+      const double t0_ = now();                                                                    \
+      double t1_;                                                                                  \
+      do {                                                                                         \
+        call;                                                                                      \
+        iters_++;                                                                                  \
+        t1_ = now();                                                                               \
+      } while (t1_ - t0_ < 0.02);                                                                  \
+      const double per_ = (t1_ - t0_) / (double)iters_;                                            \
+      if (per_ < best) {                                                                           \
+        best = per_;                                                                               \
+      }                                                                                            \
+    }                                                                                              \
+  } while (0)
+
+static void bench_microkernel(void) {
+  const int64_t kc = 256;
+  float *a = buf(6 * kc), *b = buf(16 * kc), *c = buf(6 * 16);
+  cnnrt_gemm_avx2_epi e = {CNNRT_ACT_NONE, 0.0f, 0.0f, 1, 1};
+  double best;
+  TIME_BEST(
+      best, for (int r = 0; r < 1000;
+                 r++) { cnnrt_f32_gemm_6x16_avx2(kc, a, b, c, 16, 6, 16, NULL, NULL, &e); });
+  report("microkernel 6x16, kc 256, in L1", 1000.0 * 2.0 * 6 * 16 * (double)kc, best);
+  free(a);
+  free(b);
+  free(c);
+}
+
+static void bench_gemm(int64_t m, int64_t n, int64_t k) {
+  float *a = buf(m * k), *b = buf(k * n), *c = buf(m * n), *bias = buf(m);
+  float *ap = malloc((size_t)cnnrt_f32_pack_a_mr6_bytes(m, k));
+  void *s = malloc((size_t)cnnrt_f32_gemm_packed_avx2_scratch_bytes(m, n, k));
+  if (ap == NULL || s == NULL) {
+    exit(1);
+  }
+  cnnrt_f32_pack_a_mr6(m, k, a, ap);
+  double best;
+  TIME_BEST(best, cnnrt_f32_gemm_packed_avx2(m, n, k, ap, b, n, c, n, bias, NULL, CNNRT_ACT_RELU,
+                                             0.0f, 0.0f, s));
+  char name[96];
+  snprintf(name, sizeof name, "gemm m %4lld n %5lld k %4lld", (long long)m, (long long)n,
+           (long long)k);
+  report(name, 2.0 * (double)m * (double)n * (double)k, best);
+  free(a);
+  free(b);
+  free(c);
+  free(bias);
+  free(ap);
+  free(s);
+}
+
+static void bench_conv(const char *name, int64_t c_in, int64_t c_out, int64_t hw, int64_t kk,
+                       int64_t stride, int64_t pad, int with_res) {
+  cnnrt_conv_params p;
+  memset(&p, 0, sizeof p);
+  p.spatial = 2;
+  p.n = 1;
+  p.c_in = c_in;
+  p.c_out = c_out;
+  p.group = 1;
+  for (int a = 0; a < 3; a++) {
+    p.in[a] = p.out[a] = p.kernel[a] = p.stride[a] = p.dilation[a] = 1;
+    p.pad_begin[a] = 0;
+  }
+  for (int a = 0; a < 2; a++) {
+    p.in[a] = hw;
+    p.kernel[a] = kk;
+    p.stride[a] = stride;
+    p.out[a] = cnnrt_conv_resolve_axis(CNNRT_CONV_AUTO_PAD_NOTSET, hw, kk, stride, 1, pad, pad,
+                                       &p.pad_begin[a]);
+  }
+  p.act = CNNRT_ACT_RELU;
+  const int64_t P = p.out[0] * p.out[1], k = c_in * kk * kk;
+  float *x = buf(c_in * hw * hw), *w = buf(c_out * k), *bias = buf(c_out), *y = buf(c_out * P);
+  float *res = with_res ? buf(c_out * P) : NULL;
+  float *wp = malloc((size_t)cnnrt_f32_pack_a_mr6_bytes(c_out, k));
+  void *s = malloc((size_t)cnnrt_f32_conv_gemm_avx2_scratch_bytes(&p));
+  if (wp == NULL || s == NULL) {
+    exit(1);
+  }
+  cnnrt_f32_pack_a_mr6(c_out, k, w, wp);
+  double best;
+  TIME_BEST(best, cnnrt_f32_conv_gemm_avx2(&p, x, wp, bias, res, y, s));
+  char full[128];
+  snprintf(full, sizeof full, "conv %s (scratch %lld KiB)", name,
+           (long long)(cnnrt_f32_conv_gemm_avx2_scratch_bytes(&p) / 1024));
+  report(full, 2.0 * (double)c_out * (double)P * (double)k, best);
+  free(x);
+  free(w);
+  free(bias);
+  free(y);
+  free(res);
+  free(wp);
+  free(s);
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1) {
+    peak = atof(argv[1]);
+  }
+  printf("peak %.1f GFLOP/s, KC %d MC %d NC %d\n", peak, CNNRT_GEMM_AVX2_KC, CNNRT_GEMM_AVX2_MC,
+         CNNRT_GEMM_AVX2_NC);
+  bench_microkernel();
+  const int64_t ms[] = {64, 128, 256, 512};
+  const int64_t ks[] = {64, 147, 256, 576};
+  for (int i = 0; i < 4; i++) {
+    for (int j = 0; j < 4; j++) {
+      bench_gemm(ms[i], 3136, ks[j]);
+    }
+  }
+  bench_conv("7x7/2 3->64 224x224", 3, 64, 224, 7, 2, 3, 0);
+  bench_conv("3x3 64->64 56x56", 64, 64, 56, 3, 1, 1, 0);
+  bench_conv("1x1 256->64 56x56", 256, 64, 56, 1, 1, 0, 0);
+  bench_conv("1x1 64->256 56x56 +res", 64, 256, 56, 1, 1, 0, 1);
+  bench_conv("3x3/2 128->128 56x56", 128, 128, 56, 3, 2, 1, 0);
+  bench_conv("3x3 128->128 28x28", 128, 128, 28, 3, 1, 1, 0);
+  bench_conv("1x1/2 256->512 56x56", 256, 512, 56, 1, 2, 0, 0);
+  bench_conv("3x3 256->256 14x14", 256, 256, 14, 3, 1, 1, 0);
+  bench_conv("3x3 512->512 7x7", 512, 512, 7, 3, 1, 1, 0);
+  return 0;
+}
+
+#endif

@@ -1,0 +1,65 @@
+/* schedule.c — picks the kernel of every node for the target and prepares what it reads.
+ *
+ * On x86-64, 2-D group-1 convolutions run as a packed GEMM (weights re-laid out here, once, into
+ * the 6-row panels the AVX2 microkernel reads; the portable fallback reads the same layout) and
+ * depthwise convolutions use the AVX2 depthwise kernel. Every choice is guarded in the generated
+ * code by the ISA macros, so a build without AVX2 still compiles and runs the portable kernels.
+ * The choice is recorded in node->kernel and shown by --dump. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../runtime/cnnrt_conv.h"
+#include "../../runtime/cnnrt_gemm_avx2.h"
+#include "../ops.h"
+#include "passes.h"
+
+/* Replaces the weight input of a group-1 2-D convolution by its packed form. */
+static void pack_conv_weights(cn_graph *g, cn_node *n) {
+  const cnnrt_conv_params *p = n->params;
+  int64_t m = p->c_out, k = p->c_in * p->kernel[0] * p->kernel[1];
+  char *name = cn_fmt("%s_packed", g->values[n->in[1]].name);
+  char *unique = cn_unique_name(g, name);
+  int id = cn_value_add(g, unique);
+  free(name);
+  free(unique);
+  cn_value *packed = &g->values[id];
+  const cn_value *w = &g->values[n->in[1]];
+  packed->kind = CN_VALUE_CONST;
+  packed->dtype = CNNRT_F32;
+  int64_t elems = cnnrt_f32_pack_a_mr6_bytes(m, k) / (int64_t)sizeof(float);
+  cn_value_set_shape(packed, 1, &elems);
+  cn_value_alloc_data(packed);
+  cnnrt_f32_pack_a_mr6(m, k, w->data, packed->data);
+  n->in[1] = id;
+}
+
+bool cn_pass_schedule(cn_graph *g, int target, int max_threads, cn_diag *d) {
+  (void)d;
+  bool x86 = target == 0; /* CN_TARGET_X86_64 */
+  for (int i = 0; i < g->n_nodes; i++) {
+    cn_node *n = &g->nodes[i];
+    if (n->dead || n->op != CN_OP_CONV) {
+      continue;
+    }
+    const cnnrt_conv_params *p = n->params;
+    const cn_value *w = cn_in(g, n, 1);
+    n->variant = CN_CONV_REF;
+    n->kernel = "f32_conv_ref";
+    if (!x86 || p->spatial != 2 || w->kind != CN_VALUE_CONST || !w->data) {
+      continue;
+    }
+    if (p->group == 1) {
+      pack_conv_weights(g, n);
+      n = &g->nodes[i]; /* (values may have moved; nodes did not, but keep it obvious) */
+      n->variant = CN_CONV_GEMM_AVX2;
+      n->kernel = "f32_conv_gemm_6x16_avx2";
+      /* One scratch region per task; regions stay 64-byte aligned. */
+      int64_t per_task = (cnnrt_f32_conv_gemm_avx2_scratch_bytes(n->params) + 63) / 64 * 64;
+      n->scratch_bytes = per_task * (max_threads > 1 ? max_threads : 1);
+    } else if (p->group == p->c_in && p->group == p->c_out) {
+      n->variant = CN_CONV_DW_AVX2;
+      n->kernel = "f32_dwconv2d_avx2";
+    }
+  }
+  return true;
+}

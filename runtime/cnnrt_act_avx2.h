@@ -1,0 +1,414 @@
+/* cnnrt_act_avx2.h — vectorized (AVX2 + FMA) float32 activations, 8 lanes per __m256.
+ *
+ * Register functions  cnnrt_f32_<op>_avx2_ps(__m256): exp, sigmoid, tanh, erf, gelu, silu, mish,
+ *                     hard_swish, and cnnrt_f32_act_avx2_ps: the conv/gemm epilogue
+ *                     (cnnrt_apply_act semantics, enum cnnrt_act).
+ * Array kernels       cnnrt_f32_<op>_avx2(int64_t n, const float *x, float *y) for relu, sigmoid,
+ *                     tanh, erf, gelu, silu, mish, hard_swish, exp; cnnrt_f32_act_avx2 (any
+ *                     enum cnnrt_act); cnnrt_f32_softmax_avx2 (last axis, inner = 1).
+ *                     y may equal x (in place). The n % 8 tail is one masked vector through the
+ *                     same code, so an element's result does not depend on its position.
+ *
+ * Accuracy, measured against double-precision libm over a dense sweep of [-100, 100] (about
+ * 2e6 points plus every float in [-1, 1] at a stride of 7 ulp, ±0, ±inf, NaN, denormals), as
+ * |got - want| / max(|want|, FLT_MIN), i.e. relative, with denormal results judged by absolute
+ * error against FLT_MIN (a denormal cannot hold more relative precision):
+ *   exp 1.4e-7, sigmoid 2.1e-7, tanh 1.8e-7, erf 2.6e-7, silu 2.4e-7, mish 4.2e-7,
+ *   hard_swish 1.2e-7, gelu 9.9e-7 for x >= -5.6 (below: absolute error < 5e-8; see gelu).
+ * Special values: exp overflows to +inf (x > 88.7228), underflows through the denormals to +0
+ * (x < -103.97), exp(-inf) = 0, exp(+inf) = inf; NaN in gives NaN out for every function except
+ * the epilogue's RELU (NaN -> 0, as cnnrt_apply_act). Signs of zero follow the function (tanh,
+ * erf, silu, gelu, hard_swish keep -0). x*f(x) forms at x = -inf give NaN like the scalar
+ * x * sigmoid(x) (silu, mish, gelu).
+ *
+ * exp: n = round(x / ln 2), r = x - n ln 2 (ln 2 split in two so r is exact), e^r by the Cephes
+ * expf polynomial (degree 7), 2^n applied as two factors 2^(n>>1) * 2^(n - n>>1) so that
+ * results in the denormal range are rounded only once and no intermediate overflows. */
+#ifndef CNNRT_ACT_AVX2_H
+#define CNNRT_ACT_AVX2_H
+
+#include "cnnrt.h"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+/* ---------------------------------------------------------------------------------------------
+ * Building blocks.
+ * ------------------------------------------------------------------------------------------- */
+
+/* e^x = (p * s1) * s2 with p = e^r in [0.7, 1.42] and s1, s2 powers of two (s2 = 0 when x is
+ * below the underflow limit). Callers that multiply e^x by another factor m apply it as
+ * ((m * p) * s1) * s2: the only rounding into the denormal range is the last one, and
+ * m * 0 for x -> -inf gives the NaN of m = inf that the scalar m * exp(x) would give. */
+typedef struct cnnrt_f32_exp_parts_avx2 {
+  __m256 p, s1, s2;
+} cnnrt_f32_exp_parts_avx2;
+
+static inline cnnrt_f32_exp_parts_avx2 cnnrt_f32_exp_split_avx2_ps(__m256 x) {
+  cnnrt_f32_exp_parts_avx2 e;
+  /* Clamp so that n stays in [-217, 145] (both halves of 2^n are normal floats). The low end
+   * is far below exp's underflow (-103.97) so that m * e^x stays right for |m| up to ~1e20.
+   * max/min with x as the second operand return x when it is NaN, so NaN flows through to p. */
+  const __m256 lo = _mm256_set1_ps(-150.0f);
+  const __m256 xc = _mm256_min_ps(_mm256_set1_ps(100.0f), _mm256_max_ps(lo, x));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), xc); /* exact */
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187e-06f), r);
+  const __m256 z = _mm256_mul_ps(r, r);
+  __m256 q = _mm256_fmadd_ps(_mm256_set1_ps(1.9875691500e-4f), r, _mm256_set1_ps(1.3981999507e-3f));
+  q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(8.3334519073e-3f));
+  q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(4.1665795894e-2f));
+  q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(1.6666665459e-1f));
+  q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(5.0000001201e-1f));
+  e.p = _mm256_fmadd_ps(q, z, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i ni = _mm256_cvtps_epi32(n);
+  const __m256i n1 = _mm256_srai_epi32(ni, 1);
+  const __m256i n2 = _mm256_sub_epi32(ni, n1);
+  const __m256i bias = _mm256_set1_epi32(127);
+  e.s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+  e.s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+  /* Below the clamp the result is 0 (e^-150 * 1e20 < FLT_TRUE_MIN / 2). */
+  e.s2 = _mm256_andnot_ps(_mm256_cmp_ps(x, lo, _CMP_LT_OQ), e.s2);
+  return e;
+}
+
+/* 1/d to about 1 ulp for finite normal d: hardware estimate (12 bits) plus a Newton step. */
+static inline __m256 cnnrt_f32_recip_avx2_ps(__m256 d) {
+  const __m256 r = _mm256_rcp_ps(d);
+  return _mm256_fmadd_ps(r, _mm256_fnmadd_ps(d, r, _mm256_set1_ps(1.0f)), r);
+}
+
+static inline __m256 cnnrt_f32_abs_avx2_ps(__m256 x) {
+  return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Register functions.
+ * ------------------------------------------------------------------------------------------- */
+
+static inline __m256 cnnrt_f32_exp_avx2_ps(__m256 x) {
+  const cnnrt_f32_exp_parts_avx2 e = cnnrt_f32_exp_split_avx2_ps(x);
+  return _mm256_mul_ps(_mm256_mul_ps(e.p, e.s1), e.s2);
+}
+
+/* 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below, with e = e^-|x| in (0, 1] so the divisor
+ * lies in [1, 2] and never overflows. */
+static inline __m256 cnnrt_f32_sigmoid_avx2_ps(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 e = cnnrt_f32_exp_avx2_ps(_mm256_or_ps(x, _mm256_set1_ps(-0.0f))); /* -|x| */
+  const __m256 num = _mm256_blendv_ps(e, one, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ));
+  return _mm256_mul_ps(num, cnnrt_f32_recip_avx2_ps(_mm256_add_ps(one, e)));
+}
+
+/* x * sigmoid(x). For x < 0 the factor e^x is applied last (see exp_split) so that results in
+ * the denormal range are rounded once. */
+static inline __m256 cnnrt_f32_silu_avx2_ps(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const cnnrt_f32_exp_parts_avx2 e =
+      cnnrt_f32_exp_split_avx2_ps(_mm256_or_ps(x, _mm256_set1_ps(-0.0f)));
+  const __m256 ev = _mm256_mul_ps(_mm256_mul_ps(e.p, e.s1), e.s2); /* e^-|x| */
+  const __m256 q = _mm256_mul_ps(x, cnnrt_f32_recip_avx2_ps(_mm256_add_ps(one, ev)));
+  const __m256 neg = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(q, e.p), e.s1), e.s2);
+  return _mm256_blendv_ps(neg, q, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ));
+}
+
+/* tanh on |x| with the sign put back (keeps -0): |x| < 0.625 odd polynomial (Cephes tanhf),
+ * else 1 - 2 / (e^{2|x|} + 1) with |x| clamped to 9, past which tanh rounds to 1. */
+static inline __m256 cnnrt_f32_tanh_avx2_ps(__m256 x) {
+  const __m256 sign = _mm256_and_ps(x, _mm256_set1_ps(-0.0f));
+  const __m256 ax = cnnrt_f32_abs_avx2_ps(x);
+  const __m256 z = _mm256_mul_ps(ax, ax);
+  __m256 ps = _mm256_fmadd_ps(_mm256_set1_ps(-5.70498872745e-3f), z, _mm256_set1_ps(2.06390887954e-2f));
+  ps = _mm256_fmadd_ps(ps, z, _mm256_set1_ps(-5.37397155531e-2f));
+  ps = _mm256_fmadd_ps(ps, z, _mm256_set1_ps(1.33314422036e-1f));
+  ps = _mm256_fmadd_ps(ps, z, _mm256_set1_ps(-3.33332819422e-1f));
+  const __m256 ys = _mm256_fmadd_ps(_mm256_mul_ps(ps, z), ax, ax);
+  const __m256 m = _mm256_min_ps(_mm256_set1_ps(9.0f), ax); /* NaN passes */
+  const __m256 e = cnnrt_f32_exp_avx2_ps(_mm256_add_ps(m, m));
+  const __m256 r = cnnrt_f32_recip_avx2_ps(_mm256_add_ps(e, _mm256_set1_ps(1.0f)));
+  const __m256 yl = _mm256_fnmadd_ps(_mm256_set1_ps(2.0f), r, _mm256_set1_ps(1.0f));
+  const __m256 y = _mm256_blendv_ps(yl, ys, _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_LT_OQ));
+  return _mm256_or_ps(y, sign);
+}
+
+/* erf on a = |x|: a < 1: a * P(a^2) (degree 5, relative fit 4e-8); 1 <= a: 1 - e^Q(a), Q a
+ * degree-8 fit of log(erfc(a)) on [1, 4] (absolute 1.2e-8) in u = a - 2.5; erfc = 0 past 4
+ * (erf rounds to 1 from 3.92 on). Returns the small-branch value, erfc(a) and the branch mask,
+ * from which erf and GELU's 1 + erf are built without cancellation. x_lo is a low-order part
+ * of the argument (x + x_lo), used by GELU whose x / sqrt 2 is not exact in float: erfc's
+ * relative sensitivity 2a * da would otherwise cost up to 2e-6 near a = 4. */
+typedef struct cnnrt_f32_erf_parts_avx2 {
+  __m256 small_val, erfc_val, is_small, sign;
+} cnnrt_f32_erf_parts_avx2;
+
+static inline cnnrt_f32_erf_parts_avx2 cnnrt_f32_erf_split_avx2_ps(__m256 x, __m256 x_lo) {
+  cnnrt_f32_erf_parts_avx2 r;
+  const __m256 four = _mm256_set1_ps(4.0f);
+  const __m256 a = cnnrt_f32_abs_avx2_ps(x);
+  r.sign = _mm256_and_ps(x, _mm256_set1_ps(-0.0f));
+  const __m256 z = _mm256_mul_ps(a, a);
+  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(-0.000563142064f), z, _mm256_set1_ps(0.00491755083f));
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-0.0267113112f));
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(0.112801798f));
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-0.37612325f));
+  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.12837911f));
+  r.small_val = _mm256_mul_ps(a, p);
+  const __m256 a_lo = _mm256_xor_ps(x_lo, r.sign); /* the low part of |x| */
+  const __m256 u = _mm256_add_ps(_mm256_sub_ps(_mm256_min_ps(four, a), _mm256_set1_ps(2.5f)), /* NaN passes */
+                                 a_lo);
+  __m256 q = _mm256_fmadd_ps(_mm256_set1_ps(1.59981755e-06f), u, _mm256_set1_ps(-1.33017083e-05f));
+  q = _mm256_fmadd_ps(q, u, _mm256_set1_ps(7.74549262e-05f));
+  q = _mm256_fmadd_ps(q, u, _mm256_set1_ps(-0.000420173135f));
+  q = _mm256_fmadd_ps(q, u, _mm256_set1_ps(0.00216508145f));
+  q = _mm256_fmadd_ps(q, u, _mm256_set1_ps(-0.0108584873f));
+  q = _mm256_fmadd_ps(q, u, _mm256_set1_ps(-0.943893611f));
+  q = _mm256_fmadd_ps(q, u, _mm256_set1_ps(-5.35268068f));
+  q = _mm256_fmadd_ps(q, u, _mm256_set1_ps(-7.80681515f));
+  r.erfc_val = _mm256_andnot_ps(_mm256_cmp_ps(a, four, _CMP_GT_OQ), cnnrt_f32_exp_avx2_ps(q));
+  r.is_small = _mm256_cmp_ps(a, _mm256_set1_ps(1.0f), _CMP_LT_OQ); /* false for NaN */
+  return r;
+}
+
+static inline __m256 cnnrt_f32_erf_avx2_ps(__m256 x) {
+  const cnnrt_f32_erf_parts_avx2 r = cnnrt_f32_erf_split_avx2_ps(x, _mm256_setzero_ps());
+  const __m256 big = _mm256_sub_ps(_mm256_set1_ps(1.0f), r.erfc_val);
+  return _mm256_or_ps(_mm256_blendv_ps(big, r.small_val, r.is_small), r.sign);
+}
+
+/* Exact (erf) GELU: 0.5 * x * (1 + erf(x / sqrt 2)). 1 + erf(v) is taken as erfc(|v|) for
+ * v <= -1, so the left tail keeps relative accuracy down to x = -5.6, where erfc(4) = 1.5e-8;
+ * further left the result is -0 (true |gelu| < 4.4e-8 there). */
+static inline __m256 cnnrt_f32_gelu_avx2_ps(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  /* v + v_lo = x / sqrt 2 to ~2^-48 relative: c_hi = float(1/sqrt 2), c_lo = the rest */
+  const __m256 c_hi = _mm256_set1_ps(0.70710678118654752f);
+  const __m256 v = _mm256_mul_ps(x, c_hi);
+  const __m256 v_lo = _mm256_fmadd_ps(x, _mm256_set1_ps(1.2101617e-08f), _mm256_fmsub_ps(x, c_hi, v));
+  const cnnrt_f32_erf_parts_avx2 r = cnnrt_f32_erf_split_avx2_ps(v, v_lo);
+  const __m256 g_small = _mm256_add_ps(one, _mm256_or_ps(r.small_val, r.sign));
+  const __m256 g_big = _mm256_blendv_ps(_mm256_sub_ps(_mm256_set1_ps(2.0f), r.erfc_val),
+                                        r.erfc_val, r.sign); /* sign lane: v < 0 (or -0) */
+  const __m256 g = _mm256_blendv_ps(g_big, g_small, r.is_small);
+  return _mm256_mul_ps(_mm256_mul_ps(x, _mm256_set1_ps(0.5f)), g);
+}
+
+/* x * tanh(softplus(x)) = x * n / (n + 2) with n = e(e + 2), e = e^x (exact identity
+ * tanh(log(1 + e)) = ((1+e)^2 - 1) / ((1+e)^2 + 1)). Written as (x (e+2) / (n+2)) * e with e's
+ * scale applied last (denormal results rounded once). Past x = 20 the ratio is 1 in float. */
+static inline __m256 cnnrt_f32_mish_avx2_ps(__m256 x) {
+  const __m256 two = _mm256_set1_ps(2.0f);
+  const cnnrt_f32_exp_parts_avx2 e =
+      cnnrt_f32_exp_split_avx2_ps(_mm256_min_ps(_mm256_set1_ps(20.0f), x)); /* NaN passes */
+  const __m256 ev = _mm256_mul_ps(_mm256_mul_ps(e.p, e.s1), e.s2);
+  const __m256 ep2 = _mm256_add_ps(ev, two);
+  const __m256 n = _mm256_mul_ps(ev, ep2);
+  const __m256 q = _mm256_mul_ps(x, _mm256_mul_ps(ep2, cnnrt_f32_recip_avx2_ps(_mm256_add_ps(n, two))));
+  const __m256 y = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(q, e.p), e.s1), e.s2);
+  /* from 20 on the result is x (the detour through e^20 could round FLT_MAX up to inf) */
+  return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, _mm256_set1_ps(20.0f), _CMP_GT_OQ));
+}
+
+/* x * HardSigmoid(x, 1/6, 1/2) = x * clamp((x + 3) / 6, 0, 1). (x + 3) * (1/6) rather than
+ * x / 6 + 1/2: the sum is exact near the zero at x = -3, where x / 6 + 1/2 cancels, so the
+ * result keeps ~1e-7 relative accuracy everywhere. Clamps written so that NaN passes (as the
+ * scalar kernels). */
+static inline __m256 cnnrt_f32_hard_swish_avx2_ps(__m256 x) {
+  __m256 t = _mm256_mul_ps(_mm256_add_ps(x, _mm256_set1_ps(3.0f)), _mm256_set1_ps(1.0f / 6.0f));
+  t = _mm256_min_ps(_mm256_set1_ps(1.0f), _mm256_max_ps(_mm256_setzero_ps(), t));
+  return _mm256_mul_ps(x, t);
+}
+
+/* The epilogue activation with cnnrt_apply_act's semantics, including its NaN behaviour (RELU
+ * maps NaN to 0, the others propagate it) and CLIP with alpha > beta (v < alpha ? alpha : beta).
+ * Differences: HARD_SWISH computes v/6 + 1/2 as (v + 3) * (1/6) (more accurate near v = -3, not
+ * bit-identical); SIGMOID, SILU and TANH use the approximations above (~2e-7 relative).
+ * `act` is usually a compile-time constant after inlining; otherwise the switch is a
+ * well-predicted branch per vector. */
+static inline __m256 cnnrt_f32_act_avx2_ps(int64_t act, __m256 alpha, __m256 beta, __m256 v) {
+  const __m256 zero = _mm256_setzero_ps();
+  const __m256 one = _mm256_set1_ps(1.0f);
+  switch (act) {
+  case CNNRT_ACT_RELU: /* v > 0 ? v : 0 */
+    return _mm256_max_ps(v, zero);
+  case CNNRT_ACT_LEAKY_RELU: /* v >= 0 ? v : alpha * v */
+    return _mm256_blendv_ps(_mm256_mul_ps(alpha, v), v, _mm256_cmp_ps(v, zero, _CMP_GE_OQ));
+  case CNNRT_ACT_CLIP: /* v < alpha ? alpha : (v > beta ? beta : v) */
+    return _mm256_blendv_ps(_mm256_min_ps(beta, v), alpha, _mm256_cmp_ps(v, alpha, _CMP_LT_OQ));
+  case CNNRT_ACT_SIGMOID:
+    return cnnrt_f32_sigmoid_avx2_ps(v);
+  case CNNRT_ACT_HARD_SIGMOID: { /* t < 0 ? 0 : (t > 1 ? 1 : t) */
+    const __m256 t = _mm256_fmadd_ps(alpha, v, beta);
+    return _mm256_max_ps(zero, _mm256_min_ps(one, t));
+  }
+  case CNNRT_ACT_HARD_SWISH: { /* same clamp order as HARD_SIGMOID */
+    __m256 t = _mm256_mul_ps(_mm256_add_ps(v, _mm256_set1_ps(3.0f)), _mm256_set1_ps(1.0f / 6.0f));
+    t = _mm256_max_ps(zero, _mm256_min_ps(one, t));
+    return _mm256_mul_ps(v, t);
+  }
+  case CNNRT_ACT_SILU:
+    return cnnrt_f32_silu_avx2_ps(v);
+  case CNNRT_ACT_TANH:
+    return cnnrt_f32_tanh_avx2_ps(v);
+  default:
+    return v;
+  }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Array kernels: y[i] = f(x[i]), i < n; y may equal x.
+ * ------------------------------------------------------------------------------------------- */
+
+/* Elements n8..n-1 as one masked vector (masked-off lanes read as 0 and are not stored). */
+#define CNNRT_ACT_AVX2_TAIL(n, x, y, EXPR)                                                         \
+  do {                                                                                           \
+    const int64_t n8_ = (n) & ~(int64_t)7;                                                       \
+    if (n8_ < (n)) {                                                                             \
+      const __m256i m_ = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)((n) - n8_)),                 \
+                                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));          \
+      const __m256 v = _mm256_maskload_ps((x) + n8_, m_);                                        \
+      _mm256_maskstore_ps((y) + n8_, m_, (EXPR));                                                \
+    }                                                                                            \
+  } while (0)
+
+/* Two vectors per iteration: the approximations are latency chains of ~20 fmas, and two
+ * independent chains keep both FMA pipes busy even before out-of-order overlap. */
+#define CNNRT_ACT_AVX2_ARRAY(name, EXPR)                                                           \
+  static inline void cnnrt_f32_##name##_avx2(int64_t n, const float *x, float *y) {              \
+    int64_t i = 0;                                                                               \
+    for (; i + 16 <= n; i += 16) {                                                               \
+      const __m256 v0 = _mm256_loadu_ps(x + i);                                                  \
+      const __m256 v1 = _mm256_loadu_ps(x + i + 8);                                              \
+      __m256 v = v0;                                                                             \
+      const __m256 r0 = (EXPR);                                                                  \
+      v = v1;                                                                                    \
+      const __m256 r1 = (EXPR);                                                                  \
+      _mm256_storeu_ps(y + i, r0);                                                               \
+      _mm256_storeu_ps(y + i + 8, r1);                                                           \
+    }                                                                                            \
+    for (; i + 8 <= n; i += 8) {                                                                 \
+      const __m256 v = _mm256_loadu_ps(x + i);                                                   \
+      _mm256_storeu_ps(y + i, (EXPR));                                                           \
+    }                                                                                            \
+    CNNRT_ACT_AVX2_TAIL(n, x, y, (EXPR));                                                        \
+  }
+
+/* Relu as the standalone op (cnnrt_f32_relu in cnnrt_elementwise.h): x < 0 ? 0 : x, NaN and -0
+ * pass through. (The epilogue's RELU follows cnnrt_apply_act instead: NaN -> 0.) */
+CNNRT_ACT_AVX2_ARRAY(relu, _mm256_max_ps(_mm256_setzero_ps(), v))
+CNNRT_ACT_AVX2_ARRAY(sigmoid, cnnrt_f32_sigmoid_avx2_ps(v))
+CNNRT_ACT_AVX2_ARRAY(tanh, cnnrt_f32_tanh_avx2_ps(v))
+CNNRT_ACT_AVX2_ARRAY(erf, cnnrt_f32_erf_avx2_ps(v))
+CNNRT_ACT_AVX2_ARRAY(gelu, cnnrt_f32_gelu_avx2_ps(v))
+CNNRT_ACT_AVX2_ARRAY(silu, cnnrt_f32_silu_avx2_ps(v))
+CNNRT_ACT_AVX2_ARRAY(mish, cnnrt_f32_mish_avx2_ps(v))
+CNNRT_ACT_AVX2_ARRAY(hard_swish, cnnrt_f32_hard_swish_avx2_ps(v))
+CNNRT_ACT_AVX2_ARRAY(exp, cnnrt_f32_exp_avx2_ps(v))
+
+/* y = act(x) for any enum cnnrt_act (epilogue semantics, see cnnrt_f32_act_avx2_ps); the
+ * producers' activation pass. The switch is outside the loops: each case is a loop over the
+ * inlined register function with a compile-time act. */
+#define CNNRT_ACT_AVX2_CASE(ACT)                                                                   \
+  case ACT:                                                                                      \
+    for (; i + 8 <= n; i += 8) {                                                                 \
+      _mm256_storeu_ps(y + i, cnnrt_f32_act_avx2_ps(ACT, va, vb, _mm256_loadu_ps(x + i)));       \
+    }                                                                                            \
+    CNNRT_ACT_AVX2_TAIL(n, x, y, cnnrt_f32_act_avx2_ps(ACT, va, vb, v));                         \
+    break;
+
+static inline void cnnrt_f32_act_avx2(int64_t act, float alpha, float beta, int64_t n,
+                                      const float *x, float *y) {
+  const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+  int64_t i = 0;
+  switch (act) {
+    CNNRT_ACT_AVX2_CASE(CNNRT_ACT_RELU)
+    CNNRT_ACT_AVX2_CASE(CNNRT_ACT_LEAKY_RELU)
+    CNNRT_ACT_AVX2_CASE(CNNRT_ACT_CLIP)
+    CNNRT_ACT_AVX2_CASE(CNNRT_ACT_SIGMOID)
+    CNNRT_ACT_AVX2_CASE(CNNRT_ACT_HARD_SIGMOID)
+    CNNRT_ACT_AVX2_CASE(CNNRT_ACT_HARD_SWISH)
+    CNNRT_ACT_AVX2_CASE(CNNRT_ACT_SILU)
+    CNNRT_ACT_AVX2_CASE(CNNRT_ACT_TANH)
+  default: /* NONE (and unknown values): identity */
+    if (y != x) {
+      memmove(y, x, (size_t)n * sizeof(float));
+    }
+    break;
+  }
+}
+
+static inline float cnnrt_f32_hmax_avx2_ps(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+
+static inline float cnnrt_f32_hsum_avx2_ps(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+/* Softmax over the last axis of x[outer][axis_len] (ONNX Softmax with inner = 1):
+ * y = exp(x - max) / sum, as cnnrt_f32_softmax_ref. A NaN anywhere in a row, or +inf, makes the
+ * row NaN (through the sum), as numpy; a row of -inf gives NaN (-inf - -inf). The sum is kept
+ * in float over 8 (x 2) lanes, then scaled by one reciprocal: relative error ~1e-7 * log2(len).
+ * y may equal x. Three passes over the row: max, exp + sum (stores e), scale. */
+static inline void cnnrt_f32_softmax_avx2(int64_t outer, int64_t axis_len, const float *x,
+                                          float *y) {
+  const int64_t n8 = axis_len & ~(int64_t)7;
+  const int64_t rem = axis_len - n8;
+  for (int64_t o = 0; o < outer; o++) {
+    const float *xr = x + o * axis_len;
+    float *yr = y + o * axis_len;
+    float tail[8];
+    if (rem > 0) { /* the tail padded with -inf, which contributes e = 0 */
+      for (int64_t j = 0; j < 8; j++) {
+        tail[j] = j < rem ? xr[n8 + j] : -INFINITY;
+      }
+    }
+    __m256 mv = _mm256_set1_ps(-INFINITY);
+    for (int64_t a = 0; a < n8; a += 8) {
+      mv = _mm256_max_ps(mv, _mm256_loadu_ps(xr + a));
+    }
+    if (rem > 0) {
+      mv = _mm256_max_ps(mv, _mm256_loadu_ps(tail));
+    }
+    const __m256 mx = _mm256_set1_ps(cnnrt_f32_hmax_avx2_ps(mv));
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    int64_t a = 0;
+    for (; a + 16 <= n8; a += 16) {
+      const __m256 e0 = cnnrt_f32_exp_avx2_ps(_mm256_sub_ps(_mm256_loadu_ps(xr + a), mx));
+      const __m256 e1 = cnnrt_f32_exp_avx2_ps(_mm256_sub_ps(_mm256_loadu_ps(xr + a + 8), mx));
+      _mm256_storeu_ps(yr + a, e0);
+      _mm256_storeu_ps(yr + a + 8, e1);
+      s0 = _mm256_add_ps(s0, e0);
+      s1 = _mm256_add_ps(s1, e1);
+    }
+    for (; a < n8; a += 8) {
+      const __m256 e0 = cnnrt_f32_exp_avx2_ps(_mm256_sub_ps(_mm256_loadu_ps(xr + a), mx));
+      _mm256_storeu_ps(yr + a, e0);
+      s0 = _mm256_add_ps(s0, e0);
+    }
+    if (rem > 0) {
+      /* Padding lanes give exp(-inf - max) = 0, or NaN only when a real lane is NaN too (max
+       * = -inf means the whole row is -inf). */
+      const __m256 e0 = cnnrt_f32_exp_avx2_ps(_mm256_sub_ps(_mm256_loadu_ps(tail), mx));
+      _mm256_storeu_ps(tail, e0);
+      s0 = _mm256_add_ps(s0, e0);
+      memcpy(yr + n8, tail, (size_t)rem * sizeof(float));
+    }
+    const __m256 inv = _mm256_set1_ps(1.0f / cnnrt_f32_hsum_avx2_ps(_mm256_add_ps(s0, s1)));
+    for (a = 0; a < n8; a += 8) {
+      _mm256_storeu_ps(yr + a, _mm256_mul_ps(_mm256_loadu_ps(yr + a), inv));
+    }
+    for (a = n8; a < axis_len; a++) {
+      yr[a] = yr[a] * _mm256_cvtss_f32(inv);
+    }
+  }
+}
+
+#endif /* __AVX2__ && __FMA__ */
+#endif /* CNNRT_ACT_AVX2_H */

@@ -1,0 +1,108 @@
+/* cnnrt_conv_packed.h — portable 2-D convolution (group 1) reading weights in the packed layout
+ * of the AVX2 GEMM path (cnnrt_f32_pack_a_mr6: 6-row panels, k-major inside a panel).
+ *
+ * The compiler packs a convolution's weights once, at build time, for the fast kernel; this is
+ * the same computation for a build without AVX2, so that one weights blob serves both and the
+ * output still compiles and runs everywhere. Semantics are exactly cnnrt_f32_conv_ref's
+ * (y = act(conv(x) + bias + residual)); only the weight indexing differs. */
+#ifndef CNNRT_CONV_PACKED_H
+#define CNNRT_CONV_PACKED_H
+
+#include "cnnrt.h"
+#include "cnnrt_conv.h"
+#include "cnnrt_gemm_avx2.h"
+
+/* Weight [oc, kk] (kk = (ic * kh + ky) * kw + kx) in the 6-row panel layout. */
+static inline float cnnrt_packed_weight(const float *wp, int64_t k, int64_t oc, int64_t kk) {
+  return wp[(oc / 6) * 6 * k + kk * 6 + oc % 6];
+}
+
+static inline void cnnrt_f32_conv_packed_ref(const cnnrt_conv_params *p, const float *x,
+                                             const float *wp, const float *bias,
+                                             const float *residual, float *y) {
+  CNNRT_ASSERT(p->spatial == 2 && p->group == 1);
+  const int64_t ih = p->in[0], iw = p->in[1], oh = p->out[0], ow = p->out[1];
+  const int64_t kh = p->kernel[0], kw = p->kernel[1], sh = p->stride[0], sw = p->stride[1];
+  const int64_t dh = p->dilation[0], dw = p->dilation[1];
+  const int64_t ph = p->pad_begin[0], pw = p->pad_begin[1];
+  const int64_t k = p->c_in * kh * kw;
+  const int64_t plane = oh * ow;
+  for (int64_t b = 0; b < p->n; b++) {
+    const float *xb = x + b * p->c_in * ih * iw;
+    for (int64_t oc = 0; oc < p->c_out; oc++) {
+      float *yp = y + (b * p->c_out + oc) * plane;
+      const float *rp = residual ? residual + (b * p->c_out + oc) * plane : NULL;
+      const float b0 = bias ? bias[oc] : 0.0f;
+      /* Start from bias + residual (read before the row is written: y may be the residual). */
+      for (int64_t i = 0; i < plane; i++) {
+        yp[i] = b0 + (rp ? rp[i] : 0.0f);
+      }
+      for (int64_t ic = 0; ic < p->c_in; ic++) {
+        const float *xc = xb + ic * ih * iw;
+        for (int64_t ky = 0; ky < kh; ky++) {
+          for (int64_t kx = 0; kx < kw; kx++) {
+            const float wv = cnnrt_packed_weight(wp, k, oc, (ic * kh + ky) * kw + kx);
+            /* Output columns whose tap falls inside the input row. */
+            int64_t x0 = 0, x1 = ow;
+            while (x0 < ow && x0 * sw + kx * dw - pw < 0) {
+              x0++;
+            }
+            while (x1 > x0 && (x1 - 1) * sw + kx * dw - pw >= iw) {
+              x1--;
+            }
+            for (int64_t oy = 0; oy < oh; oy++) {
+              const int64_t iy = oy * sh + ky * dh - ph;
+              if (iy < 0 || iy >= ih) {
+                continue;
+              }
+              const float *xr = xc + iy * iw + kx * dw - pw;
+              float *yr = yp + oy * ow;
+              if (sw == 1) {
+                for (int64_t ox = x0; ox < x1; ox++) {
+                  yr[ox] += wv * xr[ox];
+                }
+              } else {
+                for (int64_t ox = x0; ox < x1; ox++) {
+                  yr[ox] += wv * xr[ox * sw];
+                }
+              }
+            }
+          }
+        }
+      }
+      if (p->act != CNNRT_ACT_NONE) {
+        for (int64_t i = 0; i < plane; i++) {
+          yp[i] = cnnrt_apply_act((int)p->act, p->alpha, p->beta, yp[i]);
+        }
+      }
+    }
+  }
+}
+
+/* One convolution split into tasks for the cnnrt_parallel hook: task t computes its share of
+ * the output pixels with its own scratch region (scratch + t * scratch_stride). */
+typedef struct cnnrt_conv_task {
+  const cnnrt_conv_params *p;
+  const float *x, *w, *bias, *residual;
+  float *y;
+  unsigned char *scratch;
+  int64_t scratch_stride;
+  int64_t n_tasks;
+} cnnrt_conv_task;
+
+/* How many tasks to split a layer into: the hook's thread count, at most `max_tasks` (the
+ * number of scratch regions the memory plan reserved). */
+static inline int64_t cnnrt_task_count(const cnnrt_parallel *par, int64_t max_tasks) {
+  int64_t t = par != NULL && par->run != NULL && par->threads > 1 ? par->threads : 1;
+  return t < max_tasks ? t : max_tasks;
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+static inline void cnnrt_conv_gemm_avx2_task(void *arg, int64_t t) {
+  const cnnrt_conv_task *a = (const cnnrt_conv_task *)arg;
+  cnnrt_f32_conv_gemm_avx2_range(a->p, a->x, a->w, a->bias, a->residual, a->y,
+                                 a->scratch + t * a->scratch_stride, t, a->n_tasks);
+}
+#endif
+
+#endif

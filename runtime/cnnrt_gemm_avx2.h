@@ -1,0 +1,832 @@
+/* cnnrt_gemm_avx2.h — packed float32 GEMM and GEMM-based convolution for x86 AVX2 + FMA.
+ *
+ * C[m, n] = act(A[m, k] * B[k, n] + bias[row] + residual[m, n]), the convolution as that GEMM with
+ * A = weights [c_out, c_in * kvol] and B = the im2col view of one image [c_in * kvol, pixels].
+ *
+ * Structure (the BLIS/GotoBLAS scheme):
+ *  - A (the weights, constant) is packed once, at build time, by the portable
+ *    cnnrt_f32_pack_a_mr6: panels of 6 rows, k-major inside a panel, the last panel zero-padded:
+ *        packed[(i / 6) * 6 * k + kk * 6 + i % 6] = A[i, kk]      (panel p starts at p * 6 * k)
+ *    so the microkernel reads 6 consecutive floats per k step, from any k offset.
+ *  - B is packed at run time, per cache block of KC rows x NC columns, into panels of 16 columns,
+ *    k-major inside a panel (bp[(j / 16) * (kc + 1) * 16 + kk * 16 + j % 16]), columns past n
+ *    zeroed. The one spare row per panel breaks the power-of-two panel stride (kc = 256 would put
+ *    every panel on the same L1 sets, and the row-by-row packing writes all panels at once).
+ *    The convolution packs this layout straight from the image (implicit im2col: never a whole
+ *    im2col matrix, only one KC x NC block in scratch).
+ *  - The 6x16 microkernel keeps its tile in 12 named __m256 accumulators (12 + 2 B vectors + 1
+ *    broadcast = 15 of the 16 ymm registers; an accumulator array makes gcc spill), issuing 12
+ *    FMAs per 2 loads + 6 broadcasts, and does the epilogue while storing.
+ *  - Loops: column blocks (NC) > k blocks (KC, the B block stays in L2) > row blocks (MC, the A
+ *    block stays in L2) > 16-column panels (the B micro-panel, kc x 16, stays in L1) > 6-row
+ *    panels.
+ *  - k blocks: the first one stores acc + bias + residual, later ones add onto C, the last one
+ *    applies the activation. Each residual element is read before that element of C is first
+ *    written, so `residual` may be the very buffer C (in-place residual add).
+ *  - Edges: the last row panel computes six rows (zero padding) and stores only the valid ones;
+ *    a column edge uses masked loads / stores, and a last panel of at most 8 columns runs a 6x8
+ *    kernel (7 x 7 images: 49 = 3 * 16 + 1 pixels).
+ *  - Results equal the portable references up to float rounding (different summation order).
+ *  - Threading: the _range entries compute a contiguous range of columns (GEMM) or of output
+ *    pixels (conv), each with its own scratch; cnnrt_f32_gemm_avx2_split gives balanced,
+ *    16-aligned ranges.
+ *
+ * Everything except the weight packing (which the compiler runs on any host) is compiled only
+ * when __AVX2__ and __FMA__ are defined; without them this header declares nothing else. */
+#ifndef CNNRT_GEMM_AVX2_H
+#define CNNRT_GEMM_AVX2_H
+
+#include "cnnrt.h"
+#include "cnnrt_conv.h"
+
+#define CNNRT_GEMM_AVX2_MR 6  /* rows of the microkernel tile (the A panel height) */
+#define CNNRT_GEMM_AVX2_NR 16 /* columns of the microkernel tile (the B panel width) */
+
+/* Bytes of the packed form of a row-major [m, k] A (m rounded up to a multiple of 6). */
+static inline int64_t cnnrt_f32_pack_a_mr6_bytes(int64_t m, int64_t k) {
+  return (m + 5) / 6 * 6 * k * (int64_t)sizeof(float);
+}
+
+/* Packs row-major A [m, k] into 6-row panels, k-major inside a panel, padding rows zeroed:
+ * packed[(i / 6) * 6 * k + kk * 6 + i % 6] = A[i, kk]. Portable: the compiler runs it on
+ * constant weights at build time. For a convolution A is the weight [c_out, c_in, kernel...]
+ * viewed as [c_out, c_in * kernel volume]. */
+static inline void cnnrt_f32_pack_a_mr6(int64_t m, int64_t k, const float *a, float *packed) {
+  for (int64_t i0 = 0; i0 < m; i0 += 6) {
+    const int64_t rows = m - i0 < 6 ? m - i0 : 6;
+    float *dst = packed + i0 * k; /* panel i0 / 6 starts at (i0 / 6) * 6 * k */
+    for (int64_t kk = 0; kk < k; kk++) {
+      for (int64_t r = 0; r < 6; r++) {
+        dst[kk * 6 + r] = r < rows ? a[(i0 + r) * k + kk] : 0.0f;
+      }
+    }
+  }
+}
+
+/* ---- Blocking and scratch sizes: portable, so that the compiler can plan the arena. ---- */
+
+/* Cache blocking (Zen 4: 32 KiB L1d, 1 MiB L2 per core). The kc x 16 B micro-panel (20 KiB at
+ * kc = 320) stays in L1 while the 6 x kc slivers of A stream past; the kc x NC block of B
+ * (160 KiB) and the MC x kc block of A (120 KiB) stay in L2, and so does the m x NC block of C
+ * that every k block revisits. k is split into equal blocks of at most KC. Measured on Zen 4,
+ * KC 256..384, MC 48..192 and NC 128..512 are within a few percent of each other, except that
+ * NC 512 loses up to 10% when m is small (64). MC must be a multiple of 6, NC of 16. */
+#ifndef CNNRT_GEMM_AVX2_KC
+#define CNNRT_GEMM_AVX2_KC 320
+#endif
+#ifndef CNNRT_GEMM_AVX2_MC
+#define CNNRT_GEMM_AVX2_MC 96
+#endif
+#ifndef CNNRT_GEMM_AVX2_NC
+#define CNNRT_GEMM_AVX2_NC 128
+#endif
+
+static inline int64_t cnnrt_gemm_avx2_min(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* Depth of the k blocks: k split into equal blocks of at most KC (a short last block would run
+ * the microkernel with little work per C tile load/store). */
+static inline int64_t cnnrt_gemm_avx2_kc(int64_t k) {
+  if (k <= 0) {
+    return 0;
+  }
+  const int64_t nblk = (k + CNNRT_GEMM_AVX2_KC - 1) / CNNRT_GEMM_AVX2_KC;
+  return (k + nblk - 1) / nblk;
+}
+
+/* Bytes of the im2col tap tables (cnnrt_im2col_tab) one task keeps in its scratch. */
+static inline int64_t cnnrt_im2col_tab_bytes(int64_t kvol) {
+  return 2 * kvol * (2 + 16) * (int64_t)sizeof(int32_t) + 64;
+}
+
+/* Scratch bytes of one task (every task of _range needs its own region of this size). */
+static inline int64_t cnnrt_f32_conv_gemm_avx2_scratch_bytes(const cnnrt_conv_params *p) {
+  const cnnrt_conv_geom g = cnnrt_conv_make_geom(p);
+  const int64_t kvol = g.k[0] * g.k[1] * g.k[2];
+  const int64_t out_plane = g.out[0] * g.out[1] * g.out[2];
+  const int64_t nc = cnnrt_gemm_avx2_min(out_plane, CNNRT_GEMM_AVX2_NC);
+  return 64 +
+         (cnnrt_gemm_avx2_kc(p->c_in * kvol) + 1) * ((nc + 15) / 16 * 16) * (int64_t)sizeof(float) +
+         cnnrt_im2col_tab_bytes(kvol);
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+
+/* The per-row epilogue must be inlined into the microkernel: as a call it spills all twelve
+ * accumulators, which costs as much as dozens of k steps. */
+#if defined(__GNUC__)
+#define CNNRT_AVX2_INLINE static inline __attribute__((always_inline))
+#else
+#define CNNRT_AVX2_INLINE static inline
+#endif
+
+/* Epilogue of one call of the macro kernel. */
+typedef struct cnnrt_gemm_avx2_epi {
+  int64_t act;       /* enum cnnrt_act */
+  float alpha, beta; /* activation parameters */
+  int first;         /* first k block: C = acc + bias + residual (else C += acc) */
+  int last;          /* last k block: apply the activation */
+} cnnrt_gemm_avx2_epi;
+
+
+
+/* Scratch start rounded up to 64 bytes (packed panels then start on cache lines). */
+static inline float *cnnrt_gemm_avx2_align(void *scratch) {
+  const uintptr_t u = ((uintptr_t)scratch + 63u) & ~(uintptr_t)63u;
+  return (float *)u;
+}
+
+/* Lanes [0, n) of an 8-lane mask set (n clamped to 0..8). */
+static inline __m256i cnnrt_avx2_lane_mask(int64_t n) {
+  const int32_t c = (int32_t)(n < 0 ? 0 : (n > 8 ? 8 : n));
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* Activations with cheap vector forms; the expressions reproduce cnnrt_apply_act bit for bit
+ * (NaN and -0 included): max_ps(v, 0) is `v > 0 ? v : 0`, min_ps(beta, v) is `v > beta ? beta
+ * : v`. Other activations return v unchanged and are applied by the scalar reference. */
+CNNRT_AVX2_INLINE __m256 cnnrt_avx2_act(__m256 v, int64_t act, float alpha, float beta) {
+  switch (act) {
+  case CNNRT_ACT_RELU:
+    return _mm256_max_ps(v, _mm256_setzero_ps());
+  case CNNRT_ACT_LEAKY_RELU: {
+    const __m256 ge = _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GE_OQ);
+    return _mm256_blendv_ps(_mm256_mul_ps(_mm256_set1_ps(alpha), v), v, ge);
+  }
+  case CNNRT_ACT_CLIP: {
+    const __m256 lo = _mm256_set1_ps(alpha);
+    const __m256 t = _mm256_min_ps(_mm256_set1_ps(beta), v);
+    return _mm256_blendv_ps(t, lo, _mm256_cmp_ps(v, lo, _CMP_LT_OQ));
+  }
+  default:
+    return v;
+  }
+}
+
+static inline int cnnrt_avx2_act_is_vector(int64_t act) {
+  return act == CNNRT_ACT_NONE || act == CNNRT_ACT_RELU || act == CNNRT_ACT_LEAKY_RELU ||
+         act == CNNRT_ACT_CLIP;
+}
+
+/* Stores n (1..8) columns of one row of a finished tile: v holds the accumulators, c the row of
+ * C, bias the row's bias (NULL: none), res the row of the residual (NULL: none). Partial rows
+ * use masked loads and stores, which touch no element past the n-th. */
+CNNRT_AVX2_INLINE void cnnrt_gemm_avx2_store8(float *c, const float *bias, const float *res,
+                                              __m256 v, int64_t n, const cnnrt_gemm_avx2_epi *e) {
+  if (n >= 8) {
+    if (e->first) {
+      if (bias != NULL) {
+        v = _mm256_add_ps(v, _mm256_broadcast_ss(bias));
+      }
+      if (res != NULL) {
+        v = _mm256_add_ps(v, _mm256_loadu_ps(res));
+      }
+    } else {
+      v = _mm256_add_ps(v, _mm256_loadu_ps(c));
+    }
+    if (e->last) {
+      v = cnnrt_avx2_act(v, e->act, e->alpha, e->beta);
+    }
+    _mm256_storeu_ps(c, v);
+  } else {
+    const __m256i m = cnnrt_avx2_lane_mask(n);
+    if (e->first) {
+      if (bias != NULL) {
+        v = _mm256_add_ps(v, _mm256_broadcast_ss(bias));
+      }
+      if (res != NULL) {
+        v = _mm256_add_ps(v, _mm256_maskload_ps(res, m));
+      }
+    } else {
+      v = _mm256_add_ps(v, _mm256_maskload_ps(c, m));
+    }
+    if (e->last) {
+      v = cnnrt_avx2_act(v, e->act, e->alpha, e->beta);
+    }
+    _mm256_maskstore_ps(c, m, v);
+  }
+}
+
+/* The activations without a vector form, on a stored tile. Kept apart from the stores: a libm
+ * call while accumulators are live makes clang spill an accumulator inside the k loop. */
+static inline void cnnrt_gemm_avx2_scalar_act(float *c, int64_t ldc, int64_t mr, int64_t nr,
+                                              const cnnrt_gemm_avx2_epi *e) {
+  if (e->last && !cnnrt_avx2_act_is_vector(e->act)) {
+    for (int64_t r = 0; r < mr; r++) {
+      for (int64_t j = 0; j < nr; j++) {
+        c[r * ldc + j] = cnnrt_apply_act((int)e->act, e->alpha, e->beta, c[r * ldc + j]);
+      }
+    }
+  }
+}
+
+/* Stores one row of 16 columns (nr valid) of a finished tile, (v0, v1) its accumulators. */
+CNNRT_AVX2_INLINE void cnnrt_gemm_avx2_store_row(float *c, const float *bias, const float *res,
+                                                 __m256 v0, __m256 v1, int64_t nr,
+                                                 const cnnrt_gemm_avx2_epi *e) {
+  cnnrt_gemm_avx2_store8(c, bias, res, v0, nr, e);
+  if (nr > 8) {
+    cnnrt_gemm_avx2_store8(c + 8, bias, res != NULL ? res + 8 : NULL, v1, nr - 8, e);
+  }
+}
+
+/* The microkernel: the 6 x 16 tile C[0..mr) x [0..nr) from kc steps of a (6 floats per step,
+ * a packed A panel) and b (16 floats per step, a packed B panel), then the epilogue e.
+ * bias points at the tile's first row's bias (or NULL), res at the tile in the residual (or
+ * NULL; row stride ldc like C). */
+static inline void cnnrt_f32_gemm_6x16_avx2(int64_t kc, const float *a, const float *b, float *c,
+                                            int64_t ldc, int64_t mr, int64_t nr, const float *bias,
+                                            const float *res, const cnnrt_gemm_avx2_epi *e) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  /* Touch the tile's rows now so that the epilogue's C traffic overlaps the FMAs. */
+  for (int64_t r = 0; r < mr; r++) {
+    _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch((const char *)(c + r * ldc + nr - 1), _MM_HINT_T0);
+  }
+#define CNNRT_GEMM_AVX2_STEP(u)                                                                    \
+  do {                                                                                             \
+    const __m256 b0 = _mm256_loadu_ps(b + 16 * (u));                                               \
+    const __m256 b1 = _mm256_loadu_ps(b + 16 * (u) + 8);                                           \
+    __m256 t = _mm256_broadcast_ss(a + 6 * (u) + 0);                                               \
+    c00 = _mm256_fmadd_ps(t, b0, c00);                                                             \
+    c01 = _mm256_fmadd_ps(t, b1, c01);                                                             \
+    t = _mm256_broadcast_ss(a + 6 * (u) + 1);                                                      \
+    c10 = _mm256_fmadd_ps(t, b0, c10);                                                             \
+    c11 = _mm256_fmadd_ps(t, b1, c11);                                                             \
+    t = _mm256_broadcast_ss(a + 6 * (u) + 2);                                                      \
+    c20 = _mm256_fmadd_ps(t, b0, c20);                                                             \
+    c21 = _mm256_fmadd_ps(t, b1, c21);                                                             \
+    t = _mm256_broadcast_ss(a + 6 * (u) + 3);                                                      \
+    c30 = _mm256_fmadd_ps(t, b0, c30);                                                             \
+    c31 = _mm256_fmadd_ps(t, b1, c31);                                                             \
+    t = _mm256_broadcast_ss(a + 6 * (u) + 4);                                                      \
+    c40 = _mm256_fmadd_ps(t, b0, c40);                                                             \
+    c41 = _mm256_fmadd_ps(t, b1, c41);                                                             \
+    t = _mm256_broadcast_ss(a + 6 * (u) + 5);                                                      \
+    c50 = _mm256_fmadd_ps(t, b0, c50);                                                             \
+    c51 = _mm256_fmadd_ps(t, b1, c51);                                                             \
+  } while (0)
+  for (int64_t kk = 0; kk < kc; kk++) {
+    CNNRT_GEMM_AVX2_STEP(0);
+    a += 6;
+    b += 16;
+  }
+#undef CNNRT_GEMM_AVX2_STEP
+  /* A local copy of the epilogue parameters: the __m256 stores may alias anything, so through
+   * the pointer they would be reloaded after every store. Rows past mr exist only in the zero
+   * padding of the last A panel. */
+  const cnnrt_gemm_avx2_epi ev = *e;
+  e = &ev;
+  cnnrt_gemm_avx2_store_row(c, bias, res, c00, c01, nr, e);
+  if (mr > 1) {
+    cnnrt_gemm_avx2_store_row(c + ldc, bias != NULL ? bias + 1 : NULL,
+                              res != NULL ? res + ldc : NULL, c10, c11, nr, e);
+  }
+  if (mr > 2) {
+    cnnrt_gemm_avx2_store_row(c + 2 * ldc, bias != NULL ? bias + 2 : NULL,
+                              res != NULL ? res + 2 * ldc : NULL, c20, c21, nr, e);
+  }
+  if (mr > 3) {
+    cnnrt_gemm_avx2_store_row(c + 3 * ldc, bias != NULL ? bias + 3 : NULL,
+                              res != NULL ? res + 3 * ldc : NULL, c30, c31, nr, e);
+  }
+  if (mr > 4) {
+    cnnrt_gemm_avx2_store_row(c + 4 * ldc, bias != NULL ? bias + 4 : NULL,
+                              res != NULL ? res + 4 * ldc : NULL, c40, c41, nr, e);
+  }
+  if (mr > 5) {
+    cnnrt_gemm_avx2_store_row(c + 5 * ldc, bias != NULL ? bias + 5 : NULL,
+                              res != NULL ? res + 5 * ldc : NULL, c50, c51, nr, e);
+  }
+  cnnrt_gemm_avx2_scalar_act(c, ldc, mr, nr, e);
+}
+
+/* The 6 x 8 variant for a last column panel with at most 8 valid columns (reads the first half
+ * of each 16-float B row): on small images (7 x 7 = 49 pixels = 3 panels + 1) it halves the
+ * work wasted on padding columns. Even and odd k steps go to separate accumulators: six chains
+ * of 4-cycle FMAs alone could not keep both FMA pipes busy. */
+static inline void cnnrt_f32_gemm_6x8_avx2(int64_t kc, const float *a, const float *b, float *c,
+                                           int64_t ldc, int64_t mr, int64_t nr, const float *bias,
+                                           const float *res, const cnnrt_gemm_avx2_epi *e) {
+  __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), c2 = _mm256_setzero_ps();
+  __m256 c3 = _mm256_setzero_ps(), c4 = _mm256_setzero_ps(), c5 = _mm256_setzero_ps();
+  __m256 d0 = _mm256_setzero_ps(), d1 = _mm256_setzero_ps(), d2 = _mm256_setzero_ps();
+  __m256 d3 = _mm256_setzero_ps(), d4 = _mm256_setzero_ps(), d5 = _mm256_setzero_ps();
+  int64_t kk = 0;
+  for (; kk + 2 <= kc; kk += 2) {
+    const __m256 b0 = _mm256_loadu_ps(b);
+    const __m256 b1 = _mm256_loadu_ps(b + 16);
+    c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 0), b0, c0);
+    c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 1), b0, c1);
+    c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 2), b0, c2);
+    c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 3), b0, c3);
+    c4 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 4), b0, c4);
+    c5 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 5), b0, c5);
+    d0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 6), b1, d0);
+    d1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 7), b1, d1);
+    d2 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 8), b1, d2);
+    d3 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 9), b1, d3);
+    d4 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 10), b1, d4);
+    d5 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 11), b1, d5);
+    a += 12;
+    b += 32;
+  }
+  if (kk < kc) {
+    const __m256 b0 = _mm256_loadu_ps(b);
+    c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 0), b0, c0);
+    c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 1), b0, c1);
+    c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 2), b0, c2);
+    c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 3), b0, c3);
+    c4 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 4), b0, c4);
+    c5 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 5), b0, c5);
+  }
+  const cnnrt_gemm_avx2_epi ev = *e; /* see cnnrt_f32_gemm_6x16_avx2 */
+  e = &ev;
+  const __m256 rows[6] = {_mm256_add_ps(c0, d0), _mm256_add_ps(c1, d1), _mm256_add_ps(c2, d2),
+                          _mm256_add_ps(c3, d3), _mm256_add_ps(c4, d4), _mm256_add_ps(c5, d5)};
+  for (int64_t r = 0; r < mr; r++) {
+    cnnrt_gemm_avx2_store8(c + r * ldc, bias != NULL ? bias + r : NULL,
+                           res != NULL ? res + r * ldc : NULL, rows[r], nr, e);
+  }
+  cnnrt_gemm_avx2_scalar_act(c, ldc, mr, nr, e);
+}
+
+/* One packed B block against all m rows: C[0..m) x [0..nc) (+)= A[:, k0 .. k0 + kc) * block.
+ * a_packed is the whole packed A (depth k), bp the block packed as 16-column panels of depth
+ * kc; c, res point at the block's first column. */
+static inline void cnnrt_gemm_avx2_macro(int64_t m, int64_t nc, int64_t kc, const float *a_packed,
+                                         int64_t k, int64_t k0, const float *bp, float *c,
+                                         int64_t ldc, const float *bias, const float *res,
+                                         const cnnrt_gemm_avx2_epi *e) {
+  for (int64_t i0 = 0; i0 < m; i0 += CNNRT_GEMM_AVX2_MC) {
+    const int64_t i1 = cnnrt_gemm_avx2_min(m, i0 + CNNRT_GEMM_AVX2_MC);
+    for (int64_t j = 0; j < nc; j += 16) {
+      const int64_t nr = cnnrt_gemm_avx2_min(16, nc - j);
+      const float *bpan = bp + j * (kc + 1); /* panel j / 16 */
+      for (int64_t i = i0; i < i1; i += 6) {
+        const float *apan = a_packed + i * k + k0 * 6; /* panel i / 6, from depth k0 */
+        const int64_t mr = cnnrt_gemm_avx2_min(6, m - i);
+        const float *bi = bias != NULL ? bias + i : NULL;
+        const float *ri = res != NULL ? res + i * ldc + j : NULL;
+        if (nr > 8) {
+          cnnrt_f32_gemm_6x16_avx2(kc, apan, bpan, c + i * ldc + j, ldc, mr, nr, bi, ri, e);
+        } else {
+          cnnrt_f32_gemm_6x8_avx2(kc, apan, bpan, c + i * ldc + j, ldc, mr, nr, bi, ri, e);
+        }
+      }
+    }
+  }
+}
+
+/* Packs rows [0, kc) x columns [0, nc) of a row-major B (b at the block's corner) into 16-column
+ * panels. Row-outer order reads B as long contiguous runs (prefetcher friendly). */
+static inline void cnnrt_gemm_avx2_pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb,
+                                          float *bp) {
+  const int64_t nfull = nc / 16 * 16;
+  const __m256i m0 = cnnrt_avx2_lane_mask(nc - nfull);
+  const __m256i m1 = cnnrt_avx2_lane_mask(nc - nfull - 8);
+  for (int64_t kk = 0; kk < kc; kk++) {
+    const float *src = b + kk * ldb;
+    float *dst = bp + kk * 16;
+    for (int64_t j = 0; j < nfull; j += 16) {
+      _mm256_store_ps(dst + j * (kc + 1), _mm256_loadu_ps(src + j));
+      _mm256_store_ps(dst + j * (kc + 1) + 8, _mm256_loadu_ps(src + j + 8));
+    }
+    if (nfull < nc) { /* zero-filled edge panel: padding columns must not hold NaN/denormals */
+      _mm256_store_ps(dst + nfull * (kc + 1), _mm256_maskload_ps(src + nfull, m0));
+      _mm256_store_ps(dst + nfull * (kc + 1) + 8, nc - nfull > 8
+                                                      ? _mm256_maskload_ps(src + nfull + 8, m1)
+                                                      : _mm256_setzero_ps());
+    }
+  }
+}
+
+/* Balanced split of [0, total) into n_tasks contiguous ranges whose bounds are multiples of 16
+ * (whole microkernel panels), for threading over columns or output pixels. */
+static inline void cnnrt_f32_gemm_avx2_split(int64_t total, int64_t task, int64_t n_tasks,
+                                             int64_t *lo, int64_t *hi) {
+  if (n_tasks < 1) {
+    n_tasks = 1;
+  }
+  const int64_t panels = (total + 15) / 16;
+  const int64_t a = 16 * (panels * task / n_tasks);
+  const int64_t b = 16 * (panels * (task + 1) / n_tasks);
+  *lo = a < total ? a : total;
+  *hi = b < total ? b : total;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * GEMM: C[m, n] = act(A * B + bias[row] + residual), A packed by cnnrt_f32_pack_a_mr6.
+ * B row-major [k, n] with row stride ldb; C and residual row-major with row stride ldc.
+ * bias [m] and residual may be NULL; residual may equal c (in-place), otherwise no aliasing.
+ * act / alpha / beta: enum cnnrt_act and its parameters (as cnnrt_apply_act).
+ * k == 0 gives act(bias + residual).
+ * ------------------------------------------------------------------------------------------- */
+static inline int64_t cnnrt_f32_gemm_packed_avx2_scratch_bytes(int64_t m, int64_t n, int64_t k) {
+  (void)m;
+  const int64_t nc = cnnrt_gemm_avx2_min(n, CNNRT_GEMM_AVX2_NC);
+  return 64 + (cnnrt_gemm_avx2_kc(k) + 1) * ((nc + 15) / 16 * 16) * (int64_t)sizeof(float);
+}
+
+/* Columns [n0, n1) of C only (the rest untouched); scratch as for the whole GEMM. Ranges that
+ * start on multiples of 16 (cnnrt_f32_gemm_avx2_split) keep the tiles full. */
+static inline void cnnrt_f32_gemm_packed_avx2_range(int64_t m, int64_t n, int64_t k,
+                                                    const float *a_packed, const float *b,
+                                                    int64_t ldb, float *c, int64_t ldc,
+                                                    const float *bias, const float *residual,
+                                                    int64_t act, float alpha, float beta,
+                                                    int64_t n0, int64_t n1, void *scratch) {
+  if (n0 < 0) {
+    n0 = 0;
+  }
+  if (n1 > n) {
+    n1 = n;
+  }
+  if (m <= 0 || n1 <= n0) {
+    return;
+  }
+  float *bp = cnnrt_gemm_avx2_align(scratch);
+  const int64_t kc_max = cnnrt_gemm_avx2_kc(k);
+  cnnrt_gemm_avx2_epi e;
+  e.act = act;
+  e.alpha = alpha;
+  e.beta = beta;
+  for (int64_t j0 = n0; j0 < n1; j0 += CNNRT_GEMM_AVX2_NC) {
+    const int64_t nc = cnnrt_gemm_avx2_min(CNNRT_GEMM_AVX2_NC, n1 - j0);
+    int64_t k0 = 0;
+    do { /* runs once with kc = 0 when k == 0: the epilogue alone */
+      const int64_t kc = cnnrt_gemm_avx2_min(kc_max, k - k0);
+      cnnrt_gemm_avx2_pack_b(kc, nc, b + k0 * ldb + j0, ldb, bp);
+      e.first = k0 == 0;
+      e.last = k0 + kc >= k;
+      cnnrt_gemm_avx2_macro(m, nc, kc, a_packed, k, k0, bp, c + j0, ldc, bias,
+                            residual != NULL ? residual + j0 : NULL, &e);
+      k0 += kc;
+    } while (k0 < k);
+  }
+}
+
+static inline void cnnrt_f32_gemm_packed_avx2(int64_t m, int64_t n, int64_t k,
+                                              const float *a_packed, const float *b, int64_t ldb,
+                                              float *c, int64_t ldc, const float *bias,
+                                              const float *residual, int64_t act, float alpha,
+                                              float beta, void *scratch) {
+  cnnrt_f32_gemm_packed_avx2_range(m, n, k, a_packed, b, ldb, c, ldc, bias, residual, act, alpha,
+                                   beta, 0, n, scratch);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Convolution (group 1, 1 to 3 spatial axes, any stride / dilation / pads) as GEMM:
+ *   y[b] (c_out x P) = act(W (c_out x c_in*kvol) * im2col(x[b]) (c_in*kvol x P) + bias + res)
+ * with P the output pixels and im2col row kk = (ic, kd, kh, kw) in the weight's order.
+ * A pointwise layer (kernel 1, stride 1, no pad) multiplies x[b] directly. Otherwise each
+ * KC x NC block of im2col is packed straight from x: per 16-pixel panel and kernel tap, each
+ * half-panel of 8 pixels is classified once (all padding / 8 consecutive inputs / every other
+ * input of 16 (stride 2) / either with some lanes in the padding / anything else) and then
+ * copied for every input channel of the block with one or two loads (plain or masked, stride 2
+ * deinterleaved by two shuffles) or a gather, and one store.
+ * ------------------------------------------------------------------------------------------- */
+
+/* Half-panel classes of the im2col packer. */
+enum {
+  CNNRT_IM2COL_ZERO = 0,   /* every lane reads padding (or is past the last pixel) */
+  CNNRT_IM2COL_FULL = 1,   /* lanes read plane[base + 0..7] */
+  CNNRT_IM2COL_MASKED = 2, /* lanes read plane[base + l] where mask, else 0 */
+  CNNRT_IM2COL_GATHER = 3, /* lanes read plane[idx[l]] where mask, else 0 */
+  CNNRT_IM2COL_FULL2 = 4,  /* lanes read plane[base + 2 l] */
+  CNNRT_IM2COL_MASKED2 = 5 /* lanes read plane[base + 2 l] where valid, else 0; mask / idx hold
+                              the load masks of plane[base + 0..7] / plane[base + 8..15] */
+};
+
+/* Lanes 0, 2, .., 14 of the 16 floats (lo, hi), in order: the stride-2 deinterleave. */
+CNNRT_AVX2_INLINE __m256 cnnrt_avx2_even_lanes(__m256 lo, __m256 hi) {
+  const __m256 t = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0)); /* 0 2 8 10 | 4 6 12 14 */
+  return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+/* The gather path indexes a channel plane with int32 offsets; planes and coordinates beyond this
+ * bound use the scalar packer (tests lower it to cover that path). */
+#ifndef CNNRT_CONV_AVX2_I32_LIMIT
+#define CNNRT_CONV_AVX2_I32_LIMIT ((int64_t)1 << 30)
+#endif
+
+static inline int cnnrt_conv_avx2_fits_i32(const cnnrt_conv_geom *g) {
+  const int64_t lim = CNNRT_CONV_AVX2_I32_LIMIT;
+  if (g->in[0] * g->in[1] * g->in[2] >= lim) {
+    return 0;
+  }
+  for (int a = 0; a < 3; a++) {
+    const int64_t pad = g->pad[a] < 0 ? -g->pad[a] : g->pad[a];
+    if (g->out[a] * g->s[a] + g->k[a] * g->d[a] + pad + g->in[a] >= lim) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* Per-tap table of one panel, in scratch: 2 half-panel entries per tap. */
+typedef struct cnnrt_im2col_tab {
+  int32_t *mode, *base; /* [2 * kvol] */
+  int32_t *idx, *mask;  /* [2 * kvol][8], 32-byte aligned */
+} cnnrt_im2col_tab;
+
+/* Classifies the 16 pixels of one panel (cn valid, starting at output pixel q) for every tap.
+ * Lane l reads input coordinate o[a] * s[a] - pad[a] + t[a] * d[a] on each axis. */
+static inline void cnnrt_im2col_build_tab(const cnnrt_conv_geom *g, int64_t q, int64_t cn,
+                                          const cnnrt_im2col_tab *tab) {
+  /* Per lane: the input coordinate of tap 0 (invalid lanes far out of range). */
+  int32_t base_c[3][16];
+  int64_t o2 = q % g->out[2], o1 = q / g->out[2] % g->out[1], o0 = q / (g->out[1] * g->out[2]);
+  for (int l = 0; l < 16; l++) {
+    if (l < cn) {
+      base_c[0][l] = (int32_t)(o0 * g->s[0] - g->pad[0]);
+      base_c[1][l] = (int32_t)(o1 * g->s[1] - g->pad[1]);
+      base_c[2][l] = (int32_t)(o2 * g->s[2] - g->pad[2]);
+      if (++o2 == g->out[2]) {
+        o2 = 0;
+        if (++o1 == g->out[1]) {
+          o1 = 0;
+          o0++;
+        }
+      }
+    } else {
+      base_c[0][l] = base_c[1][l] = base_c[2][l] = -(int32_t)CNNRT_CONV_AVX2_I32_LIMIT;
+    }
+  }
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i minus1 = _mm256_set1_epi32(-1);
+  const __m256i n0 = _mm256_set1_epi32((int32_t)g->in[0]);
+  const __m256i n1 = _mm256_set1_epi32((int32_t)g->in[1]);
+  const __m256i n2 = _mm256_set1_epi32((int32_t)g->in[2]);
+  const __m256i n12 = _mm256_set1_epi32((int32_t)(g->in[1] * g->in[2]));
+  int64_t t = 0;
+  for (int64_t k0 = 0; k0 < g->k[0]; k0++) {
+    for (int64_t k1 = 0; k1 < g->k[1]; k1++) {
+      for (int64_t k2 = 0; k2 < g->k[2]; k2++, t++) {
+        const __m256i t0 = _mm256_set1_epi32((int32_t)(k0 * g->d[0]));
+        const __m256i t1 = _mm256_set1_epi32((int32_t)(k1 * g->d[1]));
+        const __m256i t2 = _mm256_set1_epi32((int32_t)(k2 * g->d[2]));
+        for (int h = 0; h < 2; h++) {
+          const int64_t e = 2 * t + h;
+          const __m256i c0 =
+              _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)&base_c[0][8 * h]), t0);
+          const __m256i c1 =
+              _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)&base_c[1][8 * h]), t1);
+          const __m256i c2 =
+              _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)&base_c[2][8 * h]), t2);
+          __m256i ok = _mm256_and_si256(_mm256_cmpgt_epi32(c0, minus1), _mm256_cmpgt_epi32(n0, c0));
+          ok = _mm256_and_si256(
+              ok, _mm256_and_si256(_mm256_cmpgt_epi32(c1, minus1), _mm256_cmpgt_epi32(n1, c1)));
+          ok = _mm256_and_si256(
+              ok, _mm256_and_si256(_mm256_cmpgt_epi32(c2, minus1), _mm256_cmpgt_epi32(n2, c2)));
+          __m256i off = _mm256_add_epi32(
+              _mm256_add_epi32(_mm256_mullo_epi32(c0, n12), _mm256_mullo_epi32(c1, n2)), c2);
+          off = _mm256_and_si256(off, ok); /* invalid lanes index 0: harmless even unmasked */
+          const int okbits = _mm256_movemask_ps(_mm256_castsi256_ps(ok));
+          _mm256_store_si256((__m256i *)(tab->idx + 8 * e), off);
+          _mm256_store_si256((__m256i *)(tab->mask + 8 * e), ok);
+          if (okbits == 0) {
+            tab->mode[e] = CNNRT_IM2COL_ZERO;
+            tab->base[e] = 0;
+            continue;
+          }
+          /* Consecutive if every valid lane l reads base + l, base from the first valid lane. */
+          int first = 0;
+          while (!((okbits >> first) & 1)) {
+            first++;
+          }
+          const int32_t base = tab->idx[8 * e + first] - first;
+          const __m256i want = _mm256_add_epi32(_mm256_set1_epi32(base), lane);
+          const __m256i same =
+              _mm256_or_si256(_mm256_cmpeq_epi32(off, want), _mm256_xor_si256(ok, minus1));
+          const int contiguous = _mm256_movemask_ps(_mm256_castsi256_ps(same)) == 0xff;
+          const int32_t base2 = tab->idx[8 * e + first] - 2 * first;
+          const __m256i want2 =
+              _mm256_add_epi32(_mm256_set1_epi32(base2), _mm256_add_epi32(lane, lane));
+          const __m256i same2 =
+              _mm256_or_si256(_mm256_cmpeq_epi32(off, want2), _mm256_xor_si256(ok, minus1));
+          const int strided2 = _mm256_movemask_ps(_mm256_castsi256_ps(same2)) == 0xff;
+          /* Every address a (masked) load covers must lie inside the plane, masked lanes
+           * included, so that the pointer arithmetic stays inside x; otherwise gather, which
+           * indexes valid lanes only. */
+          const int64_t plane = g->in[0] * g->in[1] * g->in[2];
+          if (contiguous && okbits == 0xff) {
+            tab->mode[e] = CNNRT_IM2COL_FULL;
+            tab->base[e] = base;
+          } else if (contiguous && base >= 0 && base + 8 <= plane) {
+            tab->mode[e] = CNNRT_IM2COL_MASKED;
+            tab->base[e] = base;
+          } else if (strided2 && base2 >= 0 && base2 + 16 <= plane) {
+            tab->mode[e] = okbits == 0xff ? CNNRT_IM2COL_FULL2 : CNNRT_IM2COL_MASKED2;
+            tab->base[e] = base2;
+            /* Load masks: element 2 l of the 16 follows lane l's validity, odd elements off. */
+            const __m256i even = _mm256_setr_epi32(-1, 0, -1, 0, -1, 0, -1, 0);
+            const __m256i lo =
+                _mm256_permutevar8x32_epi32(ok, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
+            const __m256i hi =
+                _mm256_permutevar8x32_epi32(ok, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7));
+            _mm256_store_si256((__m256i *)(tab->mask + 8 * e), _mm256_and_si256(lo, even));
+            _mm256_store_si256((__m256i *)(tab->idx + 8 * e), _mm256_and_si256(hi, even));
+          } else {
+            tab->mode[e] = CNNRT_IM2COL_GATHER;
+            tab->base[e] = 0;
+          }
+        }
+      }
+    }
+  }
+}
+
+/* Packs im2col rows [k0, k1) x output pixels [q0, q0 + nc) of image xb into 16-column panels. */
+static inline void cnnrt_im2col_pack_avx2(const cnnrt_conv_geom *g, const float *xb, int64_t k0,
+                                          int64_t k1, int64_t q0, int64_t nc,
+                                          const cnnrt_im2col_tab *tab, float *bp) {
+  const int64_t kvol = g->k[0] * g->k[1] * g->k[2];
+  const int64_t plane = g->in[0] * g->in[1] * g->in[2];
+  const int64_t kc = k1 - k0;
+  const int64_t row_step = kvol * 16; /* floats between the rows of one tap in a panel */
+  for (int64_t j = 0; j < nc; j += 16) {
+    float *pan = bp + j * (kc + 1);
+    cnnrt_im2col_build_tab(g, q0 + j, cnnrt_gemm_avx2_min(16, nc - j), tab);
+    for (int64_t t = 0; t < kvol; t++) {
+      /* Rows kk = ic * kvol + t inside [k0, k1). */
+      const int64_t ic_lo = k0 - t <= 0 ? 0 : (k0 - t + kvol - 1) / kvol;
+      const int64_t ic_hi = (k1 - 1 - t) < 0 ? -1 : (k1 - 1 - t) / kvol; /* inclusive */
+      if (ic_lo > ic_hi) {
+        continue;
+      }
+      const int64_t cnt = ic_hi - ic_lo + 1;
+      for (int h = 0; h < 2; h++) {
+        const int64_t e = 2 * t + h;
+        float *dst = pan + (ic_lo * kvol + t - k0) * 16 + 8 * h;
+        const float *src = xb + ic_lo * plane + tab->base[e];
+        switch (tab->mode[e]) {
+        case CNNRT_IM2COL_ZERO:
+          for (int64_t i = 0; i < cnt; i++) {
+            _mm256_store_ps(dst + i * row_step, _mm256_setzero_ps());
+          }
+          break;
+        case CNNRT_IM2COL_FULL:
+          for (int64_t i = 0; i < cnt; i++) {
+            _mm256_store_ps(dst + i * row_step, _mm256_loadu_ps(src + i * plane));
+          }
+          break;
+        case CNNRT_IM2COL_MASKED: {
+          const __m256i msk = _mm256_load_si256((const __m256i *)(tab->mask + 8 * e));
+          for (int64_t i = 0; i < cnt; i++) {
+            _mm256_store_ps(dst + i * row_step, _mm256_maskload_ps(src + i * plane, msk));
+          }
+          break;
+        }
+        case CNNRT_IM2COL_FULL2:
+          for (int64_t i = 0; i < cnt; i++) {
+            const float *si = src + i * plane;
+            _mm256_store_ps(dst + i * row_step,
+                            cnnrt_avx2_even_lanes(_mm256_loadu_ps(si), _mm256_loadu_ps(si + 8)));
+          }
+          break;
+        case CNNRT_IM2COL_MASKED2: {
+          const __m256i mlo = _mm256_load_si256((const __m256i *)(tab->mask + 8 * e));
+          const __m256i mhi = _mm256_load_si256((const __m256i *)(tab->idx + 8 * e));
+          for (int64_t i = 0; i < cnt; i++) {
+            const float *si = src + i * plane;
+            _mm256_store_ps(dst + i * row_step,
+                            cnnrt_avx2_even_lanes(_mm256_maskload_ps(si, mlo),
+                                                  _mm256_maskload_ps(si + 8, mhi)));
+          }
+          break;
+        }
+        default: {
+          const __m256i idx = _mm256_load_si256((const __m256i *)(tab->idx + 8 * e));
+          const __m256 msk =
+              _mm256_castsi256_ps(_mm256_load_si256((const __m256i *)(tab->mask + 8 * e)));
+          const float *p0 = xb + ic_lo * plane;
+          for (int64_t i = 0; i < cnt; i++) {
+            _mm256_store_ps(
+                dst + i * row_step,
+                _mm256_mask_i32gather_ps(_mm256_setzero_ps(), p0 + i * plane, idx, msk, 4));
+          }
+          break;
+        }
+        }
+      }
+    }
+  }
+}
+
+/* Scalar packer for tensors too large for int32 plane offsets: same layout, element by element. */
+static inline void cnnrt_im2col_pack_scalar(const cnnrt_conv_geom *g, const float *xb, int64_t k0,
+                                            int64_t k1, int64_t q0, int64_t nc, float *bp) {
+  const int64_t kvol = g->k[0] * g->k[1] * g->k[2];
+  const int64_t plane = g->in[0] * g->in[1] * g->in[2];
+  const int64_t kc = k1 - k0;
+  for (int64_t j = 0; j < (nc + 15) / 16 * 16; j++) {
+    float *dst = bp + (j / 16) * (kc + 1) * 16 + j % 16;
+    const int64_t q = q0 + j;
+    const int64_t o2 = q % g->out[2], o1 = q / g->out[2] % g->out[1];
+    const int64_t o0 = q / (g->out[1] * g->out[2]);
+    for (int64_t kk = k0; kk < k1; kk++) {
+      const int64_t ic = kk / kvol, t = kk % kvol;
+      const int64_t t2 = t % g->k[2], t1 = t / g->k[2] % g->k[1], t0 = t / (g->k[1] * g->k[2]);
+      const int64_t i0 = o0 * g->s[0] - g->pad[0] + t0 * g->d[0];
+      const int64_t i1 = o1 * g->s[1] - g->pad[1] + t1 * g->d[1];
+      const int64_t i2 = o2 * g->s[2] - g->pad[2] + t2 * g->d[2];
+      float v = 0.0f;
+      if (j < nc && i0 >= 0 && i0 < g->in[0] && i1 >= 0 && i1 < g->in[1] && i2 >= 0 &&
+          i2 < g->in[2]) {
+        v = xb[ic * plane + (i0 * g->in[1] + i1) * g->in[2] + i2];
+      }
+      dst[(kk - k0) * 16] = v;
+    }
+  }
+}
+
+static inline int cnnrt_conv_avx2_pointwise(const cnnrt_conv_geom *g) {
+  return g->k[0] * g->k[1] * g->k[2] == 1 && g->in[0] == 1 && g->in[1] == 1 && g->out[0] == 1 &&
+         g->out[1] == 1 && g->in[2] == g->out[2] && g->pad[2] == 0 && g->s[2] == 1;
+}
+
+
+/* Task `task` of n_tasks: output pixels [lo, hi) of the flattened (batch, pixel) range from
+ * cnnrt_f32_gemm_avx2_split(n * P, task, n_tasks), all output channels.
+ * x [n, c_in, in...], w_packed = cnnrt_f32_pack_a_mr6(c_out, c_in * kvol, w), bias [c_out] or
+ * NULL, residual (shape of y) or NULL and may be y itself; y must not alias x. Requires
+ * p->group == 1. */
+static inline void cnnrt_f32_conv_gemm_avx2_range(const cnnrt_conv_params *p, const float *x,
+                                                  const float *w_packed, const float *bias,
+                                                  const float *residual, float *y, void *scratch,
+                                                  int64_t task, int64_t n_tasks) {
+  CNNRT_ASSERT(p->group == 1);
+  const cnnrt_conv_geom g = cnnrt_conv_make_geom(p);
+  const int64_t kvol = g.k[0] * g.k[1] * g.k[2];
+  const int64_t k = p->c_in * kvol;
+  const int64_t m = p->c_out;
+  const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
+  const int64_t P = g.out[0] * g.out[1] * g.out[2];
+  int64_t lo, hi;
+  cnnrt_f32_gemm_avx2_split(p->n * P, task, n_tasks, &lo, &hi);
+  if (m <= 0 || lo >= hi) {
+    return;
+  }
+  const int pointwise = cnnrt_conv_avx2_pointwise(&g);
+  const int vec_pack = cnnrt_conv_avx2_fits_i32(&g);
+  const int64_t kc_max = cnnrt_gemm_avx2_kc(k);
+  const int64_t nc_max = cnnrt_gemm_avx2_min(P, CNNRT_GEMM_AVX2_NC);
+  float *bp = cnnrt_gemm_avx2_align(scratch);
+  /* The tap table follows the B block (both multiples of 64 bytes apart from the start). */
+  int32_t *tb = (int32_t *)(void *)(bp + (kc_max + 1) * ((nc_max + 15) / 16 * 16));
+  cnnrt_im2col_tab tab;
+  tab.idx = tb;
+  tab.mask = tb + 16 * kvol;
+  tab.mode = tb + 32 * kvol;
+  tab.base = tb + 34 * kvol;
+  cnnrt_gemm_avx2_epi e;
+  e.act = p->act;
+  e.alpha = p->alpha;
+  e.beta = p->beta;
+  for (int64_t b = lo / P; b * P < hi; b++) {
+    const int64_t q0 = lo > b * P ? lo - b * P : 0;
+    const int64_t q1 = hi < (b + 1) * P ? hi - b * P : P;
+    const float *xb = x + b * p->c_in * in_plane;
+    float *yb = y + b * m * P;
+    const float *rb = residual != NULL ? residual + b * m * P : NULL;
+    if (pointwise) {
+      cnnrt_f32_gemm_packed_avx2_range(m, P, k, w_packed, xb, P, yb, P, bias, rb, p->act, p->alpha,
+                                       p->beta, q0, q1, scratch);
+      continue;
+    }
+    for (int64_t j0 = q0; j0 < q1; j0 += CNNRT_GEMM_AVX2_NC) {
+      const int64_t nc = cnnrt_gemm_avx2_min(CNNRT_GEMM_AVX2_NC, q1 - j0);
+      int64_t k0 = 0;
+      do {
+        const int64_t kc = cnnrt_gemm_avx2_min(kc_max, k - k0);
+        if (vec_pack) {
+          cnnrt_im2col_pack_avx2(&g, xb, k0, k0 + kc, j0, nc, &tab, bp);
+        } else {
+          cnnrt_im2col_pack_scalar(&g, xb, k0, k0 + kc, j0, nc, bp);
+        }
+        e.first = k0 == 0;
+        e.last = k0 + kc >= k;
+        cnnrt_gemm_avx2_macro(m, nc, kc, w_packed, k, k0, bp, yb + j0, P, bias,
+                              rb != NULL ? rb + j0 : NULL, &e);
+        k0 += kc;
+      } while (k0 < k);
+    }
+  }
+}
+
+static inline void cnnrt_f32_conv_gemm_avx2(const cnnrt_conv_params *p, const float *x,
+                                            const float *w_packed, const float *bias,
+                                            const float *residual, float *y, void *scratch) {
+  cnnrt_f32_conv_gemm_avx2_range(p, x, w_packed, bias, residual, y, scratch, 0, 1);
+}
+
+#endif /* __AVX2__ && __FMA__ */
+
+#endif /* CNNRT_GEMM_AVX2_H */

@@ -1,0 +1,480 @@
+/* test_dwconv_avx2.c — cnnrt_dwconv_avx2.h against a naive double-precision depthwise conv
+ * written from the ONNX Conv definition (group == channels) and against cnnrt_f32_conv_ref:
+ * widths 1..33 (tile multiples and remainders), 1x1 images, channel counts that are not
+ * multiples of 8, kernels 1x1..7x7 and non-square, strides 1, 2, 3 and mixed, dilation 2,
+ * asymmetric / negative / oversized pads, every activation, bias and residual (separate and
+ * in place), strips (rows wider than the stack buffer), 1-D and 3-D params, the reference
+ * fallback, and the plane-range entry point. Guard zones around y catch stray (masked) stores,
+ * which AddressSanitizer does not see.
+ * Build with -mavx2 -mfma; without them the header is empty and the test skips. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "../../runtime/cnnrt_dwconv_avx2.h"
+
+#if defined(__AVX2__) && defined(__FMA__)
+
+static uint32_t rng_state = 2024u;
+
+static uint32_t urand(void) {
+  rng_state = rng_state * 1664525u + 1013904223u;
+  return rng_state >> 8;
+}
+
+static float frand(void) { /* uniform in [-1, 1) */
+  return (float)urand() / 8388608.0f - 1.0f;
+}
+
+#define GUARD 16
+#define GUARD_VAL -12345.0f
+
+typedef struct dw_case {
+  int64_t n, c, h, w, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
+  int act;
+  float alpha, beta;
+  int bias, residual; /* residual: 0 none, 1 separate buffer, 2 in place (y = residual) */
+} dw_case;
+
+/* Output size from the explicit pads (ONNX NOTSET); < 1 means invalid. */
+static int64_t out_size(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe) {
+  return cnnrt_conv_floor_div(in + pb + pe - ((k - 1) * d + 1), s) + 1;
+}
+
+static cnnrt_conv_params make_params(const dw_case *t) {
+  cnnrt_conv_params p;
+  memset(&p, 0, sizeof p);
+  p.spatial = 2;
+  p.n = t->n;
+  p.c_in = p.c_out = p.group = t->c;
+  p.in[0] = t->h;
+  p.in[1] = t->w;
+  p.out[0] = out_size(t->h, t->kh, t->sh, t->dh, t->pt, t->pb);
+  p.out[1] = out_size(t->w, t->kw, t->sw, t->dw, t->pl, t->pr);
+  p.in[2] = p.out[2] = 1;
+  p.kernel[0] = t->kh;
+  p.kernel[1] = t->kw;
+  p.kernel[2] = 1;
+  p.stride[0] = t->sh;
+  p.stride[1] = t->sw;
+  p.stride[2] = 1;
+  p.dilation[0] = t->dh;
+  p.dilation[1] = t->dw;
+  p.dilation[2] = 1;
+  p.pad_begin[0] = t->pt;
+  p.pad_begin[1] = t->pl;
+  p.act = t->act;
+  p.alpha = t->alpha;
+  p.beta = t->beta;
+  return p;
+}
+
+/* Naive depthwise conv in double, plus the sum of |terms| for the tolerance. */
+static void naive_dw(const cnnrt_conv_params *p, const float *x, const float *w,
+                     const float *bias, const float *res, double *y, double *absum) {
+  const int64_t H = p->in[0], W = p->in[1], OH = p->out[0], OW = p->out[1];
+  const int64_t KH = p->kernel[0], KW = p->kernel[1];
+  for (int64_t b = 0; b < p->n; b++) {
+    for (int64_t c = 0; c < p->c_out; c++) {
+      for (int64_t oy = 0; oy < OH; oy++) {
+        for (int64_t ox = 0; ox < OW; ox++) {
+          double s = bias != NULL ? bias[c] : 0.0;
+          double a = fabs(s);
+          const int64_t o = ((b * p->c_out + c) * OH + oy) * OW + ox;
+          if (res != NULL) {
+            s += res[o];
+            a += fabs(res[o]);
+          }
+          for (int64_t i = 0; i < KH; i++) {
+            for (int64_t j = 0; j < KW; j++) {
+              const int64_t iy = oy * p->stride[0] + i * p->dilation[0] - p->pad_begin[0];
+              const int64_t ix = ox * p->stride[1] + j * p->dilation[1] - p->pad_begin[1];
+              if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
+                continue;
+              }
+              const double t =
+                  (double)x[((b * p->c_in + c) * H + iy) * W + ix] * w[(c * KH + i) * KW + j];
+              s += t;
+              a += fabs(t);
+            }
+          }
+          y[o] = s;
+          absum[o] = a;
+        }
+      }
+    }
+  }
+}
+
+/* Activation of a double pre-activation value, as cnnrt_apply_act but in double. */
+static double act_d(int act, double alpha, double beta, double v) {
+  switch (act) {
+  case CNNRT_ACT_RELU:
+    return v > 0 ? v : 0;
+  case CNNRT_ACT_LEAKY_RELU:
+    return v >= 0 ? v : alpha * v;
+  case CNNRT_ACT_CLIP:
+    return v < alpha ? alpha : (v > beta ? beta : v);
+  case CNNRT_ACT_SIGMOID:
+    return 1.0 / (1.0 + exp(-v));
+  case CNNRT_ACT_HARD_SIGMOID: {
+    const double t = alpha * v + beta;
+    return t < 0 ? 0 : (t > 1 ? 1 : t);
+  }
+  case CNNRT_ACT_HARD_SWISH: {
+    const double t = v / 6 + 0.5;
+    return v * (t < 0 ? 0 : (t > 1 ? 1 : t));
+  }
+  case CNNRT_ACT_SILU:
+    return v / (1.0 + exp(-v));
+  case CNNRT_ACT_TANH:
+    return tanh(v);
+  default:
+    return v;
+  }
+}
+
+/* Runs one case through dwconv2d_avx2 (and the range entry point), checks against the naive
+ * double result and against cnnrt_f32_conv_ref. Returns 0 if the shape is invalid. */
+static int run_case(const dw_case *t, int id) {
+  cnnrt_conv_params p = make_params(t);
+  if (p.out[0] < 1 || p.out[1] < 1) {
+    return 0;
+  }
+  const int64_t nx = t->n * t->c * t->h * t->w;
+  const int64_t ny = t->n * t->c * p.out[0] * p.out[1];
+  const int64_t nw = t->c * t->kh * t->kw;
+  float *x = malloc((size_t)nx * sizeof(float));
+  float *w = malloc((size_t)nw * sizeof(float));
+  float *b = malloc((size_t)t->c * sizeof(float));
+  float *res = malloc((size_t)ny * sizeof(float));
+  float *ybuf = malloc((size_t)(ny + 2 * GUARD) * sizeof(float));
+  float *yref = malloc((size_t)ny * sizeof(float));
+  double *want = malloc((size_t)ny * sizeof(double));
+  double *absum = malloc((size_t)ny * sizeof(double));
+  assert_true(x && w && b && res && ybuf && yref && want && absum);
+  for (int64_t i = 0; i < nx; i++) {
+    x[i] = frand() * 2.0f;
+  }
+  for (int64_t i = 0; i < nw; i++) {
+    w[i] = frand();
+  }
+  for (int64_t i = 0; i < t->c; i++) {
+    b[i] = frand();
+  }
+  for (int64_t i = 0; i < ny; i++) {
+    res[i] = frand();
+  }
+  const float *bias = t->bias ? b : NULL;
+  const float *resid = t->residual ? res : NULL;
+  naive_dw(&p, x, w, bias, resid, want, absum);
+  cnnrt_f32_conv_ref(&p, x, w, bias, resid, yref);
+
+  float *y = ybuf + GUARD;
+  for (int pass = 0; pass < 2; pass++) {
+    for (int64_t i = 0; i < ny + 2 * GUARD; i++) {
+      ybuf[i] = GUARD_VAL;
+    }
+    const float *r = resid;
+    if (t->residual == 2) { /* in place: y starts as the residual */
+      memcpy(y, res, (size_t)ny * sizeof(float));
+      r = y;
+    }
+    if (pass == 0) {
+      cnnrt_f32_dwconv2d_avx2(&p, x, w, bias, r, y);
+    } else { /* uneven plane ranges, as a thread split would make */
+      const int64_t planes = t->n * t->c;
+      int64_t at = 0;
+      for (int64_t k = 1; at < planes; k++) {
+        const int64_t end = at + k > planes ? planes : at + k;
+        cnnrt_f32_dwconv2d_avx2_range(&p, x, w, bias, r, y, at, end);
+        at = end;
+      }
+    }
+    for (int64_t i = 0; i < GUARD; i++) {
+      if (ybuf[i] != GUARD_VAL || ybuf[GUARD + ny + i] != GUARD_VAL) {
+        fail_msg("case %d: write outside y", id);
+      }
+    }
+    for (int64_t i = 0; i < ny; i++) {
+      const double wv = act_d(t->act, t->alpha, t->beta, want[i]);
+      /* float summation error ~ absum * 2^-24 * taps, propagated through act (slope <= 1);
+       * plus the activation approximation. */
+      const double tol = 2e-6 * absum[i] + 2e-6 * fabs(wv) + 1e-6;
+      if (!(fabs((double)y[i] - wv) <= tol) || !(fabs((double)y[i] - (double)yref[i]) <= 2 * tol)) {
+        fail_msg("case %d (n%lld c%lld %lldx%lld k%lldx%lld s%lld,%lld d%lld,%lld pad %lld %lld "
+                 "%lld %lld act %d bias %d res %d) pass %d: y[%lld] = %.8g, want %.8g, ref %.8g",
+                 id, (long long)t->n, (long long)t->c, (long long)t->h, (long long)t->w,
+                 (long long)t->kh, (long long)t->kw, (long long)t->sh, (long long)t->sw,
+                 (long long)t->dh, (long long)t->dw, (long long)t->pt, (long long)t->pl,
+                 (long long)t->pb, (long long)t->pr, t->act, t->bias, t->residual, pass,
+                 (long long)i, (double)y[i], wv, (double)yref[i]);
+      }
+    }
+  }
+  free(x);
+  free(w);
+  free(b);
+  free(res);
+  free(ybuf);
+  free(yref);
+  free(want);
+  free(absum);
+  return 1;
+}
+
+static dw_case base_case(int64_t h, int64_t w, int64_t k, int64_t s, int64_t pad) {
+  dw_case t;
+  memset(&t, 0, sizeof t);
+  t.n = 1;
+  t.c = 3;
+  t.h = h;
+  t.w = w;
+  t.kh = t.kw = k;
+  t.sh = t.sw = s;
+  t.dh = t.dw = 1;
+  t.pt = t.pl = t.pb = t.pr = pad;
+  t.bias = 1;
+  return t;
+}
+
+/* The fast paths (3x3, 5x5, stride 1 and 2) over every width 1..33 and a few heights. */
+static void test_widths(void **state) {
+  (void)state;
+  int id = 0;
+  const int64_t ks[2] = {3, 5};
+  for (int ki = 0; ki < 2; ki++) {
+    for (int64_t s = 1; s <= 2; s++) {
+      for (int64_t w = 1; w <= 33; w++) {
+        for (int64_t h = 1; h <= 9; h += 4) {
+          dw_case t = base_case(h, w, ks[ki], s, ks[ki] / 2);
+          t.residual = (int)(w % 3);
+          t.act = (int)(w % 2) * CNNRT_ACT_RELU;
+          run_case(&t, id++);
+        }
+      }
+    }
+  }
+}
+
+/* 1x1 images, 1x1 kernels, pads larger than the image, negative pads (crop). */
+static void test_small_and_pads(void **state) {
+  (void)state;
+  int id = 1000;
+  const int64_t pads[][4] = {{0, 0, 0, 0}, {1, 1, 1, 1}, {2, 0, 1, 3}, {0, 3, 4, 0},
+                             {5, 5, 5, 5}, {-1, 0, 0, -1}, {-1, -2, 1, 2}, {7, 1, 0, 9}};
+  const int64_t sizes[][2] = {{1, 1}, {1, 7}, {7, 1}, {2, 9}, {5, 16}, {6, 17}};
+  const int64_t kern[][2] = {{1, 1}, {3, 3}, {2, 3}, {1, 5}, {3, 1}, {5, 5}, {7, 7}, {4, 2}};
+  for (size_t a = 0; a < sizeof pads / sizeof pads[0]; a++) {
+    for (size_t b = 0; b < sizeof sizes / sizeof sizes[0]; b++) {
+      for (size_t k = 0; k < sizeof kern / sizeof kern[0]; k++) {
+        for (int64_t s = 1; s <= 2; s++) {
+          dw_case t = base_case(sizes[b][0], sizes[b][1], 1, s, 0);
+          t.kh = kern[k][0];
+          t.kw = kern[k][1];
+          t.pt = pads[a][0];
+          t.pl = pads[a][1];
+          t.pb = pads[a][2];
+          t.pr = pads[a][3];
+          t.c = 2;
+          t.residual = (int)((a + k) % 3);
+          t.bias = (int)(b % 2);
+          run_case(&t, id++);
+        }
+      }
+    }
+  }
+}
+
+/* Random mixes: strides 1..3 per axis, dilations 1..3, channels 1..19, batch 1..2, every
+ * activation with residual and bias variations. */
+static void test_random(void **state) {
+  (void)state;
+  const int acts[] = {CNNRT_ACT_NONE,       CNNRT_ACT_RELU,         CNNRT_ACT_LEAKY_RELU,
+                      CNNRT_ACT_CLIP,       CNNRT_ACT_SIGMOID,      CNNRT_ACT_HARD_SIGMOID,
+                      CNNRT_ACT_HARD_SWISH, CNNRT_ACT_SILU,         CNNRT_ACT_TANH};
+  int run = 0;
+  for (int id = 2000; run < 400; id++) {
+    dw_case t;
+    t.n = 1 + urand() % 2;
+    t.c = 1 + urand() % 19;
+    t.h = 1 + urand() % 20;
+    t.w = 1 + urand() % 40;
+    t.kh = 1 + urand() % 6;
+    t.kw = 1 + urand() % 6;
+    t.sh = 1 + urand() % 3;
+    t.sw = 1 + urand() % 3;
+    t.dh = 1 + urand() % 3;
+    t.dw = 1 + urand() % 3;
+    t.pt = (int64_t)(urand() % 5) - 1;
+    t.pl = (int64_t)(urand() % 5) - 1;
+    t.pb = (int64_t)(urand() % 5) - 1;
+    t.pr = (int64_t)(urand() % 5) - 1;
+    t.act = acts[urand() % 9];
+    t.alpha = t.act == CNNRT_ACT_CLIP ? -0.5f : (t.act == CNNRT_ACT_HARD_SIGMOID ? 0.2f : 0.1f);
+    t.beta = t.act == CNNRT_ACT_CLIP ? 0.75f : 0.5f;
+    t.bias = (int)(urand() % 2);
+    t.residual = (int)(urand() % 3);
+    run += run_case(&t, id);
+  }
+}
+
+/* Every activation on the 3x3 fast paths (vectorized epilogue in both the 4-vector blocks
+ * and the tail vector), stride 1 and 2, with the in-place residual. */
+static void test_acts(void **state) {
+  (void)state;
+  const int acts[] = {CNNRT_ACT_NONE,       CNNRT_ACT_RELU,         CNNRT_ACT_LEAKY_RELU,
+                      CNNRT_ACT_CLIP,       CNNRT_ACT_SIGMOID,      CNNRT_ACT_HARD_SIGMOID,
+                      CNNRT_ACT_HARD_SWISH, CNNRT_ACT_SILU,         CNNRT_ACT_TANH};
+  int id = 3000;
+  for (int a = 0; a < 9; a++) {
+    for (int64_t s = 1; s <= 2; s++) {
+      dw_case t = base_case(6, 45, 3, s, 1);
+      t.c = 5;
+      t.act = acts[a];
+      t.alpha = acts[a] == CNNRT_ACT_CLIP ? 0.0f : 0.2f;
+      t.beta = acts[a] == CNNRT_ACT_CLIP ? 6.0f : 0.5f;
+      t.residual = 2;
+      run_case(&t, id++);
+      t.residual = 1;
+      t.kh = t.kw = 5;
+      t.pt = t.pb = 2;
+      t.pl = 1;
+      t.pr = 3;
+      run_case(&t, id++);
+    }
+  }
+}
+
+/* Rows wider than one strip (the stack buffer holds ~1000 columns for 3x3 s1). */
+static void test_strips(void **state) {
+  (void)state;
+  dw_case t = base_case(4, 2100, 3, 1, 1);
+  t.c = 2;
+  t.residual = 1;
+  run_case(&t, 4000);
+  t = base_case(3, 2501, 3, 2, 1);
+  t.pr = 0;
+  t.c = 1;
+  run_case(&t, 4001);
+  t = base_case(3, 1500, 5, 1, 2);
+  t.dw = 2;
+  t.sw = 3;
+  t.c = 1;
+  run_case(&t, 4002);
+}
+
+/* Shapes the fast path declines (giant dilated kernel, > 64 taps) run the reference. */
+static void test_fallback(void **state) {
+  (void)state;
+  dw_case t = base_case(3, 40, 1, 1, 0);
+  t.kw = 70;
+  t.pl = 40;
+  t.pr = 35;
+  cnnrt_conv_params p = make_params(&t);
+  assert_false(cnnrt_f32_dwconv2d_avx2_fast(&p));
+  run_case(&t, 5000);
+  t = base_case(3, 40, 3, 1, 0);
+  t.dw = 3000;
+  t.pl = t.pr = 3000;
+  p = make_params(&t);
+  assert_false(cnnrt_f32_dwconv2d_avx2_fast(&p));
+  run_case(&t, 5001);
+  t = base_case(3, 40, 3, 1, 1);
+  p = make_params(&t);
+  assert_true(cnnrt_f32_dwconv2d_avx2_fast(&p));
+}
+
+/* spatial = 1 and spatial = 3 params (degenerate depth: fast path; real depth: reference). */
+static void test_spatial_1_and_3(void **state) {
+  (void)state;
+  const int64_t c = 3, n = 2;
+  for (int64_t sp = 1; sp <= 3; sp += 2) {
+    for (int64_t depth = 1; depth <= (sp == 3 ? 3 : 1); depth += 2) {
+      cnnrt_conv_params p;
+      memset(&p, 0, sizeof p);
+      p.spatial = sp;
+      p.n = n;
+      p.c_in = p.c_out = p.group = c;
+      for (int a = 0; a < 3; a++) {
+        p.in[a] = p.out[a] = p.kernel[a] = p.stride[a] = p.dilation[a] = 1;
+      }
+      const int64_t ax = sp - 1; /* last axis: 13 -> 6, kernel 3, stride 2, pads 1 / 0 */
+      p.in[ax] = 13;
+      p.kernel[ax] = 3;
+      p.stride[ax] = 2;
+      p.pad_begin[ax] = 1;
+      p.out[ax] = 6;
+      if (sp == 3) {
+        p.in[1] = 5;
+        p.kernel[1] = 3;
+        p.out[1] = 5;
+        p.pad_begin[1] = 1;
+        p.in[0] = depth;
+        p.out[0] = depth;
+        p.kernel[0] = depth == 1 ? 1 : 3;
+        p.pad_begin[0] = depth == 1 ? 0 : 1;
+      }
+      p.act = CNNRT_ACT_RELU;
+      assert_int_equal(cnnrt_f32_dwconv2d_avx2_fast(&p), depth == 1 ? 1 : 0);
+      const int64_t in_plane = p.in[0] * p.in[1] * p.in[2];
+      const int64_t out_plane = p.out[0] * p.out[1] * p.out[2];
+      const int64_t kv = p.kernel[0] * p.kernel[1] * p.kernel[2];
+      float *x = malloc((size_t)(n * c * in_plane) * sizeof(float));
+      float *w = malloc((size_t)(c * kv) * sizeof(float));
+      float *b = malloc((size_t)c * sizeof(float));
+      float *y = malloc((size_t)(n * c * out_plane) * sizeof(float));
+      float *yr = malloc((size_t)(n * c * out_plane) * sizeof(float));
+      assert_true(x && w && b && y && yr);
+      for (int64_t i = 0; i < n * c * in_plane; i++) {
+        x[i] = frand();
+      }
+      for (int64_t i = 0; i < c * kv; i++) {
+        w[i] = frand();
+      }
+      for (int64_t i = 0; i < c; i++) {
+        b[i] = frand();
+      }
+      cnnrt_f32_conv_ref(&p, x, w, b, NULL, yr);
+      cnnrt_f32_dwconv2d_avx2(&p, x, w, b, NULL, y);
+      for (int64_t i = 0; i < n * c * out_plane; i++) {
+        assert_true(fabs((double)y[i] - (double)yr[i]) <= 1e-5);
+      }
+      free(x);
+      free(w);
+      free(b);
+      free(y);
+      free(yr);
+    }
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_widths),  cmocka_unit_test(test_small_and_pads),
+      cmocka_unit_test(test_random),  cmocka_unit_test(test_acts),
+      cmocka_unit_test(test_strips),  cmocka_unit_test(test_fallback),
+      cmocka_unit_test(test_spatial_1_and_3),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
+#else /* no AVX2 + FMA at compile time: nothing to test */
+
+static void test_skipped(void **state) {
+  (void)state;
+  print_message("cnnrt_dwconv_avx2.h needs -mavx2 -mfma; skipped\n");
+  skip();
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_skipped)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
+#endif
