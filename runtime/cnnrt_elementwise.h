@@ -3,7 +3,7 @@
  *
  * Type tags and their C storage: f32 float, f64 double, i8/i16/i32/i64 intN_t,
  * u8/u16/u32/u64 uintN_t, bool uint8_t holding 0 or 1, f16 and bf16 uint16_t bit patterns
- * (only cnnrt_cast converts those; Where/Copy on f16/bf16 tensors use the u16 kernels).
+ * (only cnnrt_cast and cnnrt_f16_where / cnnrt_bf16_where handle those).
  *
  * Three layers, all `static inline`:
  *   cnnrt_<t>_<op>_elem(a[, b | params])   one element; also what the constant folder may call
@@ -21,8 +21,17 @@
  * - The loops carry no `restrict` (in-place use is allowed), so gcc vectorizes them at -O3
  *   (runtime alias check); at -O2 gcc needs -fvect-cost-model=dynamic, clang does it at -O2.
  *
- * Generated kernel names (ONNX op -> name; FLT = f32 f64, SINT = i8 i16 i32 i64,
- * UINT = u8 u16 u32 u64, NUM = FLT SINT UINT):
+ * Semantics shared by all kernels, continued:
+ * - Integer Div truncates toward zero (C, onnxruntime); Mod fmod=0 takes the divisor's sign
+ *   (numpy), fmod=1 the dividend's (C).
+ *
+ * ONNX ops map to lower_snake names: LeakyRelu -> leaky_relu, HardSigmoid -> hard_sigmoid,
+ * LessOrEqual -> less_equal, BitShift LEFT/RIGHT -> shl/shr, Mod fmod=0/1 -> mod/fmod, Not ->
+ * bool_not, ... Variadic Sum/Min/Max/Mean are chained pairwise by the compiler (Mean finishes
+ * with scale(1/n)). Kernels without an ONNX op of their own: silu, gelu (exact), scale.
+ *
+ * Generated kernel names (FLT = f32 f64, SINT = i8 i16 i32 i64, UINT = u8 u16 u32 u64,
+ * NUM = FLT SINT UINT; each name also has a cnnrt_<t>_<op>_elem scalar version):
  *   unary, float (FLT):      relu leaky_relu(alpha) elu(alpha) selu(alpha, gamma) celu(alpha)
  *                            sigmoid hard_sigmoid(alpha, beta) hard_swish tanh softplus softsign
  *                            erf mish silu gelu thresholded_relu(alpha) sqrt reciprocal exp log
@@ -38,7 +47,7 @@
  *   binary, bool:            cnnrt_bool_and cnnrt_bool_or cnnrt_bool_xor cnnrt_bool_equal
  *   Pow:                     cnnrt_<tx>_<ty>_pow, tx and ty in {f32 f64 i32 i64}, result tx;
  *                            cnnrt_<t>_pow == cnnrt_<t>_<t>_pow for t in {f32 f64 i32 i64}
- *   Where:                   cnnrt_<t>_where for NUM and bool (cnnrt_bcast3_params)
+ *   Where:                   cnnrt_<t>_where for NUM, bool, f16, bf16 (cnnrt_bcast3_params)
  *   Cast:                    cnnrt_cast(n, from_dtype, x, to_dtype, y)
  *   Copy:                    cnnrt_copy(bytes, src, dst)
  */
@@ -935,6 +944,8 @@ CNNRT_DEFINE_WHERE(u16, uint16_t)
 CNNRT_DEFINE_WHERE(u32, uint32_t)
 CNNRT_DEFINE_WHERE(u64, uint64_t)
 CNNRT_DEFINE_WHERE(bool, uint8_t)
+CNNRT_DEFINE_WHERE(f16, uint16_t) /* bit patterns: selecting needs no arithmetic */
+CNNRT_DEFINE_WHERE(bf16, uint16_t)
 
 /* ------------------------------------------------------------------------------------------ */
 /* Copy and Cast                                                                               */

@@ -812,6 +812,8 @@ DEF_WHERE_TEST(u16, uint16_t)
 DEF_WHERE_TEST(u32, uint32_t)
 DEF_WHERE_TEST(u64, uint64_t)
 DEF_WHERE_TEST(bool, uint8_t)
+DEF_WHERE_TEST(f16, uint16_t)
+DEF_WHERE_TEST(bf16, uint16_t)
 
 static void test_where(void **state) {
   (void)state;
@@ -826,6 +828,8 @@ static void test_where(void **state) {
   where_u32();
   where_u64();
   where_bool();
+  where_f16();
+  where_bf16();
 }
 
 /* ------------------------------------------------------------------------------------------ */
