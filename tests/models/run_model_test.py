@@ -115,6 +115,8 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the temp work dir")
     ap.add_argument("--rtol", type=float, default=1e-4)
     ap.add_argument("--timeout", type=float, default=300, help="seconds per step")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="compile with --max-threads N and run the driver with --threads N")
     args = ap.parse_args()
 
     modeldir = os.path.abspath(args.modeldir)
@@ -152,7 +154,8 @@ def main():
     timings = []
     try:
         cnncc = [sys.executable, args.cnncc] if args.cnncc.endswith(".py") else [args.cnncc]
-        ok, dt = run(cnncc + [model, "-o", os.path.join(outd, "m.c"), "--main"],
+        threads = ["--max-threads", str(args.threads)] if args.threads > 1 else []
+        ok, dt = run(cnncc + [model, "-o", os.path.join(outd, "m.c"), "--main"] + threads,
                      args.timeout, "cnncc")
         timings.append(("cnncc", dt))
         if not ok:
@@ -165,7 +168,7 @@ def main():
                if args.sanitize else ["-O2"])
         cc = shlex.split(args.cc)
         cmd = (cc + opt + ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
-               + shlex.split(args.cflags) + srcs + ["-o", prog, "-lm"])
+               + shlex.split(args.cflags) + srcs + ["-o", prog, "-lm", "-lpthread"])
         ok, dt = run(cmd, args.timeout, "C compiler")
         timings.append(("cc", dt))
         if not ok:
@@ -174,7 +177,8 @@ def main():
         if args.sanitize:
             env.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
             env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
-        ok, dt = run([prog, os.path.join(modeldir, "input.npy"), "--out-dir", resd],
+        run_threads = ["--threads", str(args.threads)] if args.threads > 1 else []
+        ok, dt = run([prog, os.path.join(modeldir, "input.npy"), "--out-dir", resd] + run_threads,
                      args.timeout, "compiled model", env)
         timings.append(("run", dt))
         if not ok:
