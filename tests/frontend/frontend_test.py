@@ -627,6 +627,38 @@ def bind_reshape_shape(ctx):
                      extra=["--bind", "s=" + os.path.join(folder, "missing.npy")])
 
 
+@case
+def shape_chain_folds(ctx):
+    """The exporter idiom x.view(x.size(0), -1): Shape -> Gather -> Unsqueeze -> Concat ->
+    Reshape folds to a constant shape; --dump=infer shows no Shape/Gather/Concat left."""
+    np, onnx, TP, helper, nh = onnx_modules()
+    N = helper.make_node
+    idx0 = nh.from_array(np.array(0, np.int64), "idx0")
+    minus1 = nh.from_array(np.array([-1], np.int64), "minus1")
+    nodes = [N("Relu", ["x"], ["r"]),
+             N("Shape", ["r"], ["shp"]),
+             N("Gather", ["shp", "idx0"], ["n"], axis=0),
+             N("Unsqueeze", ["n", "ax0"], ["n1"]),
+             N("Concat", ["n1", "minus1"], ["newshape"], axis=0),
+             N("Reshape", ["r", "newshape"], ["y"])]
+    ax0 = nh.from_array(np.array([0], np.int64), "ax0")
+    g = helper.make_graph(nodes, "chain",
+                          [helper.make_tensor_value_info("x", TP.FLOAT, [2, 3, 4, 5])],
+                          [helper.make_tensor_value_info("y", TP.FLOAT, None)],
+                          initializer=[idx0, minus1, ax0])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    folder = ctx.fresh("chain")
+    mp = ctx.save(m, folder)
+    r = ctx.cnncc([mp, "-o", os.path.join(folder, "dump", "m.c"), "--dump=infer"])
+    check(r.returncode == 0, "cnncc --dump=infer failed:\n" + r.stderr)
+    body = r.stdout.split("; after infer", 1)[-1]
+    for op in ("= shape(", "= gather(", "= concat(", "= unsqueeze("):
+        check(op not in body, "%s survived constant folding:\n%s" % (op, body))
+    x = np.linspace(-2, 2, 120).astype(np.float32).reshape(2, 3, 4, 5)
+    outs = ctx.build_and_run(mp, [x], folder=folder)
+    close(outs["y"], np.maximum(x, 0).reshape(2, 60), "y")
+
+
 # ---------------------------------------------------------------------------------------------
 # 3. bad inputs: every one refused cleanly
 
