@@ -1,6 +1,8 @@
 /* info.c — model summary for `cnncc --info`, and the MAC count used by it and by benchmarks. */
 #include "info.h"
 
+#include "../runtime/cnnrt_conv.h"
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +14,16 @@ int64_t cn_node_macs(const cn_graph *g, const cn_node *n) {
   }
   switch (n->op) {
   case CN_OP_CONV: {
-    const cn_value *w = &g->values[n->in[1]];
-    return cn_value_numel(y) * (cn_value_numel(w) / w->dims[0]);
+    /* From the resolved parameters: the weight may already be packed for its kernel. */
+    const cnnrt_conv_params *p = n->params;
+    int64_t kvol = p->kernel[0] * p->kernel[1] * p->kernel[2];
+    return cn_value_numel(y) * (p->c_in / p->group) * kvol;
   }
   case CN_OP_CONV_TRANSPOSE: {
+    const cnnrt_conv_params *p = n->params;
     const cn_value *x = &g->values[n->in[0]];
-    const cn_value *w = &g->values[n->in[1]];
-    return cn_value_numel(x) * (cn_value_numel(w) / w->dims[0]);
+    int64_t kvol = p->kernel[0] * p->kernel[1] * p->kernel[2];
+    return cn_value_numel(x) * (p->c_out / p->group) * kvol;
   }
   case CN_OP_GEMM:
   case CN_OP_MATMUL: {
@@ -41,13 +46,7 @@ int cn_print_info(const cn_options *opt, FILE *out) {
   if (!g) {
     return 1;
   }
-  int64_t params = 0, total_macs = 0;
-  for (int v = 0; v < g->n_values; v++) {
-    const cn_value *val = &g->values[v];
-    if (val->kind == CN_VALUE_CONST && val->data && cn_dtype_is_float(val->dtype)) {
-      params += cn_value_numel(val);
-    }
-  }
+  int64_t params = g->n_params, total_macs = 0;
   int counts[CN_OP_COUNT] = {0};
   fprintf(out, "model: %s\n", opt->model_path);
   fprintf(out, "layers (after folding and fusion):\n");

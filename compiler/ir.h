@@ -124,6 +124,7 @@ typedef struct cn_graph {
   int *outputs;
   cn_map by_name; /* value name -> index */
   int64_t arena_bytes;
+  int64_t n_params; /* float constants the model reads, counted before kernel re-layouts */
 } cn_graph;
 
 /* --- construction --- */

@@ -119,6 +119,25 @@ static bool apply_binds(cn_graph *g, const cn_options *opt, cn_diag *d) {
   return !cn_diag_failed(d);
 }
 
+/* Float constants read by live nodes: the model's parameters after folding. */
+static int64_t count_params(const cn_graph *g) {
+  bool *seen = cn_calloc((size_t)g->n_values + 1, sizeof(bool));
+  int64_t total = 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const cn_node *n = &g->nodes[i];
+    for (int k = 0; !n->dead && k < n->n_in; k++) {
+      int v = n->in[k];
+      if (v >= 0 && !seen[v] && g->values[v].kind == CN_VALUE_CONST &&
+          cn_dtype_is_float(g->values[v].dtype)) {
+        seen[v] = true;
+        total += cn_value_numel(&g->values[v]);
+      }
+    }
+  }
+  free(seen);
+  return total;
+}
+
 static bool has_suffix(const char *s, const char *suffix) {
   size_t n = strlen(s), m = strlen(suffix);
   return n >= m && strcmp(s + n - m, suffix) == 0;
@@ -148,6 +167,7 @@ cn_graph *cn_load_and_optimize(const cn_options *opt, cn_diag *d) {
   }
   if (ok) {
     dump_after(opt, g, "fuse");
+    g->n_params = count_params(g);
     ok = cn_pass_schedule(g, (int)opt->target, opt->max_threads, d) && cn_pass_dce(g, d);
   }
   if (ok) {
