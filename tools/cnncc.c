@@ -29,7 +29,8 @@ static const char usage_text[] =
     "  --max-arena BYTES      fail if the memory plan needs more arena than BYTES\n"
     "  --max-threads N        size the arena for N threads (default 1; run with\n"
     "                         NAME_run_parallel or the driver's --threads)\n"
-    "  --dump=PASS            print the IR after PASS: load, infer, bnfold, fuse, memplan, all\n"
+    "  --dump=PASS            print the IR after PASS: load, infer, bnfold, fuse, schedule,\n"
+    "                         memplan, all\n"
     "  --info                 print operators, parameters, MACs per layer and arena size\n"
     "  --version              print the version\n"
     "  --help                 print this help\n";
