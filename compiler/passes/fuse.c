@@ -100,6 +100,36 @@ static void take_output(cn_graph *g, int pi, int ci) {
   c->dead = true;
 }
 
+/* SiLU as exporters write it, y * Sigmoid(y): when a producer's output y feeds exactly a
+ * Sigmoid s and a Mul(y, s), and s feeds only that Mul, returns the Mul's index, else -1. */
+static int silu_of(cn_graph *g, int pi) {
+  int y = g->nodes[pi].out[0];
+  if (y < 0 || g->values[y].is_output || uses_of(g, y).count != 2) {
+    return -1;
+  }
+  for (int si = 0; si < g->n_nodes; si++) {
+    const cn_node *sg = &g->nodes[si];
+    if (sg->dead || sg->op != CN_OP_SIGMOID || sg->in[0] != y || sg->out[0] < 0 ||
+        g->values[sg->out[0]].is_output) {
+      continue;
+    }
+    use su = uses_of(g, sg->out[0]);
+    if (su.count != 1) {
+      return -1;
+    }
+    const cn_node *mul = &g->nodes[su.node];
+    bool pair = mul->op == CN_OP_MUL && mul->n_in == 2 &&
+                ((mul->in[0] == y && mul->in[1] == sg->out[0]) ||
+                 (mul->in[1] == y && mul->in[0] == sg->out[0]));
+    if (!pair || !cn_value_shape_eq(&g->values[mul->out[0]], &g->values[y])) {
+      return -1;
+    }
+    g->nodes[si].dead = true; /* the Sigmoid goes; the caller takes the Mul's output */
+    return su.node;
+  }
+  return -1;
+}
+
 bool cn_pass_fuse_epilogues(cn_graph *g, cn_diag *d) {
   (void)d;
   for (int pi = 0; pi < g->n_nodes; pi++) {
@@ -123,6 +153,15 @@ bool cn_pass_fuse_epilogues(cn_graph *g, cn_diag *d) {
           cn_value_shape_eq(&g->values[add->out[0]], &g->values[y])) {
         p->residual = z;
         take_output(g, pi, ci);
+      }
+    }
+    p = &g->nodes[pi];
+    if (p->act == CNNRT_ACT_NONE) {
+      int mi = silu_of(g, pi);
+      if (mi >= 0) {
+        p->act = CNNRT_ACT_SILU;
+        take_output(g, pi, mi);
+        continue;
       }
     }
     ci = sole_consumer(g, pi);
