@@ -29,6 +29,7 @@ static void tensor_table(cn_buf *out, const cn_graph *g, const char *kind, const
     cn_buf_printf(out, "%s};\n", v->rank == 0 ? "1" : "");
   }
   cn_buf_printf(out, "static const cnnrt_driver_tensor %s_table[] = {\n", kind);
+  char **names = cn_calloc((size_t)n + 1, sizeof(char *));
   for (int i = 0; i < n; i++) {
     const cn_value *v = &g->values[ids[i]];
     char *file_name = cn_strdup(v->name);
@@ -39,12 +40,27 @@ static void tensor_table(cn_buf *out, const cn_graph *g, const char *kind, const
         *p = '_';
       }
     }
+    /* Names that sanitize alike ("y.1", "y:1", or one output listed twice) would overwrite each
+     * other's files: later ones get their position appended. */
+    for (int k = 0; k < i; k++) {
+      if (strcmp(names[k], file_name) == 0) {
+        char *unique = cn_fmt("%s_%d", file_name, i);
+        free(file_name);
+        file_name = unique;
+        k = -1; /* check the new name against all earlier ones again */
+      }
+    }
+    names[i] = cn_strdup(file_name);
     cn_buf_puts(out, "    {\"");
     put_c_string(out, v->name);
     cn_buf_printf(out, "\", \"%s\", %d, %d, %s%d_dims},\n", file_name, (int)v->dtype, v->rank, kind,
                   i);
     free(file_name);
   }
+  for (int i = 0; i < n; i++) {
+    free(names[i]);
+  }
+  free(names);
   if (n == 0) {
     cn_buf_puts(out, "    {\"\", \"\", 0, 0, NULL},\n");
   }
