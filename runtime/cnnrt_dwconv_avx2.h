@@ -170,6 +170,11 @@ static inline __m256i cnnrt_dw_avx2_mask(int64_t n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+/* 8 floats, or the lanes of `mask` only when part (the last, partial vector of a row). */
+static inline __m256 cnnrt_dw_avx2_load_part(const float *p, int part, __m256i mask) {
+  return part ? _mm256_maskload_ps(p, mask) : _mm256_loadu_ps(p);
+}
+
 /* x[c .. c+8), lanes past the end of the row (column w) read as 0; c >= 0. */
 static inline __m256 cnnrt_dw_avx2_load_row(const float *xrow, int64_t c, int64_t w) {
   if (c + 8 <= w) {
@@ -255,9 +260,10 @@ static inline void cnnrt_dw_avx2_fill(float *slot, int64_t len, int64_t pitch, i
  *   y_r[o] = bias + res_r[o] + sum_{i,j} wk[i*KW + j] * in[r*SH + i*DH][koff[j] + o]
  * in[] are the slots of the consecutive input rows the block spans (the zero slot for padding
  * rows). Rows r >= rb are computed (from the zero slot) but not stored. Four independent
- * accumulator chains; with compile-time KH, KW, SH, DH the tap loops unroll completely, the
- * loads that two rows share (stride 1: row r tap i = row r+1 tap i-1) are merged by the
- * compiler, and the weights stay in registers where they fit. */
+ * accumulator chains; with compile-time KH, KW, SH, DH and koff the tap loops unroll
+ * completely, every load is a slot pointer + constant, and the loads that two rows share
+ * (stride 1: row r tap i = row r+1 tap i-1) are merged by the compiler. Weights are broadcast
+ * from memory at each use (one load; hoisting them into registers measured no faster). */
 CNNRT_DW_AVX2_INLINE void cnnrt_dw_avx2_block(int64_t KH, int64_t KW, int64_t SH, int64_t DH,
                                        const float *const *in, const int64_t *koff,
                                        const float *restrict wk, int64_t owt, int64_t rb,
@@ -268,15 +274,15 @@ CNNRT_DW_AVX2_INLINE void cnnrt_dw_avx2_block(int64_t KH, int64_t KW, int64_t SH
     const int part = o + 8 > owt;
     __m256 a0 = vbias, a1 = vbias, a2 = vbias, a3 = vbias;
     if (res != NULL) { /* read before the same elements of y are written (in-place residual) */
-      a0 = _mm256_add_ps(a0, part ? _mm256_maskload_ps(res[0] + o, tail) : _mm256_loadu_ps(res[0] + o));
+      a0 = _mm256_add_ps(a0, cnnrt_dw_avx2_load_part(res[0] + o, part, tail));
       if (rb > 1) {
-        a1 = _mm256_add_ps(a1, part ? _mm256_maskload_ps(res[1] + o, tail) : _mm256_loadu_ps(res[1] + o));
+        a1 = _mm256_add_ps(a1, cnnrt_dw_avx2_load_part(res[1] + o, part, tail));
       }
       if (rb > 2) {
-        a2 = _mm256_add_ps(a2, part ? _mm256_maskload_ps(res[2] + o, tail) : _mm256_loadu_ps(res[2] + o));
+        a2 = _mm256_add_ps(a2, cnnrt_dw_avx2_load_part(res[2] + o, part, tail));
       }
       if (rb > 3) {
-        a3 = _mm256_add_ps(a3, part ? _mm256_maskload_ps(res[3] + o, tail) : _mm256_loadu_ps(res[3] + o));
+        a3 = _mm256_add_ps(a3, cnnrt_dw_avx2_load_part(res[3] + o, part, tail));
       }
     }
     CNNRT_DW_AVX2_UNROLL
@@ -367,9 +373,9 @@ static inline void cnnrt_dw_avx2_plane(const cnnrt_dw_avx2_geom *g, const float 
       const int64_t ih0 = oy * g->sh - g->ph;
       const int64_t jreal = (rb - 1) * g->sh + (g->kh - 1) * g->dh; /* last row real rows use */
       /* Fill this block's window and the next block's new rows: those are stored now and read
-       * a block later. Read right away, the kernel's loads (which straddle two of the fill's
-       * vector stores) could not be forwarded from the store queue and would wait for the
-       * stores to retire. Slot of row ih: pos0 + (ih - ih0), modulo ring. */
+       * a block later (read right away, the kernel's loads, which straddle two of the fill's
+       * vector stores, cannot be store-forwarded and wait for the stores to retire; a small
+       * measured gain). Slot of row ih: pos0 + (ih - ih0), modulo ring. */
       const int64_t fill_end = ih0 + g->ring < g->h ? ih0 + g->ring : g->h;
       for (int64_t ih = next_row > ih0 ? next_row : ih0; ih < fill_end; ih++) {
         if (ih >= 0) {

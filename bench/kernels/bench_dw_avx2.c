@@ -198,7 +198,8 @@ static void alt_s2_shuffle(const layer *l, const float *x, const float *w, const
           acc = _mm256_fmadd_ps(o0, _mm256_broadcast_ss(wc + 3 * i + 1), acc);
           acc = _mm256_fmadd_ps(e2, _mm256_broadcast_ss(wc + 3 * i + 2), acc);
         }
-        acc = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(acc), _MM_SHUFFLE(3, 1, 2, 0)));
+        acc = _mm256_castpd_ps(
+            _mm256_permute4x64_pd(_mm256_castps_pd(acc), _MM_SHUFFLE(3, 1, 2, 0)));
         acc = _mm256_min_ps(_mm256_set1_ps(6.0f), _mm256_max_ps(_mm256_setzero_ps(), acc));
         _mm256_storeu_ps(yc + oy * ow + ox, acc);
       }

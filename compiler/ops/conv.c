@@ -234,8 +234,12 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     cn_emit_line(e, "#endif");
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_DW_AVX2) {
     cn_emit_use(e, CN_RT_CONV_AVX2);
+    int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
     cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
-    cn_emit_line(e, "    cnnrt_f32_dwconv2d_avx2(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, NULL, 0, 1};", p, x, w, b, r,
+                 y);
+    cn_emit_line(e, "    t.n_tasks = cnnrt_task_count(par, %lld);", (long long)max_tasks);
+    cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_dwconv_avx2_task, &t, t.n_tasks);");
     cn_emit_line(e, "#else");
     cn_emit_line(e, "    cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
     cn_emit_line(e, "#endif");

@@ -259,6 +259,17 @@ void cn_emit_norm(cn_emitter *e, cn_graph *g, cn_node *n) {
   case CN_OP_LOG_SOFTMAX:
   case CN_OP_HARDMAX: {
     const char *fn = n->op == CN_OP_SOFTMAX ? "softmax" : n->op == CN_OP_LOG_SOFTMAX ? "logsoftmax" : "hardmax";
+    if (n->op == CN_OP_SOFTMAX && p->inner == 1) {
+      cn_emit_use(e, CN_RT_ACT_AVX2);
+      cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+      cn_emit_line(e, "    cnnrt_f32_softmax_avx2(%lld, %lld, %s, %s);", (long long)p->outer,
+                   (long long)p->axis_len, x, y);
+      cn_emit_line(e, "#else");
+      cn_emit_line(e, "    cnnrt_f32_softmax_ref(%lld, %lld, 1, %s, %s);", (long long)p->outer,
+                   (long long)p->axis_len, x, y);
+      cn_emit_line(e, "#endif");
+      break;
+    }
     cn_emit_line(e, "    cnnrt_f32_%s_ref(%lld, %lld, %lld, %s, %s);", fn, (long long)p->outer,
                  (long long)p->axis_len, (long long)p->inner, x, y);
     break;

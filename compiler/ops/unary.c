@@ -155,6 +155,12 @@ bool cn_eval_unary(cn_graph *g, cn_node *n) {
   return true;
 }
 
+/* Ops with a vectorized x86 kernel in runtime/cnnrt_act_avx2.h (accurate to ~3e-7). */
+static bool has_avx2_kernel(cn_op op) {
+  return op == CN_OP_RELU || op == CN_OP_SIGMOID || op == CN_OP_TANH || op == CN_OP_ERF ||
+         op == CN_OP_EXP || op == CN_OP_HARD_SWISH || op == CN_OP_MISH;
+}
+
 /* The C expression for Clip's bound i (1 = min, 2 = max), defaulting to the type's range. */
 static const char *clip_bound(cn_emitter *e, cn_graph *g, cn_node *n, int i, float attr) {
   const cn_value *x = cn_in(g, n, 0);
@@ -202,6 +208,13 @@ void cn_emit_unary(cn_emitter *e, cn_graph *g, cn_node *n) {
   if (n->op == CN_OP_CLIP) {
     cn_emit_line(e, "    cnnrt_%s_clip(%lld, %s, %s, %s, %s);", t, count, xs,
                  clip_bound(e, g, n, 1, a), clip_bound(e, g, n, 2, b), ys);
+  } else if (in.n_params == 0 && x->dtype == CNNRT_F32 && has_avx2_kernel(n->op)) {
+    cn_emit_use(e, CN_RT_ACT_AVX2);
+    cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+    cn_emit_line(e, "    cnnrt_f32_%s_avx2(%lld, %s, %s);", in.kernel, count, xs, ys);
+    cn_emit_line(e, "#else");
+    cn_emit_line(e, "    cnnrt_f32_%s(%lld, %s, %s);", in.kernel, count, xs, ys);
+    cn_emit_line(e, "#endif");
   } else if (in.n_params == 0) {
     cn_emit_line(e, "    cnnrt_%s_%s(%lld, %s, %s);", t, in.kernel, count, xs, ys);
   } else if (in.n_params == 1) {

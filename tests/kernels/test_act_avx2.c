@@ -21,7 +21,9 @@
 /* ---- references in double ---------------------------------------------------------------- */
 
 static double ref_exp(double x) { return exp(x); }
-static double ref_sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)); }
+static double ref_sigmoid(double x) {
+  return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
+}
 static double ref_tanh(double x) { return tanh(x); }
 static double ref_erf(double x) { return erf(x); }
 static double ref_silu(double x) { return x * ref_sigmoid(x); }
