@@ -467,7 +467,7 @@ static const struct {
     {CN_RT_REDUCE, "cnnrt_reduce.h"},           {CN_RT_RESIZE, "cnnrt_resize.h"},
     {CN_RT_CONV_AVX2, "cnnrt_gemm_avx2.h"},     {CN_RT_CONV_AVX2, "cnnrt_conv_packed.h"},
     {CN_RT_CONV_AVX2 | CN_RT_ACT_AVX2, "cnnrt_act_avx2.h"},
-    {CN_RT_CONV_AVX2, "cnnrt_dwconv_avx2.h"},
+    {CN_RT_CONV_AVX2, "cnnrt_dwconv_avx2.h"},   {CN_RT_GEMV_AVX2, "cnnrt_gemv_avx2.h"},
 };
 
 /* Emits the copies into graph outputs that are not computed in place (an output that is a graph

@@ -180,10 +180,21 @@ void cn_emit_gemm(cn_emitter *e, cn_graph *g, cn_node *n) {
   sync_epilogue(n);
   cn_emit_use(e, CN_RT_GEMM);
   if (n->op == CN_OP_GEMM) {
+    const cnnrt_gemm_params *gp = n->params;
     const char *p = cn_emit_params(e, "cnnrt_gemm_params", CN_FIELDS(gemm_fields), n->params);
-    cn_emit_line(e, "    cnnrt_f32_gemm_ref(%s, %s, %s, %s, %s);", p, cn_emit_in(e, n->in[0]),
-                 cn_emit_in(e, n->in[1]), cn_emit_in(e, cn_has_input(n, 2) ? n->in[2] : -1),
-                 cn_emit_out(e, n->out[0]));
+    const char *a = cn_emit_in(e, n->in[0]), *b = cn_emit_in(e, n->in[1]);
+    const char *c = cn_emit_in(e, cn_has_input(n, 2) ? n->in[2] : -1), *y = cn_emit_out(e, n->out[0]);
+    bool gemv = gp->m == 1 && !gp->trans_a && gp->trans_b; /* a fully connected layer, batch 1 */
+    if (gemv) {
+      cn_emit_use(e, CN_RT_GEMV_AVX2);
+      cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+      cn_emit_line(e, "    cnnrt_f32_gemv_t_avx2(%s, %s, %s, %s, %s);", p, a, b, c, y);
+      cn_emit_line(e, "#else");
+    }
+    cn_emit_line(e, "    cnnrt_f32_gemm_ref(%s, %s, %s, %s, %s);", p, a, b, c, y);
+    if (gemv) {
+      cn_emit_line(e, "#endif");
+    }
   } else {
     const char *p = cn_emit_params(e, "cnnrt_matmul_params", CN_FIELDS(matmul_fields), n->params);
     cn_emit_line(e, "    cnnrt_f32_matmul_ref(%s, %s, %s, %s);", p, cn_emit_in(e, n->in[0]),
