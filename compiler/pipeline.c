@@ -13,6 +13,7 @@
 
 #include "../codegen/emit.h"
 #include "../frontends/onnx/onnx_loader.h"
+#include "../frontends/onnx/onnx_writer.h"
 #include "../runtime/cnnrt_npy.h"
 #include "passes/passes.h"
 
@@ -159,6 +160,17 @@ cn_graph *cn_load_and_optimize(const cn_options *opt, cn_diag *d) {
   }
   if (ok) {
     dump_after(opt, g, "infer");
+    /* --emit-onnx writes the graph here, while it is still ONNX node for node with the original
+     * attributes: BN folding and fusion below introduce internal ops and fused epilogues that
+     * ONNX cannot express. Without -o (and --info) that is all cnncc is asked to do. */
+    if (opt->emit_onnx_path) {
+      ok = cn_onnx_write(g, opt->emit_onnx_path, d);
+      if (ok && !opt->out_path && !opt->info) {
+        return g;
+      }
+    }
+  }
+  if (ok) {
     ok = cn_pass_fold_batchnorm(g, d) && cn_pass_dce(g, d);
   }
   if (ok) {
@@ -191,7 +203,7 @@ int cn_compile(const cn_options *opt) {
   if (!g) {
     return 1;
   }
-  bool ok = cn_codegen(g, opt, &d);
+  bool ok = !opt->out_path || cn_codegen(g, opt, &d); /* (--emit-onnx alone: written) */
   cn_graph_free(g);
   return ok ? 0 : 1;
 }

@@ -32,6 +32,7 @@ typedef struct cn_options {
   const char *name;         /* --name IDENT: prefix of the generated symbols (default NAME) */
   bool emit_main;           /* --main: also write OUT/NAME_main.c */
   const char *dump_pass;    /* --dump=PASS: print the IR after that pass ("all" for every pass) */
+  const char *emit_onnx_path; /* --emit-onnx FILE: also write the model as ONNX (NULL: no) */
   bool info;                /* --info: print a model summary instead of compiling */
   cn_target target;
   int64_t max_arena; /* --max-arena BYTES, 0 = no limit */

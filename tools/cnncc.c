@@ -10,6 +10,7 @@
 
 static const char usage_text[] =
     "usage: cnncc MODEL.onnx -o OUT/NAME.c [options]\n"
+    "       cnncc MODEL.onnx --emit-onnx FILE.onnx [--shape ...] [--bind ...]\n"
     "       cnncc --info MODEL.onnx [--shape ...]\n"
     "\n"
     "Compiles a convolutional network (ONNX, or cnncc's .cnn language) to standalone C99:\n"
@@ -29,6 +30,9 @@ static const char usage_text[] =
     "  --max-arena BYTES      fail if the memory plan needs more arena than BYTES\n"
     "  --max-threads N        size the arena for N threads (default 1; run with\n"
     "                         NAME_run_parallel or the driver's --threads)\n"
+    "  --emit-onnx FILE.onnx  write the model as ONNX after shape inference and constant\n"
+    "                         folding (shapes fixed, constants folded); with -o it also\n"
+    "                         compiles, without -o that is all it does\n"
     "  --dump=PASS            print the IR after PASS: load, infer, bnfold, fuse, schedule,\n"
     "                         memplan, all\n"
     "  --info                 print operators, parameters, MACs per layer and arena size\n"
@@ -133,6 +137,8 @@ int main(int argc, char **argv) {
         return fail("--name takes a C identifier, not '%s'", v);
       }
       opt.name = v;
+    } else if ((v = value_of(a, "--emit-onnx", &i, argc, argv)) != NULL) {
+      opt.emit_onnx_path = v;
     } else if ((v = value_of(a, "--dump", &i, argc, argv)) != NULL) {
       opt.dump_pass = v;
     } else if ((v = value_of(a, "--max-arena", &i, argc, argv)) != NULL) {
@@ -192,15 +198,18 @@ int main(int argc, char **argv) {
   int rc;
   if (opt.info) {
     rc = cn_print_info(&opt, stdout);
-  } else if (!opt.out_path) {
+  } else if (!opt.out_path && !opt.emit_onnx_path) {
     return fail("%s", "no output file given (-o OUT/NAME.c)");
   } else {
-    size_t n = strlen(opt.out_path);
-    if (n < 3 || strcmp(opt.out_path + n - 2, ".c") != 0) {
+    size_t n = opt.out_path ? strlen(opt.out_path) : 0;
+    if (opt.out_path && (n < 3 || strcmp(opt.out_path + n - 2, ".c") != 0)) {
       return fail("the output file must end in .c, not '%s'", opt.out_path);
     }
-    if (!make_parent_dirs(opt.out_path)) {
+    if (opt.out_path && !make_parent_dirs(opt.out_path)) {
       return fail("cannot create the folder of '%s'", opt.out_path);
+    }
+    if (opt.emit_onnx_path && !make_parent_dirs(opt.emit_onnx_path)) {
+      return fail("cannot create the folder of '%s'", opt.emit_onnx_path);
     }
     rc = cn_compile(&opt);
   }
