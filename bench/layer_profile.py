@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Per-layer timing of cnncc-generated code (cnncc itself has no profiler yet).
+
+usage: /usr/bin/python3 bench/layer_profile.py GEN_DIR INPUT.npy [--weights W.bin]
+                                              [--runs N] [--threads T] [--cc gcc] [--json OUT]
+
+GEN_DIR holds what `cnncc ... -o GEN_DIR/m.c --main` wrote. This copies it to GEN_DIR/prof/,
+wraps every layer block of m.c -- the `  { /* Op 'node name' */ ... }` blocks that
+NAME_run_parallel is made of -- in rdtsc reads, builds it with -O3 -march=native, runs the
+driver with --bench N, and prints one line per layer to stdout as JSON:
+    {"layers": [{"node": ..., "op": ..., "share": fraction of all layer time}, ...],
+     "median_ms": <driver's median of the instrumented build>}
+Each layer is a separate region (parallel_for returns when its tasks are done), so shares
+are wall-clock shares. The counters include the warm-up run; only shares are reported.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+BLOCK = re.compile(r"^  \{ /\* (\w+) '(.*)' \*/\s*$")
+
+PRELUDE = """
+/* --- bench/layer_profile.py instrumentation --- */
+#include <stdio.h>
+static unsigned long long cnncc_prof_ticks[%(n)d];
+static const char *const cnncc_prof_names[%(n)d] = {%(names)s};
+static const char *const cnncc_prof_ops[%(n)d] = {%(ops)s};
+__attribute__((destructor)) static void cnncc_prof_dump(void) {
+  FILE *f = fopen("%(out)s", "w");
+  if (!f) return;
+  for (int i = 0; i < %(n)d; i++)
+    fprintf(f, "%%s\\t%%s\\t%%llu\\n", cnncc_prof_ops[i], cnncc_prof_names[i], cnncc_prof_ticks[i]);
+  fclose(f);
+}
+/* --- end of instrumentation --- */
+"""
+
+
+def c_str(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def instrument(src, out_path):
+    lines = src.split("\n")
+    out, names, ops, descs = [], [], [], []
+    i = 0
+    while i < len(lines):
+        m = BLOCK.match(lines[i])
+        if not m:
+            out.append(lines[i])
+            i += 1
+            continue
+        k = len(names)
+        ops.append(m.group(1))
+        names.append(m.group(2))
+        descs.append(describe(lines[i + 1] if i + 1 < len(lines) else ""))
+        out.append(lines[i])
+        out.append(f"    unsigned long long cnncc_prof_t0 = __builtin_ia32_rdtsc();")
+        j = i + 1
+        while j < len(lines) and lines[j] != "  }":
+            out.append(lines[j])
+            j += 1
+        out.append(f"    cnncc_prof_ticks[{k}] += __builtin_ia32_rdtsc() - cnncc_prof_t0;")
+        if j < len(lines):
+            out.append(lines[j])
+        i = j + 1
+    if not names:
+        return None, None
+    # after the last #include line at the top
+    last_inc = max(idx for idx, l in enumerate(out[:200]) if l.startswith("#include"))
+    prelude = PRELUDE % {"n": len(names), "names": ", ".join(c_str(n) for n in names),
+                         "ops": ", ".join(c_str(o) for o in ops), "out": out_path}
+    out.insert(last_inc + 1, prelude)
+    return "\n".join(out), descs
+
+
+ACTS = ["", "relu", "leaky_relu", "clip", "sigmoid", "hard_sigmoid", "hard_swish", "silu",
+        "tanh"]
+
+
+def describe(line):
+    """'1x1 16->96 @112x112 g1 +silu' from a conv block's params line, else ''."""
+    def field(name):
+        m = re.search(r"\.%s = (\{[^}]*\}|[-\w.]+)" % name, line)
+        if not m:
+            return None
+        v = m.group(1)
+        return [int(x) for x in v.strip("{}").split(",")] if v.startswith("{") else v
+    k, cin, cout, g, o, s, act = (field(n) for n in
+                                  ("kernel", "c_in", "c_out", "group", "out", "stride", "act"))
+    if not (k and cin and cout and o):
+        return ""
+    d = f"{k[0]}x{k[1]} {cin}->{cout} @{o[0]}x{o[1]}"
+    if s and s[0] != 1:
+        d += f" s{s[0]}"
+    if g and g != "1":
+        d += " dw" if g == cin == cout else f" g{g}"
+    try:
+        a = ACTS[int(act)]
+    except (TypeError, ValueError, IndexError):
+        a = ""
+    return d + (f" +{a}" if a else "")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("gen")
+    ap.add_argument("input")
+    ap.add_argument("--weights")
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cc", default="gcc")
+    ap.add_argument("--json")
+    a = ap.parse_args()
+
+    prof = os.path.join(a.gen, "prof")
+    shutil.rmtree(prof, ignore_errors=True)
+    os.makedirs(prof)
+    for f in os.listdir(a.gen):
+        if f.endswith((".c", ".h")):
+            shutil.copy(os.path.join(a.gen, f), prof)
+    ticks_file = os.path.abspath(os.path.join(prof, "ticks.tsv"))
+    with open(os.path.join(prof, "m.c")) as f:
+        src, descs = instrument(f.read(), ticks_file)
+    if src is None:
+        sys.exit("layer_profile: no layer blocks found in m.c (generated code changed?)")
+    with open(os.path.join(prof, "m.c"), "w") as f:
+        f.write(src)
+    srcs = sorted(os.path.join(prof, f) for f in os.listdir(prof) if f.endswith(".c"))
+    exe = os.path.join(prof, "prog")
+    r = subprocess.run([a.cc, "-O3", "-march=native"] + srcs + ["-o", exe, "-lm", "-lpthread"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit("layer_profile: build failed: " + r.stderr[-2000:])
+    cmd = [exe, a.input, "--bench", str(a.runs), "--threads", str(a.threads)]
+    if a.weights:
+        cmd += ["--weights", a.weights]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    m = re.search(r"median_ms=([0-9.]+)", r.stdout)
+    if r.returncode != 0 or not m:
+        sys.exit("layer_profile: run failed: " + (r.stderr or r.stdout)[-2000:])
+    layers = []
+    with open(ticks_file) as f:
+        for line in f:
+            op, node, t = line.rstrip("\n").split("\t")
+            layers.append({"op": op, "node": node, "ticks": int(t)})
+    total = sum(l["ticks"] for l in layers) or 1
+    for l, d in zip(layers, descs):
+        l["share"] = l.pop("ticks") / total
+        l["desc"] = d
+    res = {"layers": layers, "median_ms": float(m.group(1))}
+    text = json.dumps(res)
+    if a.json:
+        with open(a.json, "w") as f:
+            f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
