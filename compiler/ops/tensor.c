@@ -283,6 +283,12 @@ static bool infer_pad(cn_graph *g, cn_node *n, cn_diag *d, tensor_params *p) {
     return false;
   }
   for (int a = 0; a < x->rank; a++) {
+    int64_t begin = pads[a], end = pads[x->rank + a];
+    if (begin < -CN_MAX_ELEMENTS || begin > CN_MAX_ELEMENTS || end < -CN_MAX_ELEMENTS ||
+        end > CN_MAX_ELEMENTS) { /* (and the sum below cannot overflow) */
+      cn_error_node(d, n, "pads of axis %d are out of range", a);
+      return false;
+    }
     pp->in[a] = x->dims[a];
     pp->pad_begin[a] = pads[a];
     pp->out[a] = x->dims[a] + pads[a] + pads[x->rank + a];

@@ -6,6 +6,24 @@
 
 #include "../ops.h"
 
+/* Folding materializes each folded value in memory (and, when it is used, in the generated code),
+ * so what it may create is bounded by the data the model carries itself: twice the bytes of its
+ * constants (initializers, bound inputs, Constant nodes: room for casts to wider types and layout
+ * changes) plus FOLD_SLACK for the tensors exporters build from shapes (ConstantOfShape, Expand
+ * of a scalar). Past that a node is left to run time, and an op that exists only at compile time
+ * is reported: a few hundred bytes of ONNX must not make the compiler allocate gigabytes. */
+#define FOLD_SLACK (INT64_C(64) << 20)
+
+static int64_t outputs_bytes(const cn_graph *g, const cn_node *n) {
+  int64_t total = 0;
+  for (int o = 0; o < n->n_out; o++) {
+    if (n->out[o] >= 0) {
+      total += cn_value_bytes(&g->values[n->out[o]]);
+    }
+  }
+  return total;
+}
+
 static bool all_inputs_const(const cn_graph *g, const cn_node *n) {
   for (int i = 0; i < n->n_in; i++) {
     if (n->in[i] >= 0 && g->values[n->in[i]].kind != CN_VALUE_CONST) {
@@ -39,6 +57,12 @@ bool cn_pass_infer(cn_graph *g, cn_diag *d) {
       }
     }
   }
+  int64_t fold_budget = FOLD_SLACK;
+  for (int v = 0; v < g->n_values; v++) {
+    if (g->values[v].kind == CN_VALUE_CONST) {
+      fold_budget += 2 * cn_value_bytes(&g->values[v]);
+    }
+  }
   for (int i = 0; i < g->n_nodes; i++) {
     cn_node *n = &g->nodes[i];
     if (n->dead) {
@@ -57,7 +81,24 @@ bool cn_pass_infer(cn_graph *g, cn_diag *d) {
       continue; /* keep going: report every bad node at once */
     }
     bool foldable = all_inputs_const(g, n) || n->op == CN_OP_SHAPE || n->op == CN_OP_SIZE;
+    int64_t bytes = foldable ? outputs_bytes(g, n) : 0;
+    if (n->op == CN_OP_CONSTANT) {
+      fold_budget += 2 * bytes; /* the model's own data, as an initializer's */
+      bytes = 0;
+    } else if (n->op == CN_OP_SHAPE || n->op == CN_OP_SIZE) {
+      bytes = 0; /* a few integers */
+    }
+    if (foldable && bytes > fold_budget) {
+      if (n->op == CN_OP_CONSTANT_OF_SHAPE) { /* compile time only: there is no kernel for it */
+        cn_error_node(d, n,
+                      "the output would take %lld bytes, more than cnncc computes at compile "
+                      "time for this model (%lld bytes left)",
+                      (long long)bytes, (long long)fold_budget);
+      }
+      continue; /* left to run time */
+    }
     if (foldable && cn_op_eval(g, n)) {
+      fold_budget -= bytes;
       n->dead = true;
       for (int o = 0; o < n->n_out; o++) {
         if (n->out[o] >= 0) {

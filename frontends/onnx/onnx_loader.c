@@ -89,8 +89,10 @@ static char *external_path(cn_diag *d, const char *what, const char *base_dir,
   return path;
 }
 
+/* Reads the tensor's bytes into *dst, allocated (nbytes, at least 1) only once the file is known
+ * to hold them: a small model cannot make the loader allocate a huge buffer for nothing. */
 static bool read_external(cn_diag *d, const char *what, const Onnx__TensorProto *t,
-                          const char *base_dir, int64_t nbytes, void *dst) {
+                          const char *base_dir, int64_t nbytes, unsigned char **dst) {
   const char *location = NULL;
   int64_t offset = 0, length = -1;
   for (size_t i = 0; i < t->n_external_data; i++) {
@@ -134,18 +136,36 @@ static bool read_external(cn_diag *d, const char *what, const Onnx__TensorProto 
   bool ok = false;
   if (!f) {
     cn_error(d, "%s: cannot open external data file '%s': %s", what, path, strerror(errno));
-  } else if (fseek(f, (long)offset, SEEK_SET) != 0 ||
-             fread(dst, 1, (size_t)nbytes, f) != (size_t)nbytes) {
-    cn_error(d, "%s: external data file '%s' is shorter than offset %lld + %lld bytes", what, path,
-             (long long)offset, (long long)nbytes);
   } else {
-    ok = true;
+    long size = -1;
+    ok = fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && offset <= size &&
+         nbytes <= size - offset && fseek(f, (long)offset, SEEK_SET) == 0;
+    if (ok) {
+      *dst = cn_calloc(1, (size_t)(nbytes ? nbytes : 1));
+      ok = fread(*dst, 1, (size_t)nbytes, f) == (size_t)nbytes;
+    }
+    if (!ok) {
+      cn_error(d, "%s: external data file '%s' is shorter than offset %lld + %lld bytes", what,
+               path, (long long)offset, (long long)nbytes);
+    }
   }
   if (f) {
     fclose(f);
   }
   free(path);
   return ok;
+}
+
+/* How many elements a TensorProto's typed field for data type dt holds. */
+static size_t typed_count(const Onnx__TensorProto *t, int dt) {
+  switch (dt) {
+  case CNNRT_F32: return t->n_float_data;
+  case CNNRT_F64: return t->n_double_data;
+  case CNNRT_I64: return t->n_int64_data;
+  case CNNRT_U32:
+  case CNNRT_U64: return t->n_uint64_data;
+  default: return t->n_int32_data; /* every type narrower than 32 bits, float16 as raw bits */
+  }
 }
 
 /* Converts a TensorProto into a dense array. `what` names it in messages. */
@@ -172,83 +192,72 @@ static bool tensor_from_proto(cn_diag *d, const char *what, const Onnx__TensorPr
   for (size_t i = 0; i < t->n_dims; i++) {
     out->dims[i] = t->dims[i];
   }
-  unsigned char *data = cn_calloc(1, (size_t)(nbytes ? nbytes : 1));
-  out->data = data;
-
   bool external = t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
   if (external) {
-    if (!read_external(d, what, t, base_dir, nbytes, data)) {
-      goto fail;
+    unsigned char *data = NULL;
+    if (!read_external(d, what, t, base_dir, nbytes, &data)) {
+      free(data);
+      return false;
     }
+    out->data = data;
     return true;
   }
+  /* The elements must be in the file before room is made for them: a few bytes of dims must not
+   * make the loader allocate gigabytes. */
   if (t->has_raw_data) {
     if ((int64_t)t->raw_data.len != nbytes) {
       cn_error(d, "%s: raw_data holds %zu bytes but shape and type need %lld", what,
                t->raw_data.len, (long long)nbytes);
-      goto fail;
+      return false;
     }
-    if (nbytes > 0) { /* (an empty field may be NULL) */
-      memcpy(data, t->raw_data.data, (size_t)nbytes); /* ONNX raw data is little-endian, as we are */
+  } else {
+    size_t have = typed_count(t, dt);
+    if ((int64_t)have != numel) {
+      cn_error(d, "%s: holds %zu values but its shape needs %lld", what, have, (long long)numel);
+      return false;
     }
+  }
+  unsigned char *data = cn_calloc(1, (size_t)(nbytes ? nbytes : 1));
+  out->data = data;
+  if (nbytes == 0) { /* (an empty field may be NULL) */
     return true;
   }
-  size_t have = 0;
+  if (t->has_raw_data) {
+    memcpy(data, t->raw_data.data, (size_t)nbytes); /* ONNX raw data is little-endian, as we are */
+    return true;
+  }
   switch (dt) {
   case CNNRT_F32:
-    have = t->n_float_data;
-    if ((int64_t)have == numel && numel > 0) {
-      memcpy(data, t->float_data, (size_t)nbytes);
-    }
+    memcpy(data, t->float_data, (size_t)nbytes);
     break;
   case CNNRT_F64:
-    have = t->n_double_data;
-    if ((int64_t)have == numel && numel > 0) {
-      memcpy(data, t->double_data, (size_t)nbytes);
-    }
+    memcpy(data, t->double_data, (size_t)nbytes);
     break;
   case CNNRT_I64:
-    have = t->n_int64_data;
-    if ((int64_t)have == numel && numel > 0) {
-      memcpy(data, t->int64_data, (size_t)nbytes);
-    }
+    memcpy(data, t->int64_data, (size_t)nbytes);
     break;
   case CNNRT_U32:
   case CNNRT_U64:
-    have = t->n_uint64_data;
-    if ((int64_t)have == numel) {
-      for (int64_t i = 0; i < numel; i++) {
-        if (dt == CNNRT_U32) {
-          ((uint32_t *)data)[i] = (uint32_t)t->uint64_data[i];
-        } else {
-          ((uint64_t *)data)[i] = t->uint64_data[i];
-        }
+    for (int64_t i = 0; i < numel; i++) {
+      if (dt == CNNRT_U32) {
+        ((uint32_t *)data)[i] = (uint32_t)t->uint64_data[i];
+      } else {
+        ((uint64_t *)data)[i] = t->uint64_data[i];
       }
     }
     break;
   default: /* int32_data carries every type narrower than 32 bits, float16 as raw bits */
-    have = t->n_int32_data;
-    if ((int64_t)have == numel) {
-      for (int64_t i = 0; i < numel; i++) {
-        int32_t v = t->int32_data[i];
-        switch (esize) {
-        case 1: data[i] = (unsigned char)v; break;
-        case 2: ((uint16_t *)data)[i] = (uint16_t)v; break;
-        default: ((int32_t *)data)[i] = v; break;
-        }
+    for (int64_t i = 0; i < numel; i++) {
+      int32_t v = t->int32_data[i];
+      switch (esize) {
+      case 1: data[i] = (unsigned char)v; break;
+      case 2: ((uint16_t *)data)[i] = (uint16_t)v; break;
+      default: ((int32_t *)data)[i] = v; break;
       }
     }
     break;
   }
-  if ((int64_t)have != numel) {
-    cn_error(d, "%s: holds %zu values but its shape needs %lld", what, have, (long long)numel);
-    goto fail;
-  }
   return true;
-fail:
-  free(out->data);
-  out->data = NULL;
-  return false;
 }
 
 /* Attributes whose name has the same type in every operator (of every opset): a model that gives
