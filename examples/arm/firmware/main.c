@@ -1,0 +1,149 @@
+/* main.c — a cnncc model on a Cortex-M microcontroller, bare metal: no OS, no heap, no stdio.
+ *
+ * The model (cnncc MODEL.onnx -o gen/model.c --name model --target cortex-m) is compiled in
+ * with its weights (they go to flash as a const array). The input is a static const array
+ * (sample.inc, made from a .npy file by CMakeLists.txt), the arena a static buffer of
+ * MODEL_ARENA_BYTES in RAM, and the result goes to the volatile variables below, where a
+ * debugger (or a test harness) can read it.
+ *
+ * Built with -DCNNCC_FW_SEMIHOSTING, the program also prints the outputs and exits through ARM
+ * semihosting, so that it can run under qemu-system-arm (see build.sh --run-firmware) or a
+ * debug probe. Otherwise it needs nothing but memcpy/memset (and the libm functions the
+ * model's operators use) from the C library. */
+#include <stdint.h>
+
+#include "model.h"
+
+#if MODEL_NUM_INPUTS != 1 || MODEL_NUM_OUTPUTS != 1 || MODEL_INPUT0_DTYPE != 1 ||                 \
+    MODEL_OUTPUT0_DTYPE != 1
+#error "this example runs models with one float32 input and one float32 output"
+#endif
+
+#if defined(__GNUC__)
+#define FW_ALIGNED(n) __attribute__((aligned(n)))
+#else
+#define FW_ALIGNED(n)
+#endif
+
+/* The input, bit-exact: the .npy file's float32 values as 32-bit words (type punning through a
+ * union is well defined in C99). */
+static const union {
+  uint32_t bits[MODEL_INPUT0_SIZE];
+  float value[MODEL_INPUT0_SIZE];
+} input = {{
+#include "sample.inc" /* the input's float32 bit patterns, 0x3f800000u, ... */
+}};
+
+/* The model's only working memory: every intermediate tensor lives here. */
+static unsigned char arena[MODEL_ARENA_BYTES] FW_ALIGNED(MODEL_ARENA_ALIGN);
+
+static float output0[MODEL_OUTPUT0_SIZE];
+static void *const outputs[] = {output0};
+
+/* Results, for a debugger: status 0 = ok, -1 = model error; 1 = not run yet. */
+volatile int32_t cnncc_status = 1;
+volatile int32_t cnncc_class = -1;
+volatile float cnncc_score;
+
+#ifdef CNNCC_FW_SEMIHOSTING
+/* ARM semihosting (bkpt 0xab): SYS_WRITE0 prints a string on the host, SYS_EXIT stops. */
+static int32_t semihost(int32_t op, const void *arg) {
+  register int32_t r0 __asm__("r0") = op;
+  register const void *r1 __asm__("r1") = arg;
+  __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
+  return r0;
+}
+
+static char line[96];
+static unsigned line_len;
+
+static void put(const char *s) {
+  while (*s && line_len + 1 < sizeof line) line[line_len++] = *s++;
+}
+
+static void put_uint(uint32_t v) {
+  char buf[11];
+  int n = 0;
+  do {
+    buf[n++] = (char)('0' + v % 10u);
+    v /= 10u;
+  } while (v);
+  while (n) {
+    char c[2] = {buf[--n], 0};
+    put(c);
+  }
+}
+
+/* value with 6 decimals (no printf on the target) and its bit pattern */
+static void put_float(float x) {
+  union {
+    float f;
+    uint32_t u;
+  } b;
+  static const char hex[] = "0123456789abcdef";
+  char h[11] = "0x";
+  int i;
+  b.f = x;
+  if (x != x) {
+    put("nan");
+  } else if (x > 2.0e9f || x < -2.0e9f) {
+    put(x < 0 ? "-big" : "big");
+  } else {
+    float a = x < 0 ? -x : x;
+    uint32_t ip = (uint32_t)a;
+    uint32_t fp = (uint32_t)((a - (float)ip) * 1.0e6f + 0.5f);
+    if (fp >= 1000000u) {
+      ip++;
+      fp -= 1000000u;
+    }
+    if (x < 0) put("-");
+    put_uint(ip);
+    put(".");
+    for (i = 100000; i > 1 && fp < (uint32_t)i; i /= 10) put("0");
+    put_uint(fp);
+  }
+  for (i = 0; i < 8; i++) h[2 + i] = hex[(b.u >> (28 - 4 * i)) & 15u];
+  h[10] = 0;
+  put(" (");
+  put(h);
+  put(")");
+}
+
+static void flush(void) {
+  put("\n");
+  line[line_len] = 0;
+  semihost(0x04, line); /* SYS_WRITE0 */
+  line_len = 0;
+}
+#endif
+
+int main(void) {
+  const void *const inputs[] = {input.value};
+  int32_t i, best = 0;
+  int rc = model_run(arena, 0, inputs, outputs);
+
+  for (i = 1; i < MODEL_OUTPUT0_SIZE; i++)
+    if (output0[i] > output0[best]) best = i;
+  cnncc_class = best;
+  cnncc_score = output0[best];
+  cnncc_status = rc == 0 ? 0 : -1;
+
+#ifdef CNNCC_FW_SEMIHOSTING
+  put("cnncc firmware: model_run returned ");
+  put(rc == 0 ? "0" : "an error");
+  flush();
+  for (i = 0; i < MODEL_OUTPUT0_SIZE && i < 64; i++) {
+    put("output[");
+    put_uint((uint32_t)i);
+    put("] = ");
+    put_float(output0[i]);
+    flush();
+  }
+  put("predicted class ");
+  put_uint((uint32_t)best);
+  flush();
+  /* SYS_EXIT: ADP_Stopped_ApplicationExit (qemu exits with status 0), else RunTimeErrorUnknown */
+  semihost(0x18, (const void *)(uintptr_t)(rc == 0 ? 0x20026u : 0x20023u));
+#endif
+  return rc == 0 ? 0 : 1;
+}
