@@ -463,7 +463,7 @@ def main():
     hdr = ["model", "GMACs", "cnncc 1T ms", "cnncc 2T ms", "ORT 1T ms", "ORT 2T ms",
            "cnncc/ORT 1T", "cnncc/ORT 2T", "PyTorch 1T ms", "cnncc 1T GFLOP/s",
            "% AVX2 peak", "cnncc 2T GFLOP/s", "max RSS MB cnncc / ORT / PyTorch",
-           "max|Δ|/max|ref|"]
+           "max\\|Δ\\|/max\\|ref\\|"]
     rows = []
     for name in models:
         R = res[name]

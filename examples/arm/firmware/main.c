@@ -61,46 +61,49 @@ static void put(const char *s) {
   while (*s && line_len + 1 < sizeof line) line[line_len++] = *s++;
 }
 
-static void put_uint(uint32_t v) {
+static void put_digits(uint32_t v, int width) { /* v with at least `width` digits */
   char buf[11];
   int n = 0;
   do {
     buf[n++] = (char)('0' + v % 10u);
     v /= 10u;
-  } while (v);
+  } while (v || n < width);
   while (n) {
     char c[2] = {buf[--n], 0};
     put(c);
   }
 }
 
-/* value with 6 decimals (no printf on the target) and its bit pattern */
+/* x as %.6e would print it (to within a unit in the last place; no printf on the target), then
+ * its bit pattern, e.g. "7.878801e+00 (0x40fc1f24)". */
 static void put_float(float x) {
+  static const char hex[] = "0123456789abcdef";
   union {
     float f;
     uint32_t u;
   } b;
-  static const char hex[] = "0123456789abcdef";
   char h[11] = "0x";
-  int i;
+  int i, e = 0;
   b.f = x;
   if (x != x) {
     put("nan");
-  } else if (x > 2.0e9f || x < -2.0e9f) {
-    put(x < 0 ? "-big" : "big");
+  } else if (x - x != 0.0f) {
+    put(x < 0 ? "-inf" : "inf");
   } else {
     float a = x < 0 ? -x : x;
-    uint32_t ip = (uint32_t)a;
-    uint32_t fp = (uint32_t)((a - (float)ip) * 1.0e6f + 0.5f);
-    if (fp >= 1000000u) {
-      ip++;
-      fp -= 1000000u;
+    uint32_t m;
+    if (a != 0.0f) {
+      while (a >= 10.0f) a /= 10.0f, e++;
+      while (a < 1.0f) a *= 10.0f, e--;
     }
+    m = (uint32_t)(a * 1.0e6f + 0.5f);
+    if (m >= 10000000u) m /= 10u, e++;
     if (x < 0) put("-");
-    put_uint(ip);
+    put_digits(m / 1000000u, 1);
     put(".");
-    for (i = 100000; i > 1 && fp < (uint32_t)i; i /= 10) put("0");
-    put_uint(fp);
+    put_digits(m % 1000000u, 6);
+    put(e < 0 ? "e-" : "e+");
+    put_digits((uint32_t)(e < 0 ? -e : e), 2);
   }
   for (i = 0; i < 8; i++) h[2 + i] = hex[(b.u >> (28 - 4 * i)) & 15u];
   h[10] = 0;
@@ -132,15 +135,15 @@ int main(void) {
   put("cnncc firmware: model_run returned ");
   put(rc == 0 ? "0" : "an error");
   flush();
-  for (i = 0; i < MODEL_OUTPUT0_SIZE && i < 64; i++) {
+  for (i = 0; i < MODEL_OUTPUT0_SIZE; i++) {
     put("output[");
-    put_uint((uint32_t)i);
+    put_digits((uint32_t)i, 1);
     put("] = ");
     put_float(output0[i]);
     flush();
   }
   put("predicted class ");
-  put_uint((uint32_t)best);
+  put_digits((uint32_t)best, 1);
   flush();
   /* SYS_EXIT: ADP_Stopped_ApplicationExit (qemu exits with status 0), else RunTimeErrorUnknown */
   semihost(0x18, (const void *)(uintptr_t)(rc == 0 ? 0x20026u : 0x20023u));
