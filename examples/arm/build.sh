@@ -206,7 +206,7 @@ cortex_m_target() {
            t, $1 + $2, $1, $2, $2 + $3, $2, $3, stack
     printf "%s: model: MODEL_ARENA_BYTES %d (RAM), MODEL_WEIGHTS_BYTES %d (flash); " \
            "the rest is code, input and runtime\n", t, arena, w
-    printf "%s: fits the memory map of the toolchain file: flash %s, RAM %s\n", t, fs, rs }'
+    printf "%s: fits the memory map (CNNCC_FW_*): flash %s, RAM %s\n", t, fs, rs }'
 
   if [ "$qemu_system" -eq 1 ] && command -v qemu-system-arm >/dev/null 2>&1; then
     step "$t: the same firmware with semihosting, run on qemu-system-arm -M $board"

@@ -12,7 +12,8 @@
 #
 # With CNNCC_QEMU_CC_CACHE=DIR set, *_main.c sources (cnncc's drivers: most of the compile time
 # of a small model) are compiled once per distinct preprocessed text and flags, into DIR/*.o.
-# Many ONNX node tests share their driver (same input/output names and shapes).
+# Many ONNX node tests share their driver (same input/output names and shapes). The key does
+# not include the compiler's version: clear DIR after upgrading the cross compiler.
 set -euo pipefail
 if [ $# -lt 3 ]; then
   echo "usage: $0 CROSS_CC QEMU SYSROOT [cc arguments...]" >&2
@@ -30,6 +31,9 @@ done
 
 args=("$@")
 cache=${CNNCC_QEMU_CC_CACHE:-}
+for a in "$@"; do
+  case "$a" in -c | -E | -S) cache="" ;; esac # not a link: compile as asked
+done
 if [ -n "$cache" ]; then
   cflags=()
   skip=0
@@ -67,7 +71,7 @@ if [ -n "$out" ] && [ -f "$out" ]; then
   mv -f "$out" "$elf"
   qemu_path=$(command -v "$qemu" || echo "$qemu")
   {
-    echo '#!/bin/sh'
+    echo '#!/usr/bin/env bash' # %q quotes for bash
     printf 'exec %q -L %q %q "$@"\n' "$qemu_path" "$sysroot" "$elf"
   } >"$out"
   chmod +x "$out"

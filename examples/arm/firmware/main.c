@@ -7,9 +7,9 @@
  * debugger (or a test harness) can read it.
  *
  * Built with -DCNNCC_FW_SEMIHOSTING, the program also prints the outputs and exits through ARM
- * semihosting, so that it can run under qemu-system-arm (see build.sh --run-firmware) or a
- * debug probe. Otherwise it needs nothing but memcpy/memset (and the libm functions the
- * model's operators use) from the C library. */
+ * semihosting, so that it can run under qemu-system-arm (build.sh does that when it is
+ * installed) or on a board with a debug probe attached. Otherwise it needs nothing from the C
+ * library but memcpy/memset and the libm functions of the model's operators. */
 #include <stdint.h>
 
 #include "model.h"
