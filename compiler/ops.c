@@ -116,7 +116,7 @@ bool cn_set_output(cn_diag *d, cn_graph *g, const cn_node *n, int i, cn_dtype dt
 
 bool cn_norm_axis(cn_diag *d, const cn_node *n, int64_t axis, int rank, int *out) {
   int64_t a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= (rank > 0 ? rank : 1)) {
+  if (a < 0 || a >= rank) { /* (a scalar has no axis) */
     cn_error_node(d, n, "axis %lld is out of range for rank %d", (long long)axis, rank);
     return false;
   }

@@ -154,7 +154,9 @@ void cn_map_free(cn_map *m) {
 }
 
 bool cn_mul_checked(int64_t a, int64_t b, int64_t limit, int64_t *out) {
-  if (a < 0 || b < 0) {
+  /* Either factor alone past the limit fails too, even times 0: a dimension of 2^62 beside a
+   * dimension of 0 would overflow the arithmetic of later stages. */
+  if (a < 0 || b < 0 || a > limit || b > limit) {
     return false;
   }
   if (a != 0 && b > limit / a) {

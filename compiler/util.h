@@ -50,7 +50,7 @@ void cn_map_put(cn_map *m, const char *key, int val);
 bool cn_map_get(const cn_map *m, const char *key, int *val);
 void cn_map_free(cn_map *m);
 
-/* Multiplies non-negative sizes, returning false on overflow past `limit`. */
+/* Multiplies non-negative sizes, returning false when either or the product exceeds `limit`. */
 bool cn_mul_checked(int64_t a, int64_t b, int64_t limit, int64_t *out);
 
 /* Writes `len` bytes to `path` atomically enough for our purpose: a temporary file renamed into

@@ -99,6 +99,19 @@ bool cn_infer_conv(cn_graph *g, cn_node *n, cn_diag *d) {
                           "non-negative");
       return false;
     }
+    /* The output size arithmetic (runtime/cnnrt_conv.h) must not overflow. */
+    int64_t span, stretch;
+    if (pads[i] > CN_MAX_ELEMENTS || pads[sp + i] > CN_MAX_ELEMENTS ||
+        !cn_mul_checked(kernel[i] - 1, dil[i], CN_MAX_ELEMENTS, &span) ||
+        !cn_mul_checked(stride[i], x->dims[2 + i], CN_MAX_ELEMENTS, &stretch)) {
+      cn_error_node(d, n, "strides, dilations or pads of spatial axis %d are too large", i);
+      return false;
+    }
+  }
+  int64_t w_group; /* channels the weight covers over all groups */
+  if (!cn_mul_checked(w->dims[1], group, CN_MAX_ELEMENTS, &w_group)) {
+    cn_error_node(d, n, "group %lld is too large", (long long)group);
+    return false;
   }
   cnnrt_conv_params *p = cn_node_params(n, sizeof *p);
   p->spatial = sp;
@@ -113,15 +126,15 @@ bool cn_infer_conv(cn_graph *g, cn_node *n, cn_diag *d) {
   if (!transpose) {
     p->c_in = x->dims[1];
     p->c_out = w->dims[0];
-    if (w->dims[1] * group != x->dims[1] || p->c_out % group != 0) {
+    if (w_group != x->dims[1] || p->c_out % group != 0) {
       cn_error_node(d, n, "input has %lld channels but the weight %s with group %lld expects %lld",
                     (long long)x->dims[1], cn_shape_str(w->rank, w->dims, s1, sizeof s1),
-                    (long long)group, (long long)(w->dims[1] * group));
+                    (long long)group, (long long)w_group);
       return false;
     }
   } else {
     p->c_in = x->dims[1];
-    p->c_out = w->dims[1] * group;
+    p->c_out = w_group;
     if (w->dims[0] != x->dims[1] || p->c_in % group != 0) {
       cn_error_node(d, n, "input has %lld channels but the weight %s expects %lld",
                     (long long)x->dims[1], cn_shape_str(w->rank, w->dims, s1, sizeof s1),
@@ -140,6 +153,12 @@ bool cn_infer_conv(cn_graph *g, cn_node *n, cn_diag *d) {
   if (transpose) {
     if (!ints_attr(d, n, "output_padding", sp, 0, out_pad)) {
       return false;
+    }
+    for (int i = 0; i < sp; i++) {
+      if (out_pad[i] < 0 || out_pad[i] > CN_MAX_ELEMENTS) {
+        cn_error_node(d, n, "output_padding %lld is out of range", (long long)out_pad[i]);
+        return false;
+      }
     }
     const int64_t *os;
     n_out_shape = cn_attr_ints(n, "output_shape", &os);

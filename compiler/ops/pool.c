@@ -89,6 +89,15 @@ bool cn_infer_pool(cn_graph *g, cn_node *n, cn_diag *d) {
                           "non-negative");
       return false;
     }
+    /* The output size arithmetic (runtime/cnnrt_pool.h) must not overflow. */
+    int64_t span;
+    if (stride[i] > CN_MAX_ELEMENTS || pads[i] > CN_MAX_ELEMENTS ||
+        pads[sp + i] > CN_MAX_ELEMENTS ||
+        !cn_mul_checked(ks[i] - 1, dil[i], CN_MAX_ELEMENTS, &span)) {
+      cn_error_node(d, n, "kernel size, stride, dilation or pads of spatial axis %d are too large",
+                    i);
+      return false;
+    }
     int64_t in = x->dims[2 + i], pb = pads[i], pe = pads[sp + i], out;
     if (strcmp(auto_pad, "SAME_UPPER") == 0 || strcmp(auto_pad, "SAME_LOWER") == 0) {
       out = cnnrt_pool_same_pads(in, ks[i], stride[i], dil[i],

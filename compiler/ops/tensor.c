@@ -414,9 +414,9 @@ static bool infer_gather(cn_graph *g, cn_node *n, cn_diag *d, tensor_params *p) 
 
 static bool infer_depth_space(cn_graph *g, cn_node *n, cn_diag *d, tensor_params *p) {
   const cn_value *x = cn_in(g, n, 0);
-  int64_t b = cn_attr_int(n, "blocksize", 0);
-  if (x->rank != 4 || b < 1) {
-    cn_error_node(d, n, "expects a 4-D input and a positive blocksize");
+  int64_t b = cn_attr_int(n, "blocksize", 0), b2;
+  if (x->rank != 4 || b < 1 || !cn_mul_checked(b, b, CN_MAX_ELEMENTS, &b2)) {
+    cn_error_node(d, n, "expects a 4-D input and a positive blocksize (at most 2^17)");
     return false;
   }
   p->blocksize = b;
@@ -428,20 +428,26 @@ static bool infer_depth_space(cn_graph *g, cn_node *n, cn_diag *d, tensor_params
       return false;
     }
     p->crd = strcmp(mode, "CRD") == 0;
-    if (x->dims[1] % (b * b) != 0) {
+    if (x->dims[1] % b2 != 0) {
       cn_error_node(d, n, "channels (%lld) are not a multiple of blocksize^2",
                     (long long)x->dims[1]);
       return false;
     }
-    dims[1] /= b * b;
-    dims[2] *= b;
-    dims[3] *= b;
+    dims[1] /= b2;
+    if (!cn_mul_checked(x->dims[2], b, CN_MAX_ELEMENTS, &dims[2]) ||
+        !cn_mul_checked(x->dims[3], b, CN_MAX_ELEMENTS, &dims[3])) {
+      cn_error_node(d, n, "output would be too large");
+      return false;
+    }
   } else {
     if (x->dims[2] % b != 0 || x->dims[3] % b != 0) {
       cn_error_node(d, n, "height and width must be multiples of the blocksize");
       return false;
     }
-    dims[1] *= b * b;
+    if (!cn_mul_checked(x->dims[1], b2, CN_MAX_ELEMENTS, &dims[1])) {
+      cn_error_node(d, n, "output would be too large");
+      return false;
+    }
     dims[2] /= b;
     dims[3] /= b;
   }

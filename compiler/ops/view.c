@@ -210,14 +210,16 @@ bool cn_infer_view(cn_graph *g, cn_node *n, cn_diag *d) {
   }
   case CN_OP_DROPOUT:
     if (cn_has_input(n, 2)) {
-      const cn_value *t = cn_in(g, n, 2);
-      if (t->kind != CN_VALUE_CONST) {
-        cn_error_node(d, n, "training_mode must be a constant (cnncc compiles inference graphs; "
-                            "use --train for training)");
+      const cn_value *t = cn_in(g, n, 2), *ratio = cn_in(g, n, 1);
+      if (t->kind != CN_VALUE_CONST || cn_value_numel(t) != 1) {
+        cn_error_node(d, n, "training_mode must be a constant scalar (cnncc compiles inference "
+                            "graphs; use --train for training)");
         return false;
       }
-      if (cn_value_get_int(t, 0) != 0 && (!cn_has_input(n, 1) ||
-                                           cn_value_get_float(cn_in(g, n, 1), 0) != 0.0)) {
+      /* (a ratio known to be 0 makes training mode the identity too) */
+      if (cn_value_get_int(t, 0) != 0 &&
+          (!ratio || ratio->kind != CN_VALUE_CONST || cn_value_numel(ratio) != 1 ||
+           cn_value_get_float(ratio, 0) != 0.0)) {
         cn_error_node(d, n, "training-mode Dropout is not supported in an inference graph");
         return false;
       }

@@ -24,6 +24,17 @@ static int64_t outputs_bytes(const cn_graph *g, const cn_node *n) {
   return total;
 }
 
+/* Whether no output of n has elements (or n has no output the model uses): folding it computes
+ * nothing, and its kernel need not run (it could still walk 2^34 rows of nothing). */
+static bool outputs_empty(const cn_graph *g, const cn_node *n) {
+  for (int o = 0; o < n->n_out; o++) {
+    if (n->out[o] >= 0 && cn_value_numel(&g->values[n->out[o]]) != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
 static bool all_inputs_const(const cn_graph *g, const cn_node *n) {
   for (int i = 0; i < n->n_in; i++) {
     if (n->in[i] >= 0 && g->values[n->in[i]].kind != CN_VALUE_CONST) {
@@ -97,7 +108,14 @@ bool cn_pass_infer(cn_graph *g, cn_diag *d) {
       }
       continue; /* left to run time */
     }
-    if (foldable && cn_op_eval(g, n)) {
+    bool folded = false;
+    if (foldable && outputs_empty(g, n)) {
+      cn_fold_outputs(g, n);
+      folded = true;
+    } else if (foldable) {
+      folded = cn_op_eval(g, n);
+    }
+    if (folded) {
       fold_budget -= bytes;
       n->dead = true;
       for (int o = 0; o < n->n_out; o++) {

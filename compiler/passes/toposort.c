@@ -69,7 +69,7 @@ bool cn_pass_toposort(cn_graph *g, cn_diag *d) {
         break;
       }
     }
-  } else {
+  } else if (n > 0) { /* (a graph without nodes has no node array) */
     cn_node *sorted = cn_malloc(sizeof(cn_node) * ((size_t)n + 1));
     for (int i = 0; i < n; i++) {
       sorted[i] = g->nodes[order[i]];

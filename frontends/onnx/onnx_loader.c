@@ -325,7 +325,8 @@ static bool convert_attr(cn_diag *d, const cn_node *n, const Onnx__AttributeProt
     break;
   case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING:
     out->type = CN_ATTR_STRING;
-    out->s = a->has_s ? cn_strndup((const char *)a->s.data, a->s.len) : cn_strdup("");
+    out->s = a->has_s && a->s.len ? cn_strndup((const char *)a->s.data, a->s.len)
+                                  : cn_strdup(""); /* (an empty string may be NULL) */
     break;
   case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS:
     out->type = CN_ATTR_FLOATS;

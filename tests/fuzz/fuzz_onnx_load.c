@@ -9,8 +9,14 @@
 
 #include "compiler/ir.h"
 #include "frontends/onnx/onnx_loader.h"
+#include "onnx_mutator.h"
 
 enum { MAX_INPUT_BYTES = 1 << 20 };
+
+/* Structure-aware mutations (onnx_mutator.h), mixed with libFuzzer's byte-level ones. */
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed) {
+  return onnx_mutate(data, size, max_size, seed);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size > MAX_INPUT_BYTES) {

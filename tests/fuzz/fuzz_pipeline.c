@@ -20,6 +20,7 @@
 #include "codegen/emit.h"
 #include "compiler/pipeline.h"
 #include "onnx.pb-c.h"
+#include "onnx_mutator.h"
 
 enum { MAX_INPUT_BYTES = 64 * 1024, MAX_NODES = 48, MAX_INITIALIZERS = 64 };
 
@@ -95,6 +96,11 @@ static bool write_all(const char *path, const uint8_t *data, size_t size) {
   }
   bool ok = fwrite(data, 1, size, f) == size;
   return (fclose(f) == 0) && ok;
+}
+
+/* Structure-aware mutations (onnx_mutator.h), mixed with libFuzzer's byte-level ones. */
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed) {
+  return onnx_mutate(data, size, max_size, seed);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
