@@ -495,6 +495,34 @@ static bool write_out(cn_diag *d, const char *path, const cn_buf *b) {
   return true;
 }
 
+/* Debug builds of the generated code (-DCNNRT_DEBUG) assert, before anything runs, that every
+ * arena buffer of the memory plan (values and kernel scratch) lies inside the NAME_ARENA_BYTES
+ * the header promises: the one contract between the plan and the caller's allocation. */
+static void emit_arena_checks(cn_buf *c, const cn_graph *g, const char *U) {
+  if (g->arena_bytes <= 0) {
+    return;
+  }
+  cn_buf_puts(c, "#ifdef CNNRT_DEBUG\n"
+                 "  /* Every arena buffer of the memory plan lies inside the arena. */\n");
+  for (int v = 0; v < g->n_values; v++) {
+    const cn_value *val = &g->values[v];
+    if (val->kind != CN_VALUE_TEMP || val->alias >= 0 || val->is_output || val->offset < 0) {
+      continue;
+    }
+    cn_buf_printf(c, "  CNNRT_ASSERT(cnnrt_arena_fits(%" PRId64 ", %" PRId64 ", %s_ARENA_BYTES));\n",
+                  val->offset, cn_value_bytes(val), U);
+  }
+  for (int i = 0; i < g->n_nodes; i++) {
+    const cn_node *n = &g->nodes[i];
+    if (n->dead || n->scratch_bytes <= 0) {
+      continue;
+    }
+    cn_buf_printf(c, "  CNNRT_ASSERT(cnnrt_arena_fits(%" PRId64 ", %" PRId64 ", %s_ARENA_BYTES));\n",
+                  n->scratch_offset, n->scratch_bytes, U);
+  }
+  cn_buf_puts(c, "#endif\n");
+}
+
 extern void cn_gen_driver(cn_buf *out, const cn_graph *g, const char *file_base,
                           const char *ident, const char *weights_file, uint64_t checksum);
 
@@ -561,6 +589,9 @@ bool cn_codegen(cn_graph *g, const cn_options *opt, cn_diag *d) {
   if (!embedded && e.blob_bytes > 0) {
     cn_buf_puts(&c, "  if (W == NULL) {\n    return -1;\n  }\n");
   }
+  char *ident_upper = upper(ident);
+  emit_arena_checks(&c, g, ident_upper);
+  free(ident_upper);
   cn_buf_append(&c, e.body.data ? e.body.data : "", e.body.len);
   cn_buf_printf(&c,
                 "  return 0;\n}\n\n"

@@ -106,13 +106,19 @@ static inline void cnnrt_parallel_for(const cnnrt_parallel *par, cnnrt_task_fn f
   }
 }
 
-/* Arena bound checks for debug builds of generated code (-DCNNRT_DEBUG). */
+/* Arena bound checks for debug builds of generated code (-DCNNRT_DEBUG): the generated run
+ * function asserts cnnrt_arena_fits for every buffer of its memory plan, kernels assert their
+ * parameters. (Without CNNRT_DEBUG, or with NDEBUG, nothing is checked and nothing costs.) */
 #ifdef CNNRT_DEBUG
 #include <assert.h>
 #define CNNRT_ASSERT(cond) assert(cond)
 #else
 #define CNNRT_ASSERT(cond) ((void)0)
 #endif
+/* Whether `bytes` bytes at byte offset `offset` lie inside an arena of `arena_bytes` bytes. */
+static inline int cnnrt_arena_fits(int64_t offset, int64_t bytes, int64_t arena_bytes) {
+  return offset >= 0 && bytes >= 0 && offset <= arena_bytes && bytes <= arena_bytes - offset;
+}
 
 /* IEEE half and bfloat16 conversions (Cast to/from float16). Round to nearest even. */
 static inline float cnnrt_f16_to_f32(uint16_t h) {

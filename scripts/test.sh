@@ -9,7 +9,7 @@ build=${CNNCC_BUILD_DIR:-$root/build}
 
 packages=(build-essential cmake pkg-config clang libprotobuf-c-dev protobuf-c-compiler
           libcmocka-dev python3-numpy python3-onnx python3-torch python3-torchvision
-          dataset-fashion-mnist)
+          dataset-fashion-mnist libclang-rt-14-dev valgrind)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -169,8 +169,11 @@ static size_t typed_count(const Onnx__TensorProto *t, int dt) {
 }
 
 /* Converts a TensorProto into a dense array. `what` names it in messages. */
+/* Converts t into out. With `take` (t is an initializer of a message the loader owns), raw data is
+ * not copied: out->data takes over protobuf-c's buffer, so that a model's weights are held once
+ * (by the message, then by the graph) instead of twice. */
 static bool tensor_from_proto(cn_diag *d, const char *what, const Onnx__TensorProto *t,
-                              const char *base_dir, cn_tensor *out) {
+                              const char *base_dir, Onnx__TensorProto *take, cn_tensor *out) {
   memset(out, 0, sizeof *out);
   int dt = t->has_data_type ? t->data_type : 0;
   if (!dtype_supported(dt)) {
@@ -216,6 +219,15 @@ static bool tensor_from_proto(cn_diag *d, const char *what, const Onnx__TensorPr
       cn_error(d, "%s: holds %zu values but its shape needs %lld", what, have, (long long)numel);
       return false;
     }
+  }
+  if (take && t->has_raw_data && nbytes > 0) {
+    CN_ASSERT(take == t);
+    /* (protobuf-c's default allocator is malloc: the graph frees it with free()) */
+    out->data = take->raw_data.data;
+    take->raw_data.data = NULL;
+    take->raw_data.len = 0;
+    take->has_raw_data = 0;
+    return true;
   }
   unsigned char *data = cn_calloc(1, (size_t)(nbytes ? nbytes : 1));
   out->data = data;
@@ -352,7 +364,7 @@ static bool convert_attr(cn_diag *d, const cn_node *n, const Onnx__AttributeProt
     out->type = CN_ATTR_TENSOR;
     out->t = cn_calloc(1, sizeof *out->t);
     char *what = cn_fmt("node '%s' (%s): attribute '%s'", n->name, n->op_type, out->name);
-    bool ok = tensor_from_proto(d, what, a->t, base_dir, out->t);
+    bool ok = tensor_from_proto(d, what, a->t, base_dir, NULL, out->t);
     free(what);
     return ok;
   }
@@ -409,7 +421,7 @@ static bool shape_from_value_info(cn_diag *d, const Onnx__ValueInfoProto *vi, cn
 }
 
 /* Builds the IR from a decoded model. */
-static cn_graph *graph_from_model(const Onnx__ModelProto *m, const char *base_dir, cn_diag *d) {
+static cn_graph *graph_from_model(Onnx__ModelProto *m, const char *base_dir, cn_diag *d) {
   if (!m->graph) {
     cn_error(d, "the model has no graph");
     return NULL;
@@ -439,7 +451,7 @@ static cn_graph *graph_from_model(const Onnx__ModelProto *m, const char *base_di
     return NULL;
   }
 
-  const Onnx__GraphProto *gp = m->graph;
+  Onnx__GraphProto *gp = m->graph;
   cn_graph *g = cn_graph_new();
   g->opset = opset;
   if (gp->name && gp->name[0]) {
@@ -449,7 +461,7 @@ static cn_graph *graph_from_model(const Onnx__ModelProto *m, const char *base_di
 
   /* Initializers: constants. */
   for (size_t i = 0; i < gp->n_initializer; i++) {
-    const Onnx__TensorProto *t = gp->initializer[i];
+    Onnx__TensorProto *t = gp->initializer[i];
     const char *name = t->name ? t->name : "";
     if (name[0] == '\0') {
       cn_error(d, "initializer #%zu has no name", i);
@@ -461,7 +473,7 @@ static cn_graph *graph_from_model(const Onnx__ModelProto *m, const char *base_di
     }
     char *what = cn_fmt("initializer '%s'", name);
     cn_tensor tensor;
-    if (tensor_from_proto(d, what, t, base_dir, &tensor)) {
+    if (tensor_from_proto(d, what, t, base_dir, t, &tensor)) {
       int id = cn_value_add(g, name);
       cn_value *v = &g->values[id];
       v->kind = CN_VALUE_CONST;
@@ -610,10 +622,17 @@ static cn_graph *graph_from_model(const Onnx__ModelProto *m, const char *base_di
   return g;
 }
 
-cn_graph *cn_onnx_load_buffer(const uint8_t *data, size_t len, const char *base_dir, cn_diag *d) {
+static Onnx__ModelProto *decode(const uint8_t *data, size_t len, cn_diag *d) {
   Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, data);
   if (!m) {
     cn_error(d, "not a valid ONNX model: protobuf decoding failed (truncated or corrupted file?)");
+  }
+  return m;
+}
+
+cn_graph *cn_onnx_load_buffer(const uint8_t *data, size_t len, const char *base_dir, cn_diag *d) {
+  Onnx__ModelProto *m = decode(data, len, d);
+  if (!m) {
     return NULL;
   }
   cn_graph *g = graph_from_model(m, base_dir, d);
@@ -634,8 +653,16 @@ cn_graph *cn_onnx_load(const char *path, cn_diag *d) {
     free(base_dir);
     base_dir = cn_strdup("/");
   }
-  cn_graph *g = cn_onnx_load_buffer(data, len, base_dir, d);
-  free(base_dir);
+  /* The file's bytes go as soon as they are decoded (protobuf-c copies what it keeps), and the
+   * graph takes the initializers' buffers over from the message: cnncc holds a model's weights
+   * at most twice at any time (file + message while decoding), once after. */
+  Onnx__ModelProto *m = decode(data, len, d);
   free(data);
+  cn_graph *g = NULL;
+  if (m) {
+    g = graph_from_model(m, base_dir, d);
+    onnx__model_proto__free_unpacked(m, NULL);
+  }
+  free(base_dir);
   return g;
 }

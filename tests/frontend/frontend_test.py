@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 
 CASES = {}
@@ -1404,6 +1405,139 @@ def cli_deterministic(ctx):
         with open(os.path.join(folder, "e1", f), "rb") as a, \
                 open(os.path.join(folder, "e2", f), "rb") as b:
             check(a.read() == b.read(), "%s differs between two compilations" % f)
+
+
+@case
+def sizes_past_int32(ctx):
+    """Tensors of more than 2^31 elements compile to 64-bit sizes and offsets: the generated code
+    (runtime headers included) builds warning-free with -Wconversion, and the header states the
+    exact sizes. (Running it would need 12 GiB; the sizes are what int indexing would break.)"""
+    np, onnx, TP, helper, nh = onnx_modules()
+    N = helper.make_node
+    n = 3 << 30  # 3 * 2^30 float32 elements: past INT32_MAX elements and past 2^33 bytes
+    g = helper.make_graph([N("Relu", ["x"], ["a"], name="relu"), N("Neg", ["a"], ["y"], name="neg")],
+                          "g", [helper.make_tensor_value_info("x", TP.FLOAT, [1, n])],
+                          [helper.make_tensor_value_info("y", TP.FLOAT, None)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    folder = ctx.fresh("big")
+    out = os.path.join(folder, "out")
+    r = ctx.cnncc([ctx.save(m, folder), "-o", os.path.join(out, "m.c"), "--main"])
+    check(r.returncode == 0, "cnncc failed:\n%s" % r.stderr)
+    with open(os.path.join(out, "m.h")) as f:
+        hdr = f.read()
+    check("#define M_ARENA_BYTES %d\n" % (4 * n) in hdr, "arena size is not 4*%d:\n%s" % (n, hdr))
+    check("#define M_INPUT0_SIZE %d " % n in hdr, "input size is not %d" % n)
+    for src in ("m.c", "m_main.c"):
+        r = ctx.run([ctx.cc, "-std=c99", "-O1", "-Wall", "-Wextra", "-Wpedantic", "-Werror",
+                     "-Wconversion", "-Wno-sign-conversion", "-c", os.path.join(out, src),
+                     "-o", os.path.join(folder, src + ".o")])
+        check(r.returncode == 0, "%s with sizes past 2^31 does not build cleanly with "
+              "-Wconversion:\n%s" % (src, r.stderr[-4000:]))
+
+
+@case
+def bad_duplicate_input(ctx):
+    np, onnx, TP, helper, nh = onnx_modules()
+    N = helper.make_node
+    g = helper.make_graph([N("Add", ["x", "x"], ["y"], name="add")], "g",
+                          [helper.make_tensor_value_info("x", TP.FLOAT, [4]),
+                           helper.make_tensor_value_info("x", TP.FLOAT, [4])],
+                          [helper.make_tensor_value_info("y", TP.FLOAT, None)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    ctx.expect_error(m, [r"graph input 'x' is listed twice"])
+
+
+@case
+def bounded_work(ctx):
+    """Small models that ask for a lot of work or memory at compile time: each compile ends within
+    a few seconds and 1 GiB of address space, either compiled (the work left to run time) or with
+    one clear error and no files; never a hang, never an out-of-memory kill."""
+    np, onnx, TP, helper, nh = onnx_modules()
+    N = helper.make_node
+    i64 = lambda name, v: nh.from_array(np.array(v, np.int64), name)
+    f32 = lambda name, v: nh.from_array(np.array(v, np.float32), name)
+    x = helper.make_tensor_value_info("x", TP.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", TP.FLOAT, None)
+    models = {
+        # constants that would fold into 2^33..2^34 elements
+        "ConstantOfShape 2^33": ([N("ConstantOfShape", ["s"], ["k"]), N("Add", ["x", "k"], ["y"])],
+                                 [i64("s", [1 << 17, 1 << 16])]),
+        "Expand 2^34": ([N("Expand", ["c", "s"], ["k"]), N("Add", ["x", "k"], ["y"])],
+                        [f32("c", [1.0]), i64("s", [1 << 17, 1 << 17])]),
+        "Tile 2^32": ([N("Tile", ["c", "r"], ["k"]), N("Add", ["x", "k"], ["y"])],
+                      [f32("c", [[1.0, 2.0]]), i64("r", [1 << 16, 1 << 15])]),
+        "Resize x2^16": ([N("Resize", ["c", "", "sc"], ["k"], mode="nearest"),
+                          N("Add", ["x", "k"], ["y"])],
+                         [f32("c", [[[[1.0, 2.0], [3.0, 4.0]]]]),
+                          f32("sc", [1.0, 1.0, 65536.0, 65536.0])]),
+        # a long chain of folds over a mid-sized constant (2^20 elements x 200 nodes)
+        "fold chain": ([N("Neg", ["c" if i == 0 else "t%d" % (i - 1)], ["t%d" % i])
+                        for i in range(200)] + [N("ReduceSum", ["t199"], ["r"], keepdims=0),
+                                                N("Add", ["x", "r"], ["y"])],
+                       [f32("c", np.ones((1 << 20,), np.float32))]),
+        # softmax over an empty axis of 2^34 rows (folding it once walked every row)
+        "empty softmax": ([N("ConstantOfShape", ["s"], ["k"]), N("Softmax", ["k"], ["sm"], axis=-1),
+                           N("ReduceSum", ["sm"], ["r"], keepdims=0), N("Add", ["x", "r"], ["y"])],
+                          [i64("s", [1 << 17, 1 << 17, 0])]),
+    }
+    for label, (nodes, inits) in models.items():
+        g = helper.make_graph(nodes, "g", [x], [y], inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+        folder = ctx.fresh("bw")
+        out_dir = os.path.join(folder, "out")
+        t0 = time.time()
+        r = ctx.cnncc([ctx.save(m, folder), "-o", os.path.join(out_dir, "m.c")], limit_mb=1024)
+        dt = time.time() - t0
+        check(r.returncode in (0, 1), "%s: exit status %d\n%s" % (label, r.returncode, r.stderr))
+        check(dt < 30, "%s: took %.1f s" % (label, dt))
+        if r.returncode == 1:
+            check(r.stderr.startswith("cnncc: error:") and r.stderr.count("error:") >= 1,
+                  "%s: no clear diagnostic:\n%s" % (label, r.stderr))
+            left = os.listdir(out_dir) if os.path.isdir(out_dir) else []
+            check(not left, "%s: files left after an error: %s" % (label, left))
+        print("  %s: exit %d in %.2f s%s" % (label, r.returncode, dt,
+                                             (": " + r.stderr.strip().splitlines()[0][:120])
+                                             if r.returncode else ""))
+
+
+@case
+def deterministic_threads(ctx):
+    """Results are bit-identical from run to run and for 1, 2, 3 and 4 threads: the quickstart CNN
+    compiled for 4 threads, built with the AVX2 kernels where the host has them (the threaded
+    packed GEMM and depthwise paths), the driver run on two samples with --threads 1..4 twice."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    quick = os.path.join(here, "..", "..", "examples", "quickstart")
+    samples = [os.path.join(quick, "samples", f) for f in sorted(os.listdir(
+        os.path.join(quick, "samples"))) if f.endswith(".npy")][:2]
+    folder = ctx.fresh("thr")
+    out = os.path.join(folder, "out")
+    r = ctx.cnncc([os.path.join(quick, "fashion_cnn.onnx"), "-o", os.path.join(out, "m.c"),
+                   "--main", "--max-threads", "4"])
+    check(r.returncode == 0, "cnncc failed:\n%s" % r.stderr)
+    with open("/proc/cpuinfo") as f:
+        cpu = f.read()
+    simd = ["-mavx2", "-mfma"] if " avx2 " in cpu and " fma " in cpu else []
+    prog = os.path.join(folder, "prog")
+    r = ctx.run([ctx.cc, "-std=c99", "-O2"] + simd + [os.path.join(out, "m.c"),
+                os.path.join(out, "m_main.c"), "-o", prog, "-lm", "-lpthread"])
+    check(r.returncode == 0, "cc failed:\n%s" % r.stderr[-4000:])
+    results = {}
+    for run, threads in enumerate((1, 2, 3, 4, 1, 4)):
+        res = os.path.join(folder, "res%d" % run)
+        os.makedirs(res)
+        for k, sample in enumerate(samples):
+            r = ctx.run([prog, sample, "--out-dir", res, "--threads", str(threads)])
+            check(r.returncode == 0, "driver failed with --threads %d:\n%s" % (threads, r.stderr))
+            with open(os.path.join(res, os.listdir(res)[0]), "rb") as f:
+                data = f.read()
+            os.remove(os.path.join(res, os.listdir(res)[0]))
+            results.setdefault(k, []).append((threads, data))
+    for k, runs in results.items():
+        for threads, data in runs[1:]:
+            check(data == runs[0][1], "sample %d: output with --threads %d differs from "
+                  "--threads 1" % (k, threads))
+    print("  %d samples x %d runs bit-identical (%s)" % (len(results), len(results[0]),
+                                                     "AVX2" if simd else "portable kernels"))
 
 
 # ---------------------------------------------------------------------------------------------

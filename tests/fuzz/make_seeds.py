@@ -532,6 +532,11 @@ def main(argv):
         reset(os.path.join(out, sub))
 
     models = [(name, m.SerializeToString()) for name, m in handmade()]
+    # The repo's real model (the quickstart CNN, ~400 KiB: the loader's corpus only).
+    quick = os.path.join(source_dir, "examples", "quickstart", "fashion_cnn.onnx")
+    if os.path.exists(quick):
+        with open(quick, "rb") as f:
+            models.append(("quickstart_fashion_cnn", f.read()))
     nodes = node_tests(node_dirs, source_dir)
     for test, path in nodes:
         models.append(("node_" + test, node_model_bytes(path)))

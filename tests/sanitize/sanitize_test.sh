@@ -158,6 +158,27 @@ debug-arena)
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=66 \
     run "$work/arena_check" --weights "$work/fashion.bin" --ref "$expected" "$quick"/samples/*.npy ||
     fail "arena_check failed"
+  # The bounds checks must be able to fire: a header that promises 64 bytes less arena than the
+  # plan uses (as a memory-plan bug would) must stop the debug build at its first check.
+  grep -q "cnnrt_arena_fits" "$work/fashion.c" || fail "no arena bounds checks in fashion.c"
+  mkdir -p "$work/short"
+  sed 's/^#define FASHION_ARENA_BYTES \([0-9]*\)$/#define FASHION_ARENA_BYTES (\1 - 64)/' \
+    "$work/fashion.h" >"$work/short/fashion.h"
+  cp "$work/fashion.c" "$work/short/" # (its #include "fashion.h" must find the short header)
+  grep -q "FASHION_ARENA_BYTES (.* - 64)" "$work/short/fashion.h" || fail "could not shrink the arena"
+  # shellcheck disable=SC2086
+  run "$cc" -std=c99 -O1 -g -Wall -Wextra -Werror -DCNNRT_DEBUG $san $cflags -I"$work/short" \
+    -I"$work" -DMODEL_HEADER='"fashion.h"' -DMODEL_PREFIX=fashion -DMODEL_PREFIX_UPPER=FASHION \
+    "$here/arena_check.c" "$work/short/fashion.c" -o "$work/arena_check_short" -lm
+  set +e
+  ASAN_OPTIONS=detect_leaks=0 "$work/arena_check_short" --weights "$work/fashion.bin" \
+    "$quick"/samples/00_tshirt.npy >"$work/short.log" 2>&1
+  rc=$?
+  set -e
+  cat "$work/short.log"
+  [ $rc -ne 0 ] || fail "a plan larger than the arena ran without an assertion"
+  grep -q "Assertion .cnnrt_arena_fits(" "$work/short.log" || fail "the failure is not the arena bounds assertion"
+  echo "an arena 64 bytes short of the plan fails the debug build's bounds assertion (status $rc)"
   ;;
 
 *)
