@@ -9,8 +9,9 @@
 
   example_test.py reentrant --cnncc CNNCC --cc CC --work DIR [--cflags "..."] [--iterations N]
       Compiles the model twice (fashion_a: weights embedded; fashion_b: weights in a file),
-      builds tests/examples/reentrant.c with both and runs it: concurrent runs in several
-      contexts must be bit-identical to sequential ones.
+      compiles a second, different CNN of the same input/output sizes (other_cnn.onnx, made
+      here with onnx.helper), builds tests/examples/reentrant.c with the three and runs it:
+      concurrent runs in several contexts must be bit-identical to sequential ones.
 
 --cflags adds flags (e.g. sanitizers) to the compile and link commands; the sanitizers'
 runtime options are set so that any report fails the test.
@@ -143,16 +144,45 @@ def quickstart(args):
     print("quickstart: OK")
 
 
+def write_other_model(path):
+    """A CNN unlike the quickstart one (other kernels: 5x5 conv with stride 2, sigmoid, average
+    pooling, two Gemms) on the same 1x1x28x28 input with 10 outputs; fixed random weights."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(7)
+
+    def init(name, *shape):
+        return numpy_helper.from_array((rng.standard_normal(shape) * 0.3).astype(np.float32), name)
+    N = helper.make_node
+    nodes = [N("Conv", ["x", "w1", "b1"], ["c1"], kernel_shape=[5, 5], strides=[2, 2],
+               pads=[2, 2, 2, 2]),
+             N("Sigmoid", ["c1"], ["s1"]),
+             N("AveragePool", ["s1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
+             N("Flatten", ["p1"], ["f"]),
+             N("Gemm", ["f", "w2", "b2"], ["g1"], transB=1),
+             N("Relu", ["g1"], ["r"]),
+             N("Gemm", ["r", "w3", "b3"], ["logits"], transB=1)]
+    g = helper.make_graph(nodes, "other_cnn",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 28, 28])],
+                          [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 10])],
+                          [init("w1", 6, 1, 5, 5), init("b1", 6), init("w2", 32, 6 * 7 * 7),
+                           init("b2", 32), init("w3", 10, 32), init("b3", 10)])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
 def reentrant(args):
     work = os.path.abspath(args.work)
     fresh_dir(work)
     blob = os.path.join(work, "fashion_b.bin")
     run([args.cnncc, MODEL, "-o", os.path.join(work, "fashion_a.c")])
     run([args.cnncc, MODEL, "-o", os.path.join(work, "fashion_b.c"), "--weights", blob])
+    other = os.path.join(work, "other_cnn.onnx")
+    write_other_model(other)
+    run([args.cnncc, other, "-o", os.path.join(work, "other.c")])
     exe = os.path.join(work, "reentrant")
     run([args.cc, "-O2", "-g"] + STRICT + args.cflags + ["-pthread", "-I" + work,
          os.path.join(HERE, "reentrant.c"), os.path.join(work, "fashion_a.c"),
-         os.path.join(work, "fashion_b.c"), "-o", exe, "-lm"])
+         os.path.join(work, "fashion_b.c"), os.path.join(work, "other.c"), "-o", exe, "-lm"])
     run([exe, blob, str(args.iterations)], timeout=args.timeout)
     print("reentrant: OK")
 

@@ -1,16 +1,19 @@
 /* reentrant.c — generated code is reentrant: several contexts of one model, and two different
  * models, run at the same time on several threads and give the very results of a sequential run.
  *
- * Built against the quickstart model compiled twice (tests/examples/example_test.py):
+ * Built against the quickstart model compiled twice and a second, different network of the same
+ * input and output sizes (tests/examples/example_test.py):
  *   cnncc fashion_cnn.onnx -o W/fashion_a.c                          (weights embedded)
  *   cnncc fashion_cnn.onnx -o W/fashion_b.c --weights W/fashion_b.bin (weights loaded here)
+ *   cnncc other_cnn.onnx -o W/other.c                                 (another model)
  *
  *   ./reentrant W/fashion_b.bin [ITERATIONS]
  *
- * 1. Sequential reference: every test input through both models (one arena each).
- * 2. Four threads at once, each with its own arena: two run model A, two run model B (sharing one
- *    copy of B's weights, read-only); each runs ITERATIONS inferences over the inputs, starting
- *    at different ones, and compares every output bit for bit with the reference.
+ * 1. Sequential reference: every test input through each model (one arena each).
+ * 2. Six threads at once, each with its own arena: two run model A, two run model B (sharing one
+ *    copy of B's weights, read-only), two run the other model; each runs ITERATIONS inferences
+ *    over the inputs, starting at different ones, and compares every output bit for bit with
+ *    its model's sequential reference.
  * The thread arenas start out filled with garbage, the reference arenas with zeros: results must
  * not depend on what the arena held before. Exit status 0 when everything matched. */
 #define _POSIX_C_SOURCE 200809L
@@ -23,11 +26,15 @@
 
 #include "fashion_a.h"
 #include "fashion_b.h"
+#include "other.h"
 
 #if FASHION_A_INPUT0_SIZE != FASHION_B_INPUT0_SIZE ||                                              \
     FASHION_A_OUTPUT0_SIZE != FASHION_B_OUTPUT0_SIZE || FASHION_A_WEIGHTS_EMBEDDED != 1 ||         \
     FASHION_B_WEIGHTS_EMBEDDED != 0
 #error "expected the same model twice, A with embedded weights, B with a weights file"
+#endif
+#if OTHER_INPUT0_SIZE != FASHION_A_INPUT0_SIZE || OTHER_OUTPUT0_SIZE != FASHION_A_OUTPUT0_SIZE
+#error "expected another model with the same input and output sizes"
 #endif
 
 #define N_INPUTS 8
@@ -38,12 +45,14 @@ typedef int (*run_fn)(void *arena, const void *weights, const void *const *input
                       void *const *outputs);
 
 static float inputs[N_INPUTS][IN_SIZE];
-static float reference[N_INPUTS][OUT_SIZE];
+static float reference[N_INPUTS][OUT_SIZE];       /* models A and B */
+static float reference_other[N_INPUTS][OUT_SIZE]; /* the other model */
 
 typedef struct {
   const char *name;
   run_fn run;
   const void *weights;
+  float (*ref)[OUT_SIZE]; /* its model's sequential results (read only) */
   void *arena;
   int start;
   long iterations;
@@ -69,7 +78,7 @@ static void *work(void *arg) {
     memset(out, 0xff, sizeof out);
     if (infer(w->run, w->arena, w->weights, inputs[i], out) != 0) {
       w->failures++;
-    } else if (memcmp(out, reference[i], sizeof out) != 0) {
+    } else if (memcmp(out, w->ref[i], sizeof out) != 0) {
       w->mismatches++;
     }
     w->runs++;
@@ -109,11 +118,12 @@ static void make_inputs(void) {
 }
 
 /* 1. The sequential reference, in zeroed arenas; B must match A bit for bit. */
-static int sequential(void *arena_a, void *arena_b, const void *weights_b) {
+static int sequential(void *arena_a, void *arena_b, void *arena_o, const void *weights_b) {
   for (int i = 0; i < N_INPUTS; i++) {
     float out_b[OUT_SIZE];
     if (infer(fashion_a_run, arena_a, NULL, inputs[i], reference[i]) != 0 ||
-        infer(fashion_b_run, arena_b, weights_b, inputs[i], out_b) != 0) {
+        infer(fashion_b_run, arena_b, weights_b, inputs[i], out_b) != 0 ||
+        infer(other_run, arena_o, NULL, inputs[i], reference_other[i]) != 0) {
       fprintf(stderr, "reentrant: sequential run %d failed\n", i);
       return -1;
     }
@@ -122,6 +132,10 @@ static int sequential(void *arena_a, void *arena_b, const void *weights_b) {
               "reentrant: input %d: model B (weights file) differs from model A "
               "(embedded weights)\n",
               i);
+      return -1;
+    }
+    if (memcmp(reference_other[i], reference[i], sizeof out_b) == 0) {
+      fprintf(stderr, "reentrant: input %d: the other model gives model A's results\n", i);
       return -1;
     }
   }
@@ -167,25 +181,29 @@ int main(int argc, char **argv) {
     fprintf(stderr, "reentrant: bad iteration count\n");
     return 2;
   }
-  worker workers[4] = {
-      {"A1", fashion_a_run, NULL, NULL, 0, iterations, 0, 0, 0},
-      {"A2", fashion_a_run, NULL, NULL, 3, iterations, 0, 0, 0},
-      {"B1", fashion_b_run, NULL, NULL, 5, iterations, 0, 0, 0},
-      {"B2", fashion_b_run, NULL, NULL, 6, iterations, 0, 0, 0},
+  worker workers[6] = {
+      {"A1", fashion_a_run, NULL, reference, NULL, 0, iterations, 0, 0, 0},
+      {"A2", fashion_a_run, NULL, reference, NULL, 3, iterations, 0, 0, 0},
+      {"B1", fashion_b_run, NULL, reference, NULL, 5, iterations, 0, 0, 0},
+      {"B2", fashion_b_run, NULL, reference, NULL, 6, iterations, 0, 0, 0},
+      {"O1", other_run, NULL, reference_other, NULL, 1, iterations, 0, 0, 0},
+      {"O2", other_run, NULL, reference_other, NULL, 4, iterations, 0, 0, 0},
   };
   const int n_workers = (int)(sizeof workers / sizeof workers[0]);
 
   void *weights_b = load_weights(argv[1], FASHION_B_WEIGHTS_BYTES);
   void *ref_arena_a = alloc64(FASHION_A_ARENA_BYTES);
   void *ref_arena_b = alloc64(FASHION_B_ARENA_BYTES);
-  int ok = weights_b != NULL && ref_arena_a != NULL && ref_arena_b != NULL;
+  void *ref_arena_o = alloc64(OTHER_ARENA_BYTES);
+  int ok = weights_b != NULL && ref_arena_a != NULL && ref_arena_b != NULL && ref_arena_o != NULL;
   if (ok) {
     memset(ref_arena_a, 0, FASHION_A_ARENA_BYTES);
     memset(ref_arena_b, 0, FASHION_B_ARENA_BYTES);
+    memset(ref_arena_o, 0, OTHER_ARENA_BYTES);
   }
   for (int t = 0; t < n_workers; t++) {
-    int is_b = workers[t].run == fashion_b_run;
-    size_t bytes = is_b ? FASHION_B_ARENA_BYTES : FASHION_A_ARENA_BYTES;
+    int is_b = workers[t].run == fashion_b_run, is_o = workers[t].run == other_run;
+    size_t bytes = is_o ? OTHER_ARENA_BYTES : is_b ? FASHION_B_ARENA_BYTES : FASHION_A_ARENA_BYTES;
     workers[t].weights = is_b ? weights_b : NULL;
     workers[t].arena = alloc64(bytes);
     if (workers[t].arena == NULL) {
@@ -198,7 +216,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "reentrant: out of memory or no weights\n");
   } else {
     make_inputs();
-    ok = sequential(ref_arena_a, ref_arena_b, weights_b) == 0 &&
+    ok = sequential(ref_arena_a, ref_arena_b, ref_arena_o, weights_b) == 0 &&
          concurrent(workers, n_workers, iterations) == 0;
     printf("%s\n", ok ? "OK: concurrent results are bit-identical to sequential ones" : "FAILED");
   }
@@ -208,6 +226,7 @@ int main(int argc, char **argv) {
   }
   free(ref_arena_a);
   free(ref_arena_b);
+  free(ref_arena_o);
   free(weights_b);
   return ok ? 0 : 1;
 }
