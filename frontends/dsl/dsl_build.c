@@ -683,10 +683,12 @@ static bool bind_args(builder *b, const char *op, const char *spec, int n_args, 
           cands[i] = c->spec[i].name;
         }
         const char *s = suggest(names[a], cands, c->n_spec);
+        int line = call->arg_line ? call->arg_line[a] : arg_at_[a]->line;
+        int col = call->arg_col ? call->arg_col[a] : arg_at_[a]->col;
         if (s) {
-          error_at(b, arg_at_[a], "%s has no argument '%s'; did you mean '%s'?", op, names[a], s);
+          error_line(b, line, col, "%s has no argument '%s'; did you mean '%s'?", op, names[a], s);
         } else {
-          error_at(b, arg_at_[a], "%s has no argument '%s'", op, names[a]);
+          error_line(b, line, col, "%s has no argument '%s'", op, names[a]);
         }
         ok = false;
         continue;
@@ -741,13 +743,20 @@ static bool bind_args(builder *b, const char *op, const char *spec, int n_args, 
   }
   for (int i = 0; ok && i < c->n_spec; i++) {
     if (c->spec[i].required && !c->given[i]) {
-      int n_tensors = 0;
+      /* a missing input (tensor, or tensor-or-number) is a wrong number of inputs */
+      int n_inputs = 0, n_given = 0;
+      bool is_input = false;
       for (int k = 0; k < c->n_spec; k++) {
-        n_tensors += c->spec[k].tensor && c->spec[k].required;
+        bool input = c->spec[k].tensor || strcmp(c->spec[k].type, "t") == 0;
+        if (input && c->spec[k].required) {
+          n_inputs++;
+          n_given += c->given[k];
+          is_input = is_input || k == i;
+        }
       }
-      if (c->spec[i].tensor) {
-        error_at(b, call, "%s expects %d tensor input%s, got %d", op, n_tensors,
-                 n_tensors == 1 ? "" : "s", i);
+      if (is_input) {
+        error_at(b, call, "%s expects %d input%s, got %d", op, n_inputs, n_inputs == 1 ? "" : "s",
+                 n_given);
       } else {
         error_at(b, call, "%s: missing argument '%s'", op, c->spec[i].name);
       }
@@ -1437,6 +1446,15 @@ static val op_generic(op_call *oc, cn_op op) {
     if (!oc->c.given[i]) {
       if (is_input) {
         in[n_in++] = -1;
+      } else if (s->def[0]) { /* the DSL's default, written out (it may differ from ONNX's) */
+        if (strcmp(s->type, "s") == 0) {
+          attr_string(&al, s->onnx, s->def);
+        } else if (strcmp(s->type, "f") == 0) {
+          attr_float(&al, s->onnx, strtod(s->def, NULL));
+        } else if (strcmp(s->type, "i") == 0 || strcmp(s->type, "b") == 0) {
+          attr_int(&al, s->onnx,
+                   strcmp(s->def, "true") == 0 ? 1 : strtoll(s->def, NULL, 10)); /* false: 0 */
+        }
       }
       continue;
     }
@@ -1789,11 +1807,12 @@ static val call_block(builder *b, env *e, const dsl_expr *x, const dsl_stmt *blk
         }
         const char *s = suggest(x->arg_names[a], cands, nc);
         if (s) {
-          error_at(b, x->kids[a], "block '%s' has no parameter '%s'; did you mean '%s'?",
-                   blk->names[0], x->arg_names[a], s);
+          error_line(b, x->arg_line[a], x->arg_col[a],
+                     "block '%s' has no parameter '%s'; did you mean '%s'?", blk->names[0],
+                     x->arg_names[a], s);
         } else {
-          error_at(b, x->kids[a], "block '%s' has no parameter '%s'", blk->names[0],
-                   x->arg_names[a]);
+          error_line(b, x->arg_line[a], x->arg_col[a], "block '%s' has no parameter '%s'",
+                     blk->names[0], x->arg_names[a]);
         }
         ok = false;
         continue;
@@ -2020,6 +2039,11 @@ static val eval_binary(builder *b, env *e, const dsl_expr *x, const char *hint) 
   }
   if (l.k == V_STR && r.k == V_STR && op == '+') {
     return (val){V_STR, 0, 0, pool_str(b, cn_fmt("%s%s", l.s, r.s)), 0, NULL};
+  }
+  if (op == '+' && ((l.k == V_STR && r.k == V_INT) || (l.k == V_INT && r.k == V_STR))) {
+    /* "layer" + 1 == "layer1": for layer names built in loops */
+    char *s = l.k == V_STR ? cn_fmt("%s%" PRId64, l.s, r.i) : cn_fmt("%" PRId64 "%s", l.i, r.s);
+    return (val){V_STR, 0, 0, pool_str(b, s), 0, NULL};
   }
   if (!is_number(&l) || !is_number(&r)) {
     error_at(b, x, "cannot apply this operator to %s and %s", kind_name(l.k), kind_name(r.k));

@@ -68,6 +68,7 @@ struct dsl_expr {
   int n_kids;
   dsl_expr **kids;
   char **arg_names; /* CALL: keyword of each argument, NULL for positional ones */
+  int *arg_line, *arg_col; /* CALL: where each argument starts (its keyword, if it has one) */
   /* CALL: `as a.b.(expr)`: a layer name. Segments are NAME (literal), INT or any expression. */
   int n_as;
   dsl_expr **as_path;

@@ -134,6 +134,7 @@ typedef struct parser {
   token prev;
   int depth; /* recursion depth of the parser */
   bool panic; /* an error in this statement was reported: skip to its end */
+  bool no_as; /* parsing a repeat count: `as` belongs to the repeat statement */
 } parser;
 
 static void perr(parser *ps, int line, int col, const char *fmt, ...)
@@ -436,23 +437,47 @@ static void expr_free(dsl_expr *e) {
   }
   free(e->kids);
   free(e->arg_names);
+  free(e->arg_line);
+  free(e->arg_col);
   free(e->as_path);
   free(e->s);
   free(e);
 }
 
-static void add_kid(dsl_expr *e, dsl_expr *kid, char *arg_name) {
-  e->kids = cn_realloc(e->kids, sizeof *e->kids * (size_t)(e->n_kids + 1));
-  e->arg_names = cn_realloc(e->arg_names, sizeof *e->arg_names * (size_t)(e->n_kids + 1));
+static void add_kid_at(dsl_expr *e, dsl_expr *kid, char *arg_name, int line, int col) {
+  size_t n = (size_t)(e->n_kids + 1);
+  e->kids = cn_realloc(e->kids, sizeof *e->kids * n);
+  e->arg_names = cn_realloc(e->arg_names, sizeof *e->arg_names * n);
+  e->arg_line = cn_realloc(e->arg_line, sizeof *e->arg_line * n);
+  e->arg_col = cn_realloc(e->arg_col, sizeof *e->arg_col * n);
   e->kids[e->n_kids] = kid;
   e->arg_names[e->n_kids] = arg_name;
+  e->arg_line[e->n_kids] = kid ? kid->line : 0;
+  e->arg_col[e->n_kids] = kid ? kid->col : 0;
+  if (line > 0) {
+    e->arg_line[e->n_kids] = line;
+    e->arg_col[e->n_kids] = col;
+  }
   e->n_kids++;
 }
+
+static void add_kid(dsl_expr *e, dsl_expr *kid, char *arg_name) { add_kid_at(e, kid, arg_name, 0, 0); }
 
 static dsl_expr *parse_expr(parser *ps);
 
 /* call arguments: '(' [arg {',' arg}] ')' where arg = [NAME '='] expr */
+/* The closing bracket of `open`: a missing one is reported at the opening bracket when the
+ * statement ran on past its line (an unclosed bracket swallows the lines that follow). */
+static bool expect_close(parser *ps, const token *open, char c, const char *what) {
+  if (!is_punct(ps, c) && ps->tok.line != open->line) {
+    perr(ps, open->line, open->col, "this '%c' is never closed", open->c);
+    return false;
+  }
+  return expect_punct(ps, c, what);
+}
+
 static bool parse_args(parser *ps, dsl_expr *call) {
+  token open = ps->tok;
   if (!expect_punct(ps, '(', "to open the arguments")) {
     return false;
   }
@@ -483,13 +508,13 @@ static bool parse_args(parser *ps, dsl_expr *call) {
       free(name);
       return false;
     }
-    add_kid(call, arg, name);
+    add_kid_at(call, arg, name, at.line, at.col);
     if (!is_punct(ps, ',')) {
       break;
     }
     next_token(ps);
   }
-  return expect_punct(ps, ')', "to close the arguments");
+  return expect_close(ps, &open, ')', "to close the arguments");
 }
 
 /* `as` path: seg {'.' seg}, seg = NAME | INT | '(' expr ')' */
@@ -567,7 +592,7 @@ static dsl_expr *parse_primary(parser *ps) {
   } else if (is_punct(ps, '(')) {
     next_token(ps);
     e = parse_expr(ps);
-    if (e && !expect_punct(ps, ')', "to close the parenthesis")) {
+    if (e && !expect_close(ps, &t, ')', "to close the parenthesis")) {
       expr_free(e);
       return NULL;
     }
@@ -586,7 +611,7 @@ static dsl_expr *parse_primary(parser *ps) {
       }
       next_token(ps);
     }
-    if (!expect_punct(ps, ']', "to close the list")) {
+    if (!expect_close(ps, &t, ']', "to close the list")) {
       expr_free(e);
       return NULL;
     }
@@ -609,8 +634,11 @@ static dsl_expr *parse_primary(parser *ps) {
       add_kid(ix, e, NULL);
       add_kid(ix, idx, NULL);
       e = ix;
-    } else if (is_word(ps, "as")) {
+    } else if (is_word(ps, "as") && !ps->no_as) {
       token at = ps->tok;
+      if (e->kind == DSL_E_NAME) {
+        e->kind = DSL_E_CALL; /* `relu as act`: a call without arguments (a pipeline stage) */
+      }
       if (e->kind != DSL_E_CALL || e->n_as) {
         perr(ps, at.line, at.col, "'as' names a layer: it must follow a call");
         expr_free(e);
@@ -728,11 +756,15 @@ static dsl_expr *parse_pipeline(parser *ps) {
     }
     /* Insert the piped value as the first argument. */
     add_kid(stage, NULL, NULL);
-    memmove(stage->kids + 1, stage->kids, sizeof *stage->kids * (size_t)(stage->n_kids - 1));
-    memmove(stage->arg_names + 1, stage->arg_names,
-            sizeof *stage->arg_names * (size_t)(stage->n_kids - 1));
+    size_t n = (size_t)(stage->n_kids - 1);
+    memmove(stage->kids + 1, stage->kids, sizeof *stage->kids * n);
+    memmove(stage->arg_names + 1, stage->arg_names, sizeof *stage->arg_names * n);
+    memmove(stage->arg_line + 1, stage->arg_line, sizeof *stage->arg_line * n);
+    memmove(stage->arg_col + 1, stage->arg_col, sizeof *stage->arg_col * n);
     stage->kids[0] = e;
     stage->arg_names[0] = NULL;
+    stage->arg_line[0] = e->line;
+    stage->arg_col[0] = e->col;
     e = stage;
   }
   return e;
@@ -1147,7 +1179,9 @@ static dsl_stmt *parse_stmt(parser *ps, bool nested) {
   } else if (is_word(ps, "repeat")) {
     s = new_stmt(DSL_S_REPEAT, &t);
     next_token(ps);
+    ps->no_as = true;
     ok = (s->expr = parse_expr(ps)) != NULL;
+    ps->no_as = false;
     if (ok && is_word(ps, "as")) {
       next_token(ps);
       int col = ps->tok.col;
