@@ -98,7 +98,10 @@ typedef struct builder {
   cn_map scopes; /* layer/scope names used, to make generated ones unique */
   env *global;
   int n_seeded; /* parameters initialised from the seed while files were given */
+  cn_map next_suffix; /* base name -> the next _N suffix to try (keeps naming linear) */
 } builder;
+
+static char *fresh_name(builder *b, const char *base, bool values_only);
 
 static void *pool_alloc(builder *b, size_t n) {
   void *p = cn_calloc(1, n ? n : 1);
@@ -218,7 +221,7 @@ static void attr_list_free(attr_list *al) {
 /* A constant value (an operator's shape-like input, or a scalar operand). */
 static int add_const(builder *b, const char *base, cn_dtype dtype, int rank, const int64_t *dims,
                      const void *data) {
-  char *name = cn_unique_name(b->g, base);
+  char *name = fresh_name(b, base, true);
   int id = cn_value_add(b->g, name);
   free(name);
   cn_value *v = &b->g->values[id];
@@ -297,10 +300,10 @@ static int add_node_n(builder *b, cn_op op, const char *opname, const char *name
   int out_ids[8];
   CN_ASSERT(n_out >= 1 && n_out <= 8);
   for (int k = 0; k < n_out; k++) {
-    char *oname = n_out == 1 ? cn_unique_name(b->g, name) : NULL;
+    char *oname = n_out == 1 ? fresh_name(b, name, true) : NULL;
     if (!oname) {
       char *base = cn_fmt("%s.%d", name, k);
-      oname = cn_unique_name(b->g, base);
+      oname = fresh_name(b, base, true);
       free(base);
     }
     out_ids[k] = cn_value_add(b->g, oname);
@@ -1734,15 +1737,37 @@ static const dsl_stmt *find_block(builder *b, const char *name) {
   return NULL;
 }
 
-/* A scope or layer name not used before: `base`, else base_1, base_2, ... */
-static const char *unique_scope(builder *b, const char *base) {
+/* Whether a name is taken as a value (or, unless values_only, as a layer/scope name). */
+static bool name_taken(builder *b, const char *s, bool values_only) {
   int dummy;
-  char *s = cn_strdup(base);
-  for (int i = 1; cn_map_get(&b->scopes, s, &dummy) || cn_value_find(b->g, s) >= 0; i++) {
-    free(s);
-    s = cn_fmt("%s_%d", base, i);
+  return cn_value_find(b->g, s) >= 0 || (!values_only && cn_map_get(&b->scopes, s, &dummy));
+}
+
+/* A name not used before: `base`, else base_1, base_2, ... (malloc'd). The next suffix to try is
+ * remembered per base, so that a name assigned again and again in a loop stays cheap. */
+static char *fresh_name(builder *b, const char *base, bool values_only) {
+  if (!name_taken(b, base, values_only)) {
+    return cn_strdup(base);
   }
-  pool_str(b, s);
+  int k = 1;
+  if (!cn_map_get(&b->next_suffix, base, &k)) {
+    base = pool_str(b, cn_strdup(base)); /* (the map borrows its keys) */
+  }
+  char *s = NULL;
+  for (;; k++) {
+    s = cn_fmt("%s_%d", base, k);
+    if (!name_taken(b, s, values_only)) {
+      break;
+    }
+    free(s);
+  }
+  cn_map_put(&b->next_suffix, base, k + 1);
+  return s;
+}
+
+/* A scope or layer name not used before, reserved. */
+static const char *unique_scope(builder *b, const char *base) {
+  char *s = pool_str(b, fresh_name(b, base, false));
   cn_map_put(&b->scopes, s, 1);
   return s;
 }
@@ -2311,7 +2336,10 @@ static void exec_stmt(builder *b, env *e, const dsl_stmt *s) {
           free(oname);
           oname = cn_fmt("%s_out", name);
         }
-        id = add_node(b, CN_OP_IDENTITY, "output", oname, in, 1, NULL, s->expr);
+        dsl_expr pos = {0};
+        pos.line = s->line;
+        pos.col = s->name_cols[0];
+        id = add_node(b, CN_OP_IDENTITY, "output", oname, in, 1, NULL, s->expr ? s->expr : &pos);
         free(oname);
         if (id < 0) {
           return;
@@ -2545,7 +2573,8 @@ cn_graph *cn_dsl_load_buffer(const char *text, size_t len, const char *filename,
     cn_graph_free(b.sources[i].onnx);
   }
   free(b.sources);
-  cn_map_free(&b.scopes); /* (before the pool: it borrows the pool's strings) */
+  cn_map_free(&b.scopes); /* (before the pool: they borrow the pool's strings) */
+  cn_map_free(&b.next_suffix);
   for (int i = 0; i < b.n_pool; i++) {
     free(b.pool[i]);
   }
