@@ -1723,6 +1723,23 @@ static const op_def *find_op(const char *name) {
   return NULL;
 }
 
+/* Gives value `id` (and its producer node) a new name; the name index is rebuilt. */
+static void rename_value(builder *b, int id, const char *name) {
+  cn_graph *g = b->g;
+  cn_value *v = &g->values[id];
+  if (v->producer >= 0 && strcmp(g->nodes[v->producer].name, v->name) == 0) {
+    free(g->nodes[v->producer].name);
+    g->nodes[v->producer].name = cn_strdup(name);
+  }
+  free(v->name);
+  v->name = cn_strdup(name);
+  cn_map_free(&g->by_name); /* (it borrowed the old name) */
+  memset(&g->by_name, 0, sizeof g->by_name);
+  for (int i = 0; i < g->n_values; i++) {
+    cn_map_put(&g->by_name, g->values[i].name, i);
+  }
+}
+
 /* --- evaluation --- */
 
 static val eval(builder *b, env *e, const dsl_expr *x, const char *hint);
@@ -2315,35 +2332,36 @@ static void exec_stmt(builder *b, env *e, const dsl_stmt *s) {
       return;
     }
     int id = (int)v.i;
-    cn_value *val_ = &b->g->values[id];
-    if (val_->kind != CN_VALUE_TEMP || strcmp(val_->name, name) != 0 || val_->is_output) {
-      /* an input, a constant, a value already output or named otherwise: an Identity gives the
-       * output its own name */
-      if (cn_value_find(b->g, name) >= 0 && strcmp(val_->name, name) != 0) {
+    /* The graph output is called `name`. A tensor computed here (not yet an output) takes the
+     * name itself; an earlier tensor that had it (`x` assigned again and again, then
+     * `output x`) gives it up for a fresh one. Inputs, constants and tensors already output get
+     * an Identity node of that name. */
+    int other = cn_value_find(b->g, name);
+    if (other >= 0 && other != id) {
+      const cn_value *o = &b->g->values[other];
+      if (o->kind != CN_VALUE_TEMP || o->is_output) {
         error_line(b, s->line, s->name_cols[0],
-                   "output name '%s' is already the name of another tensor or parameter", name);
+                   "output name '%s' is already the name of an input, a parameter or an output",
+                   name);
         return;
       }
-      if (val_->kind != CN_VALUE_TEMP || val_->is_output || strcmp(val_->name, name) != 0) {
-        op_call oc;
-        memset(&oc, 0, sizeof oc);
-        oc.b = b;
-        oc.op = "output";
-        oc.at = s->expr;
-        int in[1] = {id};
-        char *oname = cn_strdup(name);
-        if (strcmp(val_->name, name) == 0) {
-          free(oname);
-          oname = cn_fmt("%s_out", name);
-        }
-        dsl_expr pos = {0};
-        pos.line = s->line;
-        pos.col = s->name_cols[0];
-        id = add_node(b, CN_OP_IDENTITY, "output", oname, in, 1, NULL, s->expr ? s->expr : &pos);
-        free(oname);
-        if (id < 0) {
-          return;
-        }
+      rename_value(b, other, pool_str(b, fresh_name(b, name, false)));
+    }
+    const cn_value *val_ = &b->g->values[id];
+    if (val_->kind == CN_VALUE_TEMP && !val_->is_output) {
+      if (strcmp(val_->name, name) != 0) {
+        rename_value(b, id, name);
+      }
+    } else {
+      int in[1] = {id};
+      char *oname = strcmp(val_->name, name) == 0 ? cn_fmt("%s_out", name) : cn_strdup(name);
+      dsl_expr pos = {0};
+      pos.line = s->line;
+      pos.col = s->name_cols[0];
+      id = add_node(b, CN_OP_IDENTITY, "output", oname, in, 1, NULL, s->expr ? s->expr : &pos);
+      free(oname);
+      if (id < 0) {
+        return;
       }
     }
     b->g->values[id].is_output = true;

@@ -140,6 +140,32 @@ static void test_blocks_repeat_names(void **state) {
   free(msg);
 }
 
+static void test_output_names(void **state) {
+  (void)state;
+  /* `x` is assigned three times, then output: the graph output is called x; an input output
+   * directly gets an Identity of its own name */
+  const char *src = "input image: f32[1, 4]\n"
+                    "x = relu(image)\n"
+                    "x = sigmoid(x)\n"
+                    "x = x * 2\n"
+                    "output x\n"
+                    "output raw = image\n";
+  char *msg = NULL;
+  cn_graph *g = load(src, &msg, NULL);
+  assert_string_equal(msg, "");
+  assert_non_null(g);
+  assert_int_equal(g->n_outputs, 2);
+  const cn_value *x = &g->values[g->outputs[0]];
+  assert_string_equal(x->name, "x");
+  assert_int_equal(g->nodes[x->producer].op, CN_OP_MUL);
+  assert_int_equal(cn_value_find(g, "x"), g->outputs[0]); /* (the name index agrees) */
+  const cn_value *raw = &g->values[g->outputs[1]];
+  assert_string_equal(raw->name, "raw");
+  assert_int_equal(g->nodes[raw->producer].op, CN_OP_IDENTITY);
+  cn_graph_free(g);
+  free(msg);
+}
+
 static void test_train_section(void **state) {
   (void)state;
   const char *src = "input x: f32[1, 4]\n"
@@ -328,6 +354,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_lenet_graph),
       cmocka_unit_test(test_blocks_repeat_names),
+      cmocka_unit_test(test_output_names),
       cmocka_unit_test(test_train_section),
       cmocka_unit_test(test_seed_determinism),
       cmocka_unit_test(test_error_shape),
