@@ -1414,8 +1414,9 @@ static val op_constant(op_call *oc, cn_op op) {
   return mk_tensor(id);
 }
 
-/* Every other operator: tensor inputs, attributes and constant inputs straight from the spec. */
-static val op_generic(op_call *oc, cn_op op) {
+/* Every other operator: tensor inputs, attributes and constant inputs straight from the spec.
+ * (Not inlined into the evaluator: its locals would weigh on every level of recursion.) */
+__attribute__((noinline)) static val op_generic(op_call *oc, cn_op op) {
   builder *b = oc->b;
   int in[MAX_ARGS + MAX_SPECS];
   int n_in = 0;
@@ -1920,6 +1921,23 @@ static val call_block(builder *b, env *e, const dsl_expr *x, const dsl_stmt *blk
   return r;
 }
 
+__attribute__((noinline)) static void unknown_callee(builder *b, const dsl_expr *x) {
+  const char *cands[sizeof op_table / sizeof op_table[0] + 64];
+  int nc = 0;
+  for (size_t i = 0; i < sizeof op_table / sizeof op_table[0]; i++) {
+    cands[nc++] = op_table[i].name;
+  }
+  for (int i = 0; i < b->n_blocks && nc < (int)(sizeof cands / sizeof cands[0]); i++) {
+    cands[nc++] = b->blocks[i]->names[0];
+  }
+  const char *s = suggest(x->s, cands, nc);
+  if (s) {
+    error_at(b, x, "unknown operator or block '%s'; did you mean '%s'?", x->s, s);
+  } else {
+    error_at(b, x, "unknown operator or block '%s'", x->s);
+  }
+}
+
 static val eval_call(builder *b, env *e, const dsl_expr *x, const char *hint) {
   int n = x->n_kids;
   val *args = cn_calloc((size_t)n + 1, sizeof *args);
@@ -1934,28 +1952,15 @@ static val eval_call(builder *b, env *e, const dsl_expr *x, const char *hint) {
   if (blk) {
     r = arg_error ? ERR : call_block(b, e, x, blk, n, args, hint);
   } else if (!od) {
-    const char *cands[sizeof op_table / sizeof op_table[0] + 64];
-    int nc = 0;
-    for (size_t i = 0; i < sizeof op_table / sizeof op_table[0]; i++) {
-      cands[nc++] = op_table[i].name;
-    }
-    for (int i = 0; i < b->n_blocks && nc < (int)(sizeof cands / sizeof cands[0]); i++) {
-      cands[nc++] = b->blocks[i]->names[0];
-    }
-    const char *s = suggest(x->s, cands, nc);
-    if (s) {
-      error_at(b, x, "unknown operator or block '%s'; did you mean '%s'?", x->s, s);
-    } else {
-      error_at(b, x, "unknown operator or block '%s'", x->s);
-    }
+    unknown_callee(b, x);
   } else {
-    op_call oc;
-    memset(&oc, 0, sizeof oc);
-    oc.b = b;
-    oc.op = x->s;
-    oc.at = x;
+    /* (op_call is large: on the heap, since nested block calls deepen this recursion) */
+    op_call *oc = cn_calloc(1, sizeof *oc);
+    oc->b = b;
+    oc->op = x->s;
+    oc->at = x;
     const dsl_expr *const *ats = (const dsl_expr *const *)x->kids;
-    if (bind_args(b, x->s, od->spec, n, args, ats, x->arg_names, x, &oc.c) && !arg_error) {
+    if (bind_args(b, x->s, od->spec, n, args, ats, x->arg_names, x, &oc->c) && !arg_error) {
       const char *layer = NULL;
       if (x->n_as) {
         layer = as_name(b, e, x);
@@ -1965,14 +1970,15 @@ static val eval_call(builder *b, env *e, const dsl_expr *x, const char *hint) {
         free(base);
       }
       if (layer) {
-        oc.layer = layer;
-        oc.name = layer;
+        oc->layer = layer;
+        oc->name = layer;
         if (hint && x->n_as) {
-          oc.name = pool_str(b, cn_fmt("%s%s", e->prefix, hint));
+          oc->name = pool_str(b, cn_fmt("%s%s", e->prefix, hint));
         }
-        r = od->fn(&oc, od->op);
+        r = od->fn(oc, od->op);
       }
     }
+    free(oc);
   }
   free(args);
   return r;
@@ -2054,21 +2060,22 @@ static val eval_binary(builder *b, env *e, const dsl_expr *x, const char *hint) 
                  tensor_ops[i].name, kind_name(l.k == V_TENSOR ? r.k : l.k));
         return ERR;
       }
-      op_call oc;
-      memset(&oc, 0, sizeof oc);
-      oc.b = b;
-      oc.op = tensor_ops[i].name;
-      oc.at = x;
+      op_call *oc = cn_calloc(1, sizeof *oc);
+      oc->b = b;
+      oc->op = tensor_ops[i].name;
+      oc->at = x;
       val args[2] = {l, r};
       const dsl_expr *ats[2] = {x->kids[0], x->kids[1]};
       char *names[2] = {NULL, NULL};
-      if (!bind_args(b, oc.op, "a:t! b:t!", 2, args, ats, names, x, &oc.c)) {
-        return ERR;
+      val res = ERR;
+      if (bind_args(b, oc->op, "a:t! b:t!", 2, args, ats, names, x, &oc->c)) {
+        char *base = cn_fmt("%s%s", e->prefix, hint ? hint : oc->op);
+        oc->name = oc->layer = unique_scope(b, base);
+        free(base);
+        res = op_generic(oc, tensor_ops[i].ir);
       }
-      char *base = cn_fmt("%s%s", e->prefix, hint ? hint : oc.op);
-      oc.name = oc.layer = unique_scope(b, base);
-      free(base);
-      return op_generic(&oc, tensor_ops[i].ir);
+      free(oc);
+      return res;
     }
     error_at(b, x, "this operator does not apply to tensors");
     return ERR;
@@ -2187,15 +2194,16 @@ static val eval(builder *b, env *e, const dsl_expr *x, const char *hint) {
       return mk_float(-v.f);
     }
     if (v.k == V_TENSOR) {
-      op_call oc;
-      memset(&oc, 0, sizeof oc);
-      oc.b = b;
-      oc.op = "neg";
-      oc.at = x;
+      op_call *oc = cn_calloc(1, sizeof *oc);
+      oc->b = b;
+      oc->op = "neg";
+      oc->at = x;
       char *base = cn_fmt("%s%s", e->prefix, hint ? hint : "neg");
-      oc.name = oc.layer = unique_scope(b, base);
+      oc->name = oc->layer = unique_scope(b, base);
       free(base);
-      return result(unary_node(&oc, CN_OP_NEG, (int)v.i, oc.name, NULL));
+      val res = result(unary_node(oc, CN_OP_NEG, (int)v.i, oc->name, NULL));
+      free(oc);
+      return res;
     }
     error_at(b, x, "cannot negate %s", kind_name(v.k));
     return ERR;
