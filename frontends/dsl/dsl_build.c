@@ -1150,7 +1150,8 @@ static val op_pool(op_call *oc, cn_op op) {
   if (!ints_n(oc, "kernel", sp, 2, k, 1)) {
     return ERR;
   }
-  if (!ints_n(oc, "stride", sp, 1, stride, 1) || !ints_n(oc, "dilation", sp, 1, dil, 1)) {
+  if (!ints_n(oc, "stride", sp, 1, stride, 1) ||
+      (op == CN_OP_MAX_POOL && !ints_n(oc, "dilation", sp, 1, dil, 1))) { /* (avgpool has none) */
     return ERR;
   }
   if (!has(&oc->c, "stride")) {

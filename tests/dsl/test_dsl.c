@@ -166,6 +166,35 @@ static void test_output_names(void **state) {
   free(msg);
 }
 
+static void test_recursion_split_upsample_avgpool(void **state) {
+  (void)state;
+  /* a block calling itself a bounded number of times, tuple assignment from split, tensor
+   * arithmetic with numbers, avgpool (found by the fuzzer: it has no 'dilation' argument) */
+  const char *src = "input x: f32[1, 2, 4, 4]\n"
+                    "block f(x, n=3) {\n"
+                    "  if n > 0 {\n"
+                    "    x = f(x, n - 1) as (n)\n"
+                    "  }\n"
+                    "  return x -> conv2d(2, kernel=[1, 3], pad=[0, 1]) -> relu\n"
+                    "}\n"
+                    "a, b = split(f(x), [1, 1])\n"
+                    "c = concat(a, b, a, axis=1) * 0.5 - 1\n"
+                    "d = upsample(c, scale=[2, 1], mode=\"bilinear\") -> avgpool(2, stride=1, "
+                    "pad=\"same\")\n"
+                    "e = reshape(d, shape=[1, -1]) -> linear(4) -> softmax\n"
+                    "repeat 3 as i { e = e + i }\n"
+                    "output e\n";
+  char *msg = NULL;
+  cn_graph *g = load(src, &msg, NULL);
+  assert_string_equal(msg, "");
+  assert_non_null(g);
+  assert_shape(value(g, "d"), 4, (int64_t[]){1, 3, 8, 4});
+  assert_shape(value(g, "e"), 2, (int64_t[]){1, 4});
+  assert_shape(value(g, "f.3.2.1.conv2d.weight"), 4, (int64_t[]){2, 2, 1, 3});
+  cn_graph_free(g);
+  free(msg);
+}
+
 static void test_train_section(void **state) {
   (void)state;
   const char *src = "input x: f32[1, 4]\n"
@@ -355,6 +384,7 @@ int main(void) {
       cmocka_unit_test(test_lenet_graph),
       cmocka_unit_test(test_blocks_repeat_names),
       cmocka_unit_test(test_output_names),
+      cmocka_unit_test(test_recursion_split_upsample_avgpool),
       cmocka_unit_test(test_train_section),
       cmocka_unit_test(test_seed_determinism),
       cmocka_unit_test(test_error_shape),
