@@ -10,6 +10,7 @@
 
 static const char usage_text[] =
     "usage: cnncc MODEL.onnx -o OUT/NAME.c [options]\n"
+    "       cnncc MODEL.cnn -o OUT/NAME.c [--params FILE] [options]   (docs/dsl.md)\n"
     "       cnncc MODEL.onnx --emit-onnx FILE.onnx [--shape ...] [--bind ...]\n"
     "       cnncc --info MODEL.onnx [--shape ...]\n"
     "\n"

@@ -27,8 +27,9 @@ enum {
   OPSET = 17,
   MAX_CALL_DEPTH = 48,     /* block calls nested (recursion is refused before this) */
   MAX_LIST = 1 << 16,      /* elements of a list value */
-  MAX_NODES = 1 << 18,     /* nodes of one model */
-  MAX_STEPS = 1 << 22,     /* statements executed: bounds repeat loops */
+  MAX_NODES = 1 << 16,     /* nodes of one model */
+  MAX_STEPS = 1 << 18,     /* statements executed: bounds repeat loops and recursion */
+  MAX_ERRORS = 50,         /* evaluation stops after this many errors (as -ferror-limit) */
   MAX_REPEAT = 1 << 16
 };
 
@@ -99,6 +100,7 @@ typedef struct builder {
   env *global;
   int n_seeded; /* parameters initialised from the seed while files were given */
   cn_map next_suffix; /* base name -> the next _N suffix to try (keeps naming linear) */
+  bool stopped; /* a limit was hit (recursion, statements, errors): evaluate nothing more */
 } builder;
 
 static char *fresh_name(builder *b, const char *base, bool values_only);
@@ -251,6 +253,13 @@ static int const_f32s(builder *b, const char *base, int n, const double *vals, b
 /* Runs the op family's shape inference on node `id`. Its messages name the node; here they are
  * reported at the call instead, as `op: message`. */
 static bool infer_node(builder *b, int id, const char *op, const dsl_expr *at) {
+  cn_diag quiet;
+  cn_diag_init(&quiet, NULL);
+  quiet.quiet = true;
+  if (cn_op_infer(b->g, &b->g->nodes[id], &quiet) && !cn_diag_failed(&quiet)) {
+    return true;
+  }
+  /* Failed: again, capturing the message (inference is a pure function of the node). */
   char *text = NULL;
   size_t len = 0;
   FILE *mem = open_memstream(&text, &len);
@@ -1769,9 +1778,7 @@ static char *fresh_name(builder *b, const char *base, bool values_only) {
     return cn_strdup(base);
   }
   int k = 1;
-  if (!cn_map_get(&b->next_suffix, base, &k)) {
-    base = pool_str(b, cn_strdup(base)); /* (the map borrows its keys) */
-  }
+  cn_map_get(&b->next_suffix, base, &k);
   char *s = NULL;
   for (;; k++) {
     s = cn_fmt("%s_%d", base, k);
@@ -1780,7 +1787,8 @@ static char *fresh_name(builder *b, const char *base, bool values_only) {
     }
     free(s);
   }
-  cn_map_put(&b->next_suffix, base, k + 1);
+  /* (the map borrows its keys, and a put replaces the stored key: always a lasting copy) */
+  cn_map_put(&b->next_suffix, pool_str(b, cn_strdup(base)), k + 1);
   return s;
 }
 
@@ -1827,6 +1835,7 @@ static val call_block(builder *b, env *e, const dsl_expr *x, const dsl_stmt *blk
   if (b->call_depth >= MAX_CALL_DEPTH) {
     error_at(b, x, "block calls nested more than %d deep (is '%s' recursive?)", MAX_CALL_DEPTH,
              blk->names[0]);
+    b->stopped = true; /* (the callers' statements would only fail the same way) */
     return ERR;
   }
   env inner = {0};
@@ -2254,10 +2263,17 @@ static val eval(builder *b, env *e, const dsl_expr *x, const char *hint) {
 }
 
 static void exec_stmt(builder *b, env *e, const dsl_stmt *s) {
+  if (b->stopped) {
+    return;
+  }
   if (++b->steps > MAX_STEPS) {
-    if (b->steps == MAX_STEPS + 1) {
-      error_line(b, s->line, s->col, "the program runs more than %d statements", MAX_STEPS);
-    }
+    error_line(b, s->line, s->col, "the program runs more than %d statements", MAX_STEPS);
+    b->stopped = true;
+    return;
+  }
+  if (b->d->errors >= MAX_ERRORS) {
+    error_line(b, s->line, s->col, "too many errors; stopping here");
+    b->stopped = true;
     return;
   }
   switch (s->kind) {
@@ -2404,7 +2420,7 @@ static void exec_stmt(builder *b, env *e, const dsl_stmt *s) {
       error_at(b, s->expr, "repeat needs a count from 0 to %d", MAX_REPEAT);
       return;
     }
-    for (int64_t i = 0; i < n.i && !e->returned && b->steps <= MAX_STEPS; i++) {
+    for (int64_t i = 0; i < n.i && !e->returned && !b->stopped; i++) {
       if (s->n_names) {
         env_set(e, s->names[0], mk_int(i));
       }
