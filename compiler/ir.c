@@ -77,6 +77,11 @@ void cn_graph_free(cn_graph *g) {
     free(n->attrs);
     free(n->params);
   }
+  for (int i = 0; i < g->n_train_decls; i++) {
+    free(g->train_decls[i].key);
+    free(g->train_decls[i].value);
+  }
+  free(g->train_decls);
   free(g->values);
   free(g->nodes);
   free(g->inputs);

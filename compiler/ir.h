@@ -111,6 +111,14 @@ typedef struct cn_node {
   int64_t scratch_offset;
 } cn_node;
 
+/* One `key = value` of a .cnn model's train section: a training option (its long command-line
+ * name, e.g. "lr") and its value as written; the training code checks both. */
+struct cn_train_decl {
+  char *key;
+  char *value;
+  int line, col; /* where it is written, for messages */
+};
+
 typedef struct cn_graph {
   char *name;
   int opset; /* default-domain opset of the model */
@@ -125,6 +133,9 @@ typedef struct cn_graph {
   cn_map by_name; /* value name -> index */
   int64_t arena_bytes;
   int64_t n_params; /* float constants the model reads, counted before kernel re-layouts */
+  /* The train section of a .cnn model (empty for ONNX models), in source order. */
+  struct cn_train_decl *train_decls;
+  int n_train_decls;
 } cn_graph;
 
 /* --- construction --- */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../codegen/emit.h"
+#include "../frontends/dsl/dsl.h"
 #include "../frontends/onnx/onnx_loader.h"
 #include "../frontends/onnx/onnx_writer.h"
 #include "../runtime/cnnrt_npy.h"
@@ -144,12 +145,38 @@ static bool has_suffix(const char *s, const char *suffix) {
   return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-cn_graph *cn_load_and_optimize(const cn_options *opt, cn_diag *d) {
-  if (has_suffix(opt->model_path, ".cnn")) {
-    cn_error(d, "the .cnn language front end is not part of this build yet");
+/* Whether the file starts like .cnn source: text (a comment, a keyword) where an ONNX model
+ * starts with the protobuf tag of its ir_version field (0x08). */
+static bool looks_like_dsl(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    return false;
+  }
+  int c;
+  while ((c = fgetc(f)) == ' ' || c == '\t' || c == '\r' || c == '\n') {
+  }
+  fclose(f);
+  return c == '#' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+cn_graph *cn_load_model(const cn_options *opt, cn_diag *d) {
+  bool dsl = has_suffix(opt->model_path, ".cnn") ||
+             (!has_suffix(opt->model_path, ".onnx") && looks_like_dsl(opt->model_path));
+  if (dsl) {
+    cn_dsl_options dopt = {0};
+    dopt.n_param_files = opt->n_param_files;
+    dopt.param_files = opt->param_files;
+    return cn_dsl_load(opt->model_path, &dopt, d);
+  }
+  if (opt->n_param_files > 0) {
+    cn_error(d, "--params applies to .cnn models; an ONNX model carries its own parameters");
     return NULL;
   }
-  cn_graph *g = cn_onnx_load(opt->model_path, d);
+  return cn_onnx_load(opt->model_path, d);
+}
+
+cn_graph *cn_load_and_optimize(const cn_options *opt, cn_diag *d) {
+  cn_graph *g = cn_load_model(opt, d);
   if (!g) {
     return NULL;
   }

@@ -41,10 +41,17 @@ typedef struct cn_options {
   cn_shape_opt *shapes;
   int n_binds;
   cn_bind_opt *binds;
+  int n_param_files; /* --params FILE.onnx|DIR: parameter values by name for .cnn models */
+  const char **param_files;
 } cn_options;
 
 /* Runs everything; returns the process exit status (0 or 1). */
 int cn_compile(const cn_options *opt);
+
+/* Reads the model named by opt: the .cnn language for files ending in .cnn (or, whatever the
+ * extension, files that begin like text rather than like an ONNX protobuf), ONNX otherwise.
+ * Returns NULL after reporting errors. */
+cn_graph *cn_load_model(const cn_options *opt, cn_diag *d);
 
 /* Loads the model named by opt (ONNX or DSL, by extension) and runs the passes up to the memory
  * plan. Returns NULL after reporting errors. Used by cn_compile, --info and the tests. */

@@ -10,6 +10,7 @@
 
 static const char usage_text[] =
     "usage: cnncc MODEL.onnx -o OUT/NAME.c [options]\n"
+    "       cnncc MODEL.cnn -o OUT/NAME.c [--params FILE] [options]   (docs/dsl.md)\n"
     "       cnncc MODEL.onnx --emit-onnx FILE.onnx [--shape ...] [--bind ...]\n"
     "       cnncc --info MODEL.onnx [--shape ...]\n"
     "\n"
@@ -26,6 +27,9 @@ static const char usage_text[] =
     "  --shape NAME=1x3x224x224\n"
     "                         fix the shape of an input (symbolic dimensions, e.g. batch)\n"
     "  --bind NAME=FILE.npy   make an input a compile-time constant with the file's value\n"
+    "  --params FILE          parameters of a .cnn model, by name: an ONNX model's\n"
+    "                         initializers, or a folder of NAME.npy files (repeatable;\n"
+    "                         the first file that has a parameter gives it)\n"
     "  --target T             x86-64 (default), aarch64, armv7, cortex-m, generic\n"
     "  --max-arena BYTES      fail if the memory plan needs more arena than BYTES\n"
     "  --max-threads N        size the arena for N threads (default 1; run with\n"
@@ -105,8 +109,10 @@ int main(int argc, char **argv) {
   memset(&opt, 0, sizeof opt);
   static cn_shape_opt shapes[64]; /* static: still reachable when an error returns early */
   static cn_bind_opt binds[64];
+  static const char *param_files[64];
   opt.shapes = shapes;
   opt.binds = binds;
+  opt.param_files = param_files;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v;
@@ -184,6 +190,11 @@ int main(int argc, char **argv) {
       cn_bind_opt *b = &binds[opt.n_binds++];
       b->name = strndup(v, (size_t)(eq - v));
       b->path = eq + 1;
+    } else if ((v = value_of(a, "--params", &i, argc, argv)) != NULL) {
+      if (opt.n_param_files == 64) {
+        return fail("%s", "too many --params files (at most 64)");
+      }
+      param_files[opt.n_param_files++] = v;
     } else if (a[0] == '-' && a[1] != '\0') {
       return fail("unknown option '%s'", a);
     } else if (!opt.model_path) {
