@@ -1,7 +1,9 @@
 /* bench_gemm_avx2.c — single-thread throughput of cnnrt_gemm_avx2.h: the microkernel in L1, the
  * packed GEMM on conv-like shapes (n = 3136 = 56 * 56 pixels) and GEMM-based convolutions of
- * ResNet-50. Prints GFLOP/s and the share of the core's fp32 peak (default 116 GFLOP/s: Zen 4,
- * 2 x 256-bit FMA per cycle; override with the first argument).
+ * ResNet-50. Prints GFLOP/s and the share of the core's fp32 peak (default 116 GFLOP/s: 2 x
+ * 256-bit FMA per cycle; override with the first argument, e.g. 223 for the AVX-512 peak of
+ * this Zen 5). Built with AVX-512 (-march=native here) it times the 12x32 AVX-512 path, with
+ * -DCNNRT_NO_AVX512 or -mavx2 -mfma the AVX2 path.
  *
  *   gcc -std=c99 -O2 -mavx2 -mfma -Iruntime bench/kernels/bench_gemm_avx2.c -o bench_gemm_avx2 -lm
  *   ./bench_gemm_avx2 [peak_gflops] */
@@ -79,6 +81,19 @@ static void bench_microkernel(void) {
       best, for (int r = 0; r < 1000;
                  r++) { cnnrt_f32_gemm_6x16_avx2(kc, a, b, c, 16, 6, 16, NULL, NULL, &e); });
   report("microkernel 6x16, kc 256, in L1", 1000.0 * 2.0 * 6 * 16 * (double)kc, best);
+#if defined(CNNRT_GEMM_AVX512)
+  {
+    float *a2 = buf(12 * kc), *b2 = buf(32 * kc), *c2 = buf(12 * 32);
+    TIME_BEST(best, for (int r = 0; r < 1000; r++) {
+      cnnrt_f32_gemm_12x32_avx512(kc, a2, a2 + 6 * kc, b2, b2 + 16 * kc, c2, 32, 12, 32, NULL,
+                                  NULL, &e);
+    });
+    report("microkernel 12x32 AVX-512, kc 256, in L1", 1000.0 * 2.0 * 12 * 32 * (double)kc, best);
+    free(a2);
+    free(b2);
+    free(c2);
+  }
+#endif
   free(a);
   free(b);
   free(c);
