@@ -3,6 +3,7 @@
 
 usage: /usr/bin/python3 bench/layer_profile.py GEN_DIR INPUT.npy [--weights W.bin]
                                               [--runs N] [--threads T] [--cc gcc] [--json OUT]
+                                              [--cputime]
 
 GEN_DIR holds what `cnncc ... -o GEN_DIR/m.c --main` wrote. This copies it to GEN_DIR/prof/,
 wraps every layer block of m.c -- the `  { /* Op 'node name' */ ... }` blocks that
@@ -12,6 +13,11 @@ driver with --bench N, and prints one line per layer to stdout as JSON:
      "median_ms": <driver's median of the instrumented build>}
 Each layer is a separate region (parallel_for returns when its tasks are done), so shares
 are wall-clock shares. The counters include the warm-up run; only shares are reported.
+
+--cputime (one thread only) reads the thread's CPU clock instead of rdtsc: on a shared, loaded
+machine time spent descheduled then does not count against the layer that was running. Each
+layer then also gets "ms" (CPU ms per run, warm-up included in the average) and, for
+convolutions, "macs" and "gflops".
 """
 import argparse
 import json
@@ -29,6 +35,16 @@ PRELUDE = """
 static unsigned long long cnncc_prof_ticks[%(n)d];
 static const char *const cnncc_prof_names[%(n)d] = {%(names)s};
 static const char *const cnncc_prof_ops[%(n)d] = {%(ops)s};
+#include <time.h>
+static unsigned long long cnncc_prof_clock(void) {
+#if CNNCC_PROF_CPUTIME
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+#else
+  return __builtin_ia32_rdtsc();
+#endif
+}
 __attribute__((destructor)) static void cnncc_prof_dump(void) {
   FILE *f = fopen("%(out)s", "w");
   if (!f) return;
@@ -57,14 +73,14 @@ def instrument(src, out_path):
         k = len(names)
         ops.append(m.group(1))
         names.append(m.group(2))
-        descs.append(describe(lines[i + 1] if i + 1 < len(lines) else ""))
+        descs.append(describe(lines[i + 1] if i + 1 < len(lines) else "") or ("", 0))
         out.append(lines[i])
-        out.append(f"    unsigned long long cnncc_prof_t0 = __builtin_ia32_rdtsc();")
+        out.append(f"    unsigned long long cnncc_prof_t0 = cnncc_prof_clock();")
         j = i + 1
         while j < len(lines) and lines[j] != "  }":
             out.append(lines[j])
             j += 1
-        out.append(f"    cnncc_prof_ticks[{k}] += __builtin_ia32_rdtsc() - cnncc_prof_t0;")
+        out.append(f"    cnncc_prof_ticks[{k}] += cnncc_prof_clock() - cnncc_prof_t0;")
         if j < len(lines):
             out.append(lines[j])
         i = j + 1
@@ -94,6 +110,7 @@ def describe(line):
                                   ("kernel", "c_in", "c_out", "group", "out", "stride", "act"))
     if not (k and cin and cout and o):
         return ""
+    macs = int(cout) * o[0] * o[1] * o[2] * int(cin) // int(g or 1) * k[0] * k[1] * k[2]
     d = f"{k[0]}x{k[1]} {cin}->{cout} @{o[0]}x{o[1]}"
     if s and s[0] != 1:
         d += f" s{s[0]}"
@@ -103,7 +120,7 @@ def describe(line):
         a = ACTS[int(act)]
     except (TypeError, ValueError, IndexError):
         a = ""
-    return d + (f" +{a}" if a else "")
+    return d + (f" +{a}" if a else ""), macs
 
 
 def main():
@@ -115,7 +132,10 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cc", default="gcc")
     ap.add_argument("--json")
+    ap.add_argument("--cputime", action="store_true")
     a = ap.parse_args()
+    if a.cputime and a.threads != 1:
+        sys.exit("layer_profile: --cputime needs --threads 1")
 
     prof = os.path.join(a.gen, "prof")
     shutil.rmtree(prof, ignore_errors=True)
@@ -132,7 +152,8 @@ def main():
         f.write(src)
     srcs = sorted(os.path.join(prof, f) for f in os.listdir(prof) if f.endswith(".c"))
     exe = os.path.join(prof, "prog")
-    r = subprocess.run([a.cc, "-O3", "-march=native"] + srcs + ["-o", exe, "-lm", "-lpthread"],
+    cflags = ["-O3", "-march=native", "-DCNNCC_PROF_CPUTIME=%d" % (1 if a.cputime else 0)]
+    r = subprocess.run([a.cc] + cflags + srcs + ["-o", exe, "-lm", "-lpthread"],
                        capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit("layer_profile: build failed: " + r.stderr[-2000:])
@@ -149,9 +170,15 @@ def main():
             op, node, t = line.rstrip("\n").split("\t")
             layers.append({"op": op, "node": node, "ticks": int(t)})
     total = sum(l["ticks"] for l in layers) or 1
-    for l, d in zip(layers, descs):
-        l["share"] = l.pop("ticks") / total
+    for l, (d, macs) in zip(layers, descs):
+        t = l.pop("ticks")
+        l["share"] = t / total
         l["desc"] = d
+        if a.cputime:
+            l["ms"] = t / (a.runs + 1) / 1e6
+            if macs:
+                l["macs"] = macs
+                l["gflops"] = 2 * macs / (l["ms"] * 1e-3) / 1e9 if l["ms"] > 0 else 0.0
     res = {"layers": layers, "median_ms": float(m.group(1))}
     text = json.dumps(res)
     if a.json:

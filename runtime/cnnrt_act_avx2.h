@@ -311,6 +311,90 @@ CNNRT_ACT_AVX2_ARRAY(mish, cnnrt_f32_mish_avx2_ps(v))
 CNNRT_ACT_AVX2_ARRAY(hard_swish, cnnrt_f32_hard_swish_avx2_ps(v))
 CNNRT_ACT_AVX2_ARRAY(exp, cnnrt_f32_exp_avx2_ps(v))
 
+/* ---------------------------------------------------------------------------------------------
+ * AVX-512 forms of sigmoid and SiLU (16 lanes), used by cnnrt_f32_act_avx2 (the conv / GEMM /
+ * depthwise epilogue) when built with __AVX512F__ (and not -DCNNRT_NO_AVX512): EfficientNet
+ * applies SiLU to every expanded activation, and at 8 lanes it cost as much as the 1x1
+ * convolution producing it. Same algorithms as the AVX2 forms above; the reciprocal starts from
+ * the 14-bit estimate, so results may differ from the AVX2 ones in the last bit (both ~3e-7).
+ * ------------------------------------------------------------------------------------------- */
+#if defined(__AVX512F__) && !defined(CNNRT_NO_AVX512)
+#define CNNRT_ACT_AVX512 1
+
+typedef struct cnnrt_f32_exp_parts_avx512 {
+  __m512 p, s1, s2;
+} cnnrt_f32_exp_parts_avx512;
+
+static inline cnnrt_f32_exp_parts_avx512 cnnrt_f32_exp_split_avx512_ps(__m512 x) {
+  cnnrt_f32_exp_parts_avx512 e;
+  const __m512 lo = _mm512_set1_ps(-150.0f);
+  const __m512 xc = _mm512_min_ps(_mm512_set1_ps(100.0f), _mm512_max_ps(lo, x)); /* NaN passes */
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), xc);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187e-06f), r);
+  const __m512 z = _mm512_mul_ps(r, r);
+  __m512 q = _mm512_fmadd_ps(_mm512_set1_ps(1.9875691500e-4f), r, _mm512_set1_ps(1.3981999507e-3f));
+  q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(8.3334519073e-3f));
+  q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(4.1665795894e-2f));
+  q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(1.6666665459e-1f));
+  q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(5.0000001201e-1f));
+  e.p = _mm512_fmadd_ps(q, z, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  const __m512i ni = _mm512_cvtps_epi32(n);
+  const __m512i n1 = _mm512_srai_epi32(ni, 1);
+  const __m512i n2 = _mm512_sub_epi32(ni, n1);
+  const __m512i bias = _mm512_set1_epi32(127);
+  e.s1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n1, bias), 23));
+  e.s2 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n2, bias), 23));
+  /* below the clamp the result is 0; lanes that are not below it (NaN included) keep s2 */
+  e.s2 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, lo, _CMP_NLT_UQ), e.s2);
+  return e;
+}
+
+static inline __m512 cnnrt_f32_recip_avx512_ps(__m512 d) {
+  const __m512 r = _mm512_rcp14_ps(d);
+  return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(1.0f)), r);
+}
+
+/* -|x| (sign bit set; integer form: _mm512_or_ps needs AVX512DQ) */
+static inline __m512 cnnrt_f32_neg_abs_avx512_ps(__m512 x) {
+  return _mm512_castsi512_ps(
+      _mm512_or_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int32_t)0x80000000u)));
+}
+
+static inline __m512 cnnrt_f32_sigmoid_avx512_ps(__m512 x) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const cnnrt_f32_exp_parts_avx512 ep = cnnrt_f32_exp_split_avx512_ps(cnnrt_f32_neg_abs_avx512_ps(x));
+  const __m512 e = _mm512_mul_ps(_mm512_mul_ps(ep.p, ep.s1), ep.s2);
+  const __m512 num =
+      _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ), e, one);
+  return _mm512_mul_ps(num, cnnrt_f32_recip_avx512_ps(_mm512_add_ps(one, e)));
+}
+
+static inline __m512 cnnrt_f32_silu_avx512_ps(__m512 x) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const cnnrt_f32_exp_parts_avx512 e = cnnrt_f32_exp_split_avx512_ps(cnnrt_f32_neg_abs_avx512_ps(x));
+  const __m512 ev = _mm512_mul_ps(_mm512_mul_ps(e.p, e.s1), e.s2); /* e^-|x| */
+  const __m512 q = _mm512_mul_ps(x, cnnrt_f32_recip_avx512_ps(_mm512_add_ps(one, ev)));
+  const __m512 neg = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(q, e.p), e.s1), e.s2);
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ), neg, q);
+}
+
+/* y[0..n) = FN(x[0..n)) in vectors of 16, the tail as one masked vector (same code for every
+ * element, nothing read or written past n). */
+#define CNNRT_ACT_AVX512_CASE(ACT, FN)                                                             \
+  case ACT:                                                                                      \
+    for (; i + 16 <= n; i += 16) {                                                               \
+      _mm512_storeu_ps(y + i, FN(_mm512_loadu_ps(x + i)));                                       \
+    }                                                                                            \
+    if (i < n) {                                                                                 \
+      const __mmask16 m_ = (__mmask16)((1u << (n - i)) - 1u);                                    \
+      _mm512_mask_storeu_ps(y + i, m_, FN(_mm512_maskz_loadu_ps(m_, x + i)));                    \
+    }                                                                                            \
+    break;
+#endif /* __AVX512F__ && !CNNRT_NO_AVX512 */
+
+
 /* y = act(x) for any enum cnnrt_act (epilogue semantics, see cnnrt_f32_act_avx2_ps); the
  * producers' activation pass. The switch is outside the loops: each case is a loop over the
  * inlined register function with a compile-time act. */
@@ -327,13 +411,18 @@ static inline void cnnrt_f32_act_avx2(int64_t act, float alpha, float beta, int6
   const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
   int64_t i = 0;
   switch (act) {
+#if defined(CNNRT_ACT_AVX512)
+    CNNRT_ACT_AVX512_CASE(CNNRT_ACT_SIGMOID, cnnrt_f32_sigmoid_avx512_ps)
+    CNNRT_ACT_AVX512_CASE(CNNRT_ACT_SILU, cnnrt_f32_silu_avx512_ps)
+#else
+    CNNRT_ACT_AVX2_CASE(CNNRT_ACT_SIGMOID)
+    CNNRT_ACT_AVX2_CASE(CNNRT_ACT_SILU)
+#endif
     CNNRT_ACT_AVX2_CASE(CNNRT_ACT_RELU)
     CNNRT_ACT_AVX2_CASE(CNNRT_ACT_LEAKY_RELU)
     CNNRT_ACT_AVX2_CASE(CNNRT_ACT_CLIP)
-    CNNRT_ACT_AVX2_CASE(CNNRT_ACT_SIGMOID)
     CNNRT_ACT_AVX2_CASE(CNNRT_ACT_HARD_SIGMOID)
     CNNRT_ACT_AVX2_CASE(CNNRT_ACT_HARD_SWISH)
-    CNNRT_ACT_AVX2_CASE(CNNRT_ACT_SILU)
     CNNRT_ACT_AVX2_CASE(CNNRT_ACT_TANH)
   default: /* NONE (and unknown values): identity */
     if (y != x) {

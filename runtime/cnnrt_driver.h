@@ -93,6 +93,11 @@ static unsigned char *cnnrt_driver_read_file(const char *path, size_t *len) {
   return buf;
 }
 
+/* Reads a weights file that should hold exactly `bytes` bytes straight into a 64-byte aligned
+ * buffer (cnnrt_driver_alloc). NULL when the file cannot be opened or memory is short;
+ * otherwise *size_ok says whether the file had exactly `bytes` bytes. */
+static void *cnnrt_driver_read_weights(const char *path, int64_t bytes, int *size_ok);
+
 static int cnnrt_driver_is_float(int t) {
   return t == CNNRT_F32 || t == CNNRT_F64 || t == CNNRT_F16 || t == CNNRT_BF16;
 }
@@ -269,6 +274,28 @@ static void *cnnrt_driver_alloc(int64_t bytes) {
   return p;
 }
 
+static void *cnnrt_driver_read_weights(const char *path, int64_t bytes, int *size_ok) {
+  *size_ok = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    return NULL;
+  }
+  unsigned char *buf = (unsigned char *)cnnrt_driver_alloc(bytes);
+  size_t n = 0;
+  while (buf && n < (size_t)bytes) {
+    const size_t got = fread(buf + n, 1, (size_t)bytes - n, f);
+    if (got == 0) {
+      break;
+    }
+    n += got;
+  }
+  unsigned char extra;
+  const int longer = buf && fread(&extra, 1, 1, f) == 1;
+  fclose(f);
+  *size_ok = buf && n == (size_t)bytes && !longer;
+  return buf;
+}
+
 static int cnnrt_driver_usage(const cnnrt_driver_model *m, const char *prog) {
   fprintf(stderr, "usage: %s", prog);
   for (int i = 0; i < m->n_inputs; i++) {
@@ -348,23 +375,19 @@ static int cnnrt_driver_main(int argc, char **argv, const cnnrt_driver_model *m)
     goto done;
   }
   if (!m->weights_embedded) {
-    size_t len = 0;
-    unsigned char *w = weights_path ? cnnrt_driver_read_file(weights_path, &len) : NULL;
-    if (!w || (int64_t)len != m->weights_bytes ||
-        cnnrt_driver_fnv1a(w, len) != m->weights_checksum) {
+    /* Read straight into the aligned buffer the model reads (no second copy: peak memory is
+     * the weights once plus the arena). */
+    int size_ok = 0;
+    weights = weights_path ? cnnrt_driver_read_weights(weights_path, m->weights_bytes, &size_ok)
+                           : NULL;
+    if (!weights || !size_ok ||
+        cnnrt_driver_fnv1a((const unsigned char *)weights, (size_t)m->weights_bytes) !=
+            m->weights_checksum) {
       fprintf(stderr, "error: %s: %s\n", weights_path ? weights_path : "(no --weights given)",
-              !w ? "cannot read the weights file"
-                 : "these are not this model's weights (size or checksum differ)");
-      free(w);
+              !weights ? "cannot read the weights file"
+                       : "these are not this model's weights (size or checksum differ)");
       goto done;
     }
-    weights = cnnrt_driver_alloc(m->weights_bytes);
-    if (!weights) {
-      free(w);
-      goto done;
-    }
-    memcpy(weights, w, len);
-    free(w);
   }
   for (int i = 0; i < m->n_inputs; i++) {
     ins[i] = cnnrt_driver_alloc(cnnrt_driver_numel(&m->inputs[i]) * 8);

@@ -38,6 +38,7 @@
 
 #include "cnnrt.h"
 #include "cnnrt_conv.h"
+#include "cnnrt_act_avx2.h"
 
 #define CNNRT_GEMM_AVX2_MR 6  /* rows of the microkernel tile (the A panel height) */
 #define CNNRT_GEMM_AVX2_NR 16 /* columns of the microkernel tile (the B panel width) */
@@ -70,7 +71,8 @@ static inline void cnnrt_f32_pack_a_mr6(int64_t m, int64_t k, const float *a, fl
  * (160 KiB) and the MC x kc block of A (120 KiB) stay in L2, and so does the m x NC block of C
  * that every k block revisits. k is split into equal blocks of at most KC. Measured on Zen 4,
  * KC 256..384, MC 48..192 and NC 128..512 are within a few percent of each other, except that
- * NC 512 loses up to 10% when m is small (64). MC must be a multiple of 6, NC of 16. */
+ * NC 512 loses up to 10% when m is small (64). MC must be a multiple of 12 (the AVX-512 tile
+ * takes two 6-row panels at a time), NC of 16. */
 #ifndef CNNRT_GEMM_AVX2_KC
 #define CNNRT_GEMM_AVX2_KC 320
 #endif
@@ -82,6 +84,15 @@ static inline void cnnrt_f32_pack_a_mr6(int64_t m, int64_t k, const float *a, fl
 #endif
 
 static inline int64_t cnnrt_gemm_avx2_min(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* Width of the column blocks of an n-column GEMM (a portable function: the compiler sizes the
+ * scratch with it). Tried: one block for images up to 256 pixels, so that the weights of the
+ * 14 x 14 and 7 x 7 layers stream through the cache once: no measurable gain on Zen 5, even
+ * with the weights coming from memory (bench/kernels, "cold"). */
+static inline int64_t cnnrt_gemm_avx2_nc(int64_t n) {
+  (void)n;
+  return CNNRT_GEMM_AVX2_NC;
+}
 
 /* Depth of the k blocks: k split into equal blocks of at most KC (a short last block would run
  * the microkernel with little work per C tile load/store). */
@@ -103,7 +114,7 @@ static inline int64_t cnnrt_f32_conv_gemm_avx2_scratch_bytes(const cnnrt_conv_pa
   const cnnrt_conv_geom g = cnnrt_conv_make_geom(p);
   const int64_t kvol = g.k[0] * g.k[1] * g.k[2];
   const int64_t out_plane = g.out[0] * g.out[1] * g.out[2];
-  const int64_t nc = cnnrt_gemm_avx2_min(out_plane, CNNRT_GEMM_AVX2_NC);
+  const int64_t nc = cnnrt_gemm_avx2_min(out_plane, cnnrt_gemm_avx2_nc(out_plane));
   return 64 +
          (cnnrt_gemm_avx2_kc(p->c_in * kvol) + 1) * ((nc + 15) / 16 * 16) * (int64_t)sizeof(float) +
          cnnrt_im2col_tab_bytes(kvol);
@@ -208,15 +219,16 @@ CNNRT_AVX2_INLINE void cnnrt_gemm_avx2_store8(float *c, const float *bias, const
   }
 }
 
-/* The activations without a vector form, on a stored tile. Kept apart from the stores: a libm
- * call while accumulators are live makes clang spill an accumulator inside the k loop. */
+/* The activations that need more registers than the store path has (sigmoid, SiLU, tanh,
+ * hard sigmoid / swish), applied to the stored tile by the AVX2 activation kernels of
+ * cnnrt_act_avx2.h (~3e-7 relative, see there). Kept apart from the stores: evaluated while
+ * the accumulators are live, their polynomials would make gcc / clang spill accumulators inside
+ * the k loop. The tile is still in L1. */
 static inline void cnnrt_gemm_avx2_scalar_act(float *c, int64_t ldc, int64_t mr, int64_t nr,
                                               const cnnrt_gemm_avx2_epi *e) {
   if (e->last && !cnnrt_avx2_act_is_vector(e->act)) {
     for (int64_t r = 0; r < mr; r++) {
-      for (int64_t j = 0; j < nr; j++) {
-        c[r * ldc + j] = cnnrt_apply_act((int)e->act, e->alpha, e->beta, c[r * ldc + j]);
-      }
+      cnnrt_f32_act_avx2(e->act, e->alpha, e->beta, nr, c + r * ldc, c + r * ldc);
     }
   }
 }
@@ -357,6 +369,234 @@ static inline void cnnrt_f32_gemm_6x8_avx2(int64_t kc, const float *a, const flo
   cnnrt_gemm_avx2_scalar_act(c, ldc, mr, nr, e);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * AVX-512 variant of the macro kernel (compiled only with __AVX512F__, e.g. -march=native on an
+ * AVX-512 machine; -DCNNRT_NO_AVX512 keeps the AVX2 path). It reads the same packed layouts as
+ * the AVX2 path (6-row A panels, 16-column B panels), so the weights the compiler packed serve
+ * both and a build with -mavx2 -mfma alone stays correct: the 12x32 tile is two adjacent A
+ * panels x two adjacent B panels, 24 zmm accumulators + 2 B vectors + 1 broadcast of the 32
+ * registers, 24 FMAs per 2 loads + 12 broadcasts. A single leftover A panel runs 6x32; a last
+ * column panel of at most 16 columns runs the AVX2 6x16 / 6x8 kernels. On this Zen 5 (full
+ * 512-bit FMA pipes) the 512-bit FMAs double the AVX2 peak.
+ * ------------------------------------------------------------------------------------------- */
+#if defined(__AVX512F__) && !defined(CNNRT_NO_AVX512)
+#define CNNRT_GEMM_AVX512 1
+#ifndef CNNRT_GEMM_AVX512_PF
+#define CNNRT_GEMM_AVX512_PF 384
+#endif
+
+/* cnnrt_avx2_act on 16 lanes, with the same bit-exact expressions (NaN and -0 included). */
+CNNRT_AVX2_INLINE __m512 cnnrt_avx512_act(__m512 v, int64_t act, float alpha, float beta) {
+  switch (act) {
+  case CNNRT_ACT_RELU: /* max(v, 0) returns 0 for NaN v, as `v > 0 ? v : 0` */
+    return _mm512_max_ps(v, _mm512_setzero_ps());
+  case CNNRT_ACT_LEAKY_RELU: {
+    const __mmask16 ge = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GE_OQ);
+    return _mm512_mask_blend_ps(ge, _mm512_mul_ps(_mm512_set1_ps(alpha), v), v);
+  }
+  case CNNRT_ACT_CLIP: {
+    const __m512 lo = _mm512_set1_ps(alpha);
+    const __m512 t = _mm512_min_ps(_mm512_set1_ps(beta), v);
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, lo, _CMP_LT_OQ), t, lo);
+  }
+  default:
+    return v;
+  }
+}
+
+/* Stores n (<= 0: nothing, >= 16: all) columns of one row of 16 (cnnrt_gemm_avx2_store8 on 16
+ * lanes). Masked-off lanes are neither read nor written. */
+CNNRT_AVX2_INLINE void cnnrt_gemm_avx512_store16(float *c, const float *bias, const float *res,
+                                                 __m512 v, int64_t n,
+                                                 const cnnrt_gemm_avx2_epi *e) {
+  if (n <= 0) {
+    return;
+  }
+  const __mmask16 m = n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1u);
+  if (e->first) {
+    if (bias != NULL) {
+      v = _mm512_add_ps(v, _mm512_set1_ps(*bias));
+    }
+    if (res != NULL) {
+      v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, res));
+    }
+  } else {
+    v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c));
+  }
+  if (e->last) {
+    v = cnnrt_avx512_act(v, e->act, e->alpha, e->beta);
+  }
+  _mm512_mask_storeu_ps(c, m, v);
+}
+
+/* Row r of the tile: 32 columns (nr valid) from the accumulator pair (v0, v1). */
+CNNRT_AVX2_INLINE void cnnrt_gemm_avx512_store_row(float *c, const float *bias, const float *res,
+                                                   int64_t r, int64_t ldc, __m512 v0, __m512 v1,
+                                                   int64_t nr, const cnnrt_gemm_avx2_epi *e) {
+  const float *br = bias != NULL ? bias + r : NULL;
+  const float *rr = res != NULL ? res + r * ldc : NULL;
+  cnnrt_gemm_avx512_store16(c + r * ldc, br, rr, v0, nr, e);
+  cnnrt_gemm_avx512_store16(c + r * ldc + 16, br, rr != NULL ? rr + 16 : NULL, v1, nr - 16, e);
+}
+
+#define CNNRT_AVX512_ACC(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps()
+#define CNNRT_AVX512_FMA(r, ap)                                                                    \
+  do {                                                                                             \
+    const __m512 t_ = _mm512_set1_ps((ap)[(r) % 6]);                                               \
+    c##r##0 = _mm512_fmadd_ps(t_, b0, c##r##0);                                                    \
+    c##r##1 = _mm512_fmadd_ps(t_, b1, c##r##1);                                                    \
+  } while (0)
+#define CNNRT_AVX512_STORE(r)                                                                      \
+  do {                                                                                             \
+    if (mr > (r)) {                                                                                \
+      cnnrt_gemm_avx512_store_row(c, bias, res, (r), ldc, c##r##0, c##r##1, nr, e);                \
+    }                                                                                              \
+  } while (0)
+
+/* The 12 x 32 tile C[0..mr) x [0..nr) (6 < mr <= 12, 16 < nr <= 32): rows 0..5 from the A
+ * panel a0, rows 6..11 from a1; columns 0..15 from the B panel b0p, 16..31 from b1p. */
+static inline void cnnrt_f32_gemm_12x32_avx512(int64_t kc, const float *a0, const float *a1,
+                                               const float *b0p, const float *b1p, float *c,
+                                               int64_t ldc, int64_t mr, int64_t nr,
+                                               const float *bias, const float *res,
+                                               const cnnrt_gemm_avx2_epi *e) {
+  CNNRT_AVX512_ACC(0);
+  CNNRT_AVX512_ACC(1);
+  CNNRT_AVX512_ACC(2);
+  CNNRT_AVX512_ACC(3);
+  CNNRT_AVX512_ACC(4);
+  CNNRT_AVX512_ACC(5);
+  CNNRT_AVX512_ACC(6);
+  CNNRT_AVX512_ACC(7);
+  CNNRT_AVX512_ACC(8);
+  CNNRT_AVX512_ACC(9);
+  CNNRT_AVX512_ACC(10);
+  CNNRT_AVX512_ACC(11);
+  for (int64_t r = 0; r < mr; r++) {
+    _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch((const char *)(c + r * ldc + nr - 1), _MM_HINT_T0);
+  }
+  for (int64_t kk = 0; kk < kc; kk++) {
+    const __m512 b0 = _mm512_loadu_ps(b0p);
+    const __m512 b1 = _mm512_loadu_ps(b1p);
+    _mm_prefetch((const char *)(a0 + CNNRT_GEMM_AVX512_PF), _MM_HINT_T0);
+    _mm_prefetch((const char *)(a1 + CNNRT_GEMM_AVX512_PF), _MM_HINT_T0);
+    CNNRT_AVX512_FMA(0, a0);
+    CNNRT_AVX512_FMA(1, a0);
+    CNNRT_AVX512_FMA(2, a0);
+    CNNRT_AVX512_FMA(3, a0);
+    CNNRT_AVX512_FMA(4, a0);
+    CNNRT_AVX512_FMA(5, a0);
+    CNNRT_AVX512_FMA(6, a1);
+    CNNRT_AVX512_FMA(7, a1);
+    CNNRT_AVX512_FMA(8, a1);
+    CNNRT_AVX512_FMA(9, a1);
+    CNNRT_AVX512_FMA(10, a1);
+    CNNRT_AVX512_FMA(11, a1);
+    a0 += 6;
+    a1 += 6;
+    b0p += 16;
+    b1p += 16;
+  }
+  const cnnrt_gemm_avx2_epi ev = *e; /* see cnnrt_f32_gemm_6x16_avx2 */
+  e = &ev;
+  CNNRT_AVX512_STORE(0);
+  CNNRT_AVX512_STORE(1);
+  CNNRT_AVX512_STORE(2);
+  CNNRT_AVX512_STORE(3);
+  CNNRT_AVX512_STORE(4);
+  CNNRT_AVX512_STORE(5);
+  CNNRT_AVX512_STORE(6);
+  CNNRT_AVX512_STORE(7);
+  CNNRT_AVX512_STORE(8);
+  CNNRT_AVX512_STORE(9);
+  CNNRT_AVX512_STORE(10);
+  CNNRT_AVX512_STORE(11);
+  cnnrt_gemm_avx2_scalar_act(c, ldc, mr, nr, e);
+}
+
+/* The 6 x 32 tile (mr <= 6, 16 < nr <= 32) from one A panel. Even and odd k steps go to
+ * separate accumulators (24 in all): 12 chains of 4-cycle FMAs could not fill both pipes. */
+static inline void cnnrt_f32_gemm_6x32_avx512(int64_t kc, const float *a, const float *b0p,
+                                              const float *b1p, float *c, int64_t ldc, int64_t mr,
+                                              int64_t nr, const float *bias, const float *res,
+                                              const cnnrt_gemm_avx2_epi *e) {
+  CNNRT_AVX512_ACC(0);
+  CNNRT_AVX512_ACC(1);
+  CNNRT_AVX512_ACC(2);
+  CNNRT_AVX512_ACC(3);
+  CNNRT_AVX512_ACC(4);
+  CNNRT_AVX512_ACC(5);
+  CNNRT_AVX512_ACC(6);
+  CNNRT_AVX512_ACC(7);
+  CNNRT_AVX512_ACC(8);
+  CNNRT_AVX512_ACC(9);
+  CNNRT_AVX512_ACC(10);
+  CNNRT_AVX512_ACC(11);
+  int64_t kk = 0;
+  for (; kk + 2 <= kc; kk += 2) {
+    {
+      const __m512 b0 = _mm512_loadu_ps(b0p);
+      const __m512 b1 = _mm512_loadu_ps(b1p);
+      CNNRT_AVX512_FMA(0, a);
+      CNNRT_AVX512_FMA(1, a);
+      CNNRT_AVX512_FMA(2, a);
+      CNNRT_AVX512_FMA(3, a);
+      CNNRT_AVX512_FMA(4, a);
+      CNNRT_AVX512_FMA(5, a);
+    }
+    {
+      const __m512 b0 = _mm512_loadu_ps(b0p + 16);
+      const __m512 b1 = _mm512_loadu_ps(b1p + 16);
+      CNNRT_AVX512_FMA(6, a + 6);
+      CNNRT_AVX512_FMA(7, a + 6);
+      CNNRT_AVX512_FMA(8, a + 6);
+      CNNRT_AVX512_FMA(9, a + 6);
+      CNNRT_AVX512_FMA(10, a + 6);
+      CNNRT_AVX512_FMA(11, a + 6);
+    }
+    a += 12;
+    b0p += 32;
+    b1p += 32;
+  }
+  if (kk < kc) {
+    const __m512 b0 = _mm512_loadu_ps(b0p);
+    const __m512 b1 = _mm512_loadu_ps(b1p);
+    CNNRT_AVX512_FMA(0, a);
+    CNNRT_AVX512_FMA(1, a);
+    CNNRT_AVX512_FMA(2, a);
+    CNNRT_AVX512_FMA(3, a);
+    CNNRT_AVX512_FMA(4, a);
+    CNNRT_AVX512_FMA(5, a);
+  }
+  c00 = _mm512_add_ps(c00, c60);
+  c01 = _mm512_add_ps(c01, c61);
+  c10 = _mm512_add_ps(c10, c70);
+  c11 = _mm512_add_ps(c11, c71);
+  c20 = _mm512_add_ps(c20, c80);
+  c21 = _mm512_add_ps(c21, c81);
+  c30 = _mm512_add_ps(c30, c90);
+  c31 = _mm512_add_ps(c31, c91);
+  c40 = _mm512_add_ps(c40, c100);
+  c41 = _mm512_add_ps(c41, c101);
+  c50 = _mm512_add_ps(c50, c110);
+  c51 = _mm512_add_ps(c51, c111);
+  const cnnrt_gemm_avx2_epi ev = *e;
+  e = &ev;
+  CNNRT_AVX512_STORE(0);
+  CNNRT_AVX512_STORE(1);
+  CNNRT_AVX512_STORE(2);
+  CNNRT_AVX512_STORE(3);
+  CNNRT_AVX512_STORE(4);
+  CNNRT_AVX512_STORE(5);
+  cnnrt_gemm_avx2_scalar_act(c, ldc, mr, nr, e);
+}
+#undef CNNRT_AVX512_ACC
+#undef CNNRT_AVX512_FMA
+#undef CNNRT_AVX512_STORE
+#endif /* __AVX512F__ && !CNNRT_NO_AVX512 */
+
+
 /* One packed B block against all m rows: C[0..m) x [0..nc) (+)= A[:, k0 .. k0 + kc) * block.
  * a_packed is the whole packed A (depth k), bp the block packed as 16-column panels of depth
  * kc; c, res point at the block's first column. */
@@ -366,7 +606,30 @@ static inline void cnnrt_gemm_avx2_macro(int64_t m, int64_t nc, int64_t kc, cons
                                          const cnnrt_gemm_avx2_epi *e) {
   for (int64_t i0 = 0; i0 < m; i0 += CNNRT_GEMM_AVX2_MC) {
     const int64_t i1 = cnnrt_gemm_avx2_min(m, i0 + CNNRT_GEMM_AVX2_MC);
-    for (int64_t j = 0; j < nc; j += 16) {
+    int64_t j = 0;
+#if defined(CNNRT_GEMM_AVX512)
+    /* Pairs of B panels (32 columns) while more than 16 columns remain; rows by 12 (MC is a
+     * multiple of 12, so the pairs of A panels never straddle a row block). */
+    for (; nc - j > 16; j += 32) {
+      const int64_t nr = cnnrt_gemm_avx2_min(32, nc - j);
+      const float *bpan0 = bp + j * (kc + 1);
+      const float *bpan1 = bpan0 + 16 * (kc + 1);
+      for (int64_t i = i0; i < i1; i += 12) {
+        const float *apan = a_packed + i * k + k0 * 6;
+        const int64_t mr = cnnrt_gemm_avx2_min(12, i1 - i);
+        const float *bi = bias != NULL ? bias + i : NULL;
+        const float *ri = res != NULL ? res + i * ldc + j : NULL;
+        if (mr > 6) {
+          cnnrt_f32_gemm_12x32_avx512(kc, apan, apan + 6 * k, bpan0, bpan1, c + i * ldc + j, ldc,
+                                      mr, nr, bi, ri, e);
+        } else {
+          cnnrt_f32_gemm_6x32_avx512(kc, apan, bpan0, bpan1, c + i * ldc + j, ldc, mr, nr, bi, ri,
+                                     e);
+        }
+      }
+    }
+#endif
+    for (; j < nc; j += 16) {
       const int64_t nr = cnnrt_gemm_avx2_min(16, nc - j);
       const float *bpan = bp + j * (kc + 1); /* panel j / 16 */
       for (int64_t i = i0; i < i1; i += 6) {
@@ -430,7 +693,7 @@ static inline void cnnrt_f32_gemm_avx2_split(int64_t total, int64_t task, int64_
  * ------------------------------------------------------------------------------------------- */
 static inline int64_t cnnrt_f32_gemm_packed_avx2_scratch_bytes(int64_t m, int64_t n, int64_t k) {
   (void)m;
-  const int64_t nc = cnnrt_gemm_avx2_min(n, CNNRT_GEMM_AVX2_NC);
+  const int64_t nc = cnnrt_gemm_avx2_min(n, cnnrt_gemm_avx2_nc(n));
   return 64 + (cnnrt_gemm_avx2_kc(k) + 1) * ((nc + 15) / 16 * 16) * (int64_t)sizeof(float);
 }
 
@@ -457,8 +720,9 @@ static inline void cnnrt_f32_gemm_packed_avx2_range(int64_t m, int64_t n, int64_
   e.act = act;
   e.alpha = alpha;
   e.beta = beta;
-  for (int64_t j0 = n0; j0 < n1; j0 += CNNRT_GEMM_AVX2_NC) {
-    const int64_t nc = cnnrt_gemm_avx2_min(CNNRT_GEMM_AVX2_NC, n1 - j0);
+  const int64_t nc_blk = cnnrt_gemm_avx2_nc(n);
+  for (int64_t j0 = n0; j0 < n1; j0 += nc_blk) {
+    const int64_t nc = cnnrt_gemm_avx2_min(nc_blk, n1 - j0);
     int64_t k0 = 0;
     do { /* runs once with kc = 0 when k == 0: the epilogue alone */
       const int64_t kc = cnnrt_gemm_avx2_min(kc_max, k - k0);
@@ -777,7 +1041,8 @@ static inline void cnnrt_f32_conv_gemm_avx2_range(const cnnrt_conv_params *p, co
   const int pointwise = cnnrt_conv_avx2_pointwise(&g);
   const int vec_pack = cnnrt_conv_avx2_fits_i32(&g);
   const int64_t kc_max = cnnrt_gemm_avx2_kc(k);
-  const int64_t nc_max = cnnrt_gemm_avx2_min(P, CNNRT_GEMM_AVX2_NC);
+  const int64_t nc_blk = cnnrt_gemm_avx2_nc(P);
+  const int64_t nc_max = cnnrt_gemm_avx2_min(P, nc_blk);
   float *bp = cnnrt_gemm_avx2_align(scratch);
   /* The tap table follows the B block (both multiples of 64 bytes apart from the start). */
   int32_t *tb = (int32_t *)(void *)(bp + (kc_max + 1) * ((nc_max + 15) / 16 * 16));
@@ -801,8 +1066,8 @@ static inline void cnnrt_f32_conv_gemm_avx2_range(const cnnrt_conv_params *p, co
                                        p->beta, q0, q1, scratch);
       continue;
     }
-    for (int64_t j0 = q0; j0 < q1; j0 += CNNRT_GEMM_AVX2_NC) {
-      const int64_t nc = cnnrt_gemm_avx2_min(CNNRT_GEMM_AVX2_NC, q1 - j0);
+    for (int64_t j0 = q0; j0 < q1; j0 += nc_blk) {
+      const int64_t nc = cnnrt_gemm_avx2_min(nc_blk, q1 - j0);
       int64_t k0 = 0;
       do {
         const int64_t kc = cnnrt_gemm_avx2_min(kc_max, k - k0);

@@ -1,7 +1,9 @@
 /* bench_gemm_avx2.c — single-thread throughput of cnnrt_gemm_avx2.h: the microkernel in L1, the
  * packed GEMM on conv-like shapes (n = 3136 = 56 * 56 pixels) and GEMM-based convolutions of
- * ResNet-50. Prints GFLOP/s and the share of the core's fp32 peak (default 116 GFLOP/s: Zen 4,
- * 2 x 256-bit FMA per cycle; override with the first argument).
+ * ResNet-50. Prints GFLOP/s and the share of the core's fp32 peak (default 116 GFLOP/s: 2 x
+ * 256-bit FMA per cycle; override with the first argument, e.g. 223 for the AVX-512 peak of
+ * this Zen 5). Built with AVX-512 (-march=native here) it times the 12x32 AVX-512 path, with
+ * -DCNNRT_NO_AVX512 or -mavx2 -mfma the AVX2 path.
  *
  *   gcc -std=c99 -O2 -mavx2 -mfma -Iruntime bench/kernels/bench_gemm_avx2.c -o bench_gemm_avx2 -lm
  *   ./bench_gemm_avx2 [peak_gflops] */
@@ -79,6 +81,19 @@ static void bench_microkernel(void) {
       best, for (int r = 0; r < 1000;
                  r++) { cnnrt_f32_gemm_6x16_avx2(kc, a, b, c, 16, 6, 16, NULL, NULL, &e); });
   report("microkernel 6x16, kc 256, in L1", 1000.0 * 2.0 * 6 * 16 * (double)kc, best);
+#if defined(CNNRT_GEMM_AVX512)
+  {
+    float *a2 = buf(12 * kc), *b2 = buf(32 * kc), *c2 = buf(12 * 32);
+    TIME_BEST(best, for (int r = 0; r < 1000; r++) {
+      cnnrt_f32_gemm_12x32_avx512(kc, a2, a2 + 6 * kc, b2, b2 + 16 * kc, c2, 32, 12, 32, NULL,
+                                  NULL, &e);
+    });
+    report("microkernel 12x32 AVX-512, kc 256, in L1", 1000.0 * 2.0 * 12 * 32 * (double)kc, best);
+    free(a2);
+    free(b2);
+    free(c2);
+  }
+#endif
   free(a);
   free(b);
   free(c);
@@ -107,8 +122,10 @@ static void bench_gemm(int64_t m, int64_t n, int64_t k) {
   free(s);
 }
 
-static void bench_conv(const char *name, int64_t c_in, int64_t c_out, int64_t hw, int64_t kk,
-                       int64_t stride, int64_t pad, int with_res) {
+/* copies > 1: that many copies of the packed weights, used in turn, so that (with enough of
+ * them) the weights come from memory as in a whole network, not from the cache. */
+static void bench_conv_copies(const char *name, int64_t c_in, int64_t c_out, int64_t hw,
+                              int64_t kk, int64_t stride, int64_t pad, int with_res, int copies) {
   cnnrt_conv_params p;
   memset(&p, 0, sizeof p);
   p.spatial = 2;
@@ -131,16 +148,21 @@ static void bench_conv(const char *name, int64_t c_in, int64_t c_out, int64_t hw
   const int64_t P = p.out[0] * p.out[1], k = c_in * kk * kk;
   float *x = buf(c_in * hw * hw), *w = buf(c_out * k), *bias = buf(c_out), *y = buf(c_out * P);
   float *res = with_res ? buf(c_out * P) : NULL;
-  float *wp = malloc((size_t)cnnrt_f32_pack_a_mr6_bytes(c_out, k));
+  const int64_t wfloats = cnnrt_f32_pack_a_mr6_bytes(c_out, k) / (int64_t)sizeof(float);
+  float *wp = malloc((size_t)(wfloats * copies) * sizeof(float));
   void *s = malloc((size_t)cnnrt_f32_conv_gemm_avx2_scratch_bytes(&p));
   if (wp == NULL || s == NULL) {
     exit(1);
   }
-  cnnrt_f32_pack_a_mr6(c_out, k, w, wp);
+  for (int i = 0; i < copies; i++) {
+    cnnrt_f32_pack_a_mr6(c_out, k, w, wp + i * wfloats);
+  }
   double best;
-  TIME_BEST(best, cnnrt_f32_conv_gemm_avx2(&p, x, wp, bias, res, y, s));
+  int turn = 0;
+  TIME_BEST(best, cnnrt_f32_conv_gemm_avx2(&p, x, wp + (turn++ % copies) * wfloats, bias, res,
+                                           y, s));
   char full[128];
-  snprintf(full, sizeof full, "conv %s (scratch %lld KiB)", name,
+  snprintf(full, sizeof full, "conv %s%s (scratch %lld KiB)", name, copies > 1 ? " cold" : "",
            (long long)(cnnrt_f32_conv_gemm_avx2_scratch_bytes(&p) / 1024));
   report(full, 2.0 * (double)c_out * (double)P * (double)k, best);
   free(x);
@@ -150,6 +172,11 @@ static void bench_conv(const char *name, int64_t c_in, int64_t c_out, int64_t hw
   free(res);
   free(wp);
   free(s);
+}
+
+static void bench_conv(const char *name, int64_t c_in, int64_t c_out, int64_t hw, int64_t kk,
+                       int64_t stride, int64_t pad, int with_res) {
+  bench_conv_copies(name, c_in, c_out, hw, kk, stride, pad, with_res, 1);
 }
 
 int main(int argc, char **argv) {
@@ -175,6 +202,16 @@ int main(int argc, char **argv) {
   bench_conv("1x1/2 256->512 56x56", 256, 512, 56, 1, 2, 0, 0);
   bench_conv("3x3 256->256 14x14", 256, 256, 14, 3, 1, 1, 0);
   bench_conv("3x3 512->512 7x7", 512, 512, 7, 3, 1, 1, 0);
+  /* ResNet-50's stage 4 entry (stride 2 into 7x7) and its 7x7 1x1 layers */
+  bench_conv("3x3/2 512->512 14x14", 512, 512, 14, 3, 2, 1, 0);
+  bench_conv("1x1/2 1024->2048 14x14", 1024, 2048, 14, 1, 2, 0, 0);
+  bench_conv("1x1 512->2048 7x7 +res", 512, 2048, 7, 1, 1, 0, 1);
+  bench_conv("1x1 2048->512 7x7", 2048, 512, 7, 1, 1, 0, 0);
+  /* the same with the weights from memory (12 copies: > 100 MiB) */
+  bench_conv_copies("3x3 256->256 14x14", 256, 256, 14, 3, 1, 1, 0, 12);
+  bench_conv_copies("3x3 512->512 7x7", 512, 512, 7, 3, 1, 1, 0, 12);
+  bench_conv_copies("3x3/2 512->512 14x14", 512, 512, 14, 3, 2, 1, 0, 12);
+  bench_conv_copies("1x1 2048->512 7x7", 2048, 512, 7, 1, 1, 0, 0, 12);
   return 0;
 }
 

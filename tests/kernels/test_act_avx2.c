@@ -16,6 +16,11 @@
 
 #include "../../runtime/cnnrt_act_avx2.h"
 
+/* The -mavx512f build of this test (test_act_avx512) must exercise the AVX-512 forms. */
+#if defined(CNNCC_TEST_REQUIRE_AVX512) && !defined(CNNRT_ACT_AVX512)
+#error "built for AVX-512 but cnnrt_act_avx2.h did not enable its AVX-512 forms"
+#endif
+
 #if defined(__AVX2__) && defined(__FMA__)
 
 /* ---- references in double ---------------------------------------------------------------- */
@@ -249,6 +254,35 @@ static void test_tails(void **state) {
   }
 }
 
+/* The epilogue's array form (16 lanes under AVX-512 for sigmoid / SiLU): every length 0..40,
+ * results independent of the position (the tail is the same code), nothing written past n. */
+static void test_epilogue_tails(void **state) {
+  (void)state;
+  const int acts[] = {CNNRT_ACT_SIGMOID, CNNRT_ACT_SILU, CNNRT_ACT_TANH, CNNRT_ACT_HARD_SWISH};
+  float src[48], full[48], a[48], b[48];
+  for (int i = 0; i < 48; i++) {
+    src[i] = (float)(i * 37 % 23) * 0.37f - 4.1f;
+  }
+  for (size_t k = 0; k < sizeof acts / sizeof acts[0]; k++) {
+    cnnrt_f32_act_avx2(acts[k], 0.0f, 0.0f, 48, src, full);
+    for (int n = 0; n <= 40; n++) {
+      for (int i = 0; i < 48; i++) {
+        a[i] = -777.0f;
+        b[i] = src[i];
+      }
+      cnnrt_f32_act_avx2(acts[k], 0.0f, 0.0f, n, src, a);
+      cnnrt_f32_act_avx2(acts[k], 0.0f, 0.0f, n, b, b); /* in place */
+      for (int i = 0; i < 48; i++) {
+        if (i < n) {
+          assert_true(a[i] == full[i] && b[i] == full[i]);
+        } else {
+          assert_true(a[i] == -777.0f && b[i] == src[i]);
+        }
+      }
+    }
+  }
+}
+
 /* The epilogue activation against cnnrt_apply_act, same NaN semantics. */
 static void test_epilogue_act(void **state) {
   (void)state;
@@ -372,7 +406,8 @@ int main(void) {
       cmocka_unit_test(test_silu),       cmocka_unit_test(test_mish),
       cmocka_unit_test(test_hard_swish), cmocka_unit_test(test_relu),
       cmocka_unit_test(test_gelu),       cmocka_unit_test(test_tails),
-      cmocka_unit_test(test_epilogue_act), cmocka_unit_test(test_softmax),
+      cmocka_unit_test(test_epilogue_act),
+      cmocka_unit_test(test_epilogue_tails), cmocka_unit_test(test_softmax),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
