@@ -33,7 +33,11 @@ enum cn_runtime_header {
   CN_RT_RESIZE = 1u << 7,
   CN_RT_CONV_AVX2 = 1u << 8, /* packed-GEMM and depthwise x86 kernels, with portable fallbacks */
   CN_RT_ACT_AVX2 = 1u << 9,  /* vectorized activations and softmax */
-  CN_RT_GEMV_AVX2 = 1u << 10 /* fully connected layers at batch 1 */
+  CN_RT_GEMV_AVX2 = 1u << 10, /* fully connected layers at batch 1 */
+  /* ARM NEON kernels (--target aarch64 / armv7), each with its portable fallback */
+  CN_RT_CONV_NEON = 1u << 20, /* packed-GEMM and depthwise convolutions */
+  CN_RT_ACT_NEON = 1u << 21,  /* activations and softmax */
+  CN_RT_GEMV_NEON = 1u << 22  /* fully connected layers at batch 1 */
 };
 void cn_emit_use(cn_emitter *e, unsigned headers);
 

@@ -32,7 +32,19 @@ OP_FAMILY(constant)
 #undef OP_FAMILY
 
 /* Convolution kernels the schedule pass chooses among (node->variant of Conv nodes). */
-enum cn_conv_variant { CN_CONV_REF = 0, CN_CONV_GEMM_AVX2, CN_CONV_DW_AVX2 };
+enum cn_conv_variant {
+  CN_CONV_REF = 0,
+  CN_CONV_GEMM_AVX2,
+  CN_CONV_DW_AVX2,
+  /* ARM targets (schedule.c, schedule_arm): weights packed in cn_neon_gemm_mr(target)-row
+   * panels for runtime/cnnrt_gemm_neon.h; depthwise in runtime/cnnrt_dwconv_neon.h */
+  CN_CONV_GEMM_NEON = 16,
+  CN_CONV_DW_NEON
+};
+
+/* Row panel height of the NEON GEMM's packed weights: 8 for aarch64 (the 8x12 microkernel, 32
+ * q-registers), 4 for ARMv7 (the 4x8 microkernel, 16 q-registers). `target` is a cn_target. */
+static inline int cn_neon_gemm_mr(int target) { return target == 1 /* CN_TARGET_AARCH64 */ ? 8 : 4; }
 
 bool cn_op_infer(cn_graph *g, cn_node *n, cn_diag *d);
 bool cn_op_eval(cn_graph *g, cn_node *n);

@@ -9,7 +9,13 @@ build=${CNNCC_BUILD_DIR:-$root/build}
 
 packages=(build-essential cmake pkg-config clang libprotobuf-c-dev protobuf-c-compiler
           libcmocka-dev python3-numpy python3-onnx python3-torch python3-torchvision
-          dataset-fashion-mnist libclang-rt-14-dev valgrind)
+          dataset-fashion-mnist libclang-rt-14-dev valgrind
+          # ARM (tests/arm): cross compilers, their C libraries, qemu-user, the Cortex-M
+          # toolchain with newlib, cmocka for the NEON kernel tests (multiarch), libclang for
+          # cnncc --verify
+          gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf
+          libc6-dev-armhf-cross qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi
+          libcmocka-dev:arm64 libcmocka-dev:armhf libclang-14-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,6 +24,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing: ${missing[*]}"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo=sudo
+  # the :arm64 / :armhf packages need those architectures enabled (multiarch)
+  for arch in arm64 armhf; do
+    dpkg --print-foreign-architectures | grep -qx "$arch" || $sudo dpkg --add-architecture "$arch"
+  done
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
@@ -28,7 +38,7 @@ $py tests/onnx_node/generate.py "$build/onnx_node_data"
 
 echo "== building"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DCNNCC_NODE_TEST_DATA="$build/onnx_node_data" >/dev/null
+      -DCNNCC_NODE_TEST_DATA="$build/onnx_node_data" -DCNNCC_EXTRA_TESTS=arm >/dev/null
 cmake --build "$build" -j"$(nproc)"
 
 echo "== testing"

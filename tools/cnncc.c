@@ -7,6 +7,7 @@
 
 #include "../compiler/info.h"
 #include "../compiler/pipeline.h"
+#include "verify.h"
 
 static const char usage_text[] =
     "usage: cnncc MODEL.onnx -o OUT/NAME.c [options]\n"
@@ -31,6 +32,9 @@ static const char usage_text[] =
     "                         initializers, or a folder of NAME.npy files (repeatable;\n"
     "                         the first file that has a parameter gives it)\n"
     "  --target T             x86-64 (default), aarch64, armv7, cortex-m, generic\n"
+    "  --verify               after writing OUT/NAME.c, parse it with libclang for the\n"
+    "                         target's triple and ISA (-Wall -Wextra -Wpedantic); any\n"
+    "                         diagnostic is printed and fails (exit 1)\n"
     "  --max-arena BYTES      fail if the memory plan needs more arena than BYTES\n"
     "  --max-threads N        size the arena for N threads (default 1; run with\n"
     "                         NAME_run_parallel or the driver's --threads)\n"
@@ -113,6 +117,7 @@ int main(int argc, char **argv) {
   opt.shapes = shapes;
   opt.binds = binds;
   opt.param_files = param_files;
+  bool verify = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v;
@@ -129,6 +134,8 @@ int main(int argc, char **argv) {
       opt.out_path = argv[++i];
     } else if (strcmp(a, "--main") == 0) {
       opt.emit_main = true;
+    } else if (strcmp(a, "--verify") == 0) {
+      verify = true;
     } else if (strcmp(a, "--info") == 0) {
       opt.info = true;
     } else if ((v = value_of(a, "--weights", &i, argc, argv)) != NULL) {
@@ -207,6 +214,9 @@ int main(int argc, char **argv) {
     return fail("%s", "no model given");
   }
   int rc;
+  if (verify && !opt.out_path) {
+    return fail("%s", "--verify needs an output file (-o OUT/NAME.c)");
+  }
   if (opt.info) {
     rc = cn_print_info(&opt, stdout);
   } else if (!opt.out_path && !opt.emit_onnx_path) {
@@ -223,6 +233,9 @@ int main(int argc, char **argv) {
       return fail("cannot create the folder of '%s'", opt.emit_onnx_path);
     }
     rc = cn_compile(&opt);
+    if (rc == 0 && verify && !cn_verify_file(opt.out_path, (int)opt.target, stderr)) {
+      rc = 1;
+    }
   }
   for (int k = 0; k < opt.n_shapes; k++) {
     free((void *)shapes[k].name);

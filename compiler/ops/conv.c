@@ -262,6 +262,31 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     cn_emit_line(e, "#else");
     cn_emit_line(e, "    cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
     cn_emit_line(e, "#endif");
+  } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GEMM_NEON) {
+    /* Weights packed in mr-row panels; the portable fallback reads the same layout. */
+    cn_emit_use(e, CN_RT_CONV_NEON);
+    int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
+    int mr = cn_neon_gemm_mr((int)e->opt->target);
+    cn_emit_line(e, "#if defined(__ARM_NEON) || defined(__ARM_NEON__)");
+    cn_emit_line(e, "    cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1, %d};",
+                 p, x, w, b, r, y, cn_emit_scratch(e, n), (long long)(n->scratch_bytes / max_tasks),
+                 mr);
+    cn_emit_line(e, "    t.n_tasks = cnnrt_neon_task_count(par, %lld);", (long long)max_tasks);
+    cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_gemm_neon_task, &t, t.n_tasks);");
+    cn_emit_line(e, "#else");
+    cn_emit_line(e, "    cnnrt_f32_conv_packed_mr_ref(%s, %s, %s, %d, %s, %s, %s);", p, x, w, mr, b, r, y);
+    cn_emit_line(e, "#endif");
+  } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_DW_NEON) {
+    cn_emit_use(e, CN_RT_CONV_NEON);
+    int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
+    cn_emit_line(e, "#if defined(__ARM_NEON) || defined(__ARM_NEON__)");
+    cn_emit_line(e, "    cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, NULL, 0, 1, 0};", p, x, w,
+                 b, r, y);
+    cn_emit_line(e, "    t.n_tasks = cnnrt_neon_task_count(par, %lld);", (long long)max_tasks);
+    cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_dwconv_neon_task, &t, t.n_tasks);");
+    cn_emit_line(e, "#else");
+    cn_emit_line(e, "    cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+    cn_emit_line(e, "#endif");
   } else if (n->op == CN_OP_CONV) {
     cn_emit_line(e, "    cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
   } else {

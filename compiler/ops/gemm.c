@@ -185,14 +185,20 @@ void cn_emit_gemm(cn_emitter *e, cn_graph *g, cn_node *n) {
     const char *a = cn_emit_in(e, n->in[0]), *b = cn_emit_in(e, n->in[1]);
     const char *c = cn_emit_in(e, cn_has_input(n, 2) ? n->in[2] : -1), *y = cn_emit_out(e, n->out[0]);
     bool gemv = gp->m == 1 && !gp->trans_a && gp->trans_b; /* a fully connected layer, batch 1 */
-    if (gemv) {
+    bool arm = e->opt->target == CN_TARGET_AARCH64 || e->opt->target == CN_TARGET_ARMV7;
+    if (gemv && arm) {
+      cn_emit_use(e, CN_RT_GEMV_NEON);
+      cn_emit_line(e, "#if defined(__ARM_NEON) || defined(__ARM_NEON__)");
+      cn_emit_line(e, "    cnnrt_f32_gemv_t_neon(%s, %s, %s, %s, %s);", p, a, b, c, y);
+      cn_emit_line(e, "#else");
+    } else if (gemv && e->opt->target == CN_TARGET_X86_64) {
       cn_emit_use(e, CN_RT_GEMV_AVX2);
       cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
       cn_emit_line(e, "    cnnrt_f32_gemv_t_avx2(%s, %s, %s, %s, %s);", p, a, b, c, y);
       cn_emit_line(e, "#else");
     }
     cn_emit_line(e, "    cnnrt_f32_gemm_ref(%s, %s, %s, %s, %s);", p, a, b, c, y);
-    if (gemv) {
+    if (gemv && (arm || e->opt->target == CN_TARGET_X86_64)) {
       cn_emit_line(e, "#endif");
     }
   } else {

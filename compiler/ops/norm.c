@@ -259,7 +259,19 @@ void cn_emit_norm(cn_emitter *e, cn_graph *g, cn_node *n) {
   case CN_OP_LOG_SOFTMAX:
   case CN_OP_HARDMAX: {
     const char *fn = n->op == CN_OP_SOFTMAX ? "softmax" : n->op == CN_OP_LOG_SOFTMAX ? "logsoftmax" : "hardmax";
-    if (n->op == CN_OP_SOFTMAX && p->inner == 1) {
+    if (n->op == CN_OP_SOFTMAX && p->inner == 1 &&
+        (e->opt->target == CN_TARGET_AARCH64 || e->opt->target == CN_TARGET_ARMV7)) {
+      cn_emit_use(e, CN_RT_ACT_NEON);
+      cn_emit_line(e, "#if defined(__ARM_NEON) || defined(__ARM_NEON__)");
+      cn_emit_line(e, "    cnnrt_f32_softmax_neon(%lld, %lld, %s, %s);", (long long)p->outer,
+                   (long long)p->axis_len, x, y);
+      cn_emit_line(e, "#else");
+      cn_emit_line(e, "    cnnrt_f32_softmax_ref(%lld, %lld, 1, %s, %s);", (long long)p->outer,
+                   (long long)p->axis_len, x, y);
+      cn_emit_line(e, "#endif");
+      break;
+    }
+    if (n->op == CN_OP_SOFTMAX && p->inner == 1 && e->opt->target == CN_TARGET_X86_64) {
       cn_emit_use(e, CN_RT_ACT_AVX2);
       cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
       cn_emit_line(e, "    cnnrt_f32_softmax_avx2(%lld, %lld, %s, %s);", (long long)p->outer,

@@ -208,7 +208,17 @@ void cn_emit_unary(cn_emitter *e, cn_graph *g, cn_node *n) {
   if (n->op == CN_OP_CLIP) {
     cn_emit_line(e, "    cnnrt_%s_clip(%lld, %s, %s, %s, %s);", t, count, xs,
                  clip_bound(e, g, n, 1, a), clip_bound(e, g, n, 2, b), ys);
-  } else if (in.n_params == 0 && x->dtype == CNNRT_F32 && has_avx2_kernel(n->op)) {
+  } else if (in.n_params == 0 && x->dtype == CNNRT_F32 && has_avx2_kernel(n->op) &&
+             (e->opt->target == CN_TARGET_AARCH64 || e->opt->target == CN_TARGET_ARMV7)) {
+    /* the same ops have NEON kernels (runtime/cnnrt_act_neon.h) */
+    cn_emit_use(e, CN_RT_ACT_NEON);
+    cn_emit_line(e, "#if defined(__ARM_NEON) || defined(__ARM_NEON__)");
+    cn_emit_line(e, "    cnnrt_f32_%s_neon(%lld, %s, %s);", in.kernel, count, xs, ys);
+    cn_emit_line(e, "#else");
+    cn_emit_line(e, "    cnnrt_f32_%s(%lld, %s, %s);", in.kernel, count, xs, ys);
+    cn_emit_line(e, "#endif");
+  } else if (in.n_params == 0 && x->dtype == CNNRT_F32 && has_avx2_kernel(n->op) &&
+             e->opt->target == CN_TARGET_X86_64) {
     cn_emit_use(e, CN_RT_ACT_AVX2);
     cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
     cn_emit_line(e, "    cnnrt_f32_%s_avx2(%lld, %s, %s);", in.kernel, count, xs, ys);

@@ -1,5 +1,11 @@
 /* schedule.c — picks the kernel of every node for the target and prepares what it reads.
  *
+ * On aarch64 and ARMv7 (schedule_arm), 2-D group-1 convolutions run as the NEON packed GEMM
+ * (weights re-laid out here into cn_neon_gemm_mr(target)-row panels; the portable fallback
+ * cnnrt_f32_conv_packed_mr_ref reads the same layout) and depthwise convolutions use the NEON
+ * depthwise kernel. cortex-m and generic keep the portable reference kernels (no packing: the
+ * reference reads the weights as given, and flash holds one copy).
+ *
  * On x86-64, 2-D group-1 convolutions run as a packed GEMM (weights re-laid out here, once, into
  * the 6-row panels the AVX2 microkernel reads; the portable fallback reads the same layout) and
  * depthwise convolutions use the AVX2 depthwise kernel. The packed layout serves two tiles: the
@@ -14,6 +20,7 @@
 
 #include "../../runtime/cnnrt_conv.h"
 #include "../../runtime/cnnrt_gemm_avx2.h"
+#include "../../runtime/cnnrt_gemm_neon.h"
 #include "../ops.h"
 #include "passes.h"
 
@@ -37,12 +44,61 @@ static void pack_conv_weights(cn_graph *g, cn_node *n) {
   n->in[1] = id;
 }
 
+/* Replaces the weight input of a group-1 2-D convolution by its mr-row panel form (NEON). */
+static void pack_conv_weights_mr(cn_graph *g, cn_node *n, int64_t mr) {
+  const cnnrt_conv_params *p = n->params;
+  int64_t m = p->c_out, k = p->c_in * p->kernel[0] * p->kernel[1];
+  char *name = cn_fmt("%s_packed%lld", g->values[n->in[1]].name, (long long)mr);
+  char *unique = cn_unique_name(g, name);
+  int id = cn_value_add(g, unique);
+  free(name);
+  free(unique);
+  cn_value *packed = &g->values[id];
+  const cn_value *w = &g->values[n->in[1]];
+  packed->kind = CN_VALUE_CONST;
+  packed->dtype = CNNRT_F32;
+  int64_t elems = cnnrt_f32_pack_a_mr_bytes(m, k, mr) / (int64_t)sizeof(float);
+  cn_value_set_shape(packed, 1, &elems);
+  cn_value_alloc_data(packed);
+  cnnrt_f32_pack_a_mr(m, k, mr, w->data, packed->data);
+  n->in[1] = id;
+}
+
+/* The ARM targets' choice for one convolution (aarch64, armv7: NEON with portable fallbacks). */
+static void schedule_arm_conv(cn_graph *g, int i, int target, int max_threads) {
+  cn_node *n = &g->nodes[i];
+  const cnnrt_conv_params *p = n->params;
+  const cn_value *w = cn_in(g, n, 1);
+  if (p->spatial != 2 || w->kind != CN_VALUE_CONST || !w->data) {
+    return;
+  }
+  if (p->group == 1) {
+    pack_conv_weights_mr(g, n, cn_neon_gemm_mr(target));
+    n = &g->nodes[i];
+    n->variant = CN_CONV_GEMM_NEON;
+    n->kernel = target == 1 ? "f32_conv_gemm_8x12_neon" : "f32_conv_gemm_4x8_neon";
+    /* One scratch region per task; regions stay 64-byte aligned. */
+    int64_t per_task = (cnnrt_f32_conv_gemm_neon_scratch_bytes(n->params) + 63) / 64 * 64;
+    n->scratch_bytes = per_task * (max_threads > 1 ? max_threads : 1);
+  } else if (p->group == p->c_in && p->group == p->c_out) {
+    n->variant = CN_CONV_DW_NEON;
+    n->kernel = "f32_dwconv2d_neon";
+  }
+}
+
 bool cn_pass_schedule(cn_graph *g, int target, int max_threads, cn_diag *d) {
   (void)d;
   bool x86 = target == 0; /* CN_TARGET_X86_64 */
+  bool arm_simd = target == 1 || target == 2; /* CN_TARGET_AARCH64, CN_TARGET_ARMV7 */
   for (int i = 0; i < g->n_nodes; i++) {
     cn_node *n = &g->nodes[i];
     if (n->dead || n->op != CN_OP_CONV) {
+      continue;
+    }
+    if (arm_simd) {
+      n->variant = CN_CONV_REF;
+      n->kernel = "f32_conv_ref";
+      schedule_arm_conv(g, i, target, max_threads);
       continue;
     }
     const cnnrt_conv_params *p = n->params;

@@ -28,6 +28,8 @@
 #   --cmake-arg ARG   pass ARG to the example's CMake configure step (repeatable)
 #   --work DIR        where everything goes (default: build/arm-example)
 #   --no-qemu-system  do not run the firmware under qemu-system-arm even if it is installed
+#   --gen-target T    build the Cortex-M firmware from cnncc --target T output instead of
+#                     --target cortex-m (e.g. aarch64: its NEON paths must fall back to portable C)
 #
 # Packages (Debian 12): cmake gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf
 #   libc6-dev-armhf-cross qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi;
@@ -46,10 +48,12 @@ work="$root/build/arm-example"
 expected=""
 cmake_args=()
 qemu_system=1
+gen_target=cortex-m
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --cnncc) cnncc=$2; shift 2 ;;
+    --gen-target) gen_target=$2; shift 2 ;;
     --model) model=$2; shift 2 ;;
     --sample) sample=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
@@ -190,10 +194,10 @@ linux_target() {
 cortex_m_target() {
   local t=$1 tc=$2 board=$3 dir="$work/$1"
   need "$t" arm-none-eabi-gcc arm-none-eabi-size
-  step "$t: cnncc --target cortex-m, firmware built with $tc"
-  gen cortex-m
-  configure_build "$dir" "$tc" -DCNNCC_GEN_DIR="$work/gen-cortex-m"
-  local h="$work/gen-cortex-m/model.h" arena weights
+  step "$t: cnncc --target $gen_target, firmware built with $tc"
+  gen "$gen_target"
+  configure_build "$dir" "$tc" -DCNNCC_GEN_DIR="$work/gen-$gen_target"
+  local h="$work/gen-$gen_target/model.h" arena weights
   arena=$(awk '$2 == "MODEL_ARENA_BYTES" { print $3 }' "$h")
   weights=$(awk '$2 == "MODEL_WEIGHTS_BYTES" { print $3 }' "$h")
   local stack flash_sz ram_sz
@@ -210,7 +214,7 @@ cortex_m_target() {
 
   if [ "$qemu_system" -eq 1 ] && command -v qemu-system-arm >/dev/null 2>&1; then
     step "$t: the same firmware with semihosting, run on qemu-system-arm -M $board"
-    configure_build "$dir-qemu" "$tc" -DCNNCC_GEN_DIR="$work/gen-cortex-m" \
+    configure_build "$dir-qemu" "$tc" -DCNNCC_GEN_DIR="$work/gen-$gen_target" \
       -DCNNCC_FW_SEMIHOSTING=ON -DCNNCC_FW_FLASH_ORIGIN=0x0 -DCNNCC_FW_FLASH_SIZE=4M \
       -DCNNCC_FW_RAM_ORIGIN=0x20000000 -DCNNCC_FW_RAM_SIZE=4M >/dev/null
     local log="$dir-qemu/run.log"

@@ -4,7 +4,8 @@
 #   tests/arm/qemu_cc.sh CROSS_CC QEMU SYSROOT [cc arguments...]
 #   e.g. qemu_cc.sh aarch64-linux-gnu-gcc qemu-aarch64 /usr/aarch64-linux-gnu -O2 a.c -o prog -lm
 #
-# Runs CROSS_CC with the cc arguments. When they name an output (-o FILE), the ARM program is
+# Runs CROSS_CC with the cc arguments (plus -static when linking, see below). When they name an
+# output (-o FILE), the ARM program is
 # moved to FILE.elf and FILE becomes a small shell script that runs `QEMU -L SYSROOT FILE.elf`
 # with its arguments. The test runners (tests/models/run_model_test.py,
 # tests/onnx_node/run_node_test.py) take it as their --cc and run their programs as usual, so
@@ -61,6 +62,17 @@ if [ -n "$cache" ]; then
       *) args+=("$a") ;;
     esac
   done
+fi
+
+# Programs are linked statically: under this machine's qemu-user 7.2 (Debian 12, host kernel
+# 6.18), a dynamically linked program hangs (aarch64) or crashes (armv7) in pthread_create,
+# while the same program linked with -static runs (the --threads tests need threads).
+link=1
+for a in "$@"; do
+  case "$a" in -c | -E | -S) link=0 ;; esac
+done
+if [ $link -eq 1 ]; then
+  args+=(-static)
 fi
 
 "$cross_cc" "${args[@]}"
