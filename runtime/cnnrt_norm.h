@@ -313,20 +313,20 @@ static inline void cnnrt_f32_batchnorm_train_ref(int64_t n, int64_t c, int64_t s
     for (int64_t b = 0; b < n; b++) {
       const float *xp = x + (b * c + ch) * spatial;
       for (int64_t i = 0; i < spatial; i++) {
-        sum += xp[i];
+        sum += (double)xp[i];
       }
     }
     const double m = count > 0 ? sum / count : 0.0;
     for (int64_t b = 0; b < n; b++) {
       const float *xp = x + (b * c + ch) * spatial;
       for (int64_t i = 0; i < spatial; i++) {
-        const double dlt = xp[i] - m;
+        const double dlt = (double)xp[i] - m;
         sq += dlt * dlt;
       }
     }
     const double v = count > 0 ? sq / count : 0.0;
-    const float s = (float)(scale[ch] / sqrt(v + eps));
-    const float t = (float)(bias[ch] - m * s);
+    const float s = (float)((double)scale[ch] / sqrt(v + (double)eps));
+    const float t = (float)((double)bias[ch] - m * (double)s);
     for (int64_t b = 0; b < n; b++) {
       const float *xp = x + (b * c + ch) * spatial;
       float *yp = y + (b * c + ch) * spatial;
@@ -335,10 +335,10 @@ static inline void cnnrt_f32_batchnorm_train_ref(int64_t n, int64_t c, int64_t s
       }
     }
     if (run_mean) {
-      run_mean[ch] = (float)(mean[ch] * momentum + m * (1.0 - momentum));
+      run_mean[ch] = (float)((double)mean[ch] * (double)momentum + m * (1.0 - (double)momentum));
     }
     if (run_var) {
-      run_var[ch] = (float)(var[ch] * momentum + v * (1.0 - momentum));
+      run_var[ch] = (float)((double)var[ch] * (double)momentum + v * (1.0 - (double)momentum));
     }
   }
 }
