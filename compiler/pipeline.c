@@ -15,6 +15,7 @@
 #include "../frontends/onnx/onnx_loader.h"
 #include "../frontends/onnx/onnx_writer.h"
 #include "../runtime/cnnrt_npy.h"
+#include "passes/autodiff.h"
 #include "passes/passes.h"
 
 
@@ -170,7 +171,15 @@ cn_graph *cn_load_and_optimize(const cn_options *opt, cn_diag *d) {
       }
     }
   }
-  if (ok) {
+  if (ok && opt->grad) {
+    /* --grad: the backward nodes are built on the graph as the model wrote it. BN folding is
+     * skipped so that every initializer keeps its identity (and gets its own gradient). */
+    ok = cn_pass_autodiff_outputs(g, d) && cn_pass_dce(g, d);
+    if (ok) {
+      dump_after(opt, g, "autodiff");
+    }
+  }
+  if (ok && !opt->grad) {
     ok = cn_pass_fold_batchnorm(g, d) && cn_pass_dce(g, d);
   }
   if (ok) {

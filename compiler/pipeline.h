@@ -34,6 +34,7 @@ typedef struct cn_options {
   const char *dump_pass;    /* --dump=PASS: print the IR after that pass ("all" for every pass) */
   const char *emit_onnx_path; /* --emit-onnx FILE: also write the model as ONNX (NULL: no) */
   bool info;                /* --info: print a model summary instead of compiling */
+  bool grad;                /* --grad: also generate NAME_backward (vector-Jacobian products) */
   cn_target target;
   int64_t max_arena; /* --max-arena BYTES, 0 = no limit */
   int max_threads;   /* --max-threads N: threads the arena's scratch is sized for (default 1) */

@@ -20,6 +20,9 @@ static const char usage_text[] =
     "  -o OUT/NAME.c          output file; its folder receives the other files (created)\n"
     "  --main                 also write OUT/NAME_main.c, a command-line driver:\n"
     "                         ./prog in0.npy ... [--out-dir DIR] [--bench N] [--threads T]\n"
+    "  --grad                 also generate NAME_backward: gradients (vector-Jacobian\n"
+    "                         products) w.r.t. every float input and initializer; the\n"
+    "                         --main driver then takes --vjp dy0.npy [dy1.npy ...]\n"
     "  --name IDENT           prefix of the generated functions and macros (default: NAME)\n"
     "  --weights FILE.bin     put the weights in FILE.bin (the application passes them in)\n"
     "                         instead of embedding them as constant arrays\n"
@@ -123,6 +126,8 @@ int main(int argc, char **argv) {
       opt.out_path = argv[++i];
     } else if (strcmp(a, "--main") == 0) {
       opt.emit_main = true;
+    } else if (strcmp(a, "--grad") == 0) {
+      opt.grad = true;
     } else if (strcmp(a, "--info") == 0) {
       opt.info = true;
     } else if ((v = value_of(a, "--weights", &i, argc, argv)) != NULL) {
