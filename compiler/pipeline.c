@@ -17,6 +17,7 @@
 #include "../runtime/cnnrt_npy.h"
 #include "passes/autodiff.h"
 #include "passes/passes.h"
+#include "train.h"
 
 
 static void dump_after(const cn_options *opt, const cn_graph *g, const char *pass) {
@@ -154,6 +155,10 @@ cn_graph *cn_load_and_optimize(const cn_options *opt, cn_diag *d) {
   if (!g) {
     return NULL;
   }
+  if (opt->params_path && !cn_train_load_params(g, opt->params_path, d)) {
+    cn_graph_free(g);
+    return NULL;
+  }
   bool ok = apply_shapes(g, opt, d) && apply_binds(g, opt, d) && cn_pass_toposort(g, d);
   if (ok) {
     dump_after(opt, g, "load");
@@ -206,6 +211,9 @@ cn_graph *cn_load_and_optimize(const cn_options *opt, cn_diag *d) {
 }
 
 int cn_compile(const cn_options *opt) {
+  if (opt->train) {
+    return cn_train_compile(opt); /* compiler/train.c, codegen/emit_train.c */
+  }
   cn_diag d;
   cn_diag_init(&d, opt->model_path);
   cn_graph *g = cn_load_and_optimize(opt, &d);

@@ -42,6 +42,11 @@ typedef struct cn_options {
   cn_shape_opt *shapes;
   int n_binds;
   cn_bind_opt *binds;
+  /* --train and its options (compiler/train.h): compile a train step instead; NULL: inference. */
+  const struct cn_train_spec *train;
+  /* --params FILE: replace initializers by the trained values in FILE (a NAME_train_write blob)
+   * before anything else, e.g. with --emit-onnx to write the trained model. */
+  const char *params_path;
 } cn_options;
 
 /* Runs everything; returns the process exit status (0 or 1). */

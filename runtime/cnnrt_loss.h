@@ -86,6 +86,23 @@ static inline void cnnrt_f32_mse_ref(int64_t n, const float *pred, const float *
   *loss = n > 0 ? (float)(total / (double)n) : 0.0f;
 }
 
+/* The targets cross-entropy compares with: rows of (1 - s) * one_hot(label) + s / classes.
+ * Returns the number of labels outside [0, classes) (their rows are all s / classes). */
+static inline int64_t cnnrt_f32_smoothed_onehot_ref(int64_t batch, int64_t classes,
+                                                    float smoothing, const int64_t *labels,
+                                                    float *targets) {
+  int64_t bad = 0;
+  const float off = smoothing / (float)classes, on = 1.0f - smoothing + off;
+  for (int64_t b = 0; b < batch; b++) {
+    const int64_t label = labels[b];
+    bad += label < 0 || label >= classes;
+    for (int64_t j = 0; j < classes; j++) {
+      targets[b * classes + j] = j == label ? on : off;
+    }
+  }
+  return bad;
+}
+
 /* Number of rows whose highest logit is at the label (ties: the first maximum), for accuracy. */
 static inline int64_t cnnrt_f32_count_correct_ref(int64_t batch, int64_t classes,
                                                   const float *logits, const int64_t *labels) {

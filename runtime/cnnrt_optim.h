@@ -142,4 +142,18 @@ static inline float cnnrt_clip_factor(double sum_squares, float max_norm) {
   return coef < 1.0 ? (float)coef : 1.0f;
 }
 
+/* BatchNormalization's running statistics as PyTorch keeps them. The graph updates them as ONNX
+ * does, new = momentum * old + (1 - momentum) * batch_stat with the biased batch variance;
+ * PyTorch uses the unbiased one (count / (count - 1) times larger). Given old and the graph's
+ * new value, writes PyTorch's into old (c channels; is_var 0 copies the mean). */
+static inline void cnnrt_f32_running_stat_update(int64_t c, int is_var, float momentum,
+                                                 int64_t count, const float *new_stat,
+                                                 float *stat) {
+  const double unbias = is_var && count > 1 ? (double)count / (double)(count - 1) : 1.0;
+  for (int64_t i = 0; i < c; i++) {
+    const double keep = (double)momentum * (double)stat[i];
+    stat[i] = (float)(keep + ((double)new_stat[i] - keep) * unbias);
+  }
+}
+
 #endif /* CNNRT_OPTIM_H */

@@ -7,6 +7,7 @@
 
 #include "../compiler/info.h"
 #include "../compiler/pipeline.h"
+#include "../compiler/train.h"
 
 static const char usage_text[] =
     "usage: cnncc MODEL.onnx -o OUT/NAME.c [options]\n"
@@ -36,6 +37,22 @@ static const char usage_text[] =
     "  --emit-onnx FILE.onnx  write the model as ONNX after shape inference and constant\n"
     "                         folding (shapes fixed, constants folded); with -o it also\n"
     "                         compiles, without -o that is all it does\n"
+    "  --train                compile a train step instead (docs/training.md):\n"
+    "                         NAME_train_step(ctx, input, labels, &loss) in OUT/NAME_train.c\n"
+    "  --loss L               cross_entropy (default; int64 class labels) or mse\n"
+    "  --label-smoothing F    cross-entropy label smoothing (default 0)\n"
+    "  --optimizer O          sgd (default), adam or adamw\n"
+    "  --lr F                 learning rate (default 0.01 for sgd, 0.001 for adam/adamw)\n"
+    "  --momentum F, --nesterov, --weight-decay F, --beta1 F, --beta2 F, --eps F\n"
+    "                         optimizer hyper-parameters (PyTorch's defaults; AdamW's weight\n"
+    "                         decay defaults to 0.01)\n"
+    "  --lr-schedule S        constant (default), step (--lr-step N epochs, --lr-gamma F) or\n"
+    "                         cosine; --warmup N: linear warm-up over N steps\n"
+    "  --epochs N, --batch N  training length (for the schedule) and batch size\n"
+    "  --clip-norm F          clip gradients to global norm F\n"
+    "  --freeze P[,P...]      keep initializers whose names start with P fixed\n"
+    "  --params FILE          replace initializers by a trained parameter file (written by\n"
+    "                         NAME_train_write), e.g. with --emit-onnx trained.onnx\n"
     "  --dump=PASS            print the IR after PASS: load, infer, bnfold, fuse, schedule,\n"
     "                         memplan, all\n"
     "  --info                 print operators, parameters, MACs per layer and arena size\n"
@@ -103,6 +120,21 @@ static const char *value_of(const char *arg, const char *name, int *i, int argc,
   return NULL;
 }
 
+/* Whether `arg` is --KEY or --KEY=VALUE of a training option that takes a value; sets key. */
+static bool train_key(const char *arg, char *key, size_t cap) {
+  if (strncmp(arg, "--", 2) != 0) {
+    return false;
+  }
+  const char *eq = strchr(arg, '=');
+  size_t n = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+  if (n == 0 || n >= cap) {
+    return false;
+  }
+  memcpy(key, arg + 2, n);
+  key[n] = '\0';
+  return cn_train_key_takes_value(key);
+}
+
 int main(int argc, char **argv) {
   cn_options opt;
   memset(&opt, 0, sizeof opt);
@@ -110,6 +142,13 @@ int main(int argc, char **argv) {
   static cn_bind_opt binds[64];
   opt.shapes = shapes;
   opt.binds = binds;
+  static cn_train_spec train; /* static: still reachable when an error returns early */
+  cn_train_spec_init(&train);
+  cn_diag train_diag;
+  cn_diag_init(&train_diag, NULL);
+  bool want_train = false;
+  char key[32];
+  const char *train_option = NULL; /* a training option given (needs --train) */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v;
@@ -130,6 +169,25 @@ int main(int argc, char **argv) {
       opt.grad = true;
     } else if (strcmp(a, "--info") == 0) {
       opt.info = true;
+    } else if (strcmp(a, "--train") == 0) {
+      want_train = true;
+    } else if (strcmp(a, "--nesterov") == 0) {
+      train_option = a;
+      if (!cn_train_spec_set(&train, "nesterov", NULL, &train_diag)) {
+        return 1;
+      }
+    } else if (train_key(a, key, sizeof key)) {
+      /* --KEY VALUE or --KEY=VALUE of a training option */
+      const char *eq = strchr(a, '=');
+      if (!eq && i + 1 >= argc) {
+        return fail("%s needs a value", a);
+      }
+      train_option = a;
+      if (!cn_train_spec_set(&train, key, eq ? eq + 1 : argv[++i], &train_diag)) {
+        return 1;
+      }
+    } else if ((v = value_of(a, "--params", &i, argc, argv)) != NULL) {
+      opt.params_path = v;
     } else if ((v = value_of(a, "--weights", &i, argc, argv)) != NULL) {
       opt.weights_path = v;
     } else if ((v = value_of(a, "--name", &i, argc, argv)) != NULL) {
@@ -200,6 +258,18 @@ int main(int argc, char **argv) {
   if (!opt.model_path) {
     return fail("%s", "no model given");
   }
+  if (train_option && !want_train) {
+    return fail("%s is a training option: it needs --train", train_option);
+  }
+  if (want_train) {
+    if (!cn_train_spec_finish(&train, &train_diag)) {
+      return 1;
+    }
+    if (opt.emit_onnx_path || opt.info) {
+      return fail("%s", "--train compiles a train step: use it without --emit-onnx and --info");
+    }
+    opt.train = &train;
+  }
   int rc;
   if (opt.info) {
     rc = cn_print_info(&opt, stdout);
@@ -224,5 +294,6 @@ int main(int argc, char **argv) {
   for (int k = 0; k < opt.n_binds; k++) {
     free((void *)binds[k].name);
   }
+  cn_train_spec_free(&train);
   return rc;
 }
