@@ -37,7 +37,8 @@ enum cn_runtime_header {
   CN_RT_CONV_GRAD = 1u << 11, /* backward kernels (autodiff) */
   CN_RT_POOL_GRAD = 1u << 12,
   CN_RT_NORM_GRAD = 1u << 13,
-  CN_RT_ACT_GRAD = 1u << 14
+  CN_RT_ACT_GRAD = 1u << 14,
+  CN_RT_CONV_GRAD_AVX2 = 1u << 15
 };
 void cn_emit_use(cn_emitter *e, unsigned headers);
 

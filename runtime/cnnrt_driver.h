@@ -447,11 +447,17 @@ static int cnnrt_driver_main(int argc, char **argv, const cnnrt_driver_model *m)
     if (!t) {
       goto done;
     }
-    m->run(arena, weights, (const void *const *)ins, outs, par); /* warm-up */
-    for (long r = 0; r < bench; r++) {
+    /* With --vjp, each timed run is the forward and the backward pass. */
+    for (long r = -1; r < bench; r++) { /* r = -1: warm-up */
       double t0 = cnnrt_driver_now_ms();
       m->run(arena, weights, (const void *const *)ins, outs, par);
-      t[r] = cnnrt_driver_now_ms() - t0;
+      if (in_vjp) {
+        m->backward(arena, weights, (const void *const *)ins, (const void *const *)outs,
+                    (const void *const *)dys, grads, par);
+      }
+      if (r >= 0) {
+        t[r] = cnnrt_driver_now_ms() - t0;
+      }
     }
     qsort(t, (size_t)bench, sizeof(double), cnnrt_driver_cmp_double);
     double median = bench % 2 ? t[bench / 2] : 0.5 * (t[bench / 2 - 1] + t[bench / 2]);

@@ -183,9 +183,20 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
   case CN_OP_CONV_GRAD_FILTER: {
     cn_emit_use(e, CN_RT_CONV | CN_RT_CONV_GRAD);
     const char *p = cn_emit_params(e, "cnnrt_conv_params", CN_FIELDS(conv_fields), n->params);
-    cn_emit_line(e, "    cnnrt_f32_conv_grad_filter(%s, %s, %s, %s, %s, par);", p,
-                 cn_emit_in(e, n->in[0]), cn_emit_in(e, n->in[2]), cn_emit_out(e, n->out[0]),
-                 cn_emit_scratch(e, n));
+    const char *x_ = cn_emit_in(e, n->in[0]), *dy = cn_emit_in(e, n->in[2]);
+    const char *dw = cn_emit_out(e, n->out[0]);
+    if (n->variant == 1) { /* schedule.c: the packed AVX2 GEMM, portable fallback otherwise */
+      cn_emit_use(e, CN_RT_CONV_AVX2 | CN_RT_CONV_GRAD_AVX2);
+      int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
+      cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+      cn_emit_line(e, "    cnnrt_f32_conv_grad_filter_avx2(%s, %s, %s, %s, %s, %lld, par);", p, x_,
+                   dy, dw, cn_emit_scratch(e, n), (long long)max_tasks);
+      cn_emit_line(e, "#else");
+      cn_emit_line(e, "    cnnrt_f32_conv_grad_filter(%s, %s, %s, %s, NULL, par);", p, x_, dy, dw);
+      cn_emit_line(e, "#endif");
+    } else {
+      cn_emit_line(e, "    cnnrt_f32_conv_grad_filter(%s, %s, %s, %s, NULL, par);", p, x_, dy, dw);
+    }
     break;
   }
   case CN_OP_MAX_POOL_GRAD:

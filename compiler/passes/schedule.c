@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../runtime/cnnrt_conv.h"
+#include "../../runtime/cnnrt_conv_grad_avx2.h"
 #include "../../runtime/cnnrt_gemm_avx2.h"
 #include "../ops.h"
 #include "passes.h"
@@ -38,6 +39,19 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, cn_diag *d) {
   bool x86 = target == 0; /* CN_TARGET_X86_64 */
   for (int i = 0; i < g->n_nodes; i++) {
     cn_node *n = &g->nodes[i];
+    if (!n->dead && n->op == CN_OP_CONV_GRAD_FILTER) {
+      /* A convolution's filter gradient (autodiff): the packed AVX2 GEMM for group 1. */
+      const cnnrt_conv_params *p = n->params;
+      n->kernel = "f32_conv_grad_filter_ref";
+      if (x86 && p->group == 1) {
+        n->variant = 1;
+        n->kernel = "f32_conv_grad_filter_gemm_avx2";
+        n->scratch_bytes = cnnrt_f32_conv_grad_filter_avx2_shared_bytes(p) +
+                           cnnrt_f32_conv_grad_filter_avx2_task_bytes(p) *
+                               (max_threads > 1 ? max_threads : 1);
+      }
+      continue;
+    }
     if (n->dead || n->op != CN_OP_CONV) {
       continue;
     }
