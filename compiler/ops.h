@@ -33,7 +33,9 @@ OP_FAMILY(grad)
 #undef OP_FAMILY
 
 /* Convolution kernels the schedule pass chooses among (node->variant of Conv nodes). */
-enum cn_conv_variant { CN_CONV_REF = 0, CN_CONV_GEMM_AVX2, CN_CONV_DW_AVX2 };
+/* CN_CONV_GEMM_AVX2_PACK: the same GEMM for weights known only at run time (a train step's
+ * parameters): the generated code packs them into the node's scratch first. */
+enum cn_conv_variant { CN_CONV_REF = 0, CN_CONV_GEMM_AVX2, CN_CONV_DW_AVX2, CN_CONV_GEMM_AVX2_PACK };
 
 bool cn_op_infer(cn_graph *g, cn_node *n, cn_diag *d);
 bool cn_op_eval(cn_graph *g, cn_node *n);

@@ -59,6 +59,18 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, cn_diag *d) {
     const cn_value *w = cn_in(g, n, 1);
     n->variant = CN_CONV_REF;
     n->kernel = "f32_conv_ref";
+    if (x86 && p->spatial == 2 && p->group == 1 && w->kind != CN_VALUE_CONST) {
+      /* Run-time weights (e.g. parameters being trained): packed at run time into scratch, in
+       * front of the GEMM's per-task regions. Packing costs one pass over the weights, small
+       * next to the convolution. */
+      n->variant = CN_CONV_GEMM_AVX2_PACK;
+      n->kernel = "f32_conv_gemm_6x16_avx2 (weights packed at run time)";
+      int64_t per_task = (cnnrt_f32_conv_gemm_avx2_scratch_bytes(n->params) + 63) / 64 * 64;
+      int64_t packed = (cnnrt_f32_pack_a_mr6_bytes(p->c_out, p->c_in * p->kernel[0] * p->kernel[1]) +
+                        63) / 64 * 64;
+      n->scratch_bytes = packed + per_task * (max_threads > 1 ? max_threads : 1);
+      continue;
+    }
     if (!x86 || p->spatial != 2 || w->kind != CN_VALUE_CONST || !w->data) {
       continue;
     }
