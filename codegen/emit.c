@@ -501,7 +501,7 @@ static const struct {
     {CN_RT_CONV_AVX2, "cnnrt_dwconv_avx2.h"},   {CN_RT_GEMV_AVX2, "cnnrt_gemv_avx2.h"},
     {CN_RT_CONV_GRAD, "cnnrt_conv_grad.h"},     {CN_RT_POOL_GRAD, "cnnrt_pool_grad.h"},
     {CN_RT_NORM_GRAD, "cnnrt_norm_grad.h"},     {CN_RT_ACT_GRAD, "cnnrt_act_grad.h"},
-    {CN_RT_CONV_GRAD_AVX2, "cnnrt_conv_grad_avx2.h"},
+    {CN_RT_CONV_GRAD_AVX2, "cnnrt_conv_grad_avx2.h"}, {CN_RT_RESIZE_GRAD, "cnnrt_resize_grad.h"},
 };
 
 /* Emits the copies into graph outputs that are not computed in place (an output that is a graph

@@ -38,7 +38,8 @@ enum cn_runtime_header {
   CN_RT_POOL_GRAD = 1u << 12,
   CN_RT_NORM_GRAD = 1u << 13,
   CN_RT_ACT_GRAD = 1u << 14,
-  CN_RT_CONV_GRAD_AVX2 = 1u << 15
+  CN_RT_CONV_GRAD_AVX2 = 1u << 15,
+  CN_RT_RESIZE_GRAD = 1u << 16
 };
 void cn_emit_use(cn_emitter *e, unsigned headers);
 

@@ -131,6 +131,10 @@ typedef struct cn_graph {
    * run-time input of NAME_backward (-1: none). grads[i]: the gradient of value grad_wrt[i]
    * (-1: identically zero), an output of NAME_backward. */
   int n_seeds, n_grads, cap_grads;
+  /* Set before inference when parameters will be differentiated (--grad, --train): nodes that
+   * read a float initializer are not constant-folded, so that the initializer itself (not a
+   * folded copy, e.g. PRelu's unsqueezed slope) is what the graph reads and gets a gradient. */
+  bool keep_params;
   int *seeds;
   int *grads, *grad_wrt;
   int64_t arena_bytes;

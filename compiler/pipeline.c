@@ -159,6 +159,7 @@ cn_graph *cn_load_and_optimize(const cn_options *opt, cn_diag *d) {
     cn_graph_free(g);
     return NULL;
   }
+  g->keep_params = opt->grad; /* initializers keep their identity for the gradients */
   bool ok = apply_shapes(g, opt, d) && apply_binds(g, opt, d) && cn_pass_toposort(g, d);
   if (ok) {
     dump_after(opt, g, "load");

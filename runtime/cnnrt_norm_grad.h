@@ -132,6 +132,100 @@ static inline void cnnrt_f32_logsoftmax_grad_ref(int64_t outer, int64_t len, int
   }
 }
 
+/* InstanceNormalization (statistics per (n, c) plane; scale and bias per channel):
+ *   dx = scale * inv / S * (S * dy - sum(dy) - xhat * sum(dy * xhat)) per plane,
+ *   dscale[c] = sum over n of sum(dy * xhat), dbias[c] = sum over n of sum(dy). */
+static inline void cnnrt_f32_instancenorm_grad_ref(int64_t n, int64_t c, int64_t spatial,
+                                                   float eps, const float *x, const float *scale,
+                                                   const float *dy, float *dx, float *dscale,
+                                                   float *dbias) {
+  for (int64_t ch = 0; ch < c; ch++) {
+    double ds = 0.0, db = 0.0;
+    for (int64_t b = 0; b < n; b++) {
+      const float *xp = x + (b * c + ch) * spatial;
+      const float *dyp = dy + (b * c + ch) * spatial;
+      float *dxp = dx + (b * c + ch) * spatial;
+      double sum = 0.0, sq = 0.0, sdy = 0.0, sdyx = 0.0;
+      for (int64_t i = 0; i < spatial; i++) {
+        sum += xp[i];
+      }
+      const double m = spatial > 0 ? sum / (double)spatial : 0.0;
+      for (int64_t i = 0; i < spatial; i++) {
+        sq += ((double)xp[i] - m) * ((double)xp[i] - m);
+      }
+      const double inv = 1.0 / sqrt((spatial > 0 ? sq / (double)spatial : 0.0) + (double)eps);
+      for (int64_t i = 0; i < spatial; i++) {
+        sdy += dyp[i];
+        sdyx += (double)dyp[i] * ((double)xp[i] - m) * inv;
+      }
+      const double k = spatial > 0 ? (double)scale[ch] * inv / (double)spatial : 0.0;
+      for (int64_t i = 0; i < spatial; i++) {
+        const double xhat = ((double)xp[i] - m) * inv;
+        dxp[i] = (float)(k * ((double)spatial * dyp[i] - sdy - xhat * sdyx));
+      }
+      ds += sdyx;
+      db += sdy;
+    }
+    if (dscale) {
+      dscale[ch] = (float)ds;
+    }
+    if (dbias) {
+      dbias[ch] = (float)db;
+    }
+  }
+}
+
+/* LayerNormalization over the trailing `inner` elements of each of `outer` rows; scale and bias
+ * (NULL allowed) have `inner` elements:
+ *   g = dy * scale,  dx = inv / inner * (inner * g - sum(g) - xhat * sum(g * xhat)),
+ *   dscale = sum over rows of dy * xhat, dbias = sum over rows of dy. */
+static inline void cnnrt_f32_layernorm_grad_ref(int64_t outer, int64_t inner, float eps,
+                                                const float *x, const float *scale,
+                                                const float *dy, float *dx, float *dscale,
+                                                float *dbias) {
+  if (dscale) {
+    for (int64_t j = 0; j < inner; j++) {
+      dscale[j] = 0.0f;
+    }
+  }
+  if (dbias) {
+    for (int64_t j = 0; j < inner; j++) {
+      dbias[j] = 0.0f;
+    }
+  }
+  for (int64_t r = 0; r < outer; r++) {
+    const float *xr = x + r * inner;
+    const float *dyr = dy + r * inner;
+    float *dxr = dx + r * inner;
+    double sum = 0.0, sq = 0.0, sg = 0.0, sgx = 0.0;
+    for (int64_t j = 0; j < inner; j++) {
+      sum += xr[j];
+    }
+    const double m = inner > 0 ? sum / (double)inner : 0.0;
+    for (int64_t j = 0; j < inner; j++) {
+      sq += ((double)xr[j] - m) * ((double)xr[j] - m);
+    }
+    const double inv = 1.0 / sqrt((inner > 0 ? sq / (double)inner : 0.0) + (double)eps);
+    for (int64_t j = 0; j < inner; j++) {
+      const double xhat = ((double)xr[j] - m) * inv;
+      const double gj = (double)dyr[j] * (scale ? (double)scale[j] : 1.0);
+      sg += gj;
+      sgx += gj * xhat;
+      if (dscale) {
+        dscale[j] += (float)((double)dyr[j] * xhat);
+      }
+      if (dbias) {
+        dbias[j] += dyr[j];
+      }
+    }
+    for (int64_t j = 0; j < inner; j++) {
+      const double xhat = ((double)xr[j] - m) * inv;
+      const double gj = (double)dyr[j] * (scale ? (double)scale[j] : 1.0);
+      dxr[j] = (float)(inv / (double)inner * ((double)inner * gj - sg - xhat * sgx));
+    }
+  }
+}
+
 /* Entry points of generated code (vectorized forms may take over; same contract). */
 static inline void cnnrt_f32_batchnorm_grad(int64_t n, int64_t c, int64_t spatial, float eps,
                                             const float *x, const float *scale, const float *mean,

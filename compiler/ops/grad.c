@@ -12,13 +12,18 @@
  *   batch_norm_train_grad (x, scale, dy) -> (dx, dscale, dbias)                          epsilon
  *   act_grad              (v, dy) -> dx           kind (enum cnnrt_act_grad), alpha, beta;
  *                                                 v is the forward input or output (kind says)
- *   softmax_grad, log_softmax_grad (y, dy) -> dx  axis, with the forward node's opset */
+ *   softmax_grad, log_softmax_grad (y, dy) -> dx  axis, with the forward node's opset
+ *   instance_norm_grad    (x, scale, dy) -> (dx, dscale, dbias)                          epsilon
+ *   layer_norm_grad       (x, scale, dy) -> (dx, dscale, dbias)                 axis, epsilon
+ *   resize_grad           (the forward's inputs..., dy) -> dx   attributes of the forward Resize
+ *                                                 (upsample = 1: of an Upsample) */
 #include <string.h>
 
 #include "../../codegen/emit.h"
 #include "../../runtime/cnnrt_act_grad.h"
 #include "../../runtime/cnnrt_conv.h"
 #include "../../runtime/cnnrt_pool.h"
+#include "../../runtime/cnnrt_resize.h"
 #include "../ops.h"
 
 /* Geometry of the channel-wise and softmax-like grads. */
@@ -139,6 +144,29 @@ bool cn_infer_grad(cn_graph *g, cn_node *n, cn_diag *d) {
     }
     return cn_set_output(d, g, n, 0, CNNRT_F32, y->rank, y->dims);
   }
+  case CN_OP_INSTANCE_NORM_GRAD:
+    return cn_check_arity(d, n, 3, 3, 1, 3) && infer_channel_grad(g, n, d, 2, n->n_out - 1);
+  case CN_OP_LAYER_NORM_GRAD: {
+    if (!cn_check_arity(d, n, 3, 3, 1, 3) || !same_shape_as(d, g, n, 0, 2)) {
+      return false;
+    }
+    const cn_value *x = cn_in(g, n, 0), *sc = cn_in(g, n, 1);
+    int axis;
+    if (!cn_norm_axis(d, n, cn_attr_int(n, "axis", -1), x->rank, &axis)) {
+      return false;
+    }
+    grad_params *p = cn_node_params(n, sizeof *p);
+    p->outer = cn_numel(axis, x->dims);
+    p->inner = cn_numel(x->rank - axis, x->dims + axis);
+    p->eps = cn_attr_float(n, "epsilon", 1e-5f);
+    return cn_set_output(d, g, n, 0, CNNRT_F32, x->rank, x->dims) &&
+           cn_set_output(d, g, n, 1, CNNRT_F32, sc->rank, sc->dims) &&
+           cn_set_output(d, g, n, 2, CNNRT_F32, sc->rank, sc->dims);
+  }
+  case CN_OP_RESIZE_GRAD:
+    return cn_check_arity(d, n, 1, 5, 1, 1) && n->n_in >= 2 && n->in[n->n_in - 1] >= 0 &&
+           infer_as_forward(g, n, d, cn_attr_int(n, "upsample", 0) ? CN_OP_UPSAMPLE : CN_OP_RESIZE,
+                            n->n_in - 1, n->n_in - 1, 0);
   default:
     CN_UNREACHABLE();
   }
@@ -168,6 +196,16 @@ static const cn_field pool_fields[] = {
     CN_I64(cnnrt_pool_params, pad_begin), CN_I64(cnnrt_pool_params, pad_end),
     CN_I64(cnnrt_pool_params, count_include_pad), CN_F32(cnnrt_pool_params, p),
     CN_I64(cnnrt_pool_params, storage_order),
+};
+
+static const cn_field resize_fields[] = {
+    CN_I64(cnnrt_resize_params, rank),         CN_I64(cnnrt_resize_params, in),
+    CN_I64(cnnrt_resize_params, out),          CN_F32(cnnrt_resize_params, scale),
+    CN_F32(cnnrt_resize_params, roi_start),    CN_F32(cnnrt_resize_params, roi_end),
+    CN_I64(cnnrt_resize_params, mode),         CN_I64(cnnrt_resize_params, nearest_mode),
+    CN_I64(cnnrt_resize_params, coord_mode),   CN_F32(cnnrt_resize_params, cubic_a),
+    CN_I64(cnnrt_resize_params, exclude_outside), CN_F32(cnnrt_resize_params, extrapolation_value),
+    CN_I64(cnnrt_resize_params, from_sizes),
 };
 
 static const char *in_or_null(cn_emitter *e, const cn_node *n, int i) {
@@ -258,6 +296,31 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
                  n->op == CN_OP_SOFTMAX_GRAD ? "softmax" : "logsoftmax", (long long)p->outer,
                  (long long)p->axis_len, (long long)p->inner, cn_emit_in(e, n->in[0]),
                  cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]));
+    break;
+  }
+  case CN_OP_INSTANCE_NORM_GRAD: {
+    const grad_params *p = n->params;
+    cn_emit_use(e, CN_RT_NORM_GRAD);
+    cn_emit_line(e, "    cnnrt_f32_instancenorm_grad_ref(%lld, %lld, %lld, %s, %s, %s, %s, %s, %s, %s);",
+                 (long long)p->n, (long long)p->c, (long long)p->spatial, cn_emit_float(e, p->eps),
+                 in_or_null(e, n, 0), in_or_null(e, n, 1), in_or_null(e, n, 2),
+                 out_or_null(e, n, 0), out_or_null(e, n, 1), out_or_null(e, n, 2));
+    break;
+  }
+  case CN_OP_LAYER_NORM_GRAD: {
+    const grad_params *p = n->params;
+    cn_emit_use(e, CN_RT_NORM_GRAD);
+    cn_emit_line(e, "    cnnrt_f32_layernorm_grad_ref(%lld, %lld, %s, %s, %s, %s, %s, %s, %s);",
+                 (long long)p->outer, (long long)p->inner, cn_emit_float(e, p->eps),
+                 in_or_null(e, n, 0), in_or_null(e, n, 1), in_or_null(e, n, 2),
+                 out_or_null(e, n, 0), out_or_null(e, n, 1), out_or_null(e, n, 2));
+    break;
+  }
+  case CN_OP_RESIZE_GRAD: {
+    cn_emit_use(e, CN_RT_RESIZE | CN_RT_RESIZE_GRAD);
+    const char *p = cn_emit_params(e, "cnnrt_resize_params", CN_FIELDS(resize_fields), n->params);
+    cn_emit_line(e, "    cnnrt_f32_resize_grad_ref(%s, %s, %s);", p, cn_emit_in(e, n->in[n->n_in - 1]),
+                 cn_emit_out(e, n->out[0]));
     break;
   }
   default:

@@ -22,6 +22,8 @@
  *   views           Reshape back to the input's shape; Transpose by the inverse permutation
  *   Concat/Split    Slice / Concat;  Slice/Pad: Pad / Slice;  Expand: ReduceSum
  *   ReduceSum/Mean  Reshape + Expand (+ Mul by 1/count)
+ *   Instance/LayerNorm  instance_norm_grad, layer_norm_grad;  Resize/Upsample: resize_grad
+ *   PRelu, Where    Where of the upstream gradient (Greater for PRelu's mask)
  * Integer and shape ops carry no gradient. */
 #include "autodiff.h"
 
@@ -631,6 +633,31 @@ static void rule_binary(ad *a, const cn_node *n, int dy) {
     }
     break;
   }
+  case CN_OP_PRELU: { /* y = x > 0 ? x : slope * x */
+    int zero = const_f32(a, 0.0f, 0, NULL);
+    int pos = binary(a, CN_OP_GREATER, A, zero);
+    if (wants(a, n, 0)) {
+      int in3[3] = {pos, dy, binary(a, CN_OP_MUL, dy, B)};
+      accumulate(a, A, sum_to(a, node1(a, CN_OP_WHERE, 16, in3, 3), A));
+    }
+    if (wants(a, n, 1)) {
+      int in3[3] = {pos, const_f32(a, 0.0f, 0, NULL), binary(a, CN_OP_MUL, dy, A)};
+      accumulate(a, B, sum_to(a, node1(a, CN_OP_WHERE, 16, in3, 3), B));
+    }
+    break;
+  }
+  case CN_OP_WHERE: { /* Where(cond, A, B): inputs 1 and 2 */
+    int cond = n->in[0], zero = const_f32(a, 0.0f, 0, NULL);
+    if (wants(a, n, 1)) {
+      int in3[3] = {cond, dy, zero};
+      accumulate(a, n->in[1], sum_to(a, node1(a, CN_OP_WHERE, 16, in3, 3), n->in[1]));
+    }
+    if (wants(a, n, 2)) {
+      int in3[3] = {cond, zero, dy};
+      accumulate(a, n->in[2], sum_to(a, node1(a, CN_OP_WHERE, 16, in3, 3), n->in[2]));
+    }
+    break;
+  }
   case CN_OP_SUM:
   case CN_OP_MEAN: {
     int g = n->op == CN_OP_MEAN ? scale_by(a, dy, 1.0f / (float)n->n_in) : dy;
@@ -663,8 +690,56 @@ static void rule_norm(ad *a, const cn_node *n, int dy) {
     }
     break;
   }
+  case CN_OP_INSTANCE_NORM:
+  case CN_OP_LAYER_NORM: {
+    int in[3] = {n->in[0], n->in[1], dy}, outs[3];
+    bool layer = n->op == CN_OP_LAYER_NORM;
+    int id = begin_node(a, layer ? CN_OP_LAYER_NORM_GRAD : CN_OP_INSTANCE_NORM_GRAD, 17, in, 3,
+                        3, outs);
+    attr_float(a, id, "epsilon", cn_attr_float(n, "epsilon", 1e-5f));
+    if (layer) {
+      attr_int(a, id, "axis", cn_attr_int(n, "axis", -1));
+    }
+    if (finish(a, id)) {
+      for (int i = 0; i < 3; i++) {
+        if (wants(a, n, i)) {
+          accumulate(a, n->in[i], outs[i]);
+        }
+      }
+    }
+    break;
+  }
   default:
     unsupported(a, "this normalization op has no gradient rule yet");
+  }
+}
+
+static void rule_resize(ad *a, const cn_node *n, int dy) {
+  if (!wants(a, n, 0)) {
+    return;
+  }
+  for (int i = 1; i < n->n_in; i++) {
+    if (wants(a, n, i)) {
+      unsupported(a, "Resize with scales or sizes computed from differentiated values");
+      return;
+    }
+  }
+  if (n->n_in > 4) {
+    unsupported(a, "Resize with more than 4 inputs");
+    return;
+  }
+  int in[5], dx;
+  for (int i = 0; i < n->n_in; i++) {
+    in[i] = n->in[i];
+  }
+  in[n->n_in] = dy;
+  int id = begin_node(a, CN_OP_RESIZE_GRAD, n->opset, in, n->n_in + 1, 1, &dx);
+  copy_attrs(a, id, n);
+  if (n->op == CN_OP_UPSAMPLE) {
+    attr_int(a, id, "upsample", 1);
+  }
+  if (finish(a, id)) {
+    accumulate(a, n->in[0], dx);
   }
 }
 
@@ -875,7 +950,11 @@ static void apply_rule(ad *a, const cn_node *n, int dy) {
   case CN_OP_DIV:
   case CN_OP_POW:
   case CN_OP_SUM:
-  case CN_OP_MEAN: rule_binary(a, n, dy); break;
+  case CN_OP_MEAN:
+  case CN_OP_PRELU:
+  case CN_OP_WHERE: rule_binary(a, n, dy); break;
+  case CN_OP_RESIZE:
+  case CN_OP_UPSAMPLE: rule_resize(a, n, dy); break;
   default:
     if (n->op >= CN_OP_RELU && n->op <= CN_OP_CAST) {
       rule_unary(a, n, dy);

@@ -55,6 +55,9 @@ CASES = {
     # normalization
     "batchnorm_eval": (seq(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)), [(2, 3, 6, 6)], "eval"),
     "batchnorm_train": (seq(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)), [(3, 3, 6, 6)], "train"),
+    "instancenorm": (seq(nn.Conv2d(3, 4, 3), nn.InstanceNorm2d(4, affine=True)), [(2, 3, 6, 6)], "eval"),
+    "groupnorm": (seq(nn.Conv2d(3, 6, 3), nn.GroupNorm(3, 6)), [(2, 3, 6, 6)], "eval"),
+    "layernorm": (lambda: Lambda(lambda m, x: m[0](x), nn.LayerNorm([5, 6])), [(2, 3, 5, 6)], "eval"),
     "softmax": (lambda: Lambda(lambda m, x: torch.softmax(x, dim=1)), [(3, 7)], "eval"),
     "softmax_axis": (lambda: Lambda(lambda m, x: torch.softmax(x, dim=2)), [(2, 3, 5)], "eval"),
     "log_softmax": (lambda: Lambda(lambda m, x: torch.log_softmax(x, dim=-1)), [(3, 7)], "eval"),
@@ -85,6 +88,12 @@ CASES = {
     "div_broadcast": (lambda: Lambda(lambda m, a, b: a / (b * b + 1.0)), [(2, 3, 4), (2, 1, 4)], "eval"),
     "residual": (lambda: Lambda(lambda m, x: torch.relu(m[1](torch.relu(m[0](x))) + x),
                                 nn.Conv2d(4, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1)), [(2, 4, 6, 6)], "eval"),
+    "prelu": (seq(nn.Conv2d(3, 4, 3), nn.PReLU(4, 0.2)), [(2, 3, 5, 5)], "eval"),
+    "where": (lambda: Lambda(lambda m, a, b: torch.where(a > 0.2, a * 2.0, b)), [(2, 3, 4), (3, 4)], "eval"),
+    # resampling
+    "resize_nearest": (lambda: Lambda(lambda m, x: F.interpolate(x, scale_factor=2, mode="nearest") * 1.0), [(2, 3, 4, 5)], "eval"),
+    "resize_bilinear": (lambda: Lambda(lambda m, x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)), [(2, 3, 4, 5)], "eval"),
+    "resize_bilinear_ac": (lambda: Lambda(lambda m, x: F.interpolate(x, size=(7, 9), mode="bilinear", align_corners=True)), [(1, 2, 4, 5)], "eval"),
     # data movement
     "concat": (lambda: Lambda(lambda m, a, b: torch.cat([m[0](a), b, a], dim=1), nn.Conv2d(3, 2, 1)), [(2, 3, 4, 4), (2, 5, 4, 4)], "eval"),
     "split": (lambda: Lambda(lambda m, x: torch.split(x, [2, 3, 1], dim=1)[0] * 2.0 + torch.split(x, [2, 3, 1], dim=1)[2]), [(2, 6, 4)], "eval"),

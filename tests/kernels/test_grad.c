@@ -26,6 +26,8 @@
 #include "../../runtime/cnnrt_norm_grad.h"
 #include "../../runtime/cnnrt_pool.h"
 #include "../../runtime/cnnrt_pool_grad.h"
+#include "../../runtime/cnnrt_resize.h"
+#include "../../runtime/cnnrt_resize_grad.h"
 
 static uint64_t rng_state = 88172645463325252ull;
 static float urand(void) { /* [-1, 1) */
@@ -468,11 +470,107 @@ static void test_act_grads(void **state) {
   }
 }
 
+/* ---- InstanceNorm, LayerNorm ---- */
+
+typedef struct ln_ctx {
+  int64_t a, b, c; /* instance: n, c, spatial; layer: outer, inner, - */
+  int layer;
+  float *x, *scale, *bias, *y, *dy;
+} ln_ctx;
+
+static double ln_loss(void *v) {
+  ln_ctx *k = v;
+  if (k->layer) {
+    cnnrt_f32_layernorm_ref(k->a, k->b, 1e-5f, k->x, k->scale, k->bias, k->y, NULL, NULL);
+    return dot(k->y, k->dy, k->a * k->b);
+  }
+  cnnrt_f32_instancenorm_ref(k->a, k->b, k->c, 1e-5f, k->x, k->scale, k->bias, k->y);
+  return dot(k->y, k->dy, k->a * k->b * k->c);
+}
+
+static void test_instance_layer_norm_grads(void **state) {
+  (void)state;
+  for (int layer = 0; layer < 2; layer++) {
+    ln_ctx k = {layer ? 6 : 2, layer ? 10 : 3, layer ? 1 : 10, layer, NULL, NULL, NULL, NULL, NULL};
+    float x[60], y[60], dy[60], dx[60], scale[10], bias[10], ds[10], db[10];
+    int64_t np = layer ? 10 : 3;
+    fill(x, 60);
+    fill(dy, 60);
+    for (int64_t i = 0; i < np; i++) {
+      scale[i] = 1.0f + 0.5f * urand();
+      bias[i] = 0.3f * urand();
+    }
+    k.x = x;
+    k.y = y;
+    k.dy = dy;
+    k.scale = scale;
+    k.bias = bias;
+    if (layer) {
+      cnnrt_f32_layernorm_grad_ref(6, 10, 1e-5f, x, scale, dy, dx, ds, db);
+    } else {
+      cnnrt_f32_instancenorm_grad_ref(2, 3, 10, 1e-5f, x, scale, dy, dx, ds, db);
+    }
+    check_fd(layer ? "layernorm dx" : "instancenorm dx", ln_loss, &k, x, dx, 60, 1e-2f, 5e-3);
+    check_fd(layer ? "layernorm dscale" : "instancenorm dscale", ln_loss, &k, scale, ds, np, 1e-2f,
+             1e-3);
+    check_fd(layer ? "layernorm dbias" : "instancenorm dbias", ln_loss, &k, bias, db, np, 1e-2f,
+             1e-3);
+  }
+}
+
+/* ---- Resize (linear in x: the difference is exact up to rounding) ---- */
+
+typedef struct rs_ctx {
+  cnnrt_resize_params p;
+  float *x, *y, *dy;
+  int64_t ny;
+} rs_ctx;
+
+static double rs_loss(void *v) {
+  rs_ctx *k = v;
+  cnnrt_f32_resize_ref(&k->p, k->x, k->y);
+  return dot(k->y, k->dy, k->ny);
+}
+
+static void test_resize_grad(void **state) {
+  (void)state;
+  for (int mode = 0; mode < 3; mode++) {
+    for (int coord = 0; coord < 5; coord += 2) { /* half_pixel, pytorch_half_pixel, align_corners */
+      rs_ctx k;
+      memset(&k, 0, sizeof k);
+      k.p.rank = 4;
+      const int64_t in[4] = {1, 2, 3, 5}, out[4] = {1, 2, 7, 8};
+      for (int d = 0; d < CNNRT_MAX_RANK; d++) {
+        k.p.in[d] = d < 4 ? in[d] : 1;
+        k.p.out[d] = d < 4 ? out[d] : 1;
+        k.p.scale[d] = (float)k.p.out[d] / (float)k.p.in[d];
+        k.p.roi_start[d] = 0.0f;
+        k.p.roi_end[d] = 1.0f;
+      }
+      k.p.mode = mode;
+      k.p.coord_mode = coord;
+      k.p.nearest_mode = 0;
+      k.p.cubic_a = -0.75f;
+      k.p.from_sizes = 1;
+      float x[30], y[112], dy[112], dx[30];
+      k.ny = 112;
+      fill(x, 30);
+      fill(dy, 112);
+      k.x = x;
+      k.y = y;
+      k.dy = dy;
+      cnnrt_f32_resize_grad_ref(&k.p, dy, dx);
+      check_fd("resize grad", rs_loss, &k, x, dx, 30, 0.05f, 1e-4);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conv_grads),       cmocka_unit_test(test_pool_grads),
       cmocka_unit_test(test_global_maxpool_grad), cmocka_unit_test(test_batchnorm_grads),
       cmocka_unit_test(test_softmax_grads),    cmocka_unit_test(test_act_grads),
+      cmocka_unit_test(test_instance_layer_norm_grads), cmocka_unit_test(test_resize_grad),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
