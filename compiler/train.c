@@ -254,6 +254,8 @@ void cn_train_info_free(cn_train_info *t) {
   free(t->state_is_var);
   free(t->state_momentum);
   free(t->state_count);
+  free(t->masks);
+  free(t->mask_ratio);
   memset(t, 0, sizeof *t);
 }
 
@@ -322,6 +324,89 @@ static void batchnorm_to_inference(cn_graph *g) {
       n->n_out = 1;
     }
   }
+}
+
+/* Dropout's ratio: the attribute before opset 12, else the constant input 1 (an initializer or
+ * a Constant node's value, not folded yet), 0.5 by default. */
+static float dropout_ratio(const cn_graph *g, const cn_node *n) {
+  if (n->opset < 12) {
+    return cn_attr_float(n, "ratio", 0.5f);
+  }
+  if (!cn_has_input(n, 1)) {
+    return 0.5f;
+  }
+  const cn_value *r = &g->values[n->in[1]];
+  if (r->kind == CN_VALUE_CONST && r->data) {
+    return (float)cn_value_get_float(r, 0);
+  }
+  if (r->producer >= 0 && g->nodes[r->producer].op == CN_OP_CONSTANT) {
+    const cn_attr *a = cn_attr_find(&g->nodes[r->producer], "value");
+    if (a && a->t && a->t->data && a->t->dtype == CNNRT_F32) {
+      return ((const float *)a->t->data)[0];
+    }
+    if (a && a->t && a->t->data && a->t->dtype == CNNRT_F64) {
+      return (float)((const double *)a->t->data)[0];
+    }
+  }
+  return 0.5f;
+}
+
+/* Dropout nodes lose their training_mode input (so that they infer as the identity); their
+ * ratios are recorded, per node index, for dropout_to_mask. */
+static void dropout_strip_training(cn_graph *g, float *ratio_of_node) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    cn_node *n = &g->nodes[i];
+    if (!n->dead && n->op == CN_OP_DROPOUT) {
+      ratio_of_node[i] = dropout_ratio(g, n);
+      if (n->n_in > 2) {
+        n->in[2] = -1;
+      }
+      if (n->n_in > 1) {
+        n->in[1] = -1;
+      }
+    }
+  }
+}
+
+static void make_input(cn_graph *g, int v);
+
+/* Active dropout in the train graph: y = x * mask, mask a new graph input of x's shape. */
+static bool dropout_to_mask(cn_graph *g, const float *ratio_of_node, cn_train_info *t,
+                            cn_diag *d) {
+  int cap = 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    cn_node *n = &g->nodes[i];
+    if (n->dead || n->op != CN_OP_DROPOUT || ratio_of_node[i] == 0.0f) {
+      continue;
+    }
+    const cn_value *x = &g->values[n->in[0]];
+    char *base = cn_fmt("%s_mask", n->name);
+    int m = new_value(g, base);
+    free(base);
+    cn_value *mv = &g->values[m];
+    mv->kind = CN_VALUE_INPUT; /* listed among the graph inputs at the end of cn_train_build */
+    mv->dtype = CNNRT_F32;
+    cn_value_set_shape(mv, x->rank, x->dims);
+    n = &g->nodes[i];
+    n->op = CN_OP_MUL;
+    free(n->op_type);
+    n->op_type = cn_strdup("Mul");
+    n->opset = 13;
+    n->n_in = 2;
+    n->in[1] = m;
+    n->n_out = 1;
+    g->values[n->out[0]].alias = -1;
+    free(n->params);
+    n->params = NULL;
+    if (!cn_op_infer(g, n, d)) {
+      return false;
+    }
+    CN_PUSH(t->masks, t->n_masks, cap, m);
+    int k = t->n_masks - 1;
+    t->mask_ratio = cn_realloc(t->mask_ratio, (size_t)(k + 1) * sizeof(float));
+    t->mask_ratio[k] = ratio_of_node[i];
+  }
+  return true;
 }
 
 static void make_input(cn_graph *g, int v) {
@@ -458,6 +543,8 @@ cn_graph *cn_train_build(const cn_options *opt, bool training, cn_train_info *t,
   } else {
     batchnorm_to_inference(g);
   }
+  float *ratio_of_node = cn_calloc((size_t)g->n_nodes + 1, sizeof(float));
+  dropout_strip_training(g, ratio_of_node);
   /* Parameters and statistics become inputs before shape inference, so that nothing is folded
    * into a constant that the optimizer then could not update. */
   int n_values = g->n_values, cap_state = 0, cap_params = 0;
@@ -480,6 +567,10 @@ cn_graph *cn_train_build(const cn_options *opt, bool training, cn_train_info *t,
     }
   }
   bool ok = !cn_diag_failed(d) && cn_pass_infer(g, d) && cn_pass_dce(g, d);
+  if (ok && training) {
+    ok = dropout_to_mask(g, ratio_of_node, t, d);
+  }
+  free(ratio_of_node);
   if (ok && training) {
     t->loss = append_loss(g, s, t, d);
     ok = t->loss >= 0;
@@ -548,6 +639,9 @@ cn_graph *cn_train_build(const cn_options *opt, bool training, cn_train_info *t,
     }
     for (int i = 0; i < t->n_state; i++) {
       CN_PUSH(g->inputs, g->n_inputs, g->cap_inputs, t->state[i]);
+    }
+    for (int i = 0; i < t->n_masks; i++) {
+      CN_PUSH(g->inputs, g->n_inputs, g->cap_inputs, t->masks[i]);
     }
     if (training) {
       CN_PUSH(g->outputs, g->n_outputs, g->cap_outputs, t->loss);

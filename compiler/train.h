@@ -75,6 +75,11 @@ typedef struct cn_train_info {
   bool *state_is_var;
   float *state_momentum;
   int64_t *state_count;
+  /* Dropout layers: each became x * mask with the mask a graph input (after the statistics),
+   * filled every step by the train step from the counter-based RNG (runtime/cnnrt_dropout.h). */
+  int n_masks;
+  int *masks;
+  float *mask_ratio;
 } cn_train_info;
 
 void cn_train_info_free(cn_train_info *t);

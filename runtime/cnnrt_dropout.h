@@ -69,4 +69,16 @@ static inline void cnnrt_dropout_mask_ref(int64_t n, float ratio, uint64_t seed,
   }
 }
 
+/* The mask as the factors a train graph multiplies by: 1 / (1 - ratio) where kept, else 0 (the
+ * same elements cnnrt_f32_dropout_ref keeps). The backward pass of x * mask is dy * mask. */
+static inline void cnnrt_f32_dropout_scale_mask_ref(int64_t n, float ratio, uint64_t seed,
+                                                    uint64_t stream, uint64_t step, float *mask) {
+  const uint32_t threshold = cnnrt_dropout_threshold(ratio);
+  const float scale = ratio < 1.0f ? 1.0f / (1.0f - ratio) : 0.0f;
+  const uint64_t key = cnnrt_dropout_key(seed, stream, step);
+  for (int64_t i = 0; i < n; i++) {
+    mask[i] = cnnrt_dropout_keep(key, i, threshold) ? scale : 0.0f;
+  }
+}
+
 #endif /* CNNRT_DROPOUT_H */

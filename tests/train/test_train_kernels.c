@@ -343,6 +343,11 @@ static void test_dropout(void **state) {
   for (int64_t i = 0; i < n; i++) {
     assert_int_equal(mask[i], y[i] != 0.0f);
   }
+  /* The train graph's form: the factors x is multiplied by (y2 = mask * x equals y). */
+  cnnrt_f32_dropout_scale_mask_ref(n, ratio, 42, 1, 5, y2);
+  for (int64_t i = 0; i < n; i++) {
+    assert_true(y2[i] * x[i] == y[i]);
+  }
   /* Edge ratios. */
   cnnrt_f32_dropout_ref(n, 0.0f, 42, 1, 5, x, y2);
   assert_memory_equal(x, y2, (size_t)n * sizeof *y);

@@ -50,6 +50,50 @@ class Net(nn.Module):
         return self.fc2(F.relu(self.b2(self.fc1(x.flatten(1)))))
 
 
+# Dropout in the train step: x * mask, the mask from runtime/cnnrt_dropout.h's counter-based
+# generator, reproduced here so that PyTorch multiplies by the very same mask.
+DROPOUT_SEED = 20261126  # codegen/emit_train.c
+M64 = (1 << 64) - 1
+
+
+def mix64(z):
+    z = np.asarray(z, np.uint64)
+    with np.errstate(over="ignore"):
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xbf58476d1ce4e5b9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94d049bb133111eb)
+    return z ^ (z >> np.uint64(31))
+
+
+def dropout_mask(shape, ratio, stream, step):
+    key = int(mix64(int(mix64(DROPOUT_SEED ^ 0x243f6a8885a308d3)) ^ ((stream * 0x9e3779b97f4a7c15) & M64)
+                    ^ int(mix64((step + 0x13198a2e03707344) & M64))))
+    i = np.arange(int(np.prod(shape)), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        bits = mix64(np.uint64(key) + i * np.uint64(0x9e3779b97f4a7c15))
+    threshold = int(float(np.float32(ratio)) * 16777216.0 + 0.5)
+    keep = (bits >> np.uint64(40)) >= np.uint64(threshold)
+    return np.where(keep, np.float32(1.0) / (np.float32(1.0) - np.float32(ratio)),
+                    np.float32(0.0)).astype(np.float32).reshape(shape)
+
+
+class DropNet(Net):
+    """Net with Dropout(0.3) before the last layer; mask_step set: the cnnrt mask of that step."""
+
+    def __init__(self, classes=5):
+        super().__init__(classes)
+        self.mask_step = None
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.b1(self.c1(x))), 2)
+        x = F.relu(self.c2(x))
+        h = F.relu(self.b2(self.fc1(x.flatten(1))))
+        if self.mask_step is None:
+            h = F.dropout(h, 0.3, self.training)
+        elif self.training:
+            h = h * torch.tensor(dropout_mask(tuple(h.shape), 0.3, 0, self.mask_step))
+        return self.fc2(h)
+
+
 CASES = {
     # name: (cnncc options, optimizer factory, loss, extras)
     "sgd_momentum": (["--optimizer", "sgd", "--lr", "0.1", "--momentum", "0.9",
@@ -72,6 +116,8 @@ CASES = {
                            "0.9", "--lr-schedule", "cosine", "--warmup", "2", "--freeze", "c1."],
                           lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9),
                           {"mse": True, "cosine_warmup": 2, "freeze": "c1."}),
+    "sgd_dropout": (["--optimizer", "sgd", "--lr", "0.1", "--momentum", "0.9"],
+                    lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), {"dropout": True}),
 }
 
 
@@ -120,7 +166,7 @@ def run_case(name, args):
     os.makedirs(work)
     torch.manual_seed(7)
     classes, batch = 5, 8
-    model = Net(classes)
+    model = DropNet(classes) if extra.get("dropout") else Net(classes)
     with torch.no_grad():  # non-trivial BN parameters and statistics
         for bn in (model.b1, model.b2):
             bn.weight.uniform_(0.5, 1.5)
@@ -175,6 +221,8 @@ def run_case(name, args):
     losses = []
     for s in range(steps):
         opt.zero_grad()
+        if extra.get("dropout"):
+            ref.mask_step = s
         logits = ref(torch.tensor(xs[s]))
         if extra.get("mse"):
             loss = F.mse_loss(logits, torch.tensor(ys[s]))
