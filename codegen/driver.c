@@ -116,6 +116,8 @@ void cn_gen_driver(cn_buf *out, const cn_graph *g, const char *file_base, const 
                 ident, U);
   if (grad) {
     cn_buf_printf(out, ", %s_NUM_GRADS, grad_table, %s_backward_parallel", U, ident);
+  } else {
+    cn_buf_puts(out, ", 0, NULL, NULL"); /* every field spelled out: -Wmissing-field-initializers */
   }
   cn_buf_printf(out, "};\n"
                 "  return cnnrt_driver_main(argc, argv, &model);\n}\n");
