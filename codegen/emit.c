@@ -72,7 +72,13 @@ static const char *storage(cn_emitter *e, int v) {
   int r = storage_root(g, v);
   cn_value *val = &g->values[r];
   if (val->kind == CN_VALUE_INPUT) {
-    return cn_emit_str(e, "inputs[%d]", index_in(g->inputs, g->n_inputs, r));
+    int k = index_in(g->inputs, g->n_inputs, r);
+    if (k < 0) { /* an upstream gradient: an input of NAME_backward only */
+      k = index_in(g->seeds, g->n_seeds, r);
+      CN_ASSERT(k >= 0);
+      return cn_emit_str(e, "grad_outputs[%d]", k);
+    }
+    return cn_emit_str(e, "inputs[%d]", k);
   }
   if (val->kind == CN_VALUE_CONST) {
     if (val->offset < 0) {
@@ -338,6 +344,17 @@ static void gen_header(cn_buf *h, const cn_graph *g, const cn_emitter *e, uint64
   for (int i = 0; i < g->n_outputs; i++) {
     io_macros(h, g, U, "OUTPUT", i, g->outputs[i]);
   }
+  if (e->opt->grad) {
+    cn_buf_printf(h,
+                  "\n/* --grad: %s_backward computes, for upstream gradients grad_outputs[i] (one\n"
+                  " * per output, shaped like it), the gradient of sum_i <grad_outputs[i],\n"
+                  " * outputs[i]> with respect to each value below (float inputs, then float\n"
+                  " * initializers), into grads[i]. */\n#define %s_NUM_GRADS %d\n",
+                  e->ident, U, g->n_grads);
+    for (int i = 0; i < g->n_grads; i++) {
+      io_macros(h, g, U, "GRAD", i, g->grad_wrt[i]);
+    }
+  }
   cn_buf_printf(h,
                 "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
                 "struct cnnrt_parallel; /* runtime/cnnrt.h */\n\n"
@@ -347,6 +364,20 @@ static void gen_header(cn_buf *h, const cn_graph *g, const cn_emitter *e, uint64
                 "int %s_run_parallel(void *arena, const void *weights, const void *const *inputs,\n"
                 "    void *const *outputs, const struct cnnrt_parallel *par);\n",
                 id, id);
+  if (e->opt->grad) {
+    cn_buf_printf(h,
+                  "/* Backward pass. Call it after %s_run (or _run_parallel) with the same arena,\n"
+                  " * weights, inputs and outputs: it reads the activations the forward run left in\n"
+                  " * the arena (%s_ARENA_BYTES covers both passes). */\n"
+                  "int %s_backward(void *arena, const void *weights, const void *const *inputs,\n"
+                  "    const void *const *outputs, const void *const *grad_outputs,\n"
+                  "    void *const *grads);\n"
+                  "int %s_backward_parallel(void *arena, const void *weights,\n"
+                  "    const void *const *inputs, const void *const *outputs,\n"
+                  "    const void *const *grad_outputs, void *const *grads,\n"
+                  "    const struct cnnrt_parallel *par);\n",
+                  id, U, id, id);
+  }
   /* A typed entry point with one parameter per input and output. */
   cn_buf_printf(h, "/* Typed form of %s_run%s. */\nint %s_infer(void *arena%s", id,
                 e->opt->weights_path ? "" : " with the embedded weights", id,
@@ -471,6 +502,9 @@ static const struct {
     {CN_RT_CONV_NEON | CN_RT_ACT_NEON | CN_RT_GEMV_NEON, "cnnrt_act_neon.h"},
     {CN_RT_CONV_NEON, "cnnrt_gemm_neon.h"},     {CN_RT_CONV_NEON, "cnnrt_dwconv_neon.h"},
     {CN_RT_GEMV_NEON, "cnnrt_gemv_neon.h"},
+    {CN_RT_CONV_GRAD, "cnnrt_conv_grad.h"},     {CN_RT_POOL_GRAD, "cnnrt_pool_grad.h"},
+    {CN_RT_NORM_GRAD, "cnnrt_norm_grad.h"},     {CN_RT_ACT_GRAD, "cnnrt_act_grad.h"},
+    {CN_RT_CONV_GRAD_AVX2, "cnnrt_conv_grad_avx2.h"}, {CN_RT_RESIZE_GRAD, "cnnrt_resize_grad.h"},
 };
 
 /* Emits the copies into graph outputs that are not computed in place (an output that is a graph
@@ -487,6 +521,23 @@ static void emit_output_copies(cn_emitter *e) {
     }
     cn_emit_line(e, "  memcpy(outputs[%d], %s, %" PRId64 "); /* output '%s' */", i,
                  cn_emit_in_void(e, v), cn_value_bytes(val), cn_emit_comment(e, val->name));
+  }
+}
+
+/* The end of NAME_backward: each gradient into grads[i] (zeros where no path leads from the
+ * value to an output). */
+static void emit_grad_copies(cn_emitter *e) {
+  cn_graph *g = e->g;
+  for (int i = 0; i < g->n_grads; i++) {
+    const cn_value *w = &g->values[g->grad_wrt[i]];
+    int v = g->grads[i];
+    if (v < 0) {
+      cn_emit_line(e, "  memset(grads[%d], 0, %" PRId64 "); /* gradient of '%s': zero */", i,
+                   cn_value_bytes(w), cn_emit_comment(e, w->name));
+    } else {
+      cn_emit_line(e, "  memcpy(grads[%d], %s, %" PRId64 "); /* gradient of '%s' */", i,
+                   cn_emit_in_void(e, v), cn_value_bytes(w), cn_emit_comment(e, w->name));
+    }
   }
 }
 
@@ -543,17 +594,34 @@ bool cn_codegen(cn_graph *g, const cn_options *opt, cn_diag *d) {
       g->values[v].offset = -1; /* blob offsets are handed out as constants are used */
     }
   }
-  for (int i = 0; i < g->n_nodes; i++) {
-    cn_node *n = &g->nodes[i];
-    if (n->dead) {
-      continue;
+  /* Forward nodes go to NAME_run, backward ones (autodiff) to NAME_backward. */
+  cn_buf bwd = {0};
+  for (int phase = 0; phase < 2; phase++) {
+    if (phase == 1) {
+      bwd = e.body;
+      memset(&e.body, 0, sizeof e.body);
     }
-    cn_emit_line(&e, "  { /* %s '%s' */", cn_emit_comment(&e, n->op_type),
-                 cn_emit_comment(&e, n->name));
-    cn_op_emit(&e, g, n);
-    cn_emit_line(&e, "  }");
+    for (int i = 0; i < g->n_nodes; i++) {
+      cn_node *n = &g->nodes[i];
+      if (n->dead || (int)n->backward != phase) {
+        continue;
+      }
+      cn_emit_line(&e, "  { /* %s '%s' */", cn_emit_comment(&e, n->op_type),
+                   cn_emit_comment(&e, n->name));
+      cn_op_emit(&e, g, n);
+      cn_emit_line(&e, "  }");
+    }
+    if (phase == 0) {
+      emit_output_copies(&e);
+    } else {
+      emit_grad_copies(&e);
+    }
   }
-  emit_output_copies(&e);
+  { /* e.body: the forward statements; bwd: the backward ones */
+    cn_buf t = e.body;
+    e.body = bwd;
+    bwd = t;
+  }
 
   /* NAME.c */
   cn_buf c = {0};
@@ -603,6 +671,41 @@ bool cn_codegen(cn_graph *g, const cn_options *opt, cn_diag *d) {
                 "  return %s_run_parallel(arena, weights, inputs, outputs, NULL);\n}\n",
                 ident, ident);
 
+  if (opt->grad) {
+    cn_buf_printf(&c,
+                  "\nint %s_backward_parallel(void *arena, const void *weights,\n"
+                  "    const void *const *inputs, const void *const *outputs,\n"
+                  "    const void *const *grad_outputs, void *const *grads,\n"
+                  "    const struct cnnrt_parallel *par) {\n"
+                  "  unsigned char *A = (unsigned char *)arena;\n",
+                  ident);
+    if (embedded && e.blob_bytes > 0) {
+      cn_buf_printf(&c,
+                    "  const unsigned char *W = weights ? (const unsigned char *)weights\n"
+                    "                                   : %s_weights.bytes;\n",
+                    ident);
+    } else {
+      cn_buf_puts(&c, "  const unsigned char *W = (const unsigned char *)weights;\n");
+    }
+    cn_buf_puts(&c, "  (void)A;\n  (void)W;\n  (void)par;\n  (void)inputs;\n  (void)outputs;\n"
+                    "  (void)grad_outputs;\n  (void)grads;\n");
+    if (g->arena_bytes > 0) {
+      cn_buf_puts(&c, "  if (A == NULL) {\n    return -1;\n  }\n");
+    }
+    if (!embedded && e.blob_bytes > 0) {
+      cn_buf_puts(&c, "  if (W == NULL) {\n    return -1;\n  }\n");
+    }
+    cn_buf_append(&c, bwd.data ? bwd.data : "", bwd.len);
+    cn_buf_printf(&c,
+                  "  return 0;\n}\n\n"
+                  "int %s_backward(void *arena, const void *weights, const void *const *inputs,\n"
+                  "    const void *const *outputs, const void *const *grad_outputs,\n"
+                  "    void *const *grads) {\n"
+                  "  return %s_backward_parallel(arena, weights, inputs, outputs, grad_outputs,\n"
+                  "      grads, NULL);\n}\n",
+                  ident, ident);
+  }
+  cn_buf_free(&bwd);
   gen_infer(&c, g, &e);
   cn_buf h = {0};
   gen_header(&h, g, &e, blob_checksum(blob, e.blob_bytes));

@@ -34,6 +34,12 @@ enum cn_runtime_header {
   CN_RT_CONV_AVX2 = 1u << 8, /* packed-GEMM and depthwise x86 kernels, with portable fallbacks */
   CN_RT_ACT_AVX2 = 1u << 9,  /* vectorized activations and softmax */
   CN_RT_GEMV_AVX2 = 1u << 10, /* fully connected layers at batch 1 */
+  CN_RT_CONV_GRAD = 1u << 11, /* backward kernels (autodiff) */
+  CN_RT_POOL_GRAD = 1u << 12,
+  CN_RT_NORM_GRAD = 1u << 13,
+  CN_RT_ACT_GRAD = 1u << 14,
+  CN_RT_CONV_GRAD_AVX2 = 1u << 15,
+  CN_RT_RESIZE_GRAD = 1u << 16,
   /* ARM NEON kernels (--target aarch64 / armv7), each with its portable fallback */
   CN_RT_CONV_NEON = 1u << 20, /* packed-GEMM and depthwise convolutions */
   CN_RT_ACT_NEON = 1u << 21,  /* activations and softmax */

@@ -86,6 +86,9 @@ void cn_graph_free(cn_graph *g) {
   free(g->nodes);
   free(g->inputs);
   free(g->outputs);
+  free(g->seeds);
+  free(g->grads);
+  free(g->grad_wrt);
   free(g->name);
   cn_map_free(&g->by_name);
   free(g);

@@ -53,6 +53,7 @@ typedef struct cn_value {
   int producer;   /* index of the producing node, -1 for inputs and constants */
   int alias;      /* value whose storage this view shares, -1 if it has its own */
   int64_t offset; /* memory plan: arena offset (TEMP) or weight-blob offset (CONST), -1 unset */
+  bool initializer; /* a model initializer (a parameter --grad differentiates), not a folded value */
 } cn_value;
 
 typedef enum cn_attr_type {
@@ -109,6 +110,9 @@ typedef struct cn_node {
   const char *kernel;
   int64_t scratch_bytes; /* arena scratch the kernel needs while it runs */
   int64_t scratch_offset;
+  /* Built by the autodiff pass: runs in NAME_backward, after the forward nodes (which it may read
+   * the saved values of). Only the code generator's driver looks at it, to split the functions. */
+  bool backward;
 } cn_node;
 
 /* One `key = value` of a .cnn model's train section: a training option (its long command-line
@@ -131,6 +135,16 @@ typedef struct cn_graph {
   int n_outputs, cap_outputs;
   int *outputs;
   cn_map by_name; /* value name -> index */
+  /* Reverse mode (compiler/passes/autodiff.c). seeds[i]: the upstream gradient of outputs[i], a
+   * run-time input of NAME_backward (-1: none). grads[i]: the gradient of value grad_wrt[i]
+   * (-1: identically zero), an output of NAME_backward. */
+  int n_seeds, n_grads, cap_grads;
+  /* Set before inference when parameters will be differentiated (--grad, --train): nodes that
+   * read a float initializer are not constant-folded, so that the initializer itself (not a
+   * folded copy, e.g. PRelu's unsqueezed slope) is what the graph reads and gets a gradient. */
+  bool keep_params;
+  int *seeds;
+  int *grads, *grad_wrt;
   int64_t arena_bytes;
   int64_t n_params; /* float constants the model reads, counted before kernel re-layouts */
   /* The train section of a .cnn model (empty for ONNX models), in source order. */

@@ -29,6 +29,7 @@ OP_FAMILY(resize)
 OP_FAMILY(view)
 OP_FAMILY(tensor)
 OP_FAMILY(constant)
+OP_FAMILY(grad)
 #undef OP_FAMILY
 
 /* Convolution kernels the schedule pass chooses among (node->variant of Conv nodes). */
@@ -36,6 +37,9 @@ enum cn_conv_variant {
   CN_CONV_REF = 0,
   CN_CONV_GEMM_AVX2,
   CN_CONV_DW_AVX2,
+  /* the same GEMM for weights known only at run time (a train step's parameters): the
+   * generated code packs them into the node's scratch first */
+  CN_CONV_GEMM_AVX2_PACK,
   /* ARM targets (schedule.c, schedule_arm): weights packed in cn_neon_gemm_mr(target)-row
    * panels for runtime/cnnrt_gemm_neon.h; depthwise in runtime/cnnrt_dwconv_neon.h */
   CN_CONV_GEMM_NEON = 16,
@@ -49,6 +53,12 @@ static inline int cn_neon_gemm_mr(int target) { return target == 1 /* CN_TARGET_
 bool cn_op_infer(cn_graph *g, cn_node *n, cn_diag *d);
 bool cn_op_eval(cn_graph *g, cn_node *n);
 void cn_op_emit(struct cn_emitter *e, cn_graph *g, cn_node *n);
+
+/* Resolved Slice / Pad geometry (compiler/ops/tensor.c), for the autodiff pass. */
+struct cnnrt_slice_params;
+struct cnnrt_pad_params;
+const struct cnnrt_slice_params *cn_tensor_slice_params(const cn_node *n);
+const struct cnnrt_pad_params *cn_tensor_pad_params(const cn_node *n);
 
 /* --- helpers for op families --- */
 

@@ -16,7 +16,9 @@
 #include "../frontends/onnx/onnx_loader.h"
 #include "../frontends/onnx/onnx_writer.h"
 #include "../runtime/cnnrt_npy.h"
+#include "passes/autodiff.h"
 #include "passes/passes.h"
+#include "train.h"
 
 
 static void dump_after(const cn_options *opt, const cn_graph *g, const char *pass) {
@@ -169,7 +171,8 @@ cn_graph *cn_load_model(const cn_options *opt, cn_diag *d) {
     return cn_dsl_load(opt->model_path, &dopt, d);
   }
   if (opt->n_param_files > 0) {
-    cn_error(d, "--params applies to .cnn models; an ONNX model carries its own parameters");
+    cn_error(d, "--params with an ONNX model or a folder of .npy files applies to .cnn models; "
+                "an ONNX model takes only a cnncc parameter file (written by NAME_train_write)");
     return NULL;
   }
   return cn_onnx_load(opt->model_path, d);
@@ -180,6 +183,11 @@ cn_graph *cn_load_and_optimize(const cn_options *opt, cn_diag *d) {
   if (!g) {
     return NULL;
   }
+  if (opt->params_path && !cn_train_load_params(g, opt->params_path, d)) {
+    cn_graph_free(g);
+    return NULL;
+  }
+  g->keep_params = opt->grad; /* initializers keep their identity for the gradients */
   bool ok = apply_shapes(g, opt, d) && apply_binds(g, opt, d) && cn_pass_toposort(g, d);
   if (ok) {
     dump_after(opt, g, "load");
@@ -197,7 +205,15 @@ cn_graph *cn_load_and_optimize(const cn_options *opt, cn_diag *d) {
       }
     }
   }
-  if (ok) {
+  if (ok && opt->grad) {
+    /* --grad: the backward nodes are built on the graph as the model wrote it. BN folding is
+     * skipped so that every initializer keeps its identity (and gets its own gradient). */
+    ok = cn_pass_autodiff_outputs(g, d) && cn_pass_dce(g, d);
+    if (ok) {
+      dump_after(opt, g, "autodiff");
+    }
+  }
+  if (ok && !opt->grad) {
     ok = cn_pass_fold_batchnorm(g, d) && cn_pass_dce(g, d);
   }
   if (ok) {
@@ -224,6 +240,9 @@ cn_graph *cn_load_and_optimize(const cn_options *opt, cn_diag *d) {
 }
 
 int cn_compile(const cn_options *opt) {
+  if (opt->train) {
+    return cn_train_compile(opt); /* compiler/train.c, codegen/emit_train.c */
+  }
   cn_diag d;
   cn_diag_init(&d, opt->model_path);
   cn_graph *g = cn_load_and_optimize(opt, &d);

@@ -34,6 +34,7 @@ typedef struct cn_options {
   const char *dump_pass;    /* --dump=PASS: print the IR after that pass ("all" for every pass) */
   const char *emit_onnx_path; /* --emit-onnx FILE: also write the model as ONNX (NULL: no) */
   bool info;                /* --info: print a model summary instead of compiling */
+  bool grad;                /* --grad: also generate NAME_backward (vector-Jacobian products) */
   cn_target target;
   int64_t max_arena; /* --max-arena BYTES, 0 = no limit */
   int max_threads;   /* --max-threads N: threads the arena's scratch is sized for (default 1) */
@@ -43,6 +44,11 @@ typedef struct cn_options {
   cn_bind_opt *binds;
   int n_param_files; /* --params FILE.onnx|DIR: parameter values by name for .cnn models */
   const char **param_files;
+  /* --train and its options (compiler/train.h): compile a train step instead; NULL: inference. */
+  const struct cn_train_spec *train;
+  /* --params FILE that is a cnncc parameter file: replace initializers by the trained values in FILE (a NAME_train_write blob)
+   * before anything else, e.g. with --emit-onnx to write the trained model. */
+  const char *params_path;
 } cn_options;
 
 /* Runs everything; returns the process exit status (0 or 1). */

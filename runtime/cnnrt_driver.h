@@ -1,12 +1,16 @@
 /* cnnrt_driver.h — the command-line driver that `cnncc --main` builds around a model:
  *
  *   ./prog in0.npy [in1.npy ...] [--out-dir DIR] [--bench N] [--threads T] [--weights FILE]
+ *          [--vjp dy0.npy [dy1.npy ...]]
  *
  * reads the graph inputs from .npy files (in graph-input order), runs the model and writes every
  * graph output to DIR/<output name>.npy, the name with each character outside [A-Za-z0-9_]
  * replaced by '_' (bfloat16 tensors travel as their raw bits in uint16 arrays, as in ONNX's
  * numpy helpers). --bench N runs one warm-up then N timed runs and prints
- * `median_ms=<x> min_ms=<y>` as its last line. Host-side code (stdio, malloc, clock_gettime):
+ * `median_ms=<x> min_ms=<y>` as its last line. With a model compiled with --grad, --vjp takes
+ * one upstream gradient per graph output (shaped like it) and, after the forward run, runs the
+ * backward pass and also writes DIR/grad_<name>.npy for every float graph input and float
+ * initializer (names sanitized as for outputs). Host-side code (stdio, malloc, clock_gettime):
  * it is never part of a model's own generated C. */
 #ifndef CNNRT_DRIVER_H
 #define CNNRT_DRIVER_H
@@ -34,6 +38,12 @@ typedef struct cnnrt_driver_tensor {
 typedef int (*cnnrt_driver_run_fn)(void *arena, const void *weights, const void *const *inputs,
                                    void *const *outputs, const cnnrt_parallel *par);
 
+/* NAME_backward_parallel (cnncc --grad). */
+typedef int (*cnnrt_driver_backward_fn)(void *arena, const void *weights,
+                                        const void *const *inputs, const void *const *outputs,
+                                        const void *const *grad_outputs, void *const *grads,
+                                        const cnnrt_parallel *par);
+
 typedef struct cnnrt_driver_model {
   const char *name;
   int n_inputs;
@@ -46,6 +56,10 @@ typedef struct cnnrt_driver_model {
   const char *weights_file; /* default --weights path when not embedded */
   cnnrt_driver_run_fn run;
   uint64_t weights_checksum; /* FNV-1a of the weights file (NAME_WEIGHTS_CHECKSUM) */
+  /* --grad models: gradients written by --vjp (file names "grad_<sanitized name>") */
+  int n_grads;
+  const cnnrt_driver_tensor *grads;
+  cnnrt_driver_backward_fn backward; /* NULL: the model was compiled without --grad */
 } cnnrt_driver_model;
 
 static uint64_t cnnrt_driver_fnv1a(const unsigned char *p, size_t n) {
@@ -311,6 +325,8 @@ static int cnnrt_driver_main(int argc, char **argv, const cnnrt_driver_model *m)
   const char *weights_path = m->weights_file;
   const char *in_paths[64];
   int n_in = 0;
+  const char *dy_paths[64];
+  int n_dy = 0, in_vjp = 0;
   long bench = 0;
   long threads = 1;
   for (int i = 1; i < argc; i++) {
@@ -331,13 +347,21 @@ static int cnnrt_driver_main(int argc, char **argv, const cnnrt_driver_model *m)
       }
     } else if (strcmp(a, "--weights") == 0 && i + 1 < argc) {
       weights_path = argv[++i];
+    } else if (strcmp(a, "--vjp") == 0) {
+      if (m->backward == NULL) {
+        fprintf(stderr, "error: --vjp needs a model compiled with cnncc --grad\n");
+        return 1;
+      }
+      in_vjp = 1; /* the following file names are upstream gradients */
     } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       cnnrt_driver_usage(m, argv[0]);
       return 0;
     } else if (a[0] == '-' && a[1] == '-') {
       fprintf(stderr, "error: unknown option '%s'\n", a);
       return cnnrt_driver_usage(m, argv[0]);
-    } else if (n_in < 64) {
+    } else if (in_vjp && n_dy < 64) {
+      dy_paths[n_dy++] = a;
+    } else if (!in_vjp && n_in < 64) {
       in_paths[n_in++] = a;
     } else {
       fprintf(stderr, "error: too many inputs\n");
@@ -347,6 +371,11 @@ static int cnnrt_driver_main(int argc, char **argv, const cnnrt_driver_model *m)
   if (n_in != m->n_inputs) {
     fprintf(stderr, "error: the model takes %d input%s, %d given\n", m->n_inputs,
             m->n_inputs == 1 ? "" : "s", n_in);
+    return cnnrt_driver_usage(m, argv[0]);
+  }
+  if (in_vjp && n_dy != m->n_outputs) {
+    fprintf(stderr, "error: --vjp takes one upstream gradient per output: %d expected, %d given\n",
+            m->n_outputs, n_dy);
     return cnnrt_driver_usage(m, argv[0]);
   }
   const cnnrt_parallel *par = NULL;
@@ -368,9 +397,11 @@ static int cnnrt_driver_main(int argc, char **argv, const cnnrt_driver_model *m)
   int rc = 1;
   void **ins = (void **)calloc((size_t)m->n_inputs + 1, sizeof(void *));
   void **outs = (void **)calloc((size_t)m->n_outputs + 1, sizeof(void *));
+  void **dys = (void **)calloc((size_t)m->n_outputs + 1, sizeof(void *));
+  void **grads = (void **)calloc((size_t)m->n_grads + 1, sizeof(void *));
   void *arena = cnnrt_driver_alloc(m->arena_bytes);
   void *weights = NULL;
-  if (!ins || !outs || !arena) {
+  if (!ins || !outs || !arena || !dys || !grads) {
     fprintf(stderr, "error: out of memory\n");
     goto done;
   }
@@ -410,16 +441,46 @@ static int cnnrt_driver_main(int argc, char **argv, const cnnrt_driver_model *m)
       goto done;
     }
   }
+  if (in_vjp) {
+    for (int i = 0; i < m->n_outputs; i++) {
+      dys[i] = cnnrt_driver_alloc(cnnrt_driver_numel(&m->outputs[i]) * 8);
+      if (!dys[i] || cnnrt_driver_load_input(dy_paths[i], &m->outputs[i], dys[i]) != 0) {
+        goto done;
+      }
+    }
+    for (int i = 0; i < m->n_grads; i++) {
+      grads[i] = cnnrt_driver_alloc(cnnrt_driver_numel(&m->grads[i]) * 8);
+      if (!grads[i]) {
+        goto done;
+      }
+    }
+    if (m->backward(arena, weights, (const void *const *)ins, (const void *const *)outs,
+                    (const void *const *)dys, grads, par) != 0) {
+      fprintf(stderr, "error: the backward pass failed to run\n");
+      goto done;
+    }
+    for (int i = 0; i < m->n_grads; i++) {
+      if (cnnrt_driver_write_output(out_dir, &m->grads[i], grads[i]) != 0) {
+        goto done;
+      }
+    }
+  }
   if (bench > 0) {
     double *t = (double *)malloc(sizeof(double) * (size_t)bench);
     if (!t) {
       goto done;
     }
-    m->run(arena, weights, (const void *const *)ins, outs, par); /* warm-up */
-    for (long r = 0; r < bench; r++) {
+    /* With --vjp, each timed run is the forward and the backward pass. */
+    for (long r = -1; r < bench; r++) { /* r = -1: warm-up */
       double t0 = cnnrt_driver_now_ms();
       m->run(arena, weights, (const void *const *)ins, outs, par);
-      t[r] = cnnrt_driver_now_ms() - t0;
+      if (in_vjp) {
+        m->backward(arena, weights, (const void *const *)ins, (const void *const *)outs,
+                    (const void *const *)dys, grads, par);
+      }
+      if (r >= 0) {
+        t[r] = cnnrt_driver_now_ms() - t0;
+      }
     }
     qsort(t, (size_t)bench, sizeof(double), cnnrt_driver_cmp_double);
     double median = bench % 2 ? t[bench / 2] : 0.5 * (t[bench / 2 - 1] + t[bench / 2]);
@@ -443,6 +504,18 @@ done:
       free(outs[i]);
     }
   }
+  if (dys) {
+    for (int i = 0; i < m->n_outputs; i++) {
+      free(dys[i]);
+    }
+  }
+  if (grads) {
+    for (int i = 0; i < m->n_grads; i++) {
+      free(grads[i]);
+    }
+  }
+  free(dys);
+  free(grads);
   free(ins);
   free(outs);
   free(arena);

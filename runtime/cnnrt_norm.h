@@ -335,10 +335,10 @@ static inline void cnnrt_f32_batchnorm_train_ref(int64_t n, int64_t c, int64_t s
       }
     }
     if (run_mean) {
-      run_mean[ch] = (float)((double)(mean[ch] * momentum) + m * (1.0 - (double)momentum));
+      run_mean[ch] = (float)((double)mean[ch] * (double)momentum + m * (1.0 - (double)momentum));
     }
     if (run_var) {
-      run_var[ch] = (float)((double)(var[ch] * momentum) + v * (1.0 - (double)momentum));
+      run_var[ch] = (float)((double)var[ch] * (double)momentum + v * (1.0 - (double)momentum));
     }
   }
 }

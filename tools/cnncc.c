@@ -7,7 +7,20 @@
 
 #include "../compiler/info.h"
 #include "../compiler/pipeline.h"
+#include "../compiler/train.h"
 #include "verify.h"
+
+/* Whether `path` begins with the magic of a parameter file written by NAME_train_write. */
+static bool is_cnncc_param_file(const char *path) {
+  char magic[8] = {0};
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    return false;
+  }
+  size_t got = fread(magic, 1, sizeof magic, f);
+  fclose(f);
+  return got == sizeof magic && memcmp(magic, "CNNCCPRM", sizeof magic) == 0;
+}
 
 static const char usage_text[] =
     "usage: cnncc MODEL.onnx -o OUT/NAME.c [options]\n"
@@ -22,6 +35,9 @@ static const char usage_text[] =
     "  -o OUT/NAME.c          output file; its folder receives the other files (created)\n"
     "  --main                 also write OUT/NAME_main.c, a command-line driver:\n"
     "                         ./prog in0.npy ... [--out-dir DIR] [--bench N] [--threads T]\n"
+    "  --grad                 also generate NAME_backward: gradients (vector-Jacobian\n"
+    "                         products) w.r.t. every float input and initializer; the\n"
+    "                         --main driver then takes --vjp dy0.npy [dy1.npy ...]\n"
     "  --name IDENT           prefix of the generated functions and macros (default: NAME)\n"
     "  --weights FILE.bin     put the weights in FILE.bin (the application passes them in)\n"
     "                         instead of embedding them as constant arrays\n"
@@ -30,7 +46,9 @@ static const char usage_text[] =
     "  --bind NAME=FILE.npy   make an input a compile-time constant with the file's value\n"
     "  --params FILE          parameters of a .cnn model, by name: an ONNX model's\n"
     "                         initializers, or a folder of NAME.npy files (repeatable;\n"
-    "                         the first file that has a parameter gives it)\n"
+    "                         the first file that has a parameter gives it), or, for any\n"
+    "                         model, a trained parameter file written by NAME_train_write\n"
+    "                         (e.g. with --emit-onnx trained.onnx)\n"
     "  --target T             x86-64 (default), aarch64, armv7, cortex-m, generic\n"
     "  --verify               after writing OUT/NAME.c, parse it with libclang for the\n"
     "                         target's triple and ISA (-Wall -Wextra -Wpedantic); any\n"
@@ -41,6 +59,20 @@ static const char usage_text[] =
     "  --emit-onnx FILE.onnx  write the model as ONNX after shape inference and constant\n"
     "                         folding (shapes fixed, constants folded); with -o it also\n"
     "                         compiles, without -o that is all it does\n"
+    "  --train                compile a train step instead (docs/training.md):\n"
+    "                         NAME_train_step(ctx, input, labels, &loss) in OUT/NAME_train.c\n"
+    "  --loss L               cross_entropy (default; int64 class labels) or mse\n"
+    "  --label-smoothing F    cross-entropy label smoothing (default 0)\n"
+    "  --optimizer O          sgd (default), adam or adamw\n"
+    "  --lr F                 learning rate (default 0.01 for sgd, 0.001 for adam/adamw)\n"
+    "  --momentum F, --nesterov, --weight-decay F, --beta1 F, --beta2 F, --eps F\n"
+    "                         optimizer hyper-parameters (PyTorch's defaults; AdamW's weight\n"
+    "                         decay defaults to 0.01)\n"
+    "  --lr-schedule S        constant (default), step (--lr-step N epochs, --lr-gamma F) or\n"
+    "                         cosine; --warmup N: linear warm-up over N steps\n"
+    "  --epochs N, --batch N  training length (for the schedule) and batch size\n"
+    "  --clip-norm F          clip gradients to global norm F\n"
+    "  --freeze P[,P...]      keep initializers whose names start with P fixed\n"
     "  --dump=PASS            print the IR after PASS: load, infer, bnfold, fuse, schedule,\n"
     "                         memplan, all\n"
     "  --info                 print operators, parameters, MACs per layer and arena size\n"
@@ -108,6 +140,21 @@ static const char *value_of(const char *arg, const char *name, int *i, int argc,
   return NULL;
 }
 
+/* Whether `arg` is --KEY or --KEY=VALUE of a training option that takes a value; sets key. */
+static bool train_key(const char *arg, char *key, size_t cap) {
+  if (strncmp(arg, "--", 2) != 0) {
+    return false;
+  }
+  const char *eq = strchr(arg, '=');
+  size_t n = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+  if (n == 0 || n >= cap) {
+    return false;
+  }
+  memcpy(key, arg + 2, n);
+  key[n] = '\0';
+  return cn_train_key_takes_value(key);
+}
+
 int main(int argc, char **argv) {
   cn_options opt;
   memset(&opt, 0, sizeof opt);
@@ -118,6 +165,13 @@ int main(int argc, char **argv) {
   opt.binds = binds;
   opt.param_files = param_files;
   bool verify = false;
+  static cn_train_spec train; /* static: still reachable when an error returns early */
+  cn_train_spec_init(&train);
+  cn_diag train_diag;
+  cn_diag_init(&train_diag, NULL);
+  bool want_train = false;
+  char key[32];
+  const char *train_option = NULL; /* a training option given (needs --train) */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v;
@@ -136,8 +190,27 @@ int main(int argc, char **argv) {
       opt.emit_main = true;
     } else if (strcmp(a, "--verify") == 0) {
       verify = true;
+    } else if (strcmp(a, "--grad") == 0) {
+      opt.grad = true;
     } else if (strcmp(a, "--info") == 0) {
       opt.info = true;
+    } else if (strcmp(a, "--train") == 0) {
+      want_train = true;
+    } else if (strcmp(a, "--nesterov") == 0) {
+      train_option = a;
+      if (!cn_train_spec_set(&train, "nesterov", NULL, &train_diag)) {
+        return 1;
+      }
+    } else if (train_key(a, key, sizeof key)) {
+      /* --KEY VALUE or --KEY=VALUE of a training option */
+      const char *eq = strchr(a, '=');
+      if (!eq && i + 1 >= argc) {
+        return fail("%s needs a value", a);
+      }
+      train_option = a;
+      if (!cn_train_spec_set(&train, key, eq ? eq + 1 : argv[++i], &train_diag)) {
+        return 1;
+      }
     } else if ((v = value_of(a, "--weights", &i, argc, argv)) != NULL) {
       opt.weights_path = v;
     } else if ((v = value_of(a, "--name", &i, argc, argv)) != NULL) {
@@ -201,7 +274,16 @@ int main(int argc, char **argv) {
       if (opt.n_param_files == 64) {
         return fail("%s", "too many --params files (at most 64)");
       }
-      param_files[opt.n_param_files++] = v;
+      /* a cnncc parameter file (NAME_train_write) replaces any model's initializers; ONNX
+       * models and folders of .npy files give a .cnn model's parameters by name */
+      if (is_cnncc_param_file(v)) {
+        if (opt.params_path) {
+          return fail("%s", "only one cnncc parameter file (--params) can be given");
+        }
+        opt.params_path = v;
+      } else {
+        param_files[opt.n_param_files++] = v;
+      }
     } else if (a[0] == '-' && a[1] != '\0') {
       return fail("unknown option '%s'", a);
     } else if (!opt.model_path) {
@@ -212,6 +294,18 @@ int main(int argc, char **argv) {
   }
   if (!opt.model_path) {
     return fail("%s", "no model given");
+  }
+  if (train_option && !want_train) {
+    return fail("%s is a training option: it needs --train", train_option);
+  }
+  if (want_train) {
+    if (!cn_train_spec_finish(&train, &train_diag)) {
+      return 1;
+    }
+    if (opt.emit_onnx_path || opt.info) {
+      return fail("%s", "--train compiles a train step: use it without --emit-onnx and --info");
+    }
+    opt.train = &train;
   }
   int rc;
   if (verify && !opt.out_path) {
@@ -243,5 +337,6 @@ int main(int argc, char **argv) {
   for (int k = 0; k < opt.n_binds; k++) {
     free((void *)binds[k].name);
   }
+  cn_train_spec_free(&train);
   return rc;
 }

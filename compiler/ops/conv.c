@@ -4,6 +4,7 @@
 
 #include "../../codegen/emit.h"
 #include "../../runtime/cnnrt_conv.h"
+#include "../../runtime/cnnrt_gemm_avx2.h" /* packed-weight sizes (run-time packing) */
 #include "../ops.h"
 
 static bool auto_pad_of(cn_diag *d, const cn_node *n, int64_t *mode) {
@@ -250,6 +251,25 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_gemm_avx2_task, &t, t.n_tasks);");
     cn_emit_line(e, "#else");
     cn_emit_line(e, "    cnnrt_f32_conv_packed_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+    cn_emit_line(e, "#endif");
+  } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GEMM_AVX2_PACK) {
+    /* Weights known at run time: pack them into the front of the scratch (schedule.c). */
+    const cnnrt_conv_params *cp = n->params;
+    int64_t m = cp->c_out, k = cp->c_in * cp->kernel[0] * cp->kernel[1];
+    int64_t packed = (cnnrt_f32_pack_a_mr6_bytes(m, k) + 63) / 64 * 64;
+    int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
+    cn_emit_use(e, CN_RT_CONV_AVX2);
+    cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+    const char *wp = cn_emit_scratch_at(e, n, 0, "float");
+    cn_emit_line(e, "    cnnrt_f32_pack_a_mr6(%lld, %lld, %s, %s);", (long long)m, (long long)k, w,
+                 wp);
+    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1};",
+                 p, x, wp, b, r, y, cn_emit_scratch_at(e, n, packed, "unsigned char"),
+                 (long long)((n->scratch_bytes - packed) / max_tasks));
+    cn_emit_line(e, "    t.n_tasks = cnnrt_task_count(par, %lld);", (long long)max_tasks);
+    cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_gemm_avx2_task, &t, t.n_tasks);");
+    cn_emit_line(e, "#else");
+    cn_emit_line(e, "    cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
     cn_emit_line(e, "#endif");
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_DW_AVX2) {
     cn_emit_use(e, CN_RT_CONV_AVX2);

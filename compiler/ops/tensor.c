@@ -658,3 +658,15 @@ void cn_emit_tensor(cn_emitter *e, cn_graph *g, cn_node *n) {
   default: CN_UNREACHABLE();
   }
 }
+
+/* Resolved geometry of a Slice / Pad node, for the autodiff pass (their adjoints are a Pad and
+ * a Slice). */
+const cnnrt_slice_params *cn_tensor_slice_params(const cn_node *n) {
+  CN_ASSERT(n->op == CN_OP_SLICE && n->params);
+  return &((const tensor_params *)n->params)->slice;
+}
+
+const cnnrt_pad_params *cn_tensor_pad_params(const cn_node *n) {
+  CN_ASSERT(n->op == CN_OP_PAD && n->params);
+  return &((const tensor_params *)n->params)->pad;
+}

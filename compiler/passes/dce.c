@@ -9,6 +9,11 @@ bool cn_pass_dce(cn_graph *g, cn_diag *d) {
   for (int i = 0; i < g->n_outputs; i++) {
     live[g->outputs[i]] = true;
   }
+  for (int i = 0; i < g->n_grads; i++) { /* outputs of NAME_backward (autodiff.c) */
+    if (g->grads[i] >= 0) {
+      live[g->grads[i]] = true;
+    }
+  }
   for (int i = g->n_nodes - 1; i >= 0; i--) {
     cn_node *n = &g->nodes[i];
     if (n->dead) {

@@ -89,7 +89,8 @@ static int sole_consumer(cn_graph *g, int pi) {
     return -1;
   }
   use u = uses_of(g, y);
-  return u.count == 1 ? u.node : -1;
+  /* Forward and backward nodes run in different functions: never fuse across. */
+  return u.count == 1 && g->nodes[u.node].backward == p->backward ? u.node : -1;
 }
 
 static void take_output(cn_graph *g, int pi, int ci) {

@@ -40,6 +40,10 @@ static bool all_inputs_const(const cn_graph *g, const cn_node *n) {
     if (n->in[i] >= 0 && g->values[n->in[i]].kind != CN_VALUE_CONST) {
       return false;
     }
+    if (n->in[i] >= 0 && g->keep_params && g->values[n->in[i]].initializer &&
+        g->values[n->in[i]].dtype == CNNRT_F32) {
+      return false; /* a parameter being differentiated (cn_graph.keep_params) */
+    }
   }
   return true;
 }

@@ -65,6 +65,23 @@ bool cn_pass_memplan(cn_graph *g, cn_diag *d) {
     }
   }
 
+  /* Graph outputs that are views of a temporary are copied out at the end of the run function:
+   * their storage must live until then. */
+  for (int i = 0; i < g->n_outputs; i++) {
+    int r = storage_root(g, g->outputs[i]);
+    if (first[r] >= 0) {
+      last[r] = g->n_nodes;
+    }
+  }
+
+  /* Gradients (autodiff) are copied out at the end of the backward function. */
+  for (int i = 0; i < g->n_grads; i++) {
+    if (g->grads[i] >= 0) {
+      int r = storage_root(g, g->grads[i]);
+      last[r] = g->n_nodes;
+    }
+  }
+
   buffer *bufs = cn_malloc(sizeof(buffer) * ((size_t)nv + (size_t)g->n_nodes + 1));
   int nb = 0;
   for (int v = 0; v < nv; v++) {

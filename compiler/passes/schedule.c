@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "../../runtime/cnnrt_conv.h"
+#include "../../runtime/cnnrt_conv_grad_avx2.h"
 #include "../../runtime/cnnrt_gemm_avx2.h"
 #include "../../runtime/cnnrt_gemm_neon.h"
 #include "../ops.h"
@@ -92,6 +93,19 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, cn_diag *d) {
   bool arm_simd = target == 1 || target == 2; /* CN_TARGET_AARCH64, CN_TARGET_ARMV7 */
   for (int i = 0; i < g->n_nodes; i++) {
     cn_node *n = &g->nodes[i];
+    if (!n->dead && n->op == CN_OP_CONV_GRAD_FILTER) {
+      /* A convolution's filter gradient (autodiff): the packed AVX2 GEMM for group 1. */
+      const cnnrt_conv_params *p = n->params;
+      n->kernel = "f32_conv_grad_filter_ref";
+      if (x86 && p->group == 1) {
+        n->variant = 1;
+        n->kernel = "f32_conv_grad_filter_gemm_avx2";
+        n->scratch_bytes = cnnrt_f32_conv_grad_filter_avx2_shared_bytes(p) +
+                           cnnrt_f32_conv_grad_filter_avx2_task_bytes(p) *
+                               (max_threads > 1 ? max_threads : 1);
+      }
+      continue;
+    }
     if (n->dead || n->op != CN_OP_CONV) {
       continue;
     }
@@ -105,6 +119,18 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, cn_diag *d) {
     const cn_value *w = cn_in(g, n, 1);
     n->variant = CN_CONV_REF;
     n->kernel = "f32_conv_ref";
+    if (x86 && p->spatial == 2 && p->group == 1 && w->kind != CN_VALUE_CONST) {
+      /* Run-time weights (e.g. parameters being trained): packed at run time into scratch, in
+       * front of the GEMM's per-task regions. Packing costs one pass over the weights, small
+       * next to the convolution. */
+      n->variant = CN_CONV_GEMM_AVX2_PACK;
+      n->kernel = "f32_conv_gemm_6x16_avx2 (weights packed at run time)";
+      int64_t per_task = (cnnrt_f32_conv_gemm_avx2_scratch_bytes(n->params) + 63) / 64 * 64;
+      int64_t packed = (cnnrt_f32_pack_a_mr6_bytes(p->c_out, p->c_in * p->kernel[0] * p->kernel[1]) +
+                        63) / 64 * 64;
+      n->scratch_bytes = packed + per_task * (max_threads > 1 ? max_threads : 1);
+      continue;
+    }
     if (!x86 || p->spatial != 2 || w->kind != CN_VALUE_CONST || !w->data) {
       continue;
     }

@@ -477,6 +477,7 @@ static cn_graph *graph_from_model(Onnx__ModelProto *m, const char *base_dir, cn_
       int id = cn_value_add(g, name);
       cn_value *v = &g->values[id];
       v->kind = CN_VALUE_CONST;
+      v->initializer = true;
       v->dtype = tensor.dtype;
       cn_value_set_shape(v, tensor.rank, tensor.dims);
       v->data = tensor.data;

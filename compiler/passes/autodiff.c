@@ -1,0 +1,1151 @@
+/* autodiff.c — reverse-mode differentiation as a graph-to-graph pass (see autodiff.h).
+ *
+ * Walks the forward nodes from last to first. Each node whose outputs carry a gradient gets its
+ * gradient rule applied: the rule appends ordinary IR nodes computing the gradients of the
+ * node's inputs, which are summed (Add) into the gradient of each input value. Only values on a
+ * path from a requested value to a root are differentiated (a convolution whose input needs no
+ * gradient, e.g. the first layer under --train, builds no data-gradient node).
+ *
+ * The rules, per op family, reuse forward ops wherever one computes the gradient:
+ *   Conv            dx = ConvTranspose(dy, W) (same strides/dilations/groups, pads making the
+ *                   output x's size), dW = conv_grad_filter(x, W, dy), dB = ReduceSum(dy)
+ *   ConvTranspose   dx = Conv(dy, W), dW = conv_grad_filter(dy, W, x), dB = ReduceSum(dy)
+ *   Gemm / MatMul   Gemm / MatMul with transposed operands, broadcast dims summed away
+ *   pools           max_pool_grad, average_pool_grad, global_max_pool_grad; GlobalAveragePool
+ *                   as Mul + Expand
+ *   BatchNorm       batch_norm_grad (inference: an affine map of all five inputs) or
+ *                   batch_norm_train_grad (batch statistics)
+ *   activations     act_grad (from x or from y, whichever is exact and cheap), Neg
+ *   Softmax & co.   softmax_grad, log_softmax_grad
+ *   Add/Sub/Mul/Div/Pow(constant exponent)/Sum/Mean with broadcasting: elementwise ops, then
+ *                   ReduceSum + Reshape back to each operand's shape
+ *   views           Reshape back to the input's shape; Transpose by the inverse permutation
+ *   Concat/Split    Slice / Concat;  Slice/Pad: Pad / Slice;  Expand: ReduceSum
+ *   ReduceSum/Mean  Reshape + Expand (+ Mul by 1/count)
+ *   Instance/LayerNorm  instance_norm_grad, layer_norm_grad;  Resize/Upsample: resize_grad
+ *   PRelu, Where    Where of the upstream gradient (Greater for PRelu's mask)
+ * Integer and shape ops carry no gradient. */
+#include "autodiff.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../runtime/cnnrt_act_grad.h"
+#include "../../runtime/cnnrt_conv.h"
+#include "../../runtime/cnnrt_reduce.h"
+#include "../../runtime/cnnrt_tensor.h"
+#include "../ops.h"
+#include "passes.h"
+
+typedef struct ad {
+  cn_graph *g;
+  cn_diag *d;
+  int n_fwd_values; /* values that existed before the pass: the only ones with gradients */
+  int *grad;        /* per forward value: its gradient so far, -1 for none */
+  bool *need;       /* per forward value: lies on a path from a requested value */
+  int cur;          /* forward node whose rule is running (names, messages) */
+  int counter;
+  bool ok;
+} ad;
+
+/* ---------------------------------------------------------------------------------------------
+ * Building nodes.
+ * ------------------------------------------------------------------------------------------- */
+
+static cn_node *fwd_node(ad *a) { return &a->g->nodes[a->cur]; }
+
+static int new_value(ad *a, const char *base) {
+  char *name = cn_fmt("%s_grad%d", base, a->counter++);
+  char *unique = cn_unique_name(a->g, name);
+  int v = cn_value_add(a->g, unique);
+  free(name);
+  free(unique);
+  return v;
+}
+
+static void add_attr(cn_node *n, const char *name, cn_attr_type type) {
+  n->attrs = realloc(n->attrs, sizeof(cn_attr) * (size_t)(n->n_attrs + 1));
+  CN_ASSERT(n->attrs);
+  cn_attr *at = &n->attrs[n->n_attrs++];
+  memset(at, 0, sizeof *at);
+  at->name = cn_strdup(name);
+  at->type = type;
+}
+
+static void attr_int(ad *a, int node, const char *name, int64_t v) {
+  cn_node *n = &a->g->nodes[node];
+  add_attr(n, name, CN_ATTR_INT);
+  n->attrs[n->n_attrs - 1].i = v;
+}
+
+static void attr_float(ad *a, int node, const char *name, float v) {
+  cn_node *n = &a->g->nodes[node];
+  add_attr(n, name, CN_ATTR_FLOAT);
+  n->attrs[n->n_attrs - 1].f = v;
+}
+
+static void attr_ints(ad *a, int node, const char *name, const int64_t *v, int count) {
+  cn_node *n = &a->g->nodes[node];
+  add_attr(n, name, CN_ATTR_INTS);
+  cn_attr *at = &n->attrs[n->n_attrs - 1];
+  at->n = count;
+  at->ints = cn_malloc(sizeof(int64_t) * (size_t)(count > 0 ? count : 1));
+  memcpy(at->ints, v, sizeof(int64_t) * (size_t)count);
+}
+
+/* Copies the forward node's attributes (those `keep` accepts, or all when keep is NULL). */
+static void copy_attrs(ad *a, int node, const cn_node *src) {
+  for (int i = 0; i < src->n_attrs; i++) {
+    const cn_attr *s = &src->attrs[i];
+    cn_node *n = &a->g->nodes[node];
+    add_attr(n, s->name, s->type);
+    cn_attr *at = &n->attrs[n->n_attrs - 1];
+    at->f = s->f;
+    at->i = s->i;
+    at->n = s->n;
+    at->s = s->s ? cn_strdup(s->s) : NULL;
+    if (s->ints) {
+      at->ints = cn_malloc(sizeof(int64_t) * (size_t)(s->n > 0 ? s->n : 1));
+      memcpy(at->ints, s->ints, sizeof(int64_t) * (size_t)s->n);
+    }
+    if (s->floats) {
+      at->floats = cn_malloc(sizeof(float) * (size_t)(s->n > 0 ? s->n : 1));
+      memcpy(at->floats, s->floats, sizeof(float) * (size_t)s->n);
+    }
+    CN_ASSERT(s->t == NULL); /* no tensor attributes on differentiable ops */
+  }
+}
+
+/* Adds a backward node with n_out fresh outputs (written to outs when not NULL); returns its
+ * index. Attributes are added by the caller, then finish() infers the shapes. */
+static int begin_node(ad *a, cn_op op, int opset, const int *in, int n_in, int n_out, int *outs) {
+  const char *base = a->g->nodes[a->cur].name;
+  const char *vbase = a->g->values[a->g->nodes[a->cur].out[0]].name;
+  int out[8];
+  CN_ASSERT(n_out <= 8);
+  for (int i = 0; i < n_out; i++) {
+    out[i] = new_value(a, vbase);
+  }
+  char *name = cn_fmt("%s/grad/%s%d", base && *base ? base : "node", cn_op_name(op),
+                      a->counter++);
+  const char *op_type = cn_op_onnx_name(op)[0] ? cn_op_onnx_name(op) : cn_op_name(op);
+  int id = cn_node_add(a->g, op, name, op_type, in, n_in, out, n_out);
+  free(name);
+  cn_node *n = &a->g->nodes[id];
+  n->backward = true;
+  n->opset = opset;
+  for (int i = 0; i < n_out; i++) {
+    a->g->values[out[i]].producer = id;
+    if (outs) {
+      outs[i] = out[i];
+    }
+  }
+  return id;
+}
+
+static bool finish(ad *a, int node) {
+  if (!a->ok) {
+    return false;
+  }
+  if (!cn_op_infer(a->g, &a->g->nodes[node], a->d)) {
+    a->ok = false;
+    return false;
+  }
+  return true;
+}
+
+/* One-output node: returns the output value, or -1 after an error. */
+static int node1(ad *a, cn_op op, int opset, const int *in, int n_in) {
+  int out;
+  int id = begin_node(a, op, opset, in, n_in, 1, &out);
+  return finish(a, id) ? out : -1;
+}
+
+static int const_i64(ad *a, const int64_t *vals, int64_t count) {
+  int v = new_value(a, "shape");
+  cn_value *val = &a->g->values[v];
+  val->kind = CN_VALUE_CONST;
+  val->dtype = CNNRT_I64;
+  cn_value_set_shape(val, 1, &count);
+  memcpy(cn_value_alloc_data(val), vals, sizeof(int64_t) * (size_t)count);
+  return v;
+}
+
+/* A float32 constant of the given shape filled with f. */
+static int const_f32(ad *a, float f, int rank, const int64_t *dims) {
+  int v = new_value(a, "const");
+  cn_value *val = &a->g->values[v];
+  val->kind = CN_VALUE_CONST;
+  val->dtype = CNNRT_F32;
+  cn_value_set_shape(val, rank, dims);
+  float *p = cn_value_alloc_data(val);
+  for (int64_t i = 0; i < cn_value_numel(val); i++) {
+    p[i] = f;
+  }
+  return v;
+}
+
+static int binary(ad *a, cn_op op, int x, int y) {
+  int in[2] = {x, y};
+  return node1(a, op, a->g->opset > 7 ? a->g->opset : 13, in, 2);
+}
+
+static int scale_by(ad *a, int x, float f) {
+  if (f == 1.0f) {
+    return x;
+  }
+  return binary(a, CN_OP_MUL, x, const_f32(a, f, 0, NULL));
+}
+
+static int reshape_to(ad *a, int x, int rank, const int64_t *dims) {
+  const cn_value *v = &a->g->values[x];
+  bool same = v->rank == rank;
+  for (int k = 0; same && k < rank; k++) {
+    same = v->dims[k] == dims[k];
+  }
+  if (same) {
+    return x;
+  }
+  int in[2] = {x, const_i64(a, dims, rank)};
+  return node1(a, CN_OP_RESHAPE, 13, in, 2);
+}
+
+/* The adjoint of broadcasting: sums gradient gy (broadcast shape) down to the shape of value
+ * `like` (numpy rules: leading axes and size-1 axes were broadcast). */
+static int sum_to(ad *a, int gy, int like) {
+  if (gy < 0) {
+    return -1;
+  }
+  const cn_value *y = &a->g->values[gy], *t = &a->g->values[like];
+  if (cn_value_shape_eq(y, t)) {
+    return gy;
+  }
+  /* (copies: adding nodes below may move g->values) */
+  int t_rank = t->rank;
+  int64_t dims[CN_MAX_RANK];
+  memcpy(dims, t->dims, sizeof(int64_t) * (size_t)t->rank);
+  int64_t axes[CN_MAX_RANK];
+  int na = 0, lead = y->rank - t->rank;
+  CN_ASSERT(lead >= 0);
+  for (int k = 0; k < y->rank; k++) {
+    if (k < lead || (t->dims[k - lead] == 1 && y->dims[k] != 1)) {
+      axes[na++] = k;
+    }
+  }
+  int r = gy;
+  if (na > 0) {
+    int id = begin_node(a, CN_OP_REDUCE_SUM, 11, &gy, 1, 1, &r);
+    attr_ints(a, id, "axes", axes, na);
+    attr_int(a, id, "keepdims", 1);
+    if (!finish(a, id)) {
+      return -1;
+    }
+  }
+  return reshape_to(a, r, t_rank, dims);
+}
+
+/* Adds gradient gv into value v's gradient. */
+static void accumulate(ad *a, int v, int gv) {
+  if (gv < 0 || v < 0 || v >= a->n_fwd_values || !a->need[v]) {
+    return;
+  }
+  if (a->grad[v] < 0) {
+    a->grad[v] = gv;
+  } else {
+    a->grad[v] = binary(a, CN_OP_ADD, a->grad[v], gv);
+  }
+}
+
+static bool wants(ad *a, const cn_node *n, int i) {
+  return cn_has_input(n, i) && n->in[i] < a->n_fwd_values && a->need[n->in[i]];
+}
+
+static void unsupported(ad *a, const char *why) {
+  cn_error_node(a->d, fwd_node(a), "no gradient: %s", why);
+  a->ok = false;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Rules.
+ * ------------------------------------------------------------------------------------------- */
+
+/* Resolved leading/trailing pads of a convolution, from its kernel parameters. */
+static void conv_pads(const cnnrt_conv_params *p, int64_t *pads, int64_t *extra) {
+  for (int i = 0; i < p->spatial; i++) {
+    int64_t dk = (p->kernel[i] - 1) * p->dilation[i] + 1;
+    /* Trailing input elements the forward conv covered (r >= 0) or never read (r < 0). */
+    int64_t r = p->stride[i] * (p->out[i] - 1) + dk - p->pad_begin[i] - p->in[i];
+    pads[i] = p->pad_begin[i];
+    pads[p->spatial + i] = r >= 0 ? r : 0;
+    extra[i] = r >= 0 ? 0 : -r;
+  }
+}
+
+static void conv_common_attrs(ad *a, int id, const cnnrt_conv_params *p, const int64_t *pads) {
+  int sp = (int)p->spatial;
+  attr_ints(a, id, "strides", p->stride, sp);
+  attr_ints(a, id, "dilations", p->dilation, sp);
+  attr_ints(a, id, "kernel_shape", p->kernel, sp);
+  attr_ints(a, id, "pads", pads, 2 * sp);
+  attr_int(a, id, "group", p->group);
+}
+
+static void bias_grad(ad *a, const cn_node *n, int dy) {
+  if (!wants(a, n, 2)) {
+    return;
+  }
+  const cn_value *y = &a->g->values[dy];
+  int64_t axes[CN_MAX_RANK];
+  int na = 0;
+  for (int k = 0; k < y->rank; k++) {
+    if (k != 1) {
+      axes[na++] = k;
+    }
+  }
+  int db;
+  int id = begin_node(a, CN_OP_REDUCE_SUM, 11, &dy, 1, 1, &db);
+  attr_ints(a, id, "axes", axes, na);
+  attr_int(a, id, "keepdims", 0);
+  if (finish(a, id)) {
+    accumulate(a, n->in[2], db);
+  }
+}
+
+static void rule_conv(ad *a, const cn_node *n, int dy) {
+  const cnnrt_conv_params p = *(const cnnrt_conv_params *)n->params;
+  CN_ASSERT(n->act == CNNRT_ACT_NONE && n->residual < 0); /* autodiff runs before fusion */
+  int64_t pads[6], extra[3];
+  conv_pads(&p, pads, extra);
+  int x = n->in[0], w = n->in[1];
+  if (wants(a, n, 0)) { /* dx: the transposed convolution of dy */
+    int in[2] = {dy, w}, dx;
+    int id = begin_node(a, CN_OP_CONV_TRANSPOSE, 11, in, 2, 1, &dx);
+    conv_common_attrs(a, id, &p, pads);
+    attr_ints(a, id, "output_padding", extra, (int)p.spatial);
+    if (finish(a, id)) {
+      CN_ASSERT(cn_value_shape_eq(&a->g->values[dx], &a->g->values[x]));
+      accumulate(a, x, dx);
+    }
+  }
+  if (wants(a, n, 1)) {
+    int in[3] = {x, w, dy}, dw;
+    int id = begin_node(a, CN_OP_CONV_GRAD_FILTER, 11, in, 3, 1, &dw);
+    conv_common_attrs(a, id, &p, pads);
+    if (finish(a, id)) {
+      accumulate(a, w, dw);
+    }
+  }
+  bias_grad(a, n, dy);
+}
+
+static void rule_conv_transpose(ad *a, const cn_node *n, int dy) {
+  const cnnrt_conv_params p = *(const cnnrt_conv_params *)n->params;
+  CN_ASSERT(n->act == CNNRT_ACT_NONE);
+  /* As a convolution of dy (sizes out[]) back to x (sizes in[]): pads (pb, pe) with
+   * (out + pb + pe - dk) = stride * (in - 1). */
+  cnnrt_conv_params q = p;
+  int64_t pads[6];
+  for (int i = 0; i < p.spatial; i++) {
+    int64_t dk = (p.kernel[i] - 1) * p.dilation[i] + 1;
+    int64_t pe = p.stride[i] * (p.in[i] - 1) + dk - p.out[i] - p.pad_begin[i];
+    if (pe < 0 || p.pad_begin[i] < 0) {
+      unsupported(a, "ConvTranspose whose output_shape exceeds the full transposed size");
+      return;
+    }
+    pads[i] = p.pad_begin[i];
+    pads[p.spatial + i] = pe;
+  }
+  int x = n->in[0], w = n->in[1];
+  if (wants(a, n, 0)) {
+    int in[2] = {dy, w};
+    int id, dx;
+    id = begin_node(a, CN_OP_CONV, 11, in, 2, 1, &dx);
+    conv_common_attrs(a, id, &q, pads);
+    if (finish(a, id)) {
+      CN_ASSERT(cn_value_shape_eq(&a->g->values[dx], &a->g->values[x]));
+      accumulate(a, x, dx);
+    }
+  }
+  if (wants(a, n, 1)) { /* the filter gradient of that convolution, with x as its "dy" */
+    int in[3] = {dy, w, x}, dw;
+    int id = begin_node(a, CN_OP_CONV_GRAD_FILTER, 11, in, 3, 1, &dw);
+    conv_common_attrs(a, id, &q, pads);
+    if (finish(a, id)) {
+      accumulate(a, w, dw);
+    }
+  }
+  bias_grad(a, n, dy);
+}
+
+static int gemm(ad *a, int x, int y, int trans_a, int trans_b, float alpha) {
+  int in[2] = {x, y}, out;
+  int id = begin_node(a, CN_OP_GEMM, 13, in, 2, 1, &out);
+  attr_int(a, id, "transA", trans_a);
+  attr_int(a, id, "transB", trans_b);
+  attr_float(a, id, "alpha", alpha);
+  return finish(a, id) ? out : -1;
+}
+
+static void rule_gemm(ad *a, const cn_node *n, int dy) {
+  CN_ASSERT(n->act == CNNRT_ACT_NONE);
+  int A = n->in[0], B = n->in[1];
+  int ta = (int)cn_attr_int(n, "transA", 0), tb = (int)cn_attr_int(n, "transB", 0);
+  float alpha = cn_attr_float(n, "alpha", 1.0f), beta = cn_attr_float(n, "beta", 1.0f);
+  if (wants(a, n, 0)) { /* d op(A) = alpha dY op(B)^T */
+    int dA = ta ? gemm(a, B, dy, tb, 1, alpha) : gemm(a, dy, B, 0, !tb, alpha);
+    accumulate(a, A, dA);
+  }
+  if (wants(a, n, 1)) { /* d op(B) = alpha op(A)^T dY */
+    int dB = tb ? gemm(a, dy, A, 1, ta, alpha) : gemm(a, A, dy, !ta, 0, alpha);
+    accumulate(a, B, dB);
+  }
+  if (wants(a, n, 2)) {
+    accumulate(a, n->in[2], sum_to(a, scale_by(a, dy, beta), n->in[2]));
+  }
+}
+
+/* Swaps the last two axes. */
+static int transpose_last2(ad *a, int x) {
+  const int rank = a->g->values[x].rank;
+  int64_t perm[CN_MAX_RANK];
+  for (int k = 0; k < rank; k++) {
+    perm[k] = k;
+  }
+  perm[rank - 2] = rank - 1;
+  perm[rank - 1] = rank - 2;
+  int out;
+  int id = begin_node(a, CN_OP_TRANSPOSE, 13, &x, 1, 1, &out);
+  attr_ints(a, id, "perm", perm, rank);
+  return finish(a, id) ? out : -1;
+}
+
+static void rule_matmul(ad *a, const cn_node *n, int dy) {
+  int A = n->in[0], B = n->in[1];
+  const cn_value *va = &a->g->values[A], *vb = &a->g->values[B];
+  if (va->rank < 2 || vb->rank < 2) {
+    unsupported(a, "MatMul with a 1-D operand");
+    return;
+  }
+  if (va->rank == 2 && vb->rank == 2) {
+    if (wants(a, n, 0)) {
+      accumulate(a, A, gemm(a, dy, B, 0, 1, 1.0f));
+    }
+    if (wants(a, n, 1)) {
+      accumulate(a, B, gemm(a, A, dy, 1, 0, 1.0f));
+    }
+    return;
+  }
+  if (wants(a, n, 0)) {
+    int in[2] = {dy, transpose_last2(a, B)};
+    accumulate(a, A, sum_to(a, node1(a, CN_OP_MATMUL, 13, in, 2), A));
+  }
+  if (wants(a, n, 1)) {
+    int in[2] = {transpose_last2(a, A), dy};
+    accumulate(a, B, sum_to(a, node1(a, CN_OP_MATMUL, 13, in, 2), B));
+  }
+}
+
+static void rule_pool(ad *a, const cn_node *n, int dy) {
+  int x = n->in[0];
+  if (!wants(a, n, 0)) {
+    return;
+  }
+  const cn_value *xv = &a->g->values[x];
+  switch (n->op) {
+  case CN_OP_MAX_POOL:
+  case CN_OP_AVERAGE_POOL: {
+    int in[2] = {x, dy}, dx;
+    int id = begin_node(a, n->op == CN_OP_MAX_POOL ? CN_OP_MAX_POOL_GRAD : CN_OP_AVERAGE_POOL_GRAD,
+                        n->opset, in, 2, 1, &dx);
+    copy_attrs(a, id, n);
+    if (finish(a, id)) {
+      accumulate(a, x, dx);
+    }
+    break;
+  }
+  case CN_OP_GLOBAL_MAX_POOL: {
+    int in[2] = {x, dy};
+    accumulate(a, x, node1(a, CN_OP_GLOBAL_MAX_POOL_GRAD, n->opset, in, 2));
+    break;
+  }
+  case CN_OP_GLOBAL_AVERAGE_POOL: {
+    int64_t count = cn_numel(xv->rank - 2, xv->dims + 2);
+    int64_t dims[CN_MAX_RANK];
+    const int rank = xv->rank;
+    memcpy(dims, xv->dims, sizeof(int64_t) * (size_t)rank);
+    int scaled = scale_by(a, dy, 1.0f / (float)count);
+    int in[2] = {scaled, const_i64(a, dims, rank)};
+    accumulate(a, x, node1(a, CN_OP_EXPAND, 13, in, 2));
+    break;
+  }
+  default:
+    unsupported(a, "this pooling op has no gradient rule");
+  }
+}
+
+static void rule_batch_norm(ad *a, const cn_node *n, int dy) {
+  bool training = cn_attr_int(n, "training_mode", 0) != 0 || (n->opset < 14 && n->n_out > 1);
+  float eps = cn_attr_float(n, "epsilon", 1e-5f);
+  int outs[5];
+  if (training) {
+    int in[3] = {n->in[0], n->in[1], dy};
+    int id = begin_node(a, CN_OP_BATCH_NORM_TRAIN_GRAD, 15, in, 3, 3, outs);
+    attr_float(a, id, "epsilon", eps);
+    if (!finish(a, id)) {
+      return;
+    }
+    for (int i = 0; i < 3; i++) {
+      accumulate(a, n->in[i], outs[i]);
+    }
+    return;
+  }
+  int in[5] = {n->in[0], n->in[1], n->in[3], n->in[4], dy};
+  int id = begin_node(a, CN_OP_BATCH_NORM_GRAD, 15, in, 5, 5, outs);
+  attr_float(a, id, "epsilon", eps);
+  if (!finish(a, id)) {
+    return;
+  }
+  accumulate(a, n->in[0], outs[0]);
+  accumulate(a, n->in[1], outs[1]);
+  accumulate(a, n->in[2], outs[2]);
+  accumulate(a, n->in[3], outs[3]);
+  accumulate(a, n->in[4], outs[4]);
+}
+
+/* A float read from constant input i (Clip bounds), or `def` when absent. */
+static bool const_float_input(ad *a, const cn_node *n, int i, float def, float *out) {
+  const cn_value *v = cn_in(a->g, n, i);
+  if (!v) {
+    *out = def;
+    return true;
+  }
+  if (v->kind != CN_VALUE_CONST || !v->data || v->dtype != CNNRT_F32) {
+    return false;
+  }
+  *out = ((const float *)v->data)[0];
+  return true;
+}
+
+static void rule_unary(ad *a, const cn_node *n, int dy) {
+  int x = n->in[0], y = n->out[0];
+  if (!wants(a, n, 0)) {
+    return;
+  }
+  int kind = -1;
+  float alpha = 0.0f, beta = 0.0f;
+  switch (n->op) {
+  case CN_OP_RELU: kind = CNNRT_GRAD_RELU; break;
+  case CN_OP_LEAKY_RELU: kind = CNNRT_GRAD_LEAKY_RELU; alpha = cn_attr_float(n, "alpha", 0.01f); break;
+  case CN_OP_ELU: kind = CNNRT_GRAD_ELU; alpha = cn_attr_float(n, "alpha", 1.0f); break;
+  case CN_OP_SELU:
+    kind = CNNRT_GRAD_SELU;
+    alpha = cn_attr_float(n, "alpha", 1.67326319217681884765625f);
+    beta = cn_attr_float(n, "gamma", 1.05070102214813232421875f);
+    break;
+  case CN_OP_CELU: kind = CNNRT_GRAD_CELU; alpha = cn_attr_float(n, "alpha", 1.0f); break;
+  case CN_OP_SIGMOID: kind = CNNRT_GRAD_SIGMOID; break;
+  case CN_OP_HARD_SIGMOID:
+    kind = CNNRT_GRAD_HARD_SIGMOID;
+    alpha = cn_attr_float(n, "alpha", 0.2f);
+    beta = cn_attr_float(n, "beta", 0.5f);
+    break;
+  case CN_OP_HARD_SWISH: kind = CNNRT_GRAD_HARD_SWISH; break;
+  case CN_OP_TANH: kind = CNNRT_GRAD_TANH; break;
+  case CN_OP_SOFTPLUS: kind = CNNRT_GRAD_SOFTPLUS; break;
+  case CN_OP_SOFTSIGN: kind = CNNRT_GRAD_SOFTSIGN; break;
+  case CN_OP_ERF: kind = CNNRT_GRAD_ERF; break;
+  case CN_OP_MISH: kind = CNNRT_GRAD_MISH; break;
+  case CN_OP_THRESHOLDED_RELU:
+    kind = CNNRT_GRAD_THRESHOLDED_RELU;
+    alpha = cn_attr_float(n, "alpha", 1.0f);
+    break;
+  case CN_OP_CLIP:
+    kind = CNNRT_GRAD_CLIP;
+    if (n->opset < 11) {
+      alpha = cn_attr_float(n, "min", -INFINITY);
+      beta = cn_attr_float(n, "max", INFINITY);
+    } else if (!const_float_input(a, n, 1, -INFINITY, &alpha) ||
+               !const_float_input(a, n, 2, INFINITY, &beta)) {
+      unsupported(a, "Clip with bounds computed at run time");
+      return;
+    }
+    break;
+  case CN_OP_SQRT: kind = CNNRT_GRAD_SQRT; break;
+  case CN_OP_RECIPROCAL: kind = CNNRT_GRAD_RECIPROCAL; break;
+  case CN_OP_EXP: kind = CNNRT_GRAD_EXP; break;
+  case CN_OP_LOG: kind = CNNRT_GRAD_LOG; break;
+  case CN_OP_ABS: kind = CNNRT_GRAD_ABS; break;
+  case CN_OP_NEG: accumulate(a, x, node1(a, CN_OP_NEG, 13, &dy, 1)); return;
+  case CN_OP_CAST: /* float to float only: a copy as far as gradients go */
+    accumulate(a, x, dy);
+    return;
+  case CN_OP_FLOOR:
+  case CN_OP_CEIL:
+    return; /* zero almost everywhere */
+  default:
+    unsupported(a, "this elementwise op has no gradient rule");
+    return;
+  }
+  int in[2] = {cnnrt_act_grad_uses_y(kind) ? y : x, dy}, dx;
+  int id = begin_node(a, CN_OP_ACT_GRAD, 13, in, 2, 1, &dx);
+  attr_int(a, id, "kind", kind);
+  attr_float(a, id, "alpha", alpha);
+  attr_float(a, id, "beta", beta);
+  if (finish(a, id)) {
+    accumulate(a, x, dx);
+  }
+}
+
+static void rule_binary(ad *a, const cn_node *n, int dy) {
+  int A = n->in[0], B = n->n_in > 1 ? n->in[1] : -1, y = n->out[0];
+  switch (n->op) {
+  case CN_OP_ADD:
+    if (wants(a, n, 0)) accumulate(a, A, sum_to(a, dy, A));
+    if (wants(a, n, 1)) accumulate(a, B, sum_to(a, dy, B));
+    break;
+  case CN_OP_SUB:
+    if (wants(a, n, 0)) accumulate(a, A, sum_to(a, dy, A));
+    if (wants(a, n, 1)) accumulate(a, B, sum_to(a, node1(a, CN_OP_NEG, 13, &dy, 1), B));
+    break;
+  case CN_OP_MUL:
+    if (wants(a, n, 0)) accumulate(a, A, sum_to(a, binary(a, CN_OP_MUL, dy, B), A));
+    if (wants(a, n, 1)) accumulate(a, B, sum_to(a, binary(a, CN_OP_MUL, dy, A), B));
+    break;
+  case CN_OP_DIV:
+    if (wants(a, n, 0)) accumulate(a, A, sum_to(a, binary(a, CN_OP_DIV, dy, B), A));
+    if (wants(a, n, 1)) { /* d(a/b)/db = -y/b */
+      int t = binary(a, CN_OP_DIV, binary(a, CN_OP_MUL, dy, y), B);
+      accumulate(a, B, sum_to(a, node1(a, CN_OP_NEG, 13, &t, 1), B));
+    }
+    break;
+  case CN_OP_POW: {
+    const cn_value *e = &a->g->values[B];
+    if (wants(a, n, 1) || e->kind != CN_VALUE_CONST || cn_value_numel(e) != 1 ||
+        !cn_dtype_is_float(e->dtype)) {
+      unsupported(a, "Pow is differentiated only for a constant scalar exponent");
+      return;
+    }
+    if (wants(a, n, 0)) { /* b * a^(b-1) */
+      float b = (float)cn_value_get_float(e, 0);
+      int t = binary(a, CN_OP_POW, A, const_f32(a, b - 1.0f, 0, NULL));
+      accumulate(a, A, sum_to(a, binary(a, CN_OP_MUL, dy, scale_by(a, t, b)), A));
+    }
+    break;
+  }
+  case CN_OP_PRELU: { /* y = x > 0 ? x : slope * x */
+    int zero = const_f32(a, 0.0f, 0, NULL);
+    int pos = binary(a, CN_OP_GREATER, A, zero);
+    if (wants(a, n, 0)) {
+      int in3[3] = {pos, dy, binary(a, CN_OP_MUL, dy, B)};
+      accumulate(a, A, sum_to(a, node1(a, CN_OP_WHERE, 16, in3, 3), A));
+    }
+    if (wants(a, n, 1)) {
+      int in3[3] = {pos, const_f32(a, 0.0f, 0, NULL), binary(a, CN_OP_MUL, dy, A)};
+      accumulate(a, B, sum_to(a, node1(a, CN_OP_WHERE, 16, in3, 3), B));
+    }
+    break;
+  }
+  case CN_OP_WHERE: { /* Where(cond, A, B): inputs 1 and 2 */
+    int cond = n->in[0], zero = const_f32(a, 0.0f, 0, NULL);
+    if (wants(a, n, 1)) {
+      int in3[3] = {cond, dy, zero};
+      accumulate(a, n->in[1], sum_to(a, node1(a, CN_OP_WHERE, 16, in3, 3), n->in[1]));
+    }
+    if (wants(a, n, 2)) {
+      int in3[3] = {cond, zero, dy};
+      accumulate(a, n->in[2], sum_to(a, node1(a, CN_OP_WHERE, 16, in3, 3), n->in[2]));
+    }
+    break;
+  }
+  case CN_OP_SUM:
+  case CN_OP_MEAN: {
+    int g = n->op == CN_OP_MEAN ? scale_by(a, dy, 1.0f / (float)n->n_in) : dy;
+    for (int i = 0; i < n->n_in; i++) {
+      if (wants(a, n, i)) {
+        accumulate(a, n->in[i], sum_to(a, g, n->in[i]));
+      }
+    }
+    break;
+  }
+  default:
+    unsupported(a, "this binary op has no gradient rule");
+  }
+}
+
+static void rule_norm(ad *a, const cn_node *n, int dy) {
+  switch (n->op) {
+  case CN_OP_BATCH_NORM: rule_batch_norm(a, n, dy); break;
+  case CN_OP_SOFTMAX:
+  case CN_OP_LOG_SOFTMAX: {
+    if (!wants(a, n, 0)) {
+      return;
+    }
+    int in[2] = {n->out[0], dy}, dx;
+    int id = begin_node(a, n->op == CN_OP_SOFTMAX ? CN_OP_SOFTMAX_GRAD : CN_OP_LOG_SOFTMAX_GRAD,
+                        n->opset, in, 2, 1, &dx);
+    copy_attrs(a, id, n);
+    if (finish(a, id)) {
+      accumulate(a, n->in[0], dx);
+    }
+    break;
+  }
+  case CN_OP_INSTANCE_NORM:
+  case CN_OP_LAYER_NORM: {
+    int in[3] = {n->in[0], n->in[1], dy}, outs[3];
+    bool layer = n->op == CN_OP_LAYER_NORM;
+    int id = begin_node(a, layer ? CN_OP_LAYER_NORM_GRAD : CN_OP_INSTANCE_NORM_GRAD, 17, in, 3,
+                        3, outs);
+    attr_float(a, id, "epsilon", cn_attr_float(n, "epsilon", 1e-5f));
+    if (layer) {
+      attr_int(a, id, "axis", cn_attr_int(n, "axis", -1));
+    }
+    if (finish(a, id)) {
+      for (int i = 0; i < 3; i++) {
+        if (wants(a, n, i)) {
+          accumulate(a, n->in[i], outs[i]);
+        }
+      }
+    }
+    break;
+  }
+  default:
+    unsupported(a, "this normalization op has no gradient rule yet");
+  }
+}
+
+static void rule_resize(ad *a, const cn_node *n, int dy) {
+  if (!wants(a, n, 0)) {
+    return;
+  }
+  for (int i = 1; i < n->n_in; i++) {
+    if (wants(a, n, i)) {
+      unsupported(a, "Resize with scales or sizes computed from differentiated values");
+      return;
+    }
+  }
+  if (n->n_in > 4) {
+    unsupported(a, "Resize with more than 4 inputs");
+    return;
+  }
+  int in[5], dx;
+  for (int i = 0; i < n->n_in; i++) {
+    in[i] = n->in[i];
+  }
+  in[n->n_in] = dy;
+  int id = begin_node(a, CN_OP_RESIZE_GRAD, n->opset, in, n->n_in + 1, 1, &dx);
+  copy_attrs(a, id, n);
+  if (n->op == CN_OP_UPSAMPLE) {
+    attr_int(a, id, "upsample", 1);
+  }
+  if (finish(a, id)) {
+    accumulate(a, n->in[0], dx);
+  }
+}
+
+static void rule_view(ad *a, const cn_node *n, int dy) {
+  if (!wants(a, n, 0)) {
+    return;
+  }
+  const cn_value *x = &a->g->values[n->in[0]];
+  int64_t dims[CN_MAX_RANK];
+  memcpy(dims, x->dims, sizeof(int64_t) * (size_t)x->rank);
+  accumulate(a, n->in[0], reshape_to(a, dy, x->rank, dims));
+}
+
+static void rule_reduce(ad *a, const cn_node *n, int dy) {
+  if (n->op != CN_OP_REDUCE_SUM && n->op != CN_OP_REDUCE_MEAN) {
+    unsupported(a, "only ReduceSum and ReduceMean have gradient rules");
+    return;
+  }
+  if (!wants(a, n, 0)) {
+    return;
+  }
+  const cnnrt_reduce_params *r = n->params; /* first member of the family's params */
+  const cn_value *x = &a->g->values[n->in[0]];
+  int64_t kdims[CN_MAX_RANK], xdims[CN_MAX_RANK], count = 1;
+  for (int k = 0; k < x->rank; k++) {
+    xdims[k] = x->dims[k];
+    kdims[k] = r->reduce[k] ? 1 : x->dims[k];
+    count *= r->reduce[k] ? x->dims[k] : 1;
+  }
+  int g = reshape_to(a, dy, x->rank, kdims);
+  if (n->op == CN_OP_REDUCE_MEAN) {
+    g = scale_by(a, g, 1.0f / (float)count);
+  }
+  int in[2] = {g, const_i64(a, xdims, x->rank)};
+  accumulate(a, n->in[0], node1(a, CN_OP_EXPAND, 13, in, 2));
+}
+
+static int slice_axis(ad *a, int x, int axis, int64_t start, int64_t end) {
+  int out;
+  int id = begin_node(a, CN_OP_SLICE, 9, &x, 1, 1, &out);
+  int64_t ax = axis;
+  attr_ints(a, id, "starts", &start, 1);
+  attr_ints(a, id, "ends", &end, 1);
+  attr_ints(a, id, "axes", &ax, 1);
+  return finish(a, id) ? out : -1;
+}
+
+static void rule_tensor(ad *a, const cn_node *n, int dy) {
+  cn_graph *g = a->g;
+  switch (n->op) {
+  case CN_OP_TRANSPOSE: {
+    if (!wants(a, n, 0)) {
+      return;
+    }
+    const int rank = g->values[n->in[0]].rank;
+    const int64_t *perm;
+    int np = cn_attr_ints(n, "perm", &perm);
+    int64_t inv[CN_MAX_RANK];
+    for (int k = 0; k < rank; k++) {
+      int64_t pk = np >= 0 ? perm[k] : rank - 1 - k;
+      inv[pk] = k;
+    }
+    int out;
+    int id = begin_node(a, CN_OP_TRANSPOSE, 13, &dy, 1, 1, &out);
+    attr_ints(a, id, "perm", inv, rank);
+    if (finish(a, id)) {
+      accumulate(a, n->in[0], out);
+    }
+    break;
+  }
+  case CN_OP_CONCAT: {
+    const cn_value *y = &g->values[n->out[0]];
+    int axis = (int)cn_attr_int(n, "axis", 0);
+    axis = axis < 0 ? axis + y->rank : axis;
+    int64_t off = 0;
+    for (int i = 0; i < n->n_in; i++) {
+      int64_t len = g->values[n->in[i]].dims[axis];
+      if (wants(a, n, i)) {
+        accumulate(a, n->in[i], slice_axis(a, dy, axis, off, off + len));
+      }
+      off += len;
+    }
+    break;
+  }
+  case CN_OP_SPLIT: {
+    if (!wants(a, n, 0)) {
+      return;
+    }
+    const cn_value *x = &g->values[n->in[0]];
+    int axis = (int)cn_attr_int(n, "axis", 0);
+    axis = axis < 0 ? axis + x->rank : axis;
+    int parts[64];
+    if (n->n_out > 64) {
+      unsupported(a, "Split into more than 64 parts");
+      return;
+    }
+    for (int o = 0; o < n->n_out; o++) {
+      int v = n->out[o];
+      parts[o] = v >= 0 && v < a->n_fwd_values ? a->grad[v] : -1;
+      if (parts[o] < 0) { /* an unused part: zeros */
+        const cn_value *pv = &g->values[v];
+        int64_t dims[CN_MAX_RANK];
+        memcpy(dims, pv->dims, sizeof(int64_t) * (size_t)pv->rank);
+        parts[o] = const_f32(a, 0.0f, pv->rank, dims);
+      }
+    }
+    int out;
+    int id = begin_node(a, CN_OP_CONCAT, 13, parts, n->n_out, 1, &out);
+    attr_int(a, id, "axis", axis);
+    if (finish(a, id)) {
+      accumulate(a, n->in[0], out);
+    }
+    break;
+  }
+  case CN_OP_SLICE: {
+    if (!wants(a, n, 0)) {
+      return;
+    }
+    const cnnrt_slice_params *s = cn_tensor_slice_params(n);
+    int64_t pads[2 * CN_MAX_RANK];
+    for (int k = 0; k < s->rank; k++) {
+      if (s->step[k] != 1 && s->out[k] > 1) {
+        unsupported(a, "Slice with steps other than 1");
+        return;
+      }
+      pads[k] = s->start[k];
+      pads[s->rank + k] = s->in[k] - s->start[k] - s->out[k];
+    }
+    int out;
+    int id = begin_node(a, CN_OP_PAD, 2, &dy, 1, 1, &out);
+    attr_ints(a, id, "pads", pads, (int)(2 * s->rank));
+    if (finish(a, id)) {
+      accumulate(a, n->in[0], out);
+    }
+    break;
+  }
+  case CN_OP_PAD: {
+    if (!wants(a, n, 0)) {
+      return;
+    }
+    const cnnrt_pad_params *p = cn_tensor_pad_params(n);
+    if (p->mode != CNNRT_PAD_CONSTANT) {
+      unsupported(a, "Pad in reflect or edge mode");
+      return;
+    }
+    int64_t starts[CN_MAX_RANK], ends[CN_MAX_RANK];
+    for (int k = 0; k < p->rank; k++) {
+      if (p->pad_begin[k] < 0 || p->out[k] < p->in[k] + p->pad_begin[k]) {
+        unsupported(a, "Pad with negative pads");
+        return;
+      }
+      starts[k] = p->pad_begin[k];
+      ends[k] = p->pad_begin[k] + p->in[k];
+    }
+    int out;
+    int id = begin_node(a, CN_OP_SLICE, 9, &dy, 1, 1, &out);
+    attr_ints(a, id, "starts", starts, (int)p->rank);
+    attr_ints(a, id, "ends", ends, (int)p->rank);
+    if (finish(a, id)) {
+      accumulate(a, n->in[0], out);
+    }
+    break;
+  }
+  case CN_OP_EXPAND:
+    if (wants(a, n, 0)) {
+      accumulate(a, n->in[0], sum_to(a, dy, n->in[0]));
+    }
+    break;
+  default:
+    unsupported(a, "this data-movement op has no gradient rule yet");
+  }
+}
+
+static void apply_rule(ad *a, const cn_node *n, int dy) {
+  switch (n->op) {
+  case CN_OP_CONV: rule_conv(a, n, dy); break;
+  case CN_OP_CONV_TRANSPOSE: rule_conv_transpose(a, n, dy); break;
+  case CN_OP_GEMM: rule_gemm(a, n, dy); break;
+  case CN_OP_MATMUL: rule_matmul(a, n, dy); break;
+  case CN_OP_MAX_POOL:
+  case CN_OP_AVERAGE_POOL:
+  case CN_OP_GLOBAL_MAX_POOL:
+  case CN_OP_GLOBAL_AVERAGE_POOL: rule_pool(a, n, dy); break;
+  case CN_OP_BATCH_NORM:
+  case CN_OP_SOFTMAX:
+  case CN_OP_LOG_SOFTMAX:
+  case CN_OP_INSTANCE_NORM:
+  case CN_OP_LAYER_NORM: rule_norm(a, n, dy); break;
+  case CN_OP_RESHAPE:
+  case CN_OP_FLATTEN:
+  case CN_OP_SQUEEZE:
+  case CN_OP_UNSQUEEZE: rule_view(a, n, dy); break;
+  case CN_OP_IDENTITY:
+  case CN_OP_DROPOUT: /* inference mode: the identity */
+    accumulate(a, n->in[0], dy);
+    break;
+  case CN_OP_REDUCE_SUM:
+  case CN_OP_REDUCE_MEAN: rule_reduce(a, n, dy); break;
+  case CN_OP_TRANSPOSE:
+  case CN_OP_CONCAT:
+  case CN_OP_SPLIT:
+  case CN_OP_SLICE:
+  case CN_OP_PAD:
+  case CN_OP_EXPAND: rule_tensor(a, n, dy); break;
+  case CN_OP_ADD:
+  case CN_OP_SUB:
+  case CN_OP_MUL:
+  case CN_OP_DIV:
+  case CN_OP_POW:
+  case CN_OP_SUM:
+  case CN_OP_MEAN:
+  case CN_OP_PRELU:
+  case CN_OP_WHERE: rule_binary(a, n, dy); break;
+  case CN_OP_RESIZE:
+  case CN_OP_UPSAMPLE: rule_resize(a, n, dy); break;
+  default:
+    if (n->op >= CN_OP_RELU && n->op <= CN_OP_CAST) {
+      rule_unary(a, n, dy);
+    } else {
+      unsupported(a, "the op has no gradient rule");
+    }
+  }
+}
+
+bool cn_op_has_grad(cn_op op) {
+  switch (op) {
+  case CN_OP_NOT:
+  case CN_OP_EQUAL:
+  case CN_OP_LESS:
+  case CN_OP_GREATER:
+  case CN_OP_LESS_OR_EQUAL:
+  case CN_OP_GREATER_OR_EQUAL:
+  case CN_OP_AND:
+  case CN_OP_OR:
+  case CN_OP_XOR:
+  case CN_OP_ARG_MAX:
+  case CN_OP_ARG_MIN:
+  case CN_OP_HARDMAX:
+  case CN_OP_SHAPE:
+  case CN_OP_SIZE:
+  case CN_OP_CONSTANT:
+  case CN_OP_CONSTANT_OF_SHAPE: return false;
+  default: return true;
+  }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The pass.
+ * ------------------------------------------------------------------------------------------- */
+
+bool cn_autodiff(cn_graph *g, const cn_autodiff_opts *o, int *grads, cn_diag *d) {
+  ad a = {0};
+  a.g = g;
+  a.d = d;
+  a.ok = true;
+  a.n_fwd_values = g->n_values;
+  a.grad = cn_malloc(sizeof(int) * ((size_t)g->n_values + 1));
+  a.need = cn_calloc((size_t)g->n_values + 1, sizeof(bool));
+  for (int v = 0; v < g->n_values; v++) {
+    a.grad[v] = -1;
+  }
+  /* need: reachable from a requested value through differentiable float data. */
+  for (int i = 0; i < o->n_wrt; i++) {
+    if (o->wrt[i] >= 0 && g->values[o->wrt[i]].dtype == CNNRT_F32) {
+      a.need[o->wrt[i]] = true;
+    }
+  }
+  int n_fwd_nodes = g->n_nodes;
+  for (int i = 0; i < n_fwd_nodes; i++) {
+    const cn_node *n = &g->nodes[i];
+    if (n->dead || n->backward || !cn_op_has_grad(n->op)) {
+      continue;
+    }
+    bool any = false;
+    for (int k = 0; k < n->n_in; k++) {
+      any |= n->in[k] >= 0 && a.need[n->in[k]];
+    }
+    for (int k = 0; any && k < n->n_out; k++) {
+      if (n->out[k] >= 0 && g->values[n->out[k]].dtype == CNNRT_F32) {
+        a.need[n->out[k]] = true;
+      }
+    }
+  }
+  /* Seeds. */
+  for (int r = 0; r < o->n_roots && a.ok; r++) {
+    int root = o->roots[r];
+    int seed = o->root_seeds ? o->root_seeds[r] : -1;
+    if (root < 0 || g->values[root].dtype != CNNRT_F32 || !a.need[root]) {
+      continue;
+    }
+    if (seed < 0) {
+      const cn_value *rv = &g->values[root];
+      if (cn_value_numel(rv) != 1) {
+        cn_error(d, "autodiff: root '%s' is not a scalar and has no upstream gradient",
+                 rv->name);
+        a.ok = false;
+        break;
+      }
+      int64_t dims[CN_MAX_RANK];
+      memcpy(dims, rv->dims, sizeof(int64_t) * (size_t)rv->rank);
+      a.cur = rv->producer >= 0 ? rv->producer : 0;
+      seed = const_f32(&a, 1.0f, rv->rank, dims);
+    }
+    a.cur = g->values[root].producer >= 0 ? g->values[root].producer : 0;
+    accumulate(&a, root, seed);
+  }
+  for (int i = n_fwd_nodes - 1; i >= 0 && a.ok; i--) {
+    const cn_node *n = &g->nodes[i];
+    if (n->dead || n->backward) {
+      continue;
+    }
+    int dy = -1;
+    for (int k = 0; k < n->n_out; k++) {
+      if (n->out[k] >= 0 && a.grad[n->out[k]] >= 0) {
+        dy = k == 0 ? a.grad[n->out[0]] : dy;
+        if (k > 0 && n->op != CN_OP_SPLIT && n->op != CN_OP_MAX_POOL && n->op != CN_OP_DROPOUT &&
+            n->op != CN_OP_BATCH_NORM) {
+          a.cur = i;
+          unsupported(&a, "gradient through a secondary output");
+        }
+        if (k > 0 && n->op == CN_OP_SPLIT) {
+          dy = a.grad[n->out[k]];
+        }
+      }
+    }
+    if (dy < 0 || !a.ok) {
+      continue;
+    }
+    bool any_input = false;
+    for (int k = 0; k < n->n_in; k++) {
+      any_input |= wants(&a, n, k);
+    }
+    if (!any_input) {
+      continue;
+    }
+    a.cur = i;
+    /* (g->nodes may move while the rule adds nodes: rules get a copy of the node header, whose
+     * arrays and params stay put.) */
+    cn_node copy = *n;
+    apply_rule(&a, &copy, dy);
+  }
+  for (int i = 0; i < o->n_wrt; i++) {
+    int v = o->wrt[i];
+    grads[i] = a.ok && v >= 0 && v < a.n_fwd_values ? a.grad[v] : -1;
+  }
+  free(a.grad);
+  free(a.need);
+  return a.ok;
+}
+
+bool cn_pass_autodiff_outputs(cn_graph *g, cn_diag *d) {
+  /* One seed per output (graph inputs of NAME_backward, not of NAME_run). */
+  int n_out = g->n_outputs;
+  g->seeds = cn_malloc(sizeof(int) * ((size_t)n_out + 1));
+  g->n_seeds = n_out;
+  int *roots = cn_malloc(sizeof(int) * ((size_t)n_out + 1));
+  for (int i = 0; i < n_out; i++) {
+    const cn_value *y = &g->values[g->outputs[i]];
+    roots[i] = g->outputs[i];
+    g->seeds[i] = -1;
+    if (y->dtype != CNNRT_F32) {
+      continue;
+    }
+    char *name = cn_fmt("grad_%s", y->name);
+    char *unique = cn_unique_name(g, name);
+    int s = cn_value_add(g, unique);
+    free(name);
+    free(unique);
+    cn_value *sv = &g->values[s];
+    const cn_value *yv = &g->values[g->outputs[i]];
+    sv->kind = CN_VALUE_INPUT;
+    sv->dtype = CNNRT_F32;
+    cn_value_set_shape(sv, yv->rank, yv->dims);
+    g->seeds[i] = s;
+  }
+  /* With respect to: float inputs, then float initializers live nodes read. */
+  bool *read = cn_calloc((size_t)g->n_values + 1, sizeof(bool));
+  for (int i = 0; i < g->n_nodes; i++) {
+    const cn_node *n = &g->nodes[i];
+    for (int k = 0; !n->dead && k < n->n_in; k++) {
+      if (n->in[k] >= 0) {
+        read[n->in[k]] = true;
+      }
+    }
+  }
+  int n_wrt = 0;
+  int *wrt = cn_malloc(sizeof(int) * ((size_t)g->n_values + 1));
+  for (int i = 0; i < g->n_inputs; i++) {
+    if (g->values[g->inputs[i]].dtype == CNNRT_F32) {
+      wrt[n_wrt++] = g->inputs[i];
+    }
+  }
+  for (int v = 0; v < g->n_values; v++) {
+    const cn_value *val = &g->values[v];
+    if (val->kind == CN_VALUE_CONST && val->initializer && val->dtype == CNNRT_F32 && read[v]) {
+      wrt[n_wrt++] = v;
+    }
+  }
+  free(read);
+  int *grads = cn_malloc(sizeof(int) * ((size_t)n_wrt + 1));
+  cn_autodiff_opts o = {n_out, roots, g->seeds, n_wrt, wrt};
+  bool ok = cn_autodiff(g, &o, grads, d);
+  free(roots);
+  g->n_grads = n_wrt;
+  g->cap_grads = n_wrt;
+  g->grads = grads;
+  g->grad_wrt = wrt;
+  return ok;
+}

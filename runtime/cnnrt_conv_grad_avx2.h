@@ -1,0 +1,163 @@
+/* cnnrt_conv_grad_avx2.h — the filter gradient of a group-1 convolution as the packed AVX2
+ * GEMM of cnnrt_gemm_avx2.h (x86 AVX2 + FMA):
+ *
+ *   dW [c_out, c_in*kvol] = sum over images b and pixel chunks of
+ *                           dy[b][:, chunk] (c_out x pc)  *  im2col(x[b])[:, chunk]^T (pc x c_in*kvol)
+ *
+ * Per chunk of pc output pixels, dy's rows are packed into the GEMM's 6-row A panels and the
+ * transposed im2col block (pc rows of c_in*kvol taps, padding as zeros) is written row by row;
+ * the GEMM then adds the product onto dW (its in-place residual), the first chunk storing. pc
+ * keeps the im2col block near 1 MiB. Threads split the columns of dW (cnnrt_f32_gemm_avx2_split)
+ * over one shared packed A / im2col block, each with its own B-packing scratch.
+ * Results equal cnnrt_f32_conv_grad_filter_ref up to float rounding (summation order).
+ * The scratch size is portable (the compiler plans it); the kernel exists only with AVX2+FMA. */
+#ifndef CNNRT_CONV_GRAD_AVX2_H
+#define CNNRT_CONV_GRAD_AVX2_H
+
+#include <string.h>
+
+#include "cnnrt.h"
+#include "cnnrt_conv_grad.h"
+#include "cnnrt_gemm_avx2.h"
+
+static inline int64_t cnnrt_conv_grad_avx2_round64_(int64_t b) { return (b + 63) / 64 * 64; }
+
+/* Output pixels per chunk. */
+static inline int64_t cnnrt_conv_grad_filter_avx2_chunk(const cnnrt_conv_params *p) {
+  int64_t kvol = 1, plane = 1;
+  for (int64_t i = 0; i < p->spatial; i++) {
+    kvol *= p->kernel[i];
+    plane *= p->out[i];
+  }
+  const int64_t k = p->c_in * kvol;
+  int64_t pc = ((int64_t)1 << 18) / (k > 0 ? k : 1);
+  pc = pc / 16 * 16;
+  if (pc < 16) {
+    pc = 16;
+  }
+  return plane < pc ? (plane > 0 ? plane : 1) : pc;
+}
+
+/* Scratch: packed dy chunk + im2col block (shared) + one GEMM scratch per task. */
+static inline int64_t cnnrt_f32_conv_grad_filter_avx2_shared_bytes(const cnnrt_conv_params *p) {
+  int64_t kvol = 1;
+  for (int64_t i = 0; i < p->spatial; i++) {
+    kvol *= p->kernel[i];
+  }
+  const int64_t pc = cnnrt_conv_grad_filter_avx2_chunk(p);
+  return 64 + cnnrt_conv_grad_avx2_round64_((p->c_out + 5) / 6 * 6 * pc * 4) +
+         cnnrt_conv_grad_avx2_round64_(pc * p->c_in * kvol * 4);
+}
+
+static inline int64_t cnnrt_f32_conv_grad_filter_avx2_task_bytes(const cnnrt_conv_params *p) {
+  int64_t kvol = 1;
+  for (int64_t i = 0; i < p->spatial; i++) {
+    kvol *= p->kernel[i];
+  }
+  const int64_t pc = cnnrt_conv_grad_filter_avx2_chunk(p);
+  /* = cnnrt_f32_gemm_packed_avx2_scratch_bytes(c_out, c_in * kvol, pc), which exists only
+   * with AVX2: the B-packing block of the GEMM. */
+  const int64_t n = p->c_in * kvol;
+  const int64_t nc = cnnrt_gemm_avx2_min(n, CNNRT_GEMM_AVX2_NC);
+  return cnnrt_conv_grad_avx2_round64_(64 + (cnnrt_gemm_avx2_kc(pc) + 1) * ((nc + 15) / 16 * 16) *
+                                                (int64_t)sizeof(float));
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+
+typedef struct cnnrt_conv_grad_gemm_task {
+  int64_t m, n, k;
+  const float *ap, *bt;
+  float *dw;
+  int first;
+  unsigned char *scratch;
+  int64_t task_bytes, n_tasks;
+} cnnrt_conv_grad_gemm_task;
+
+static inline void cnnrt_conv_grad_gemm_task_(void *arg, int64_t task) {
+  const cnnrt_conv_grad_gemm_task *t = (const cnnrt_conv_grad_gemm_task *)arg;
+  int64_t n0, n1;
+  cnnrt_f32_gemm_avx2_split(t->n, task, t->n_tasks, &n0, &n1);
+  cnnrt_f32_gemm_packed_avx2_range(t->m, t->n, t->k, t->ap, t->bt, t->n, t->dw, t->n, NULL,
+                                   t->first ? NULL : t->dw, CNNRT_ACT_NONE, 0.0f, 0.0f, n0, n1,
+                                   t->scratch + task * t->task_bytes);
+}
+
+/* p->group must be 1. scratch: shared_bytes + max_tasks * task_bytes, 64-byte aligned. */
+static inline void cnnrt_f32_conv_grad_filter_avx2(const cnnrt_conv_params *p, const float *x,
+                                                   const float *dy, float *dw, void *scratch,
+                                                   int64_t max_tasks,
+                                                   const cnnrt_parallel *par) {
+  int64_t in[3], out[3], k[3], s[3], d[3], pb[3];
+  cnnrt_conv_grad_geom_(p, in, out, k, s, d, pb);
+  const int64_t kvol = k[0] * k[1] * k[2], K = p->c_in * kvol;
+  const int64_t in_plane = in[0] * in[1] * in[2], P = out[0] * out[1] * out[2];
+  const int64_t m = p->c_out, m6 = (m + 5) / 6 * 6;
+  const int64_t pc = cnnrt_conv_grad_filter_avx2_chunk(p);
+  unsigned char *base = (unsigned char *)scratch;
+  float *ap = (float *)base;
+  float *bt = (float *)(base + cnnrt_conv_grad_avx2_round64_(m6 * pc * 4));
+  cnnrt_conv_grad_gemm_task t;
+  t.m = m;
+  t.n = K;
+  t.ap = ap;
+  t.bt = bt;
+  t.dw = dw;
+  t.first = 1;
+  t.scratch = base + cnnrt_f32_conv_grad_filter_avx2_shared_bytes(p) - 64;
+  t.task_bytes = cnnrt_f32_conv_grad_filter_avx2_task_bytes(p);
+  int64_t threads = par != NULL && par->run != NULL && par->threads > 1 ? par->threads : 1;
+  t.n_tasks = threads < max_tasks ? threads : max_tasks;
+  if (t.n_tasks < 1) {
+    t.n_tasks = 1;
+  }
+  if (p->n * P == 0) {
+    memset(dw, 0, sizeof(float) * (size_t)(m * K));
+    return;
+  }
+  for (int64_t b = 0; b < p->n; b++) {
+    const float *xb = x + b * p->c_in * in_plane;
+    const float *dyb = dy + b * m * P;
+    for (int64_t p0 = 0; p0 < P; p0 += pc) {
+      const int64_t len = P - p0 < pc ? P - p0 : pc;
+      /* A: dy rows of this chunk in 6-row panels, k-major. */
+      for (int64_t i0 = 0; i0 < m6; i0 += 6) {
+        float *panel = ap + i0 * len;
+        for (int64_t kk = 0; kk < len; kk++) {
+          for (int64_t r = 0; r < 6; r++) {
+            panel[kk * 6 + r] = i0 + r < m ? dyb[(i0 + r) * P + p0 + kk] : 0.0f;
+          }
+        }
+      }
+      /* B: row q = output pixel p0 + q, column (ci, t0, t1, t2) = the input it reads. */
+      for (int64_t q = 0; q < len; q++) {
+        const int64_t pix = p0 + q;
+        const int64_t o2 = pix % out[2], o1 = (pix / out[2]) % out[1], o0 = pix / (out[1] * out[2]);
+        float *row = bt + q * K;
+        for (int64_t t0 = 0; t0 < k[0]; t0++) {
+          const int64_t i0 = o0 * s[0] + t0 * d[0] - pb[0];
+          for (int64_t t1 = 0; t1 < k[1]; t1++) {
+            const int64_t i1 = o1 * s[1] + t1 * d[1] - pb[1];
+            for (int64_t t2 = 0; t2 < k[2]; t2++) {
+              const int64_t i2 = o2 * s[2] + t2 * d[2] - pb[2];
+              const int64_t tap = (t0 * k[1] + t1) * k[2] + t2;
+              const int inside = i0 >= 0 && i0 < in[0] && i1 >= 0 && i1 < in[1] && i2 >= 0 &&
+                                 i2 < in[2];
+              const float *src = xb + (i0 * in[1] + i1) * in[2] + i2;
+              for (int64_t ci = 0; ci < p->c_in; ci++) {
+                row[ci * kvol + tap] = inside ? src[ci * in_plane] : 0.0f;
+              }
+            }
+          }
+        }
+      }
+      t.k = len;
+      cnnrt_parallel_for(par, cnnrt_conv_grad_gemm_task_, &t, t.n_tasks);
+      t.first = 0;
+    }
+  }
+}
+
+#endif /* __AVX2__ && __FMA__ */
+
+#endif /* CNNRT_CONV_GRAD_AVX2_H */

@@ -1,0 +1,116 @@
+"""Gradient test cases for cnncc --grad: small PyTorch modules, one or a few ops each, plus
+whole torchvision models. Each case: name -> (module factory, input shapes, mode), mode being
+"eval" (BatchNorm with running statistics) or "train" (BatchNorm with batch statistics, exported
+as training_mode=1; Dropout replaced by Identity). Weights and BN statistics are seeded and
+non-trivial."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Lambda(nn.Module):
+    def __init__(self, fn, *mods):
+        super().__init__()
+        self.fn = fn
+        self.mods = nn.ModuleList(mods)
+
+    def forward(self, *xs):
+        return self.fn(self.mods, *xs)
+
+
+def seq(*mods):
+    return lambda: nn.Sequential(*mods)
+
+
+def act(fn):
+    """conv then the activation: the activation sees varied values of both signs."""
+    return lambda: Lambda(lambda m, x: fn(m[0](x)), nn.Conv2d(3, 4, 3, padding=1))
+
+
+CASES = {
+    # convolutions
+    "conv": (seq(nn.Conv2d(3, 5, 3)), [(2, 3, 7, 7)], "eval"),
+    "conv_stride_pad": (seq(nn.Conv2d(3, 4, 3, stride=2, padding=1)), [(2, 3, 9, 8)], "eval"),
+    "conv_stride_drop": (seq(nn.Conv2d(3, 4, 2, stride=2)), [(1, 3, 9, 7)], "eval"),
+    "conv_dilation": (seq(nn.Conv2d(4, 6, 3, dilation=2, padding=2, bias=False)), [(1, 4, 10, 9)], "eval"),
+    "conv_groups": (seq(nn.Conv2d(6, 9, 3, groups=3, padding=1)), [(2, 6, 6, 6)], "eval"),
+    "conv_depthwise": (seq(nn.Conv2d(8, 8, 3, groups=8, padding=1, stride=2)), [(2, 8, 9, 9)], "eval"),
+    "conv_pointwise": (seq(nn.Conv2d(10, 12, 1)), [(2, 10, 5, 5)], "eval"),
+    "conv_asym_pad": (seq(nn.ZeroPad2d((1, 0, 2, 1)), nn.Conv2d(3, 4, 3, stride=2)), [(1, 3, 8, 8)], "eval"),
+    "conv1d": (seq(nn.Conv1d(3, 4, 5, stride=2, padding=2)), [(2, 3, 17)], "eval"),
+    "conv3d": (seq(nn.Conv3d(2, 3, 3, padding=1)), [(1, 2, 4, 5, 5)], "eval"),
+    "conv_transpose": (seq(nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1)), [(2, 4, 5, 5)], "eval"),
+    "conv_transpose_groups": (seq(nn.ConvTranspose2d(4, 6, 2, stride=2, groups=2)), [(1, 4, 4, 3)], "eval"),
+    # matrix products
+    "gemm": (seq(nn.Flatten(), nn.Linear(48, 7)), [(3, 3, 4, 4)], "eval"),
+    "matmul": (lambda: Lambda(lambda m, a, b: torch.matmul(a, b)), [(4, 5), (5, 3)], "eval"),
+    "matmul_batched": (lambda: Lambda(lambda m, a, b: torch.matmul(a, b)), [(2, 3, 4, 5), (5, 6)], "eval"),
+    # pooling
+    "maxpool": (seq(nn.MaxPool2d(3, stride=2, padding=1)), [(2, 3, 9, 8)], "eval"),
+    "maxpool_ceil": (seq(nn.MaxPool2d(2, stride=2, ceil_mode=True)), [(1, 2, 7, 7)], "eval"),
+    "avgpool": (seq(nn.AvgPool2d(3, stride=2, padding=1)), [(2, 3, 9, 8)], "eval"),
+    "avgpool_nopad_count": (seq(nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)), [(1, 3, 7, 7)], "eval"),
+    "global_avgpool": (seq(nn.AdaptiveAvgPool2d(1)), [(2, 5, 4, 3)], "eval"),
+    "global_maxpool": (lambda: Lambda(lambda m, x: F.adaptive_max_pool2d(x, 1)), [(2, 5, 4, 3)], "eval"),
+    # normalization
+    "batchnorm_eval": (seq(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)), [(2, 3, 6, 6)], "eval"),
+    "batchnorm_train": (seq(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)), [(3, 3, 6, 6)], "train"),
+    "instancenorm": (seq(nn.Conv2d(3, 4, 3), nn.InstanceNorm2d(4, affine=True)), [(2, 3, 6, 6)], "eval"),
+    "groupnorm": (seq(nn.Conv2d(3, 6, 3), nn.GroupNorm(3, 6)), [(2, 3, 6, 6)], "eval"),
+    "layernorm": (lambda: Lambda(lambda m, x: m[0](x), nn.LayerNorm([5, 6])), [(2, 3, 5, 6)], "eval"),
+    "softmax": (lambda: Lambda(lambda m, x: torch.softmax(x, dim=1)), [(3, 7)], "eval"),
+    "softmax_axis": (lambda: Lambda(lambda m, x: torch.softmax(x, dim=2)), [(2, 3, 5)], "eval"),
+    "log_softmax": (lambda: Lambda(lambda m, x: torch.log_softmax(x, dim=-1)), [(3, 7)], "eval"),
+    # activations
+    "relu": (act(torch.relu), [(2, 3, 5, 5)], "eval"),
+    "leaky_relu": (act(lambda x: F.leaky_relu(x, 0.1)), [(2, 3, 5, 5)], "eval"),
+    "relu6": (act(F.relu6), [(2, 3, 5, 5)], "eval"),
+    "clip": (act(lambda x: torch.clamp(x, -0.3, 0.4)), [(2, 3, 5, 5)], "eval"),
+    "sigmoid": (act(torch.sigmoid), [(2, 3, 5, 5)], "eval"),
+    "tanh": (act(torch.tanh), [(2, 3, 5, 5)], "eval"),
+    "hardsigmoid": (act(F.hardsigmoid), [(2, 3, 5, 5)], "eval"),
+    "hardswish": (act(F.hardswish), [(2, 3, 5, 5)], "eval"),
+    "silu": (act(F.silu), [(2, 3, 5, 5)], "eval"),
+    "gelu": (act(F.gelu), [(2, 3, 5, 5)], "eval"),
+    "elu": (act(F.elu), [(2, 3, 5, 5)], "eval"),
+    "selu": (act(F.selu), [(2, 3, 5, 5)], "eval"),
+    "celu": (act(lambda x: F.celu(x, 0.7)), [(2, 3, 5, 5)], "eval"),
+    "softplus": (act(F.softplus), [(2, 3, 5, 5)], "eval"),
+    "softsign": (act(F.softsign), [(2, 3, 5, 5)], "eval"),
+    "mish": (act(F.mish), [(2, 3, 5, 5)], "eval"),
+    "exp_log_sqrt": (act(lambda x: torch.sqrt(torch.exp(x) + 1.0) + torch.log(x * x + 0.5)), [(2, 3, 5, 5)], "eval"),
+    "abs_neg_recip": (act(lambda x: -torch.abs(x) + 1.0 / (x * x + 1.0)), [(2, 3, 5, 5)], "eval"),
+    "pow": (act(lambda x: torch.pow(x, 3.0) * 0.5 + x ** 2), [(2, 3, 5, 5)], "eval"),
+    # broadcasting arithmetic
+    "add_broadcast": (lambda: Lambda(lambda m, a, b: a + b), [(2, 3, 4, 5), (3, 1, 5)], "eval"),
+    "sub_broadcast": (lambda: Lambda(lambda m, a, b: a - b), [(2, 3, 4, 5), (1, 3, 1, 1)], "eval"),
+    "mul_broadcast": (lambda: Lambda(lambda m, a, b: a * b), [(2, 3, 4, 5), (5,)], "eval"),
+    "div_broadcast": (lambda: Lambda(lambda m, a, b: a / (b * b + 1.0)), [(2, 3, 4), (2, 1, 4)], "eval"),
+    "residual": (lambda: Lambda(lambda m, x: torch.relu(m[1](torch.relu(m[0](x))) + x),
+                                nn.Conv2d(4, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1)), [(2, 4, 6, 6)], "eval"),
+    "prelu": (seq(nn.Conv2d(3, 4, 3), nn.PReLU(4, 0.2)), [(2, 3, 5, 5)], "eval"),
+    "where": (lambda: Lambda(lambda m, a, b: torch.where(a > 0.2, a * 2.0, b)), [(2, 3, 4), (3, 4)], "eval"),
+    # resampling
+    "resize_nearest": (lambda: Lambda(lambda m, x: F.interpolate(x, scale_factor=2, mode="nearest") * 1.0), [(2, 3, 4, 5)], "eval"),
+    "resize_bilinear": (lambda: Lambda(lambda m, x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)), [(2, 3, 4, 5)], "eval"),
+    "resize_bilinear_ac": (lambda: Lambda(lambda m, x: F.interpolate(x, size=(7, 9), mode="bilinear", align_corners=True)), [(1, 2, 4, 5)], "eval"),
+    # data movement
+    "concat": (lambda: Lambda(lambda m, a, b: torch.cat([m[0](a), b, a], dim=1), nn.Conv2d(3, 2, 1)), [(2, 3, 4, 4), (2, 5, 4, 4)], "eval"),
+    "split": (lambda: Lambda(lambda m, x: torch.split(x, [2, 3, 1], dim=1)[0] * 2.0 + torch.split(x, [2, 3, 1], dim=1)[2]), [(2, 6, 4)], "eval"),
+    "chunk_both": (lambda: Lambda(lambda m, x: (lambda c: c[0] * c[1])(torch.chunk(x, 2, dim=2))), [(2, 3, 6)], "eval"),
+    "slice": (lambda: Lambda(lambda m, x: x[:, 1:3, 2:, :-1] * 3.0), [(2, 4, 5, 6)], "eval"),
+    "pad": (lambda: Lambda(lambda m, x: F.pad(x, (1, 2, 0, 1)) * 2.0), [(2, 3, 4, 4)], "eval"),
+    "reshape_transpose": (lambda: Lambda(lambda m, x: x.reshape(2, 3, 20).transpose(1, 2).reshape(2, 60) * 1.5), [(2, 3, 4, 5)], "eval"),
+    "squeeze_unsqueeze": (lambda: Lambda(lambda m, x: x.unsqueeze(1).squeeze(3) * 2.0), [(2, 3, 1, 5)], "eval"),
+    "channel_shuffle": (lambda: Lambda(lambda m, x: x.reshape(2, 2, 3, 4, 4).transpose(1, 2).reshape(2, 6, 4, 4) * 1.0), [(2, 6, 4, 4)], "eval"),
+    # reductions
+    "reduce_mean": (lambda: Lambda(lambda m, x: x.mean(dim=(2, 3))), [(2, 3, 4, 5)], "eval"),
+    "reduce_sum_keep": (lambda: Lambda(lambda m, x: x.sum(dim=1, keepdim=True) * x), [(2, 3, 4)], "eval"),
+    # eval-mode dropout is the identity
+    "dropout_eval": (seq(nn.Conv2d(3, 4, 3), nn.Dropout(0.5)), [(2, 3, 5, 5)], "eval"),
+    # whole models
+    "resnet18": ("torchvision.resnet18", [(1, 3, 32, 32)], "eval"),
+    "resnet18_train_bn": ("torchvision.resnet18", [(2, 3, 64, 64)], "train"),
+    "mobilenet_v2": ("torchvision.mobilenet_v2", [(1, 3, 32, 32)], "eval"),
+    "mobilenet_v2_train_bn": ("torchvision.mobilenet_v2", [(2, 3, 64, 64)], "train"),
+}
