@@ -521,13 +521,30 @@ static void fix_unused_inputs(cn_graph *g) {
   free(listed);
 }
 
-int cn_train_compile(const cn_options *opt) {
+static int compile_train_step(const cn_options *opt, cn_diag *d);
+
+int cn_train_compile(const cn_options *cli_opt) {
   cn_diag d;
-  cn_diag_init(&d, opt->model_path);
-  if (opt->weights_path || opt->emit_main) {
+  cn_diag_init(&d, cli_opt->model_path);
+  if (cli_opt->weights_path || cli_opt->emit_main) {
     cn_error(&d, "--train writes NAME_train.c: it does not take --weights or --main");
     return 1;
   }
+  /* the model's own training section (.cnn) under the command line's options */
+  cn_train_spec spec;
+  if (!cn_train_spec_for_model(&spec, cli_opt, &d)) {
+    cn_train_spec_free(&spec);
+    return 1;
+  }
+  cn_options opt_with_spec = *cli_opt;
+  opt_with_spec.train = &spec;
+  int rc = compile_train_step(&opt_with_spec, &d);
+  cn_train_spec_free(&spec);
+  return rc;
+}
+
+static int compile_train_step(const cn_options *opt, cn_diag *dp) {
+  cn_diag d = *dp;
   cn_train_info t, te;
   cn_graph *g = cn_train_build(opt, true, &t, &d);
   if (!g) {

@@ -46,6 +46,11 @@ typedef struct cn_options {
   const char **param_files;
   /* --train and its options (compiler/train.h): compile a train step instead; NULL: inference. */
   const struct cn_train_spec *train;
+  /* The training options as given on the command line (key, value or NULL), in order: a .cnn
+   * model's `training` section is applied first and these on top (cn_train_spec_for_model). */
+  int n_train_args;
+  const char *const *train_arg_keys;
+  const char *const *train_arg_values;
   /* --params FILE that is a cnncc parameter file: replace initializers by the trained values in FILE (a NAME_train_write blob)
    * before anything else, e.g. with --emit-onnx to write the trained model. */
   const char *params_path;

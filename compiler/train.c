@@ -757,3 +757,81 @@ bool cn_train_load_params(cn_graph *g, const char *path, cn_diag *d) {
   }
   return ok;
 }
+
+/* The text of line `line` (1-based) of `path`, or NULL; the caller frees it. */
+static char *read_source_line(const char *path, int line) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    return NULL;
+  }
+  char *text = NULL;
+  size_t cap = 0;
+  ssize_t len = 0;
+  for (int i = 0; i < line && (len = getline(&text, &cap, f)) >= 0; i++) {
+  }
+  fclose(f);
+  if (len < 0) {
+    free(text);
+    return NULL;
+  }
+  return text;
+}
+
+/* Applies one `key = value` of a .cnn training section; a bad one is reported at its position
+ * (file:line:col, the line and a caret) with the message the command line would give. */
+static bool set_declared(cn_train_spec *s, const struct cn_train_decl *t, const char *path,
+                         cn_diag *d) {
+  char *message = NULL;
+  size_t message_len = 0;
+  FILE *capture = open_memstream(&message, &message_len);
+  if (!capture) {
+    return cn_train_spec_set(s, t->key, t->value, d);
+  }
+  cn_diag quiet;
+  cn_diag_init(&quiet, NULL);
+  quiet.out = capture;
+  bool ok = cn_train_spec_set(s, t->key, t->value, &quiet);
+  fclose(capture);
+  if (!ok) {
+    /* the captured text is "cnncc: error: MESSAGE\n": keep MESSAGE */
+    const char *text = message;
+    const char *tag = strstr(text, "error: ");
+    text = tag ? tag + strlen("error: ") : text;
+    size_t n = strcspn(text, "\n");
+    char *source_line = read_source_line(path, t->line);
+    const char *file = d->file;
+    d->file = path;
+    cn_error_at(d, t->line, t->col, source_line, "%.*s", (int)n, text);
+    d->file = file;
+    free(source_line);
+  }
+  free(message);
+  return ok;
+}
+
+bool cn_train_spec_for_model(cn_train_spec *out, const cn_options *opt, cn_diag *d) {
+  cn_train_spec_init(out);
+  cn_graph *g = cn_load_model(opt, d);
+  if (!g) {
+    return false;
+  }
+  bool ok = true;
+  for (int i = 0; ok && i < g->n_train_decls; i++) {
+    const struct cn_train_decl *t = &g->train_decls[i];
+    ok = set_declared(out, t, opt->model_path, d);
+  }
+  for (int i = 0; ok && i < opt->n_train_args; i++) {
+    /* a list option given on the command line replaces the model's list instead of adding to it */
+    if (strcmp(opt->train_arg_keys[i], "freeze") == 0) {
+      for (int k = 0; k < out->n_freeze; k++) {
+        free(out->freeze[k]);
+      }
+      out->n_freeze = 0;
+    }
+  }
+  for (int i = 0; ok && i < opt->n_train_args; i++) {
+    ok = cn_train_spec_set(out, opt->train_arg_keys[i], opt->train_arg_values[i], d);
+  }
+  cn_graph_free(g);
+  return ok && cn_train_spec_finish(out, d);
+}

@@ -54,6 +54,13 @@ bool cn_train_key_takes_value(const char *key);
  * needs momentum). Returns false after reporting. */
 bool cn_train_spec_finish(cn_train_spec *s, cn_diag *d);
 
+/* The spec --train compiles `opt->model_path` with: PyTorch's defaults, then the model's own
+ * `training` section (a .cnn model's train_decls, each reported at its line on error), then the
+ * command line's training options (opt->train_arg_*), which win. Without a training section it
+ * is a copy of *opt->train. Returns false after reporting; free `out` with cn_train_spec_free. */
+struct cn_options;
+bool cn_train_spec_for_model(cn_train_spec *out, const struct cn_options *opt, cn_diag *d);
+
 /* Whether initializer `name` is frozen by a --freeze prefix. */
 bool cn_train_is_frozen(const cn_train_spec *s, const char *name);
 

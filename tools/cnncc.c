@@ -140,6 +140,24 @@ static const char *value_of(const char *arg, const char *name, int *i, int argc,
   return NULL;
 }
 
+/* Remembers a training option as given, so that a .cnn model's `training` section can be
+ * applied first and the command line still wins (compiler/train.c, cn_train_spec_for_model). */
+static bool record_train_arg(cn_options *opt, const char *key, const char *value) {
+  enum { MAX_TRAIN_ARGS = 64 };
+  static char *keys[MAX_TRAIN_ARGS]; /* static: still reachable when an error returns early */
+  static const char *values[MAX_TRAIN_ARGS];
+  if (opt->n_train_args == MAX_TRAIN_ARGS) {
+    fprintf(stderr, "cnncc: error: too many training options (at most %d)\n", MAX_TRAIN_ARGS);
+    return false;
+  }
+  keys[opt->n_train_args] = strdup(key);
+  values[opt->n_train_args] = value;
+  opt->train_arg_keys = (const char *const *)keys;
+  opt->train_arg_values = values;
+  opt->n_train_args++;
+  return true;
+}
+
 /* Whether `arg` is --KEY or --KEY=VALUE of a training option that takes a value; sets key. */
 static bool train_key(const char *arg, char *key, size_t cap) {
   if (strncmp(arg, "--", 2) != 0) {
@@ -198,7 +216,8 @@ int main(int argc, char **argv) {
       want_train = true;
     } else if (strcmp(a, "--nesterov") == 0) {
       train_option = a;
-      if (!cn_train_spec_set(&train, "nesterov", NULL, &train_diag)) {
+      if (!cn_train_spec_set(&train, "nesterov", NULL, &train_diag) ||
+          !record_train_arg(&opt, "nesterov", NULL)) {
         return 1;
       }
     } else if (train_key(a, key, sizeof key)) {
@@ -208,7 +227,9 @@ int main(int argc, char **argv) {
         return fail("%s needs a value", a);
       }
       train_option = a;
-      if (!cn_train_spec_set(&train, key, eq ? eq + 1 : argv[++i], &train_diag)) {
+      const char *value = eq ? eq + 1 : argv[++i];
+      if (!cn_train_spec_set(&train, key, value, &train_diag) ||
+          !record_train_arg(&opt, key, value)) {
         return 1;
       }
     } else if ((v = value_of(a, "--weights", &i, argc, argv)) != NULL) {

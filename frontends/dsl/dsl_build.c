@@ -441,6 +441,7 @@ static int make_param(builder *b, const char *layer, const char *what, int rank,
   int id = cn_value_add(b->g, name);
   cn_value *v = &b->g->values[id];
   v->kind = CN_VALUE_CONST;
+  v->initializer = true; /* a parameter: --grad and --train differentiate it */
   v->dtype = CNNRT_F32;
   cn_value_set_shape(v, rank, dims);
   bool found = false;
