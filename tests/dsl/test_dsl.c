@@ -257,13 +257,18 @@ static void test_error_shape(void **state) {
 
 static void test_error_syntax_recovers(void **state) {
   (void)state;
-  /* one error per bad statement; an unclosed '(' runs on into the next line (w = 1) */
+  /* one error per bad statement; an unclosed '(' runs on into the next line (w = 1); names that
+   * bad statements define (y, z, broken) give no further errors where they are used */
   expect_errors("input x: f32[1, 3, 8, 8]\n"
                 "y = conv2d(x, 8,, kernel=3)\n"
                 "z = relu(x\n"
                 "\n"
                 "w = 1\n"
                 "v = 3 $ 4\n"
+                "block broken(t {\n"
+                "  return t\n"
+                "}\n"
+                "q = broken(y) + z\n"
                 "output x\n",
                 "t.cnn:2:17: error: expected an expression, got ','\n"
                 "  y = conv2d(x, 8,, kernel=3)\n"
@@ -273,7 +278,10 @@ static void test_error_syntax_recovers(void **state) {
                 "          ^\n"
                 "t.cnn:6:7: error: unexpected character '$'\n"
                 "  v = 3 $ 4\n"
-                "        ^\n");
+                "        ^\n"
+                "t.cnn:7:16: error: expected ')' to close the block's parameters, got '{'\n"
+                "  block broken(t {\n"
+                "                 ^\n");
 }
 
 static void test_error_unknown_op_and_argument(void **state) {
