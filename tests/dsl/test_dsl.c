@@ -1,11 +1,13 @@
 /* test_dsl.c — the .cnn front end: the IR it builds, and its error messages to the character
  * (file:line:col, the source line, the caret), several per run, never a crash. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -387,6 +389,45 @@ static void test_error_recursion_and_limits(void **state) {
                 "        ^\n");
 }
 
+/* Inputs the fuzzer (tests/fuzz/fuzz_dsl_parse.c) once crashed or hung on: each is read as the
+ * fuzzer reads it, must finish quickly and either give a graph or report errors. */
+static void test_fuzz_regressions(void **state) {
+  (void)state;
+  DIR *dir = opendir(CNNCC_DSL_REGRESSIONS);
+  assert_non_null(dir);
+  int n = 0;
+  struct dirent *ent;
+  while ((ent = readdir(dir)) != NULL) {
+    if (ent->d_name[0] == '.') {
+      continue;
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", CNNCC_DSL_REGRESSIONS, ent->d_name);
+    size_t len = 0;
+    unsigned char *data = cn_read_file(path, &len);
+    assert_non_null(data);
+    cn_diag d;
+    cn_diag_init(&d, "fuzz.cnn");
+    d.quiet = true;
+    cn_dsl_options opt = {0};
+    opt.no_files = true;
+    opt.max_param_elements = INT64_C(1) << 22;
+    clock_t t0 = clock();
+    cn_graph *g = cn_dsl_load_buffer((const char *)data, len, "fuzz.cnn", &opt, &d);
+    double seconds = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    if (seconds > 2.0) {
+      fprintf(stderr, "%s took %.1f s\n", ent->d_name, seconds);
+    }
+    assert_true(seconds <= 2.0);
+    assert_true(g != NULL || cn_diag_failed(&d));
+    cn_graph_free(g);
+    free(data);
+    n++;
+  }
+  closedir(dir);
+  assert_true(n >= 3);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_lenet_graph),
@@ -402,6 +443,7 @@ int main(void) {
       cmocka_unit_test(test_error_broadcast_and_types),
       cmocka_unit_test(test_error_train_and_structure),
       cmocka_unit_test(test_error_recursion_and_limits),
+      cmocka_unit_test(test_fuzz_regressions),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
