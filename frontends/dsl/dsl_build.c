@@ -1833,6 +1833,9 @@ static const char *as_name(builder *b, env *e, const dsl_expr *call) {
 
 static val call_block(builder *b, env *e, const dsl_expr *x, const dsl_stmt *blk, int n_args,
                       const val *args, const char *hint) {
+  if (blk->kind == DSL_S_POISON) {
+    return ERR; /* (its syntax error is reported) */
+  }
   if (b->call_depth >= MAX_CALL_DEPTH) {
     error_at(b, x, "block calls nested more than %d deep (is '%s' recursive?)", MAX_CALL_DEPTH,
              blk->names[0]);
@@ -2412,6 +2415,13 @@ static void exec_stmt(builder *b, env *e, const dsl_stmt *s) {
     return;
   }
   case DSL_S_EXPR: eval(b, e, s->expr, NULL); return;
+  case DSL_S_POISON:
+    if (!s->text) {
+      for (int i = 0; i < s->n_names; i++) {
+        env_set(e, s->names[i], ERR);
+      }
+    }
+    return;
   case DSL_S_REPEAT: {
     val n = eval(b, e, s->expr, NULL);
     if (n.k == V_ERROR) {
@@ -2537,7 +2547,11 @@ static void declarations(builder *b, const dsl_program *prog) {
       add_source(b, pool_str(b, path), s->line, s->col);
       break;
     }
+    case DSL_S_POISON:
     case DSL_S_BLOCK:
+      if (s->kind == DSL_S_POISON && !s->text) {
+        break; /* (a block that did not parse is known; calls to it give no more errors) */
+      }
       for (int k = 0; k < b->n_blocks; k++) {
         if (strcmp(b->blocks[k]->names[0], s->names[0]) == 0) {
           error_line(b, s->line, s->name_cols[0], "block '%s' is defined twice (first on line %d)",

@@ -86,7 +86,9 @@ typedef enum dsl_stmt_kind {
   DSL_S_REPEAT, /* repeat EXPR [as NAME] { ... } */
   DSL_S_IF,     /* if EXPR { ... } [else { ... }] */
   DSL_S_RETURN, /* return EXPR */
-  DSL_S_TRAIN   /* train { key = value ... } */
+  DSL_S_TRAIN,  /* train { key = value ... } */
+  DSL_S_POISON  /* what a statement with a syntax error would have defined (names; or a block
+                   name when `text` is "block"): uses of it are not reported again */
 } dsl_stmt_kind;
 
 typedef struct dsl_stmt dsl_stmt;

@@ -135,6 +135,7 @@ typedef struct parser {
   int depth; /* recursion depth of the parser */
   bool panic; /* an error in this statement was reported: skip to its end */
   bool no_as; /* parsing a repeat count: `as` belongs to the repeat statement */
+  dsl_stmt *poison; /* set with a failed statement: the names it would have defined */
 } parser;
 
 static void perr(parser *ps, int line, int col, const char *fmt, ...)
@@ -1281,6 +1282,21 @@ static dsl_stmt *parse_stmt(parser *ps, bool nested) {
     ok = false;
   }
   if (!ok) {
+    if (s && s->n_names > 0 && !ps->poison &&
+        (s->kind == DSL_S_ASSIGN || s->kind == DSL_S_INPUT || s->kind == DSL_S_OUTPUT ||
+         s->kind == DSL_S_BLOCK)) {
+      dsl_stmt *p = cn_calloc(1, sizeof *p);
+      p->kind = DSL_S_POISON;
+      p->line = s->line;
+      p->col = s->col;
+      for (int i = 0; i < s->n_names; i++) {
+        add_name(p, cn_strdup(s->names[i]), s->name_cols[i]);
+      }
+      if (s->kind == DSL_S_BLOCK) {
+        p->text = cn_strdup("block");
+      }
+      ps->poison = p;
+    }
     stmt_free(s);
     return NULL;
   }
@@ -1327,6 +1343,10 @@ static void parse_body(parser *ps, dsl_body *body, bool nested) {
     if (s) {
       body_add(body, s);
     } else {
+      if (ps->poison) {
+        body_add(body, ps->poison);
+        ps->poison = NULL;
+      }
       recover(ps);
     }
   }

@@ -48,6 +48,9 @@ EXAMPLE_SHAPES = {
     "resnet18": "image=1x3x64x64",
     "mobilenet_v2": "image=1x3x64x64",
 }
+# Models whose weights go to a --weights file in the tests (millions of parameters as C arrays
+# take the C compiler minutes).
+BIG = {"resnet18", "mobilenet_v2"}
 
 CASES = {}
 
@@ -59,15 +62,37 @@ def case(name):
     return wrap
 
 
-def strict_compile(ctx, model, out_dir, extra=()):
-    """cnncc --main, then the generated C built with the strict flags of the project."""
-    ctx.cnncc([model, "-o", os.path.join(out_dir, "m.c"), "--main"] + list(extra))
+class Prog:
+    """A compiled model's driver program (and its weights file, if not embedded)."""
+
+    def __init__(self, path, weights=None):
+        self.path = path
+        self.weights = weights
+
+    def run(self, ctx, input_paths):
+        import numpy as np
+        res = tempfile.mkdtemp(dir=ctx.tmp, prefix="res")
+        argv = [self.path] + list(input_paths) + ["--out-dir", res]
+        if self.weights:
+            argv += ["--weights", self.weights]
+        r = ctx.run(argv)
+        check(r.returncode == 0, "%s exited %d:\n%s%s" % (self.path, r.returncode, r.stdout,
+                                                         r.stderr))
+        return {f[:-4]: np.load(os.path.join(res, f)) for f in os.listdir(res)}
+
+
+def strict_compile(ctx, model, out_dir, extra=(), blob=False):
+    """cnncc --main, then the generated C built with the strict flags of the project. blob: the
+    weights in a file (--weights) rather than in C arrays, which keeps big models quick to build."""
+    weights = os.path.join(out_dir, "m.bin") if blob else None
+    ctx.cnncc([model, "-o", os.path.join(out_dir, "m.c"), "--main"] + list(extra) +
+              (["--weights", weights] if blob else []))
     prog = os.path.join(out_dir, "prog")
     srcs = sorted(os.path.join(out_dir, f) for f in os.listdir(out_dir) if f.endswith(".c"))
     r = ctx.run([ctx.cc, "-O2", "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror",
                  "-o", prog] + srcs + ["-lm"])
     check(r.returncode == 0, "cc failed on %s:\n%s" % (out_dir, r.stderr[-4000:]))
-    return prog
+    return Prog(prog, weights)
 
 
 def save_inputs(ctx, arrays):
@@ -88,7 +113,7 @@ def example_case(name):
         model = os.path.join(EXAMPLES, name + ".cnn")
         extra = ["--shape", EXAMPLE_SHAPES[name]] if name in EXAMPLE_SHAPES else []
         folder = ctx.fresh(name)
-        prog = strict_compile(ctx, model, os.path.join(folder, "dsl"), extra)
+        prog = strict_compile(ctx, model, os.path.join(folder, "dsl"), extra, name in BIG)
 
         e_path = os.path.join(folder, "E.onnx")
         ctx.cnncc([model, "--emit-onnx", e_path] + extra)
@@ -103,7 +128,7 @@ def example_case(name):
             shape = [d.dim_value for d in vi.type.tensor_type.shape.dim]
             ins.append(rng.standard_normal(shape).astype(np.float32))
         paths = save_inputs(ctx, ins)
-        out_dsl = ctx.run_prog(prog, paths)
+        out_dsl = prog.run(ctx, paths)
         out_names = [vi.name for vi in e.graph.output]
         check(sorted(out_dsl) == sorted(sanitize(n) for n in out_names),
               "outputs %s, emitted model's %s" % (sorted(out_dsl), out_names))
@@ -114,8 +139,8 @@ def example_case(name):
             print("output %s: shape %s" % (n, o.shape))
 
         # round trip: DSL -> ONNX -> cnncc == DSL -> cnncc
-        prog_e = strict_compile(ctx, e_path, os.path.join(folder, "onnx"))
-        out_e = ctx.run_prog(prog_e, paths)
+        prog_e = strict_compile(ctx, e_path, os.path.join(folder, "onnx"), (), name in BIG)
+        out_e = prog_e.run(ctx, paths)
         for n in out_names:
             identical(out_e[sanitize(n)], out_dsl[sanitize(n)], "output %s, DSL vs emitted ONNX" % n)
         print("round trip: bit-identical")
@@ -187,10 +212,10 @@ def torchvision_case(name):
         check("initialised from the seed" not in r.stderr,
               "some parameters were not found by name:\n" + r.stderr)
         prog_dsl = strict_compile(ctx, model, os.path.join(folder, "dsl"),
-                                  ["--params", tv_path, "--shape", "image=1x3x64x64"])
-        prog_tv = strict_compile(ctx, tv_path, os.path.join(folder, "tv"))
-        out_dsl = ctx.run_prog(prog_dsl, paths)["logits"]
-        out_tv = ctx.run_prog(prog_tv, paths)["logits"]
+                                  ["--params", tv_path, "--shape", "image=1x3x64x64"], True)
+        prog_tv = strict_compile(ctx, tv_path, os.path.join(folder, "tv"), (), True)
+        out_dsl = prog_dsl.run(ctx, paths)["logits"]
+        out_tv = prog_tv.run(ctx, paths)["logits"]
         d = close(out_dsl, out_tv, "DSL model vs torchvision's ONNX export (both by cnncc)", 1e-5)
         print("max |DSL - torchvision export| = %.3g (max |output| %.3g)" %
               (d, float(np.abs(out_tv).max())))
@@ -289,7 +314,7 @@ def npy_params(ctx):
     np.save(os.path.join(pdir, "fc.bias.npy"), b)
     prog = strict_compile(ctx, src, os.path.join(folder, "out"), ["--params", pdir])
     x = rng.standard_normal((2, 3)).astype(np.float32)
-    y = ctx.run_prog(prog, save_inputs(ctx, [x]))["y"]
+    y = prog.run(ctx, save_inputs(ctx, [x]))["y"]
     d = close(y, x.astype(np.float64) @ w.T + b, "linear with .npy parameters", 1e-5)
     print("max |d| vs numpy: %.3g" % d)
     # a parameter of the wrong shape is an error at the layer

@@ -1,11 +1,13 @@
 /* test_dsl.c — the .cnn front end: the IR it builds, and its error messages to the character
  * (file:line:col, the source line, the caret), several per run, never a crash. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -257,13 +259,18 @@ static void test_error_shape(void **state) {
 
 static void test_error_syntax_recovers(void **state) {
   (void)state;
-  /* one error per bad statement; an unclosed '(' runs on into the next line (w = 1) */
+  /* one error per bad statement; an unclosed '(' runs on into the next line (w = 1); names that
+   * bad statements define (y, z, broken) give no further errors where they are used */
   expect_errors("input x: f32[1, 3, 8, 8]\n"
                 "y = conv2d(x, 8,, kernel=3)\n"
                 "z = relu(x\n"
                 "\n"
                 "w = 1\n"
                 "v = 3 $ 4\n"
+                "block broken(t {\n"
+                "  return t\n"
+                "}\n"
+                "q = broken(y) + z\n"
                 "output x\n",
                 "t.cnn:2:17: error: expected an expression, got ','\n"
                 "  y = conv2d(x, 8,, kernel=3)\n"
@@ -273,7 +280,10 @@ static void test_error_syntax_recovers(void **state) {
                 "          ^\n"
                 "t.cnn:6:7: error: unexpected character '$'\n"
                 "  v = 3 $ 4\n"
-                "        ^\n");
+                "        ^\n"
+                "t.cnn:7:16: error: expected ')' to close the block's parameters, got '{'\n"
+                "  block broken(t {\n"
+                "                 ^\n");
 }
 
 static void test_error_unknown_op_and_argument(void **state) {
@@ -379,6 +389,45 @@ static void test_error_recursion_and_limits(void **state) {
                 "        ^\n");
 }
 
+/* Inputs the fuzzer (tests/fuzz/fuzz_dsl_parse.c) once crashed or hung on: each is read as the
+ * fuzzer reads it, must finish quickly and either give a graph or report errors. */
+static void test_fuzz_regressions(void **state) {
+  (void)state;
+  DIR *dir = opendir(CNNCC_DSL_REGRESSIONS);
+  assert_non_null(dir);
+  int n = 0;
+  struct dirent *ent;
+  while ((ent = readdir(dir)) != NULL) {
+    if (ent->d_name[0] == '.') {
+      continue;
+    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", CNNCC_DSL_REGRESSIONS, ent->d_name);
+    size_t len = 0;
+    unsigned char *data = cn_read_file(path, &len);
+    assert_non_null(data);
+    cn_diag d;
+    cn_diag_init(&d, "fuzz.cnn");
+    d.quiet = true;
+    cn_dsl_options opt = {0};
+    opt.no_files = true;
+    opt.max_param_elements = INT64_C(1) << 22;
+    clock_t t0 = clock();
+    cn_graph *g = cn_dsl_load_buffer((const char *)data, len, "fuzz.cnn", &opt, &d);
+    double seconds = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    if (seconds > 2.0) {
+      fprintf(stderr, "%s took %.1f s\n", ent->d_name, seconds);
+    }
+    assert_true(seconds <= 2.0);
+    assert_true(g != NULL || cn_diag_failed(&d));
+    cn_graph_free(g);
+    free(data);
+    n++;
+  }
+  closedir(dir);
+  assert_true(n >= 3);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_lenet_graph),
@@ -394,6 +443,7 @@ int main(void) {
       cmocka_unit_test(test_error_broadcast_and_types),
       cmocka_unit_test(test_error_train_and_structure),
       cmocka_unit_test(test_error_recursion_and_limits),
+      cmocka_unit_test(test_fuzz_regressions),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
