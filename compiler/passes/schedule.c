@@ -53,6 +53,20 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, cn_diag *d) {
       continue;
     }
     if (!n->dead && n->op == CN_OP_CONV_TRANSPOSE && x86 &&
+        ((const cnnrt_conv_params *)n->params)->group == 1 && n->act == CNNRT_ACT_NONE &&
+        cn_in(g, n, 1)->kind != CN_VALUE_CONST) {
+      /* Weights known only at run time (a train step's parameters): W^T is packed into the
+       * front of the node's scratch by the generated code, then the same GEMM + col2im. */
+      const cnnrt_conv_params *p = n->params;
+      n->variant = 2;
+      n->kernel = "f32_conv_transpose_gemm_avx2 (weights packed at run time)";
+      n->scratch_bytes = (cnnrt_f32_conv_transpose_pack_bytes(p) + 63) / 64 * 64 +
+                         cnnrt_f32_conv_transpose_avx2_shared_bytes(p) +
+                         cnnrt_f32_conv_transpose_avx2_task_bytes(p) *
+                             (max_threads > 1 ? max_threads : 1);
+      continue;
+    }
+    if (!n->dead && n->op == CN_OP_CONV_TRANSPOSE && x86 &&
         ((const cnnrt_conv_params *)n->params)->group == 1 && cn_in(g, n, 1)->kind == CN_VALUE_CONST &&
         cn_in(g, n, 1)->data && n->act == CNNRT_ACT_NONE) {
       /* (A convolution's data gradient, or a decoder's upsampling.) GEMM with W^T packed here,

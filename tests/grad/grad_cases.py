@@ -41,6 +41,9 @@ CASES = {
     "conv3d": (seq(nn.Conv3d(2, 3, 3, padding=1)), [(1, 2, 4, 5, 5)], "eval"),
     "conv_transpose": (seq(nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1)), [(2, 4, 5, 5)], "eval"),
     "conv_transpose_groups": (seq(nn.ConvTranspose2d(4, 6, 2, stride=2, groups=2)), [(1, 4, 4, 3)], "eval"),
+    # weights as run-time inputs (as in a train step): packed at run time on x86
+    "conv_weight_input": (lambda: Lambda(lambda m, x, w: F.conv2d(x, w, stride=2, padding=1)), [(2, 3, 7, 7), (4, 3, 3, 3)], "eval"),
+    "conv_transpose_weight_input": (lambda: Lambda(lambda m, x, w: F.conv_transpose2d(x, w, stride=2, padding=1)), [(2, 4, 4, 5), (4, 3, 3, 3)], "eval"),
     # matrix products
     "gemm": (seq(nn.Flatten(), nn.Linear(48, 7)), [(3, 3, 4, 4)], "eval"),
     "matmul": (lambda: Lambda(lambda m, a, b: torch.matmul(a, b)), [(4, 5), (5, 3)], "eval"),
