@@ -115,5 +115,5 @@ CASES = {
     "resnet18": ("torchvision.resnet18", [(1, 3, 32, 32)], "eval"),
     "resnet18_train_bn": ("torchvision.resnet18", [(2, 3, 64, 64)], "train"),
     "mobilenet_v2": ("torchvision.mobilenet_v2", [(1, 3, 32, 32)], "eval"),
-    "mobilenet_v2_train_bn": ("torchvision.mobilenet_v2", [(2, 3, 64, 64)], "train"),
+    "mobilenet_v2_train_bn": ("torchvision.mobilenet_v2", [(4, 3, 96, 96)], "train"),
 }
