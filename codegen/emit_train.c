@@ -239,7 +239,9 @@ static void gen_train_header(cn_buf *h, const char *id, const cn_graph *g, const
   cn_buf_printf(h, "}\n#define %s_TRAIN_INPUT_SIZE %" PRId64 "\n", U, cn_value_numel(x));
   cn_buf_printf(h, "#define %s_TRAIN_OUTPUT_SIZE %" PRId64 " /* logits */\n", U, cn_value_numel(z));
   cn_buf_printf(h, "#define %s_TRAIN_CLASSES %" PRId64 "\n", U, z->rank >= 2 ? z->dims[1] : 1);
-  cn_buf_printf(h, "#define %s_TRAIN_LOSS_MSE %d\n\n", U, ce ? 0 : 1);
+  cn_buf_printf(h, "#define %s_TRAIN_LOSS_MSE %d\n", U, ce ? 0 : 1);
+  cn_buf_printf(h, "#define %s_TRAIN_EPOCHS %" PRId64 " /* --epochs: for the application's loop */\n\n",
+                U, s->epochs);
   cn_buf_printf(h,
                 "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
                 "struct cnnrt_parallel; /* runtime/cnnrt.h */\n\n"

@@ -10,7 +10,14 @@
  * keeps the im2col block near 1 MiB. Threads split the columns of dW (cnnrt_f32_gemm_avx2_split)
  * over one shared packed A / im2col block, each with its own B-packing scratch.
  * Results equal cnnrt_f32_conv_grad_filter_ref up to float rounding (summation order).
- * The scratch size is portable (the compiler plans it); the kernel exists only with AVX2+FMA. */
+ *
+ * The data gradient, a ConvTranspose (group 1) of dy with the forward weights, runs as the same
+ * GEMM followed by col2im: per image and chunk of pc input pixels,
+ *   cols [c_out*kvol, pc] = W^T [c_out*kvol, c_in] (packed at build time)  *  x[:, chunk]
+ * then every column adds its taps into y at o*stride + t*dilation - pad (taps outside y are the
+ * cropped ones). y starts at the bias (or zero).
+ * Scratch sizes and the weight packing are portable (the compiler plans and packs); the kernels
+ * exist only with AVX2+FMA. */
 #ifndef CNNRT_CONV_GRAD_AVX2_H
 #define CNNRT_CONV_GRAD_AVX2_H
 
@@ -62,6 +69,164 @@ static inline int64_t cnnrt_f32_conv_grad_filter_avx2_task_bytes(const cnnrt_con
   return cnnrt_conv_grad_avx2_round64_(64 + (cnnrt_gemm_avx2_kc(pc) + 1) * ((nc + 15) / 16 * 16) *
                                                 (int64_t)sizeof(float));
 }
+
+/* ---- ConvTranspose (p as the ConvTranspose's params: c_in = channels of x, in[] = x's sizes,
+ * out[] = y's sizes; weights [c_in, c_out, kernel...], group 1). ---- */
+
+/* Packs W^T: A[(co, t), ci] = w[(ci * c_out + co) * kvol + t], in the GEMM's 6-row panels. */
+static inline int64_t cnnrt_f32_conv_transpose_pack_bytes(const cnnrt_conv_params *p) {
+  int64_t kvol = 1;
+  for (int64_t i = 0; i < p->spatial; i++) {
+    kvol *= p->kernel[i];
+  }
+  return cnnrt_f32_pack_a_mr6_bytes(p->c_out * kvol, p->c_in);
+}
+
+static inline void cnnrt_f32_conv_transpose_pack(const cnnrt_conv_params *p, const float *w,
+                                                 float *packed) {
+  int64_t kvol = 1;
+  for (int64_t i = 0; i < p->spatial; i++) {
+    kvol *= p->kernel[i];
+  }
+  const int64_t m = p->c_out * kvol, k = p->c_in;
+  const int64_t m6 = (m + 5) / 6 * 6;
+  for (int64_t i = 0; i < m6; i++) {
+    for (int64_t kk = 0; kk < k; kk++) {
+      const int64_t co = i / kvol, t = i % kvol;
+      packed[(i / 6) * 6 * k + kk * 6 + i % 6] = i < m ? w[(kk * p->c_out + co) * kvol + t] : 0.0f;
+    }
+  }
+}
+
+static inline int64_t cnnrt_conv_transpose_avx2_chunk(const cnnrt_conv_params *p) {
+  int64_t kvol = 1, plane = 1;
+  for (int64_t i = 0; i < p->spatial; i++) {
+    kvol *= p->kernel[i];
+    plane *= p->in[i];
+  }
+  const int64_t m = p->c_out * kvol;
+  int64_t pc = ((int64_t)1 << 18) / (m > 0 ? m : 1);
+  pc = pc / 16 * 16;
+  if (pc < 16) {
+    pc = 16;
+  }
+  return plane < pc ? (plane > 0 ? plane : 1) : pc;
+}
+
+/* Scratch: the cols block (shared) + one GEMM B-packing region per task. */
+static inline int64_t cnnrt_f32_conv_transpose_avx2_shared_bytes(const cnnrt_conv_params *p) {
+  int64_t kvol = 1;
+  for (int64_t i = 0; i < p->spatial; i++) {
+    kvol *= p->kernel[i];
+  }
+  return 64 + cnnrt_conv_grad_avx2_round64_(p->c_out * kvol * cnnrt_conv_transpose_avx2_chunk(p) * 4);
+}
+
+static inline int64_t cnnrt_f32_conv_transpose_avx2_task_bytes(const cnnrt_conv_params *p) {
+  const int64_t pc = cnnrt_conv_transpose_avx2_chunk(p);
+  const int64_t nc = cnnrt_gemm_avx2_min(pc, CNNRT_GEMM_AVX2_NC);
+  return cnnrt_conv_grad_avx2_round64_(64 + (cnnrt_gemm_avx2_kc(p->c_in) + 1) *
+                                                ((nc + 15) / 16 * 16) * (int64_t)sizeof(float));
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+
+typedef struct cnnrt_conv_transpose_task {
+  const cnnrt_conv_params *p;
+  const float *a_packed, *xb;
+  float *cols, *yb;
+  int64_t m, len, ldb, n_tasks, task_bytes;
+  unsigned char *scratch;
+  int64_t p0;
+} cnnrt_conv_transpose_task;
+
+static inline void cnnrt_conv_transpose_gemm_task_(void *arg, int64_t task) {
+  const cnnrt_conv_transpose_task *t = (const cnnrt_conv_transpose_task *)arg;
+  int64_t n0, n1;
+  cnnrt_f32_gemm_avx2_split(t->len, task, t->n_tasks, &n0, &n1);
+  cnnrt_f32_gemm_packed_avx2_range(t->m, t->len, t->p->c_in, t->a_packed, t->xb + t->p0, t->ldb,
+                                   t->cols, t->len, NULL, NULL, CNNRT_ACT_NONE, 0.0f, 0.0f, n0, n1,
+                                   t->scratch + task * t->task_bytes);
+}
+
+/* col2im of output channels [co0, co1): y[co, o*s + t*d - pb] += cols[(co, t), q]. */
+static inline void cnnrt_conv_transpose_col2im_task_(void *arg, int64_t task) {
+  const cnnrt_conv_transpose_task *t = (const cnnrt_conv_transpose_task *)arg;
+  const cnnrt_conv_params *p = t->p;
+  int64_t in[3], out[3], k[3], s[3], d[3], pb[3];
+  /* (as a convolution from y to x: the grad geometry helper takes in = y, out = x) */
+  cnnrt_conv_params q = *p;
+  for (int i = 0; i < 3; i++) {
+    q.in[i] = p->out[i];
+    q.out[i] = p->in[i];
+  }
+  cnnrt_conv_grad_geom_(&q, in, out, k, s, d, pb); /* in[] = y sizes, out[] = x sizes */
+  const int64_t kvol = k[0] * k[1] * k[2], yplane = in[0] * in[1] * in[2];
+  const int64_t co0 = p->c_out * task / t->n_tasks, co1 = p->c_out * (task + 1) / t->n_tasks;
+  for (int64_t co = co0; co < co1; co++) {
+    float *yc = t->yb + co * yplane;
+    for (int64_t tap = 0; tap < kvol; tap++) {
+      const int64_t t0 = tap / (k[1] * k[2]), t1 = (tap / k[2]) % k[1], t2 = tap % k[2];
+      const float *cr = t->cols + (co * kvol + tap) * t->len;
+      for (int64_t q2 = 0; q2 < t->len; q2++) {
+        const int64_t pix = t->p0 + q2;
+        const int64_t x2 = pix % out[2], x1 = (pix / out[2]) % out[1], x0 = pix / (out[1] * out[2]);
+        const int64_t o0 = x0 * s[0] + t0 * d[0] - pb[0], o1 = x1 * s[1] + t1 * d[1] - pb[1],
+                      o2 = x2 * s[2] + t2 * d[2] - pb[2];
+        if (o0 >= 0 && o0 < in[0] && o1 >= 0 && o1 < in[1] && o2 >= 0 && o2 < in[2]) {
+          yc[(o0 * in[1] + o1) * in[2] + o2] += cr[q2];
+        }
+      }
+    }
+  }
+}
+
+/* ConvTranspose, group 1, weights packed by cnnrt_f32_conv_transpose_pack. scratch: shared_bytes
+ * + max_tasks * task_bytes, 64-byte aligned. */
+static inline void cnnrt_f32_conv_transpose_gemm_avx2(const cnnrt_conv_params *p, const float *x,
+                                                      const float *a_packed, const float *bias,
+                                                      float *y, void *scratch, int64_t max_tasks,
+                                                      const cnnrt_parallel *par) {
+  int64_t kvol = 1, xplane = 1, yplane = 1;
+  for (int64_t i = 0; i < p->spatial; i++) {
+    kvol *= p->kernel[i];
+    xplane *= p->in[i];
+    yplane *= p->out[i];
+  }
+  cnnrt_conv_transpose_task t;
+  t.p = p;
+  t.a_packed = a_packed;
+  t.m = p->c_out * kvol;
+  t.ldb = xplane;
+  t.cols = (float *)scratch;
+  t.scratch = (unsigned char *)scratch + cnnrt_f32_conv_transpose_avx2_shared_bytes(p) - 64;
+  t.task_bytes = cnnrt_f32_conv_transpose_avx2_task_bytes(p);
+  int64_t threads = par != NULL && par->run != NULL && par->threads > 1 ? par->threads : 1;
+  t.n_tasks = threads < max_tasks ? threads : max_tasks;
+  if (t.n_tasks < 1) {
+    t.n_tasks = 1;
+  }
+  const int64_t pc = cnnrt_conv_transpose_avx2_chunk(p);
+  for (int64_t b = 0; b < p->n; b++) {
+    float *yb = y + b * p->c_out * yplane;
+    for (int64_t co = 0; co < p->c_out; co++) {
+      const float v = bias != NULL ? bias[co] : 0.0f;
+      for (int64_t i = 0; i < yplane; i++) {
+        yb[co * yplane + i] = v;
+      }
+    }
+    t.xb = x + b * p->c_in * xplane;
+    t.yb = yb;
+    for (int64_t p0 = 0; p0 < xplane; p0 += pc) {
+      t.p0 = p0;
+      t.len = xplane - p0 < pc ? xplane - p0 : pc;
+      cnnrt_parallel_for(par, cnnrt_conv_transpose_gemm_task_, &t, t.n_tasks);
+      cnnrt_parallel_for(par, cnnrt_conv_transpose_col2im_task_, &t, t.n_tasks);
+    }
+  }
+}
+
+#endif /* __AVX2__ && __FMA__ (ConvTranspose) */
 
 #if defined(__AVX2__) && defined(__FMA__)
 

@@ -4,6 +4,7 @@
 
 #include "../../codegen/emit.h"
 #include "../../runtime/cnnrt_conv.h"
+#include "../../runtime/cnnrt_conv_grad_avx2.h" /* ConvTranspose as GEMM: packed sizes */
 #include "../../runtime/cnnrt_gemm_avx2.h" /* packed-weight sizes (run-time packing) */
 #include "../ops.h"
 
@@ -309,6 +310,31 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     cn_emit_line(e, "#endif");
   } else if (n->op == CN_OP_CONV) {
     cn_emit_line(e, "    cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+  } else if (n->op == CN_OP_CONV_TRANSPOSE && n->variant == 1) {
+    /* schedule.c: W^T packed for the AVX2 GEMM as input 3; col2im after (cnnrt_conv_grad_avx2.h) */
+    int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
+    cn_emit_use(e, CN_RT_CONV_AVX2 | CN_RT_CONV_GRAD | CN_RT_CONV_GRAD_AVX2);
+    cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+    cn_emit_line(e, "    cnnrt_f32_conv_transpose_gemm_avx2(%s, %s, %s, %s, %s, %s, %lld, par);", p,
+                 x, cn_emit_in(e, n->in[3]), b, y, cn_emit_scratch(e, n), (long long)max_tasks);
+    cn_emit_line(e, "#else");
+    cn_emit_line(e, "    cnnrt_f32_conv_transpose_ref(%s, %s, %s, %s, %s);", p, x, w, b, y);
+    cn_emit_line(e, "#endif");
+  } else if (n->op == CN_OP_CONV_TRANSPOSE && n->variant == 2) {
+    /* schedule.c: run-time weights, W^T packed into the front of the scratch first */
+    const cnnrt_conv_params *cp = n->params;
+    int64_t packed = (cnnrt_f32_conv_transpose_pack_bytes(cp) + 63) / 64 * 64;
+    int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
+    cn_emit_use(e, CN_RT_CONV_AVX2 | CN_RT_CONV_GRAD | CN_RT_CONV_GRAD_AVX2);
+    cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+    const char *wp = cn_emit_scratch_at(e, n, 0, "float");
+    cn_emit_line(e, "    cnnrt_f32_conv_transpose_pack(%s, %s, %s);", p, w, wp);
+    cn_emit_line(e, "    cnnrt_f32_conv_transpose_gemm_avx2(%s, %s, %s, %s, %s, %s, %lld, par);", p,
+                 x, wp, b, y, cn_emit_scratch_at(e, n, packed, "unsigned char"),
+                 (long long)max_tasks);
+    cn_emit_line(e, "#else");
+    cn_emit_line(e, "    cnnrt_f32_conv_transpose_ref(%s, %s, %s, %s, %s);", p, x, w, b, y);
+    cn_emit_line(e, "#endif");
   } else {
     cn_emit_line(e, "    cnnrt_f32_conv_transpose_ref(%s, %s, %s, %s, %s);", p,
                  cn_emit_in(e, n->in[0]), cn_emit_in(e, n->in[1]),

@@ -106,6 +106,53 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, cn_diag *d) {
       }
       continue;
     }
+    if (!n->dead && n->op == CN_OP_CONV_TRANSPOSE && x86 &&
+        ((const cnnrt_conv_params *)n->params)->group == 1 && n->act == CNNRT_ACT_NONE &&
+        cn_in(g, n, 1)->kind != CN_VALUE_CONST) {
+      /* Weights known only at run time (a train step's parameters): W^T is packed into the
+       * front of the node's scratch by the generated code, then the same GEMM + col2im. */
+      const cnnrt_conv_params *p = n->params;
+      n->variant = 2;
+      n->kernel = "f32_conv_transpose_gemm_avx2 (weights packed at run time)";
+      n->scratch_bytes = (cnnrt_f32_conv_transpose_pack_bytes(p) + 63) / 64 * 64 +
+                         cnnrt_f32_conv_transpose_avx2_shared_bytes(p) +
+                         cnnrt_f32_conv_transpose_avx2_task_bytes(p) *
+                             (max_threads > 1 ? max_threads : 1);
+      continue;
+    }
+    if (!n->dead && n->op == CN_OP_CONV_TRANSPOSE && x86 &&
+        ((const cnnrt_conv_params *)n->params)->group == 1 && cn_in(g, n, 1)->kind == CN_VALUE_CONST &&
+        cn_in(g, n, 1)->data && n->act == CNNRT_ACT_NONE) {
+      /* (A convolution's data gradient, or a decoder's upsampling.) GEMM with W^T packed here,
+       * appended as a fourth input, then col2im; the portable fallback reads the original W. */
+      const cnnrt_conv_params *p = n->params;
+      char *name = cn_fmt("%s_packed_t", g->values[n->in[1]].name);
+      char *unique = cn_unique_name(g, name);
+      int id = cn_value_add(g, unique);
+      free(name);
+      free(unique);
+      cn_value *packed = &g->values[id];
+      packed->kind = CN_VALUE_CONST;
+      packed->dtype = CNNRT_F32;
+      int64_t elems = cnnrt_f32_conv_transpose_pack_bytes(p) / (int64_t)sizeof(float);
+      cn_value_set_shape(packed, 1, &elems);
+      cn_value_alloc_data(packed);
+      cnnrt_f32_conv_transpose_pack(p, g->values[n->in[1]].data, packed->data);
+      int *in = cn_malloc(sizeof(int) * 4);
+      for (int k = 0; k < 3; k++) {
+        in[k] = k < n->n_in ? n->in[k] : -1;
+      }
+      in[3] = id;
+      free(n->in);
+      n->in = in;
+      n->n_in = 4;
+      n->variant = 1;
+      n->kernel = "f32_conv_transpose_gemm_avx2";
+      n->scratch_bytes = cnnrt_f32_conv_transpose_avx2_shared_bytes(p) +
+                         cnnrt_f32_conv_transpose_avx2_task_bytes(p) *
+                             (max_threads > 1 ? max_threads : 1);
+      continue;
+    }
     if (n->dead || n->op != CN_OP_CONV) {
       continue;
     }

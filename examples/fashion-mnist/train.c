@@ -1,7 +1,7 @@
 /* train.c — trains the Fashion-MNIST CNN from scratch with the train step that
  * `cnncc --train` generated (fnet_train.h), on the idx files of the dataset.
  *
- *   ./train DATA_DIR [--epochs N] [--train-limit N] [--test-limit N] [--save FILE]
+ *   ./train DATA_DIR [--epochs N (default: cnncc's --epochs)] [--train-limit N] [--test-limit N] [--save FILE]
  *                    [--min-accuracy PCT] [--quiet]
  *
  * DATA_DIR holds the four uncompressed idx files (train-images-idx3-ubyte, ...). Each epoch
@@ -170,7 +170,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *dir = argv[1], *save = NULL;
-  int epochs = 5;
+  int epochs = FNET_TRAIN_EPOCHS; /* cnncc --epochs (train.flags) */
   uint32_t train_limit = 0, test_limit = 0;
   double min_accuracy = -1.0;
   int quiet = 0;

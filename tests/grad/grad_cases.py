@@ -41,6 +41,9 @@ CASES = {
     "conv3d": (seq(nn.Conv3d(2, 3, 3, padding=1)), [(1, 2, 4, 5, 5)], "eval"),
     "conv_transpose": (seq(nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1)), [(2, 4, 5, 5)], "eval"),
     "conv_transpose_groups": (seq(nn.ConvTranspose2d(4, 6, 2, stride=2, groups=2)), [(1, 4, 4, 3)], "eval"),
+    # weights as run-time inputs (as in a train step): packed at run time on x86
+    "conv_weight_input": (lambda: Lambda(lambda m, x, w: F.conv2d(x, w, stride=2, padding=1)), [(2, 3, 7, 7), (4, 3, 3, 3)], "eval"),
+    "conv_transpose_weight_input": (lambda: Lambda(lambda m, x, w: F.conv_transpose2d(x, w, stride=2, padding=1)), [(2, 4, 4, 5), (4, 3, 3, 3)], "eval"),
     # matrix products
     "gemm": (seq(nn.Flatten(), nn.Linear(48, 7)), [(3, 3, 4, 4)], "eval"),
     "matmul": (lambda: Lambda(lambda m, a, b: torch.matmul(a, b)), [(4, 5), (5, 3)], "eval"),
@@ -112,5 +115,5 @@ CASES = {
     "resnet18": ("torchvision.resnet18", [(1, 3, 32, 32)], "eval"),
     "resnet18_train_bn": ("torchvision.resnet18", [(2, 3, 64, 64)], "train"),
     "mobilenet_v2": ("torchvision.mobilenet_v2", [(1, 3, 32, 32)], "eval"),
-    "mobilenet_v2_train_bn": ("torchvision.mobilenet_v2", [(2, 3, 64, 64)], "train"),
+    "mobilenet_v2_train_bn": ("torchvision.mobilenet_v2", [(4, 3, 96, 96)], "train"),
 }

@@ -10,7 +10,9 @@ usage: /usr/bin/python3 tests/grad/run_grad_test.py CASE --cnncc PATH [--cc gcc]
      "train" cases)
   2. reference: PyTorch autograd of sum_i <dy_i, out_i> for seeded random dy_i, w.r.t. every
      input and parameter; for eval-mode BatchNorm also w.r.t. the running statistics (computed
-     through the explicit formula (x - mean) / sqrt(var + eps) * w + b, whose value is PyTorch's)
+     through the explicit formula (x - mean) / sqrt(var + eps) * w + b, whose value is PyTorch's);
+     whole models with training-mode BatchNorm are compared with PyTorch in float64, within
+     max(rtol, 2 x the worst error of PyTorch's own float32 gradients on the model)
   3. cnncc model.onnx -o WORK/out/m.c --main --grad; cc -O2 -std=c99 -Wall -Wextra -Wpedantic
      -Werror; WORK/prog in*.npy --vjp dy*.npy --out-dir WORK/res
   4. every output and every reference gradient must match: max|d| <= rtol * max|ref|
@@ -108,7 +110,7 @@ def reference(model, inputs, mode, seed=7):
     out = model(*xs)
     outs = list(out) if isinstance(out, (tuple, list)) else [out]
     g = torch.Generator().manual_seed(seed)
-    dys = [torch.randn(o.shape, generator=g) for o in outs]
+    dys = [torch.randn(o.shape, generator=g).to(o.dtype) for o in outs]
     torch.autograd.backward(outs, dys)
     for m, f in saved.items():
         m.forward = f
@@ -164,7 +166,30 @@ def main():
     torch.onnx.export(model, tuple(x.clone() for x in inputs), onnx_path, input_names=in_names,
                       output_names=out_names, opset_version=13, training=training,
                       do_constant_folding=False)
+    ref64 = None
+    if mode == "train" and isinstance(CASES[args.case][0], str):
+        # Whole models with training-mode BatchNorm are ill-conditioned in float32 (BN over few
+        # values per channel, ReLU6 masks): PyTorch's own float32 gradients differ from its
+        # float64 ones by up to a few percent. There cnncc is compared with the float64
+        # reference, and must be within max(rtol, 2 x PyTorch-float32's worst error on the model).
+        import copy
+        outs64, _, grads64 = reference(copy.deepcopy(model).double(),
+                                       [x.double() for x in inputs], mode)
+        ref64 = (outs64, grads64)
     outs, dys, grads = reference(model, inputs, mode)
+    bound = {}
+    if ref64 is not None:
+        largest64 = max(float(np.max(np.abs(e))) for e in ref64[1].values() if e.size)
+        for k, e64 in ref64[1].items():
+            own = float(np.max(np.abs(e64))) if e64.size else 0.0
+            scale = largest64 if own < 1e-5 * largest64 else own
+            bound[k] = float(np.max(np.abs(grads[k] - e64))) / scale if scale > 0 else 0.0
+        # (the float32 error is noise-like across tensors: the bound is its worst on the model)
+        worst32 = max(bound.values()) if bound else 0.0
+        bound = {k: worst32 for k in bound}
+        print("PyTorch float32 vs float64 on this model: worst gradient error %.3g" % worst32)
+        outs = [o.astype(np.float32) for o in ref64[0]]
+        grads = {k: v.astype(np.float64) for k, v in ref64[1].items()}
     for i, x in enumerate(inputs):
         np.save(os.path.join(work, "in%d.npy" % i), x.numpy())
     for i, d in enumerate(dys):
@@ -218,8 +243,13 @@ def main():
             continue
         own = float(np.max(np.abs(expected))) if expected.size else 0.0
         zero_in_exact = label.startswith("grad") and own < 1e-5 * largest
-        ok, d, ref, why = compare(np.load(path), expected, args.rtol,
+        name = label.split(" ", 1)[1]
+        rtol = max(args.rtol, 2.0 * bound.get(name, 0.0)) if label.startswith("grad") else \
+            (args.rtol if ref64 is None else max(args.rtol, 1e-3))
+        ok, d, ref, why = compare(np.load(path), expected, rtol,
                                   largest if zero_in_exact else 0.0)
+        if name in bound and bound[name] * 2.0 > args.rtol:
+            why += " (float64 reference; PyTorch float32 itself is off by %.3g)" % bound[name]
         why += " (zero in exact arithmetic: scale of the case's largest gradient)" \
             if zero_in_exact else ""
         rel = d / ref if ref > 0 else d

@@ -1,0 +1,67 @@
+#!/usr/bin/python3
+"""cnncc --train's options: each bad value or combination stops with its message and exit
+status 1 and writes nothing; all options at once compile, to C that compiles at -Werror. usage: cli_test.py CNNCC WORKDIR"""
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+
+import torch
+
+cnncc, work = sys.argv[1], sys.argv[2]
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+warnings.filterwarnings("ignore")
+model = os.path.join(work, "m.onnx")
+net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten(), torch.nn.Linear(8, 3))
+torch.onnx.export(net.train(), torch.zeros(2, 1, 4, 4), model, opset_version=13,
+                  training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)
+
+BAD = [
+    (["--lr", "0.1"], "--lr is a training option: it needs --train"),
+    (["--train", "--lr", "abc"], "--lr takes a positive number, not 'abc'"),
+    (["--train", "--lr=-1"], "--lr takes a positive number, not '-1'"),
+    (["--train", "--optimizer", "rmsprop"], "--optimizer takes sgd, adam or adamw, not 'rmsprop'"),
+    (["--train", "--loss", "nll"], "--loss takes cross_entropy or mse, not 'nll'"),
+    (["--train", "--nesterov"], "--nesterov needs --optimizer sgd with --momentum > 0"),
+    (["--train", "--optimizer", "adam", "--momentum", "0.9"], "--momentum applies to --optimizer sgd"),
+    (["--train", "--momentum", "1.5"], "--momentum takes a number in [0, 1), not '1.5'"),
+    (["--train", "--lr-schedule", "step"], "--lr-schedule step needs --lr-step N"),
+    (["--train", "--lr-step", "3"], "--lr-step applies to --lr-schedule step"),
+    (["--train", "--loss", "mse", "--label-smoothing", "0.1"],
+     "--label-smoothing applies to --loss cross_entropy"),
+    (["--train", "--batch", "0"], "--batch takes a positive count, not '0'"),
+    (["--train", "--freeze", "a,,b"], "--freeze: empty prefix in 'a,,b'"),
+    (["--train", "--main"], "--train writes NAME_train.c: it does not take --weights or --main"),
+    (["--params", os.path.join(work, "m.onnx")], "is not a cnncc parameter file"),
+]
+failed = 0
+for args, want in BAD:
+    out = os.path.join(work, "bad", "m.c")
+    r = subprocess.run([cnncc, model, "-o", out] + args, capture_output=True, text=True)
+    ok = r.returncode == 1 and want in r.stderr and not os.path.exists(out)
+    print("%-4s %-50s %s" % ("ok" if ok else "FAIL", " ".join(args), r.stderr.strip().splitlines()[0]
+                                                           if r.stderr.strip() else "(no message)"))
+    failed += not ok
+good = ["--train", "--optimizer", "sgd", "--momentum", "0.9", "--nesterov", "--weight-decay=1e-4",
+        "--lr-schedule", "step", "--lr-step", "2", "--lr-gamma", "0.5", "--warmup", "3",
+        "--clip-norm", "1", "--label-smoothing", "0.05", "--epochs", "3", "--batch", "4",
+        "--freeze", "0."]
+r = subprocess.run([cnncc, model, "-o", os.path.join(work, "good", "m.c")] + good,
+                   capture_output=True, text=True)
+ok = r.returncode == 0 and os.path.exists(os.path.join(work, "good", "m_train.c"))
+if ok:  # and what it wrote compiles warning-free
+    gd = os.path.join(work, "good")
+    for f in sorted(os.listdir(gd)):
+        if f.endswith(".c"):
+            c = subprocess.run(["cc", "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-c",
+                                os.path.join(gd, f), "-o", os.path.join(gd, f + ".o")],
+                               capture_output=True, text=True)
+            ok = ok and c.returncode == 0
+            if c.returncode != 0:
+                print(c.stderr)
+print("%-4s every option at once%s" % ("ok" if ok else "FAIL", "" if ok else ": " + r.stderr))
+failed += not ok
+print("%d passed, %d failed" % (len(BAD) + 1 - failed, failed))
+sys.exit(1 if failed else 0)
