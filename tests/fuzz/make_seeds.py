@@ -528,7 +528,7 @@ def main(argv):
     out = os.path.abspath(args[0])
     if source_dir is None:
         source_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    for sub in ("onnx_load", "pipeline", "npy"):
+    for sub in ("onnx_load", "pipeline", "npy", "dsl_parse"):
         reset(os.path.join(out, sub))
 
     models = [(name, m.SerializeToString()) for name, m in handmade()]
@@ -556,7 +556,28 @@ def main(argv):
         with open(os.path.join(out, "npy", name + ".npy"), "wb") as f:
             f.write(data)
         n_npy += 1
+    # The .cnn front end: the example models and the DSL tests' sources.
+    n_dsl = 0
+    for folder in (os.path.join(source_dir, "examples", "dsl"),
+                   os.path.join(source_dir, "tests", "dsl"),
+                   os.path.join(source_dir, "tests", "dsl", "regressions")):
+        if not os.path.isdir(folder):
+            continue
+        for name in sorted(os.listdir(folder)):
+            if name.endswith(".cnn") or folder.endswith("regressions"):
+                path = os.path.join(folder, name)
+                if os.path.isfile(path) and os.path.getsize(path) <= 1 << 16:
+                    shutil.copyfile(path, os.path.join(out, "dsl_parse", "%d_%s" % (n_dsl, name)))
+                    n_dsl += 1
     n_words = write_dicts(out, source_dir)
+    print("make_seeds: %d dsl_parse seeds" % n_dsl)
+    dsl_words = ["model", "input", "output", "block", "repeat", "as", "if", "else", "train",
+                 "params", "seed", "->", "f32", "conv2d", "linear", "relu", "maxpool", "avgpool",
+                 "batchnorm", "concat", "split", "flatten", "kernel=", "stride=", "pad=",
+                 "groups=", "{", "}", "(", ")", "[", "]", ",", "=", "+", "*", "?", ":"]
+    with open(os.path.join(out, "dsl_parse.dict"), "w") as f:
+        for w in dsl_words:
+            f.write('"%s"\n' % w)
     print("make_seeds: %d onnx_load (%d node tests), %d pipeline, %d npy seeds, %d dictionary words in %s" %
           (n_load, len(nodes), n_pipe, n_npy, n_words, out))
     return 0

@@ -34,7 +34,7 @@ BAD = [
     (["--train", "--batch", "0"], "--batch takes a positive count, not '0'"),
     (["--train", "--freeze", "a,,b"], "--freeze: empty prefix in 'a,,b'"),
     (["--train", "--main"], "--train writes NAME_train.c: it does not take --weights or --main"),
-    (["--params", os.path.join(work, "m.onnx")], "is not a cnncc parameter file"),
+    (["--params", os.path.join(work, "m.onnx")], "an ONNX model takes only a cnncc parameter file"),
 ]
 failed = 0
 for args, want in BAD:
@@ -63,5 +63,65 @@ if ok:  # and what it wrote compiles warning-free
                 print(c.stderr)
 print("%-4s every option at once%s" % ("ok" if ok else "FAIL", "" if ok else ": " + r.stderr))
 failed += not ok
-print("%d passed, %d failed" % (len(BAD) + 1 - failed, failed))
+
+# A .cnn model's `train` section sets the options; the command line wins over it; a bad value in
+# it is reported at its line with a caret. (The LeNet-5 parameter count comes from PyTorch.)
+lenet = os.path.join(work, "lenet.cnn")
+with open(lenet, "w") as f:
+    f.write("""model lenet
+input image: f32[1, 1, 28, 28]
+x = conv2d(image, 6, kernel=5, pad=2) -> relu -> maxpool(2)
+x = conv2d(x, 16, kernel=5, pad=0) -> relu -> maxpool(2)
+x = flatten(x)
+x = linear(x, 120) -> relu
+x = linear(x, 84) -> relu
+output logits = linear(x, 10)
+train {
+  optimizer = sgd
+  momentum = 0.9
+  batch = 32
+}
+""")
+torch_lenet = torch.nn.Sequential(
+    torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+    torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+    torch.nn.Linear(400, 120), torch.nn.ReLU(), torch.nn.Linear(120, 84), torch.nn.ReLU(),
+    torch.nn.Linear(84, 10))
+n_params = sum(p.numel() for p in torch_lenet.parameters())
+
+
+def header_macros(folder):
+    macros = {}
+    for line in open(os.path.join(folder, "lenet_train.h")):
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] == "#define":
+            macros[parts[1]] = parts[2]
+    return macros
+
+
+for extra, batch in (([], "32"), (["--batch", "8"], "8")):
+    d = os.path.join(work, "dsl" + "".join(extra))
+    r = subprocess.run([cnncc, lenet, "-o", os.path.join(d, "lenet.c"), "--train"] + extra,
+                       capture_output=True, text=True)
+    m = header_macros(d) if r.returncode == 0 else {}
+    ok = (m.get("LENET_TRAIN_BATCH") == batch and
+          m.get("LENET_TRAIN_PARAM_COUNT") == str(n_params) and
+          # SGD with momentum: one buffer of the parameters' size (each tensor 64-byte aligned)
+          0 <= int(m.get("LENET_OPTIM_STATE_BYTES", "-1")) - 4 * n_params < 64 * 10)
+    print("%-4s .cnn train section %s: batch %s, %s trained floats (PyTorch: %d)%s" % (
+        "ok" if ok else "FAIL", " ".join(extra) or "(as declared)", m.get("LENET_TRAIN_BATCH"),
+        m.get("LENET_TRAIN_PARAM_COUNT"), n_params, "" if ok else ": " + r.stderr))
+    failed += not ok
+bad = os.path.join(work, "bad_lr.cnn")
+with open(lenet) as src, open(bad, "w") as f:
+    f.write(src.read().replace("momentum = 0.9", "lr = -1"))
+r = subprocess.run([cnncc, bad, "-o", os.path.join(work, "bad_lr", "m.c"), "--train"],
+                   capture_output=True, text=True)
+want = "bad_lr.cnn:11:3: error: --lr takes a positive number, not '-1'\n    lr = -1\n    ^"
+out_dir = os.path.join(work, "bad_lr")
+ok = r.returncode == 1 and want in r.stderr and not (os.path.isdir(out_dir) and os.listdir(out_dir))
+print("%-4s .cnn train section error at its line%s" % ("ok" if ok else "FAIL",
+                                                       "" if ok else ": " + r.stderr))
+failed += not ok
+print("%d passed, %d failed" % (len(BAD) + 4 - failed, failed))
 sys.exit(1 if failed else 0)
