@@ -193,6 +193,45 @@ static inline void cnnrt_gemm_neon_8x12(int64_t kc, const float *a, const float 
   CNNRT_NEON_STORE_(4) CNNRT_NEON_STORE_(5) CNNRT_NEON_STORE_(6) CNNRT_NEON_STORE_(7)
 #undef CNNRT_NEON_STORE_
 }
+
+/* The 8-row kernel for a last column panel of at most 4 (NB = 1) or 8 (NB = 2) valid columns:
+ * reads the same 12-column B panel but computes only the first NB vectors, so that small planes
+ * (a 2x2 image is 4 pixels) do not spend two thirds of their FMAs on padding columns. The tile
+ * columns it does not compute are left as they were (the epilogue stores only valid columns). */
+#define CNNRT_GEMM_NEON_8XN(NB)                                                                    \
+  static inline void cnnrt_gemm_neon_8x4x##NB(int64_t kc, const float *a, const float *b,        \
+                                              float *c) {                                        \
+    float32x4_t acc[8][NB];                                                                      \
+    for (int r = 0; r < 8; r++) {                                                                \
+      for (int j = 0; j < NB; j++) {                                                             \
+        acc[r][j] = vdupq_n_f32(0.0f);                                                           \
+      }                                                                                          \
+    }                                                                                            \
+    for (int64_t kk = 0; kk < kc; kk++) {                                                        \
+      const float32x4_t a0 = vld1q_f32(a), a1 = vld1q_f32(a + 4);                                \
+      for (int j = 0; j < NB; j++) {                                                             \
+        const float32x4_t bv = vld1q_f32(b + 4 * j);                                             \
+        acc[0][j] = vfmaq_laneq_f32(acc[0][j], bv, a0, 0);                                       \
+        acc[1][j] = vfmaq_laneq_f32(acc[1][j], bv, a0, 1);                                       \
+        acc[2][j] = vfmaq_laneq_f32(acc[2][j], bv, a0, 2);                                       \
+        acc[3][j] = vfmaq_laneq_f32(acc[3][j], bv, a0, 3);                                       \
+        acc[4][j] = vfmaq_laneq_f32(acc[4][j], bv, a1, 0);                                       \
+        acc[5][j] = vfmaq_laneq_f32(acc[5][j], bv, a1, 1);                                       \
+        acc[6][j] = vfmaq_laneq_f32(acc[6][j], bv, a1, 2);                                       \
+        acc[7][j] = vfmaq_laneq_f32(acc[7][j], bv, a1, 3);                                       \
+      }                                                                                          \
+      a += 8;                                                                                    \
+      b += 12;                                                                                   \
+    }                                                                                            \
+    for (int r = 0; r < 8; r++) {                                                                \
+      for (int j = 0; j < NB; j++) {                                                             \
+        vst1q_f32(c + r * 12 + 4 * j, acc[r][j]);                                                \
+      }                                                                                          \
+    }                                                                                            \
+  }
+CNNRT_GEMM_NEON_8XN(1)
+CNNRT_GEMM_NEON_8XN(2)
+#undef CNNRT_GEMM_NEON_8XN
 #endif
 
 /* c[4][NR] (NR = 8 on ARMv7, 12 on aarch64) = sum over kc of a 4-row slice of an A panel of
@@ -366,7 +405,13 @@ static inline void cnnrt_f32_conv_gemm_neon_range(const cnnrt_conv_params *p, co
             for (int64_t s = 0; s < mr; s += 4) {
 #if defined(__aarch64__)
               if (mr == 8 && s == 0) { /* the whole 8-row panel at once */
-                cnnrt_gemm_neon_8x12(kc, ap, bpanel, tile);
+                if (cols <= 4) {
+                  cnnrt_gemm_neon_8x4x1(kc, ap, bpanel, tile);
+                } else if (cols <= 8) {
+                  cnnrt_gemm_neon_8x4x2(kc, ap, bpanel, tile);
+                } else {
+                  cnnrt_gemm_neon_8x12(kc, ap, bpanel, tile);
+                }
                 const int64_t rows = m - i0 < 8 ? m - i0 : 8;
                 const int64_t off = i0 * plane + j0 + jp;
                 cnnrt_gemm_neon_epilogue(tile, rows, cols, yb + off, plane,
