@@ -32,6 +32,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# ONNX Runtime (npm onnxruntime-node; --ignore-scripts: its install script fetches GPU extras)
+# for the tests that run cnncc's ONNX output in it (emit_onnx, dsl, train). Not fatal: without
+# it those comparisons say they are skipped.
+ort_dir="$build/bench/node"
+if command -v npm >/dev/null 2>&1 &&
+   ! (cd "$ort_dir" 2>/dev/null && node -e "require('onnxruntime-node')" >/dev/null 2>&1); then
+  echo "== installing onnxruntime-node into $ort_dir"
+  mkdir -p "$ort_dir"
+  [ -f "$ort_dir/package.json" ] || echo '{"name":"cnncc-tests","private":true}' > "$ort_dir/package.json"
+  (cd "$ort_dir" && npm install --ignore-scripts --no-audit --no-fund onnxruntime-node) ||
+    echo "== WARNING: npm install onnxruntime-node failed; ONNX Runtime comparisons are skipped"
+fi
+
 py=/usr/bin/python3
 echo "== generating the ONNX backend node tests"
 $py tests/onnx_node/generate.py "$build/onnx_node_data"
