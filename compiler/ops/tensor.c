@@ -136,6 +136,11 @@ static bool infer_split(cn_graph *g, cn_node *n, cn_diag *d, tensor_params *p) {
       cn_error_node(d, n, "split sizes must be non-negative");
       return false;
     }
+    if (sizes[i] > x->dims[axis] - total) { /* (also keeps the sum from overflowing) */
+      cn_error_node(d, n, "split sizes add up to more than axis %d's %lld", axis,
+                    (long long)x->dims[axis]);
+      return false;
+    }
     total += sizes[i];
   }
   if (total != x->dims[axis]) {

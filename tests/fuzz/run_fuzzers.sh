@@ -19,7 +19,14 @@
 #   -j JOBS           parallel fuzzing processes per target (libFuzzer -fork; default 1)
 #   --rss MB          memory limit per process (default 2048)
 #   --timeout S       per-input time limit (default 10)
+#   --seed N          libFuzzer's random seed (default: chosen by libFuzzer)
+#   --runs N          stop after N inputs as well (default: no limit)
+#   --fresh           start from the seeds alone (empty corpus/<target>/ first)
 #   -- ARGS           further libFuzzer flags
+#
+# With --seed, --runs and --fresh a run is reproducible: the same inputs in the same order on any
+# machine, cut short only by -t. ctest's fuzz/<target> cases run that way, so a finding there is
+# reproducible rather than luck; long local runs (no --seed) explore anew each time.
 #
 # A crash leaves the input in BIN_DIR/artifacts/<target>/; reproduce with
 #   BIN_DIR/fuzz_<target> FILE
@@ -32,6 +39,9 @@ rss=2048
 timeout=10
 replay=""
 extra=""
+extra_seed=""
+extra_runs=""
+fresh=""
 while [ $# -gt 0 ]; do
   case "$1" in
     -t) seconds=$2; shift 2 ;;
@@ -39,14 +49,17 @@ while [ $# -gt 0 ]; do
     --rss) rss=$2; shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
     --replay) replay=$2; shift 2 ;;
+    --seed) extra_seed="-seed=$2"; shift 2 ;;
+    --runs) extra_runs="-runs=$2"; shift 2 ;;
+    --fresh) fresh=1; shift ;;
     --) shift; extra="$*"; break ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     -*) echo "run_fuzzers.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
   esac
 done
 if [ $# -lt 1 ]; then
-  sed -n '2,27p' "$0" >&2
+  sed -n '2,34p' "$0" >&2
   exit 2
 fi
 bin_dir=$1
@@ -98,6 +111,7 @@ for t in $targets; do
   corpus="$bin_dir/corpus/$t"
   seeds="$bin_dir/seeds/$t"
   artifacts="$bin_dir/artifacts/$t"
+  [ -n "$fresh" ] && rm -rf "$corpus"
   mkdir -p "$corpus" "$artifacts"
   [ -d "$seeds" ] || seeds=""
   dict=""
@@ -108,7 +122,8 @@ for t in $targets; do
   echo "fuzz_$t: fuzzing for ${seconds}s (corpus $corpus${seeds:+, seeds $seeds})"
   start=$(date +%s)
   # shellcheck disable=SC2086
-  "$exe" $common $forkopt $dict -max_total_time="$seconds" -artifact_prefix="$artifacts/" $extra \
+  "$exe" $common $forkopt $dict -max_total_time="$seconds" -artifact_prefix="$artifacts/" \
+    $extra_seed $extra_runs $extra \
     "$corpus" $seeds >"$log" 2>&1
   rc=$?
   end=$(date +%s)
