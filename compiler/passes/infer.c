@@ -35,6 +35,23 @@ static bool outputs_empty(const cn_graph *g, const cn_node *n) {
   return true;
 }
 
+/* Whether value v is a graph output or some node's input. (Only asked of the rare output an
+ * operator leaves undefined: an unread one is harmless and removed by DCE.) */
+static bool value_is_read(const cn_graph *g, int v) {
+  if (g->values[v].is_output) {
+    return true;
+  }
+  for (int i = 0; i < g->n_nodes; i++) {
+    const cn_node *n = &g->nodes[i];
+    for (int k = 0; !n->dead && k < n->n_in; k++) {
+      if (n->in[k] == v) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 static bool all_inputs_const(const cn_graph *g, const cn_node *n) {
   for (int i = 0; i < n->n_in; i++) {
     if (n->in[i] >= 0 && g->values[n->in[i]].kind != CN_VALUE_CONST) {
@@ -94,6 +111,18 @@ bool cn_pass_infer(cn_graph *g, cn_diag *d) {
     }
     if (!cn_op_infer(g, n, d)) {
       continue; /* keep going: report every bad node at once */
+    }
+    bool outputs_known = true;
+    for (int o = 0; o < n->n_out; o++) {
+      if (n->out[o] >= 0 && g->values[n->out[o]].rank < 0 && value_is_read(g, n->out[o])) {
+        cn_error_node(d, n, "lists %d outputs, but the operator defines no output #%d (which is read)", n->n_out,
+                      o + 1);
+        outputs_known = false;
+        break;
+      }
+    }
+    if (!outputs_known) {
+      continue;
     }
     bool foldable = all_inputs_const(g, n) || n->op == CN_OP_SHAPE || n->op == CN_OP_SIZE;
     int64_t bytes = foldable ? outputs_bytes(g, n) : 0;
