@@ -161,10 +161,12 @@ static bool looks_like_dsl(const char *path) {
   return c == '#' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
+bool cn_model_is_dsl(const char *path) {
+  return has_suffix(path, ".cnn") || (!has_suffix(path, ".onnx") && looks_like_dsl(path));
+}
+
 cn_graph *cn_load_model(const cn_options *opt, cn_diag *d) {
-  bool dsl = has_suffix(opt->model_path, ".cnn") ||
-             (!has_suffix(opt->model_path, ".onnx") && looks_like_dsl(opt->model_path));
-  if (dsl) {
+  if (cn_model_is_dsl(opt->model_path)) {
     cn_dsl_options dopt = {0};
     dopt.n_param_files = opt->n_param_files;
     dopt.param_files = opt->param_files;

@@ -64,6 +64,9 @@ int cn_compile(const cn_options *opt);
  * Returns NULL after reporting errors. */
 cn_graph *cn_load_model(const cn_options *opt, cn_diag *d);
 
+/* Whether cn_load_model reads `path` as the .cnn language (else as ONNX). */
+bool cn_model_is_dsl(const char *path);
+
 /* Loads the model named by opt (ONNX or DSL, by extension) and runs the passes up to the memory
  * plan. Returns NULL after reporting errors. Used by cn_compile, --info and the tests. */
 cn_graph *cn_load_and_optimize(const cn_options *opt, cn_diag *d);

@@ -811,12 +811,13 @@ static bool set_declared(cn_train_spec *s, const struct cn_train_decl *t, const 
 
 bool cn_train_spec_for_model(cn_train_spec *out, const cn_options *opt, cn_diag *d) {
   cn_train_spec_init(out);
-  cn_graph *g = cn_load_model(opt, d);
-  if (!g) {
+  /* Only a .cnn model can carry a training section: an ONNX model is not read an extra time. */
+  cn_graph *g = cn_model_is_dsl(opt->model_path) ? cn_load_model(opt, d) : NULL;
+  if (!g && cn_diag_failed(d)) {
     return false;
   }
   bool ok = true;
-  for (int i = 0; ok && i < g->n_train_decls; i++) {
+  for (int i = 0; ok && g && i < g->n_train_decls; i++) {
     const struct cn_train_decl *t = &g->train_decls[i];
     ok = set_declared(out, t, opt->model_path, d);
   }
