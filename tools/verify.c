@@ -15,8 +15,10 @@
  *                                      newlib's headers (--sysroot /usr/lib/arm-none-eabi)
  *   generic     the host's triple      (none)
  *
- * Built only when CMake finds libclang (option CNNCC_LIBCLANG); otherwise --verify reports that
- * it is unavailable. */
+ * Built only when CMake finds libclang's header (option CNNCC_LIBCLANG); otherwise --verify
+ * reports that it is unavailable. libclang itself (~60 MB of code) is loaded with dlopen when
+ * --verify runs, not linked: every other cnncc invocation would otherwise pay its start-up time
+ * and resident memory. The library CMake found is tried first, then the usual sonames. */
 #include "verify.h"
 
 #include <stdio.h>
@@ -25,13 +27,88 @@
 
 #if defined(CNNCC_HAVE_LIBCLANG)
 #include <clang-c/Index.h>
+#include <dlfcn.h>
+
+/* The libclang entry points verify uses, resolved from the dlopen'ed library. */
+typedef struct {
+  void *handle;
+  CXIndex (*createIndex)(int, int);
+  enum CXErrorCode (*parseTranslationUnit2)(CXIndex, const char *, const char *const *, int,
+                                            struct CXUnsavedFile *, unsigned, unsigned,
+                                            CXTranslationUnit *);
+  unsigned (*getNumDiagnostics)(CXTranslationUnit);
+  CXDiagnostic (*getDiagnostic)(CXTranslationUnit, unsigned);
+  enum CXDiagnosticSeverity (*getDiagnosticSeverity)(CXDiagnostic);
+  CXString (*formatDiagnostic)(CXDiagnostic, unsigned);
+  unsigned (*defaultDiagnosticDisplayOptions)(void);
+  const char *(*getCString)(CXString);
+  void (*disposeString)(CXString);
+  void (*disposeDiagnostic)(CXDiagnostic);
+  void (*disposeTranslationUnit)(CXTranslationUnit);
+  void (*disposeIndex)(CXIndex);
+} libclang_api;
+
+/* Opens libclang and resolves every entry point; false (with api->handle NULL) if any is
+ * missing. The dlsym results are converted through memcpy: ISO C has no conversion from void *
+ * to a function pointer, POSIX guarantees the representation. */
+static bool libclang_open(libclang_api *api) {
+  static const char *const names[] = {
+#if defined(CNNCC_LIBCLANG_PATH)
+      CNNCC_LIBCLANG_PATH,
+#endif
+      "libclang-14.so.1", "libclang.so.1", "libclang.so"};
+  memset(api, 0, sizeof *api);
+  for (size_t i = 0; i < sizeof names / sizeof names[0] && !api->handle; i++) {
+    api->handle = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+  }
+  if (!api->handle) {
+    return false;
+  }
+  struct {
+    const char *symbol;
+    void *slot;
+    size_t size;
+  } const table[] = {
+#define CN_LIBCLANG_SYM(field) {"clang_" #field, &api->field, sizeof api->field}
+      CN_LIBCLANG_SYM(createIndex),
+      CN_LIBCLANG_SYM(parseTranslationUnit2),
+      CN_LIBCLANG_SYM(getNumDiagnostics),
+      CN_LIBCLANG_SYM(getDiagnostic),
+      CN_LIBCLANG_SYM(getDiagnosticSeverity),
+      CN_LIBCLANG_SYM(formatDiagnostic),
+      CN_LIBCLANG_SYM(defaultDiagnosticDisplayOptions),
+      CN_LIBCLANG_SYM(getCString),
+      CN_LIBCLANG_SYM(disposeString),
+      CN_LIBCLANG_SYM(disposeDiagnostic),
+      CN_LIBCLANG_SYM(disposeTranslationUnit),
+      CN_LIBCLANG_SYM(disposeIndex),
+#undef CN_LIBCLANG_SYM
+  };
+  for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+    void *sym = dlsym(api->handle, table[i].symbol);
+    if (!sym) {
+      dlclose(api->handle);
+      api->handle = NULL;
+      return false;
+    }
+    memcpy(table[i].slot, &sym, table[i].size);
+  }
+  return true;
+}
 
 static bool dir_exists(const char *path) {
   struct stat st;
   return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-bool cn_verify_available(void) { return true; }
+bool cn_verify_available(void) {
+  libclang_api api;
+  if (!libclang_open(&api)) {
+    return false;
+  }
+  dlclose(api.handle);
+  return true;
+}
 
 bool cn_verify_file(const char *c_path, int target, FILE *out) {
   const char *args[32];
@@ -76,30 +153,38 @@ bool cn_verify_file(const char *c_path, int target, FILE *out) {
   default: /* generic: the host */
     break;
   }
-  CXIndex index = clang_createIndex(0, 0);
+  libclang_api api;
+  if (!libclang_open(&api)) {
+    fprintf(out,
+            "cnncc: error: --verify: libclang could not be loaded (install libclang-14-dev); "
+            "'%s' not checked\n",
+            c_path);
+    return false;
+  }
+  CXIndex index = api.createIndex(0, 0);
   CXTranslationUnit tu = NULL;
-  enum CXErrorCode rc = clang_parseTranslationUnit2(index, c_path, args, n, NULL, 0,
+  enum CXErrorCode rc = api.parseTranslationUnit2(index, c_path, args, n, NULL, 0,
                                                     CXTranslationUnit_None, &tu);
   bool ok = rc == CXError_Success && tu != NULL;
   if (!ok) {
     fprintf(out, "cnncc: error: --verify: libclang could not parse '%s' (error %d)\n", c_path,
             (int)rc);
   } else {
-    unsigned count = clang_getNumDiagnostics(tu);
+    unsigned count = api.getNumDiagnostics(tu);
     unsigned shown = 0;
     bool missing_header = false;
     for (unsigned i = 0; i < count; i++) {
-      CXDiagnostic diag = clang_getDiagnostic(tu, i);
-      enum CXDiagnosticSeverity sev = clang_getDiagnosticSeverity(diag);
+      CXDiagnostic diag = api.getDiagnostic(tu, i);
+      enum CXDiagnosticSeverity sev = api.getDiagnosticSeverity(diag);
       if (sev >= CXDiagnostic_Warning) {
-        CXString s = clang_formatDiagnostic(diag, clang_defaultDiagnosticDisplayOptions());
-        const char *text = clang_getCString(s);
+        CXString s = api.formatDiagnostic(diag, api.defaultDiagnosticDisplayOptions());
+        const char *text = api.getCString(s);
         fprintf(out, "%s\n", text);
         missing_header = missing_header || strstr(text, "file not found") != NULL;
-        clang_disposeString(s);
+        api.disposeString(s);
         shown++;
       }
-      clang_disposeDiagnostic(diag);
+      api.disposeDiagnostic(diag);
     }
     if (shown > 0) {
       fprintf(out, "cnncc: error: --verify: %u diagnostic%s in '%s'\n", shown,
@@ -109,9 +194,10 @@ bool cn_verify_file(const char *c_path, int target, FILE *out) {
       }
       ok = false;
     }
-    clang_disposeTranslationUnit(tu);
+    api.disposeTranslationUnit(tu);
   }
-  clang_disposeIndex(index);
+  api.disposeIndex(index);
+  dlclose(api.handle);
   return ok;
 }
 

@@ -1568,8 +1568,8 @@ def memory_bounded(ctx):
                  os.path.join(folder, "out", "m.bin")])
     check(r.returncode == 0, "cnncc failed:\n%s" % r.stderr)
     peak = int(r.stdout.split()[-1]) * 1024
-    # What cnncc holds before it reads anything (the process image and its shared libraries,
-    # libclang's for --verify among them) is not the model's: measure it with --version.
+    # What cnncc holds before it reads anything (the process image and its shared libraries)
+    # is not the model's: measure it with --version.
     r = ctx.run([sys.executable, "-S", "-c", measure, ctx.cnncc_path, "--version"])
     check(r.returncode == 0, "cnncc --version failed:\n%s" % r.stderr)
     base = int(r.stdout.split()[-1]) * 1024
