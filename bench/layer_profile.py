@@ -157,7 +157,7 @@ def main():
                        capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit("layer_profile: build failed: " + r.stderr[-2000:])
-    cmd = [exe, a.input, "--bench", str(a.runs), "--threads", str(a.threads)]
+    cmd = [exe, a.input, "--bench", str(a.runs), "--threads", str(a.threads), "--out-dir", prof]
     if a.weights:
         cmd += ["--weights", a.weights]
     r = subprocess.run(cmd, capture_output=True, text=True)
