@@ -349,7 +349,6 @@ static int add_node(builder *b, cn_op op, const char *opname, const char *name, 
 
 typedef enum init_kind { INIT_UNIFORM, INIT_CONST } init_kind;
 
-static const char *dtype_short(cn_dtype t);
 
 /* Looks `name` up in the parameter sources; fills v's data if found (shape checked). Returns
  * false with a reported error when a source has it with the wrong shape or type. */
@@ -1347,31 +1346,12 @@ static val op_composite(op_call *oc, cn_op op) {
   return result(r);
 }
 
-static const char *dtype_short(cn_dtype t) {
-  switch (t) {
-  case CNNRT_F32: return "f32";
-  case CNNRT_F64: return "f64";
-  case CNNRT_F16: return "f16";
-  case CNNRT_BF16: return "bf16";
-  case CNNRT_I8: return "i8";
-  case CNNRT_I16: return "i16";
-  case CNNRT_I32: return "i32";
-  case CNNRT_I64: return "i64";
-  case CNNRT_U8: return "u8";
-  case CNNRT_U16: return "u16";
-  case CNNRT_U32: return "u32";
-  case CNNRT_U64: return "u64";
-  case CNNRT_BOOL: return "bool";
-  default: return NULL;
-  }
-}
-
 static bool dtype_from_name(const char *s, cn_dtype *out) {
   static const cn_dtype all[] = {CNNRT_F32, CNNRT_F64, CNNRT_F16, CNNRT_BF16, CNNRT_I8,
                                  CNNRT_I16, CNNRT_I32, CNNRT_I64, CNNRT_U8,   CNNRT_U16,
                                  CNNRT_U32, CNNRT_U64, CNNRT_BOOL};
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-    if (strcmp(s, dtype_short(all[i])) == 0 || strcmp(s, cn_dtype_name(all[i])) == 0) {
+    if (strcmp(s, cn_dtype_suffix(all[i])) == 0 || strcmp(s, cn_dtype_name(all[i])) == 0) {
       *out = all[i];
       return true;
     }
