@@ -956,6 +956,61 @@ static int spread_axis(ad *a, int x, int axis, int64_t step) {
   return reshape_to(a, out, rank, wide);
 }
 
+/* Pads one axis with zeros. */
+static int pad_axis(ad *a, int x, int axis, int64_t before, int64_t after) {
+  if (x < 0 || (before == 0 && after == 0)) {
+    return x;
+  }
+  const int rank = a->g->values[x].rank;
+  int64_t pads[2 * CN_MAX_RANK] = {0};
+  pads[axis] = before;
+  pads[rank + axis] = after;
+  int out;
+  int id = begin_node(a, CN_OP_PAD, 2, &x, 1, 1, &out);
+  attr_ints(a, id, "pads", pads, 2 * rank);
+  return finish(a, id) ? out : -1;
+}
+
+/* The gradient of reflect/edge Pad, one axis at a time: the centre of dy, plus the border
+ * regions added back where they were read from (mirrored for reflect, summed onto the first or
+ * last element for edge). Returns -1 after an error. */
+static int pad_border_grad(ad *a, const cnnrt_pad_params *p, int dy) {
+  int g = dy;
+  for (int k = 0; k < p->rank && g >= 0; k++) {
+    int64_t b = p->pad_begin[k], n = p->in[k], e = p->out[k] - p->in[k] - p->pad_begin[k];
+    if (b < 0 || e < 0) {
+      unsupported(a, "reflect/edge Pad with negative pads");
+      return -1;
+    }
+    if (b == 0 && e == 0) {
+      continue;
+    }
+    int sum = slice_steps(a, g, k, b, b + n, 1);
+    for (int side = 0; side < 2; side++) {
+      int64_t len = side == 0 ? b : e;
+      if (len == 0) {
+        continue;
+      }
+      int part = side == 0 ? slice_steps(a, g, k, 0, b, 1) : slice_steps(a, g, k, b + n, b + n + e, 1);
+      if (p->mode == CNNRT_PAD_REFLECT) { /* out b-1-i <- in 1+i; out b+n+j <- in n-2-j */
+        part = slice_steps(a, part, k, len - 1, -len - 1, -1);
+        part = side == 0 ? pad_axis(a, part, k, 1, n - 1 - len) : pad_axis(a, part, k, n - 1 - len, 1);
+      } else { /* edge: every border element is a copy of the first (last) one */
+        int64_t ax = k;
+        int r;
+        int id = begin_node(a, CN_OP_REDUCE_SUM, 11, &part, 1, 1, &r);
+        attr_ints(a, id, "axes", &ax, 1);
+        attr_int(a, id, "keepdims", 1);
+        part = finish(a, id) ? r : -1;
+        part = side == 0 ? pad_axis(a, part, k, 0, n - 1) : pad_axis(a, part, k, n - 1, 0);
+      }
+      sum = part < 0 ? -1 : binary(a, CN_OP_ADD, sum, part);
+    }
+    g = sum;
+  }
+  return g;
+}
+
 static void rule_tensor(ad *a, const cn_node *n, int dy) {
   cn_graph *g = a->g;
   switch (n->op) {
@@ -1094,8 +1149,12 @@ static void rule_tensor(ad *a, const cn_node *n, int dy) {
       return;
     }
     const cnnrt_pad_params *p = cn_tensor_pad_params(n);
+    if (p->mode == CNNRT_PAD_REFLECT || p->mode == CNNRT_PAD_EDGE) {
+      accumulate(a, n->in[0], pad_border_grad(a, p, dy));
+      break;
+    }
     if (p->mode != CNNRT_PAD_CONSTANT) {
-      unsupported(a, "Pad in reflect or edge mode");
+      unsupported(a, "Pad in wrap mode");
       return;
     }
     int64_t starts[CN_MAX_RANK], ends[CN_MAX_RANK];
