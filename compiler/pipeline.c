@@ -214,6 +214,12 @@ cn_graph *cn_load_and_optimize(const cn_options *opt, cn_diag *d) {
     if (ok) {
       dump_after(opt, g, "autodiff");
     }
+    if (ok && opt->checkpoint) {
+      ok = cn_pass_checkpoint(g, opt->checkpoint, d) && cn_pass_dce(g, d);
+      if (ok) {
+        dump_after(opt, g, "checkpoint");
+      }
+    }
   }
   if (ok && !opt->grad) {
     ok = cn_pass_fold_batchnorm(g, d) && cn_pass_dce(g, d);

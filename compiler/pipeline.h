@@ -35,6 +35,9 @@ typedef struct cn_options {
   const char *emit_onnx_path; /* --emit-onnx FILE: also write the model as ONNX (NULL: no) */
   bool info;                /* --info: print a model summary instead of compiling */
   bool grad;                /* --grad: also generate NAME_backward (vector-Jacobian products) */
+  /* --checkpoint[=SPEC] with --grad or --train: recompute forward values in the backward pass
+   * instead of keeping them (cn_pass_checkpoint; "" = automatic); NULL: off. */
+  const char *checkpoint;
   cn_target target;
   int64_t max_arena; /* --max-arena BYTES, 0 = no limit */
   int max_threads;   /* --max-threads N: threads the arena's scratch is sized for (default 1) */

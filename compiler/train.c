@@ -599,10 +599,6 @@ cn_graph *cn_train_build(const cn_options *opt, bool training, cn_train_info *t,
       }
     }
     t->n_params = k;
-    /* One function: the train step runs forward, loss and backward in NAME_run. */
-    for (int i = 0; i < g->n_nodes; i++) {
-      g->nodes[i].backward = false;
-    }
     t->state_out = cn_calloc((size_t)t->n_state + 1, sizeof(int));
     t->state_is_var = cn_calloc((size_t)t->n_state + 1, sizeof(bool));
     t->state_momentum = cn_calloc((size_t)t->n_state + 1, sizeof(float));
@@ -621,6 +617,15 @@ cn_graph *cn_train_build(const cn_options *opt, bool training, cn_train_info *t,
         }
       }
       CN_ASSERT(t->state_out[i] >= 0);
+    }
+    /* --checkpoint: after the statistics' outputs are found, so that they are the original
+     * BatchNormalization's (a recomputed copy's statistics are never read). */
+    if (opt->checkpoint) {
+      ok = cn_pass_checkpoint(g, opt->checkpoint, d);
+    }
+    /* One function: the train step runs forward, loss and backward in NAME_run. */
+    for (int i = 0; i < g->n_nodes; i++) {
+      g->nodes[i].backward = false;
     }
   }
   if (ok) {

@@ -38,6 +38,8 @@ static const char usage_text[] =
     "  --grad                 also generate NAME_backward: gradients (vector-Jacobian\n"
     "                         products) w.r.t. every float input and initializer; the\n"
     "                         --main driver then takes --vjp dy0.npy [dy1.npy ...]\n"
+    "  --checkpoint[=SPEC]    --grad/--train: recompute activations in the backward pass\n"
+    "                         (less arena); SPEC auto, every:K or NAME,... (docs/cli.md)\n"
     "  --name IDENT           prefix of the generated functions and macros (default: NAME)\n"
     "  --weights FILE.bin     put the weights in FILE.bin (the application passes them in)\n"
     "                         instead of embedding them as constant arrays\n"
@@ -210,6 +212,13 @@ int main(int argc, char **argv) {
       verify = true;
     } else if (strcmp(a, "--grad") == 0) {
       opt.grad = true;
+    } else if (strcmp(a, "--checkpoint") == 0) {
+      opt.checkpoint = "auto";
+    } else if (strncmp(a, "--checkpoint=", 13) == 0) {
+      if (a[13] == '\0') {
+        return fail("%s", "--checkpoint= needs auto, every:K or value names");
+      }
+      opt.checkpoint = a + 13;
     } else if (strcmp(a, "--info") == 0) {
       opt.info = true;
     } else if (strcmp(a, "--train") == 0) {
@@ -315,6 +324,10 @@ int main(int argc, char **argv) {
   }
   if (!opt.model_path) {
     return fail("%s", "no model given");
+  }
+  if (opt.checkpoint && !opt.grad && !want_train) {
+    return fail("%s", "--checkpoint recomputes activations for a backward pass: it needs --grad "
+                      "or --train");
   }
   if (train_option && !want_train) {
     return fail("%s is a training option: it needs --train", train_option);

@@ -198,6 +198,16 @@ static int scale_by(ad *a, int x, float f) {
   return binary(a, CN_OP_MUL, x, const_f32(a, f, 0, NULL));
 }
 
+static int where3(ad *a, int cond, int x, int y) {
+  int in[3] = {cond, x, y};
+  return node1(a, CN_OP_WHERE, 16, in, 3);
+}
+
+/* 1.0f where cond holds, else 0.0f (float, cond's shape). */
+static int mask_f32(ad *a, int cond) {
+  return where3(a, cond, const_f32(a, 1.0f, 0, NULL), const_f32(a, 0.0f, 0, NULL));
+}
+
 static int reshape_to(ad *a, int x, int rank, const int64_t *dims) {
   const cn_value *v = &a->g->values[x];
   bool same = v->rank == rank;
@@ -420,29 +430,68 @@ static int transpose_last2(ad *a, int x) {
   return finish(a, id) ? out : -1;
 }
 
+/* Reshapes value v to its own shape with a 1 inserted at axis `at` (numpy's promotion of a
+ * 1-D MatMul operand), or back (drop). */
+static int with_unit_axis(ad *a, int v, int at) {
+  const cn_value *val = &a->g->values[v];
+  int64_t dims[CN_MAX_RANK];
+  int rank = 0;
+  for (int k = 0; k <= val->rank; k++) {
+    if (k == at) {
+      dims[rank++] = 1;
+    }
+    if (k < val->rank) {
+      dims[rank++] = val->dims[k];
+    }
+  }
+  return reshape_to(a, v, rank, dims);
+}
+
 static void rule_matmul(ad *a, const cn_node *n, int dy) {
   int A = n->in[0], B = n->in[1];
-  const cn_value *va = &a->g->values[A], *vb = &a->g->values[B];
-  if (va->rank < 2 || vb->rank < 2) {
-    unsupported(a, "MatMul with a 1-D operand");
+  const int ra = a->g->values[A].rank, rb = a->g->values[B].rank;
+  /* A 1-D operand is a [1, k] row (A) or a [k, 1] column (B), as numpy promotes it; dy gets
+   * the unit axes the promotion removed from the result back. */
+  int a2 = ra == 1 ? with_unit_axis(a, A, 0) : A;
+  int b2 = rb == 1 ? with_unit_axis(a, B, 1) : B;
+  int dy2 = dy;
+  if (ra == 1 && rb == 1) {
+    int64_t one[2] = {1, 1};
+    dy2 = reshape_to(a, dy, 2, one);
+  } else if (ra == 1) { /* y [..., n] from [1, k] x [..., k, n]: [..., 1, n] */
+    dy2 = with_unit_axis(a, dy, a->g->values[dy].rank - 1);
+  } else if (rb == 1) { /* y [..., m]: [..., m, 1] */
+    dy2 = with_unit_axis(a, dy, a->g->values[dy].rank);
+  }
+  if (dy2 < 0) {
     return;
   }
-  if (va->rank == 2 && vb->rank == 2) {
+  const int r2a = a->g->values[a2].rank, r2b = a->g->values[b2].rank;
+  int dA = -1, dB = -1;
+  if (r2a == 2 && r2b == 2) {
+    dA = wants(a, n, 0) ? gemm(a, dy2, b2, 0, 1, 1.0f) : -1;
+    dB = wants(a, n, 1) ? gemm(a, a2, dy2, 1, 0, 1.0f) : -1;
+  } else {
     if (wants(a, n, 0)) {
-      accumulate(a, A, gemm(a, dy, B, 0, 1, 1.0f));
+      int in[2] = {dy2, transpose_last2(a, b2)};
+      dA = sum_to(a, node1(a, CN_OP_MATMUL, 13, in, 2), a2);
     }
     if (wants(a, n, 1)) {
-      accumulate(a, B, gemm(a, A, dy, 1, 0, 1.0f));
+      int in[2] = {transpose_last2(a, a2), dy2};
+      dB = sum_to(a, node1(a, CN_OP_MATMUL, 13, in, 2), b2);
     }
-    return;
   }
-  if (wants(a, n, 0)) {
-    int in[2] = {dy, transpose_last2(a, B)};
-    accumulate(a, A, sum_to(a, node1(a, CN_OP_MATMUL, 13, in, 2), A));
+  if (dA >= 0) {
+    const cn_value *av = &a->g->values[A];
+    int64_t dims[CN_MAX_RANK];
+    memcpy(dims, av->dims, sizeof(int64_t) * (size_t)av->rank);
+    accumulate(a, A, reshape_to(a, dA, ra, dims));
   }
-  if (wants(a, n, 1)) {
-    int in[2] = {transpose_last2(a, A), dy};
-    accumulate(a, B, sum_to(a, node1(a, CN_OP_MATMUL, 13, in, 2), B));
+  if (dB >= 0) {
+    const cn_value *bv = &a->g->values[B];
+    int64_t dims[CN_MAX_RANK];
+    memcpy(dims, bv->dims, sizeof(int64_t) * (size_t)bv->rank);
+    accumulate(a, B, reshape_to(a, dB, rb, dims));
   }
 }
 
@@ -658,6 +707,34 @@ static void rule_binary(ad *a, const cn_node *n, int dy) {
     }
     break;
   }
+  case CN_OP_MIN:
+  case CN_OP_MAX: {
+    /* The gradient goes to the inputs equal to the result, shared evenly among ties: for two
+     * inputs that is PyTorch's maximum/minimum (half each on a tie). */
+    if (n->n_in == 1) {
+      if (wants(a, n, 0)) accumulate(a, A, dy);
+      break;
+    }
+    int masks[64];
+    if (n->n_in > 64) {
+      unsupported(a, "Min/Max of more than 64 inputs");
+      return;
+    }
+    int count = -1;
+    for (int i = 0; i < n->n_in; i++) {
+      masks[i] = binary(a, CN_OP_EQUAL, n->in[i], y);
+      int f = mask_f32(a, masks[i]);
+      count = count < 0 ? f : binary(a, CN_OP_ADD, count, f);
+    }
+    int share = binary(a, CN_OP_DIV, dy, count);
+    int zero = const_f32(a, 0.0f, 0, NULL);
+    for (int i = 0; i < n->n_in; i++) {
+      if (wants(a, n, i)) {
+        accumulate(a, n->in[i], sum_to(a, where3(a, masks[i], share, zero), n->in[i]));
+      }
+    }
+    break;
+  }
   case CN_OP_SUM:
   case CN_OP_MEAN: {
     int g = n->op == CN_OP_MEAN ? scale_by(a, dy, 1.0f / (float)n->n_in) : dy;
@@ -754,27 +831,88 @@ static void rule_view(ad *a, const cn_node *n, int dy) {
 }
 
 static void rule_reduce(ad *a, const cn_node *n, int dy) {
-  if (n->op != CN_OP_REDUCE_SUM && n->op != CN_OP_REDUCE_MEAN) {
-    unsupported(a, "only ReduceSum and ReduceMean have gradient rules");
-    return;
-  }
   if (!wants(a, n, 0)) {
     return;
   }
   const cnnrt_reduce_params *r = n->params; /* first member of the family's params */
-  const cn_value *x = &a->g->values[n->in[0]];
-  int64_t kdims[CN_MAX_RANK], xdims[CN_MAX_RANK], count = 1;
-  for (int k = 0; k < x->rank; k++) {
-    xdims[k] = x->dims[k];
-    kdims[k] = r->reduce[k] ? 1 : x->dims[k];
-    count *= r->reduce[k] ? x->dims[k] : 1;
+  const cn_value *xv = &a->g->values[n->in[0]];
+  const int rank = xv->rank;
+  int x = n->in[0], y = n->out[0];
+  int64_t kdims[CN_MAX_RANK], xdims[CN_MAX_RANK], axes[CN_MAX_RANK], count = 1;
+  int na = 0;
+  for (int k = 0; k < rank; k++) {
+    xdims[k] = xv->dims[k];
+    kdims[k] = r->reduce[k] ? 1 : xv->dims[k];
+    count *= r->reduce[k] ? xv->dims[k] : 1;
+    if (r->reduce[k]) {
+      axes[na++] = k;
+    }
   }
-  int g = reshape_to(a, dy, x->rank, kdims);
-  if (n->op == CN_OP_REDUCE_MEAN) {
-    g = scale_by(a, g, 1.0f / (float)count);
+  int g = reshape_to(a, dy, rank, kdims); /* dy with the reduced axes kept (size 1) */
+  int yk = reshape_to(a, y, rank, kdims);
+  int zero = const_f32(a, 0.0f, 0, NULL);
+  int dx = -1; /* with broadcasting: Expand to x's shape at the end */
+  switch (n->op) {
+  case CN_OP_REDUCE_SUM: dx = g; break;
+  case CN_OP_REDUCE_MEAN: dx = scale_by(a, g, 1.0f / (float)count); break;
+  case CN_OP_REDUCE_SUM_SQUARE: /* 2 x dy */
+    dx = binary(a, CN_OP_MUL, scale_by(a, x, 2.0f), g);
+    break;
+  case CN_OP_REDUCE_L1: { /* sign(x) dy */
+    int pos = mask_f32(a, binary(a, CN_OP_GREATER, x, zero));
+    int neg = mask_f32(a, binary(a, CN_OP_LESS, x, zero));
+    dx = binary(a, CN_OP_MUL, binary(a, CN_OP_SUB, pos, neg), g);
+    break;
   }
-  int in[2] = {g, const_i64(a, xdims, x->rank)};
-  accumulate(a, n->in[0], node1(a, CN_OP_EXPAND, 13, in, 2));
+  case CN_OP_REDUCE_L2: { /* x / y dy, 0 where y = 0 (PyTorch's norm) */
+    int y0 = binary(a, CN_OP_EQUAL, yk, zero);
+    int safe = where3(a, y0, const_f32(a, 1.0f, 0, NULL), yk);
+    dx = where3(a, y0, zero, binary(a, CN_OP_MUL, binary(a, CN_OP_DIV, x, safe), g));
+    break;
+  }
+  case CN_OP_REDUCE_LOG_SUM: /* dy / sum(x) = dy / exp(y) */
+    dx = binary(a, CN_OP_DIV, g, node1(a, CN_OP_EXP, 13, &yk, 1));
+    break;
+  case CN_OP_REDUCE_LOG_SUM_EXP: { /* exp(x - y) dy */
+    int t = binary(a, CN_OP_SUB, x, yk);
+    dx = binary(a, CN_OP_MUL, node1(a, CN_OP_EXP, 13, &t, 1), g);
+    break;
+  }
+  case CN_OP_REDUCE_PROD: { /* y / x dy; zeros in x are not handled (PyTorch's special case) */
+    dx = binary(a, CN_OP_MUL, binary(a, CN_OP_DIV, yk, x), g);
+    break;
+  }
+  case CN_OP_REDUCE_MAX:
+  case CN_OP_REDUCE_MIN: { /* to the elements equal to the result, evenly among ties (amax) */
+    int m = binary(a, CN_OP_EQUAL, x, yk);
+    int f = mask_f32(a, m);
+    int cnt;
+    int id = begin_node(a, CN_OP_REDUCE_SUM, 11, &f, 1, 1, &cnt);
+    attr_ints(a, id, "axes", axes, na);
+    attr_int(a, id, "keepdims", 1);
+    if (!finish(a, id)) {
+      return;
+    }
+    dx = where3(a, m, binary(a, CN_OP_DIV, g, cnt), zero);
+    break;
+  }
+  default:
+    unsupported(a, "this reduction has no gradient rule");
+    return;
+  }
+  if (dx < 0) {
+    return;
+  }
+  const cn_value *dv = &a->g->values[dx];
+  bool full = dv->rank == rank;
+  for (int k = 0; full && k < rank; k++) {
+    full = dv->dims[k] == xdims[k];
+  }
+  if (!full) {
+    int in[2] = {dx, const_i64(a, xdims, rank)};
+    dx = node1(a, CN_OP_EXPAND, 13, in, 2);
+  }
+  accumulate(a, n->in[0], dx);
 }
 
 static int slice_axis(ad *a, int x, int axis, int64_t start, int64_t end) {
@@ -785,6 +923,92 @@ static int slice_axis(ad *a, int x, int axis, int64_t start, int64_t end) {
   attr_ints(a, id, "ends", &end, 1);
   attr_ints(a, id, "axes", &ax, 1);
   return finish(a, id) ? out : -1;
+}
+
+/* Slice (opset 13) of one axis with a step. */
+static int slice_steps(ad *a, int x, int axis, int64_t start, int64_t end, int64_t step) {
+  int64_t ax = axis;
+  int in[5] = {x, const_i64(a, &start, 1), const_i64(a, &end, 1), const_i64(a, &ax, 1),
+               const_i64(a, &step, 1)};
+  return node1(a, CN_OP_SLICE, 13, in, 5);
+}
+
+/* Along `axis` of length m: each element followed by (step - 1) zeros, length m * step. */
+static int spread_axis(ad *a, int x, int axis, int64_t step) {
+  const cn_value *v = &a->g->values[x];
+  const int rank = v->rank;
+  int64_t dims[CN_MAX_RANK], wide[CN_MAX_RANK], pads[2 * CN_MAX_RANK] = {0};
+  CN_ASSERT(rank < CN_MAX_RANK);
+  for (int k = 0, j = 0; k < rank; k++) {
+    dims[j++] = v->dims[k];
+    wide[k] = v->dims[k] * (k == axis ? step : 1);
+    if (k == axis) {
+      dims[j++] = 1;
+    }
+  }
+  int t = reshape_to(a, x, rank + 1, dims), out;
+  pads[(rank + 1) + axis + 1] = step - 1; /* after the unit axis */
+  int id = begin_node(a, CN_OP_PAD, 2, &t, 1, 1, &out);
+  attr_ints(a, id, "pads", pads, 2 * (rank + 1));
+  if (!finish(a, id)) {
+    return -1;
+  }
+  return reshape_to(a, out, rank, wide);
+}
+
+/* Pads one axis with zeros. */
+static int pad_axis(ad *a, int x, int axis, int64_t before, int64_t after) {
+  if (x < 0 || (before == 0 && after == 0)) {
+    return x;
+  }
+  const int rank = a->g->values[x].rank;
+  int64_t pads[2 * CN_MAX_RANK] = {0};
+  pads[axis] = before;
+  pads[rank + axis] = after;
+  int out;
+  int id = begin_node(a, CN_OP_PAD, 2, &x, 1, 1, &out);
+  attr_ints(a, id, "pads", pads, 2 * rank);
+  return finish(a, id) ? out : -1;
+}
+
+/* The gradient of reflect/edge Pad, one axis at a time: the centre of dy, plus the border
+ * regions added back where they were read from (mirrored for reflect, summed onto the first or
+ * last element for edge). Returns -1 after an error. */
+static int pad_border_grad(ad *a, const cnnrt_pad_params *p, int dy) {
+  int g = dy;
+  for (int k = 0; k < p->rank && g >= 0; k++) {
+    int64_t b = p->pad_begin[k], n = p->in[k], e = p->out[k] - p->in[k] - p->pad_begin[k];
+    if (b < 0 || e < 0) {
+      unsupported(a, "reflect/edge Pad with negative pads");
+      return -1;
+    }
+    if (b == 0 && e == 0) {
+      continue;
+    }
+    int sum = slice_steps(a, g, k, b, b + n, 1);
+    for (int side = 0; side < 2; side++) {
+      int64_t len = side == 0 ? b : e;
+      if (len == 0) {
+        continue;
+      }
+      int part = side == 0 ? slice_steps(a, g, k, 0, b, 1) : slice_steps(a, g, k, b + n, b + n + e, 1);
+      if (p->mode == CNNRT_PAD_REFLECT) { /* out b-1-i <- in 1+i; out b+n+j <- in n-2-j */
+        part = slice_steps(a, part, k, len - 1, -len - 1, -1);
+        part = side == 0 ? pad_axis(a, part, k, 1, n - 1 - len) : pad_axis(a, part, k, n - 1 - len, 1);
+      } else { /* edge: every border element is a copy of the first (last) one */
+        int64_t ax = k;
+        int r;
+        int id = begin_node(a, CN_OP_REDUCE_SUM, 11, &part, 1, 1, &r);
+        attr_ints(a, id, "axes", &ax, 1);
+        attr_int(a, id, "keepdims", 1);
+        part = finish(a, id) ? r : -1;
+        part = side == 0 ? pad_axis(a, part, k, 0, n - 1) : pad_axis(a, part, k, n - 1, 0);
+      }
+      sum = part < 0 ? -1 : binary(a, CN_OP_ADD, sum, part);
+    }
+    g = sum;
+  }
+  return g;
 }
 
 static void rule_tensor(ad *a, const cn_node *n, int dy) {
@@ -858,21 +1082,65 @@ static void rule_tensor(ad *a, const cn_node *n, int dy) {
     if (!wants(a, n, 0)) {
       return;
     }
-    const cnnrt_slice_params *s = cn_tensor_slice_params(n);
+    const cnnrt_slice_params sp = *cn_tensor_slice_params(n);
+    const int rank = (int)sp.rank;
     int64_t pads[2 * CN_MAX_RANK];
-    for (int k = 0; k < s->rank; k++) {
-      if (s->step[k] != 1 && s->out[k] > 1) {
-        unsupported(a, "Slice with steps other than 1");
-        return;
+    int gx = dy;
+    for (int k = 0; k < rank && gx >= 0; k++) {
+      pads[k] = sp.start[k];
+      pads[rank + k] = sp.in[k] - sp.start[k] - sp.out[k];
+      if (sp.step[k] == 1 || sp.out[k] <= 1) {
+        continue;
       }
-      pads[k] = s->start[k];
-      pads[s->rank + k] = s->in[k] - s->start[k] - s->out[k];
+      /* A strided axis: element j came from start + j * step. Reversed first when the step is
+       * negative, so that it came from `low` + j * |step|. */
+      int64_t step = sp.step[k] > 0 ? sp.step[k] : -sp.step[k], m = sp.out[k];
+      int64_t low = sp.step[k] > 0 ? sp.start[k] : sp.start[k] + (m - 1) * sp.step[k];
+      if (sp.step[k] < 0) {
+        gx = slice_steps(a, gx, k, m - 1, -m - 1, -1);
+      }
+      gx = spread_axis(a, gx, k, step); /* m * step long: element j at j * step */
+      int64_t len = m * step < sp.in[k] - low ? m * step : sp.in[k] - low;
+      if (len < m * step) {
+        gx = slice_steps(a, gx, k, 0, len, 1);
+      }
+      pads[k] = low;
+      pads[rank + k] = sp.in[k] - low - len;
+    }
+    if (gx < 0) {
+      return;
     }
     int out;
-    int id = begin_node(a, CN_OP_PAD, 2, &dy, 1, 1, &out);
-    attr_ints(a, id, "pads", pads, (int)(2 * s->rank));
+    int id = begin_node(a, CN_OP_PAD, 2, &gx, 1, 1, &out);
+    attr_ints(a, id, "pads", pads, 2 * rank);
     if (finish(a, id)) {
       accumulate(a, n->in[0], out);
+    }
+    break;
+  }
+  case CN_OP_TILE: { /* the sum of the tiles: dy as [r0, d0, r1, d1, ...] summed over the r's */
+    if (!wants(a, n, 0)) {
+      return;
+    }
+    const cn_value *x = &g->values[n->in[0]], *y = &g->values[n->out[0]];
+    const int rank = x->rank;
+    if (2 * rank > CN_MAX_RANK) {
+      unsupported(a, "Tile of a tensor of rank > 4");
+      return;
+    }
+    int64_t split[CN_MAX_RANK], axes[CN_MAX_RANK], xdims[CN_MAX_RANK];
+    for (int k = 0; k < rank; k++) {
+      split[2 * k] = x->dims[k] > 0 ? y->dims[k] / x->dims[k] : 0;
+      split[2 * k + 1] = x->dims[k];
+      axes[k] = 2 * k;
+      xdims[k] = x->dims[k];
+    }
+    int t = reshape_to(a, dy, 2 * rank, split), out;
+    int id = begin_node(a, CN_OP_REDUCE_SUM, 11, &t, 1, 1, &out);
+    attr_ints(a, id, "axes", axes, rank);
+    attr_int(a, id, "keepdims", 0);
+    if (finish(a, id)) {
+      accumulate(a, n->in[0], reshape_to(a, out, rank, xdims));
     }
     break;
   }
@@ -881,8 +1149,12 @@ static void rule_tensor(ad *a, const cn_node *n, int dy) {
       return;
     }
     const cnnrt_pad_params *p = cn_tensor_pad_params(n);
+    if (p->mode == CNNRT_PAD_REFLECT || p->mode == CNNRT_PAD_EDGE) {
+      accumulate(a, n->in[0], pad_border_grad(a, p, dy));
+      break;
+    }
     if (p->mode != CNNRT_PAD_CONSTANT) {
-      unsupported(a, "Pad in reflect or edge mode");
+      unsupported(a, "Pad in wrap mode");
       return;
     }
     int64_t starts[CN_MAX_RANK], ends[CN_MAX_RANK];
@@ -937,12 +1209,21 @@ static void apply_rule(ad *a, const cn_node *n, int dy) {
     accumulate(a, n->in[0], dy);
     break;
   case CN_OP_REDUCE_SUM:
-  case CN_OP_REDUCE_MEAN: rule_reduce(a, n, dy); break;
+  case CN_OP_REDUCE_MEAN:
+  case CN_OP_REDUCE_MAX:
+  case CN_OP_REDUCE_MIN:
+  case CN_OP_REDUCE_L1:
+  case CN_OP_REDUCE_L2:
+  case CN_OP_REDUCE_PROD:
+  case CN_OP_REDUCE_SUM_SQUARE:
+  case CN_OP_REDUCE_LOG_SUM:
+  case CN_OP_REDUCE_LOG_SUM_EXP: rule_reduce(a, n, dy); break;
   case CN_OP_TRANSPOSE:
   case CN_OP_CONCAT:
   case CN_OP_SPLIT:
   case CN_OP_SLICE:
   case CN_OP_PAD:
+  case CN_OP_TILE:
   case CN_OP_EXPAND: rule_tensor(a, n, dy); break;
   case CN_OP_ADD:
   case CN_OP_SUB:
@@ -952,6 +1233,8 @@ static void apply_rule(ad *a, const cn_node *n, int dy) {
   case CN_OP_SUM:
   case CN_OP_MEAN:
   case CN_OP_PRELU:
+  case CN_OP_MIN:
+  case CN_OP_MAX:
   case CN_OP_WHERE: rule_binary(a, n, dy); break;
   case CN_OP_RESIZE:
   case CN_OP_UPSAMPLE: rule_resize(a, n, dy); break;

@@ -36,6 +36,13 @@ bool cn_autodiff(cn_graph *g, const cn_autodiff_opts *o, int *grads, cn_diag *d)
  * (g->seeds, named "grad_<output>") and records the results in g->grads / g->grad_wrt. */
 bool cn_pass_autodiff_outputs(cn_graph *g, cn_diag *d);
 
+/* --checkpoint (compiler/passes/checkpoint.c): after cn_autodiff, keeps only some forward
+ * values alive for the backward nodes and recomputes the others right before the first backward
+ * node that needs them (copies of the forward nodes, marked backward). spec: NULL, "" or "auto"
+ * (about sqrt(N) segments of the N forward nodes), "every:K" (segments of K forward nodes), or a
+ * comma-separated list of the value names to keep. Returns false after reporting a bad spec. */
+bool cn_pass_checkpoint(cn_graph *g, const char *spec, cn_diag *d);
+
 /* Whether op is differentiable at all (integer/shape ops are not: no gradient flows). */
 bool cn_op_has_grad(cn_op op);
 

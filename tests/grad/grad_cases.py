@@ -103,12 +103,28 @@ CASES = {
     "chunk_both": (lambda: Lambda(lambda m, x: (lambda c: c[0] * c[1])(torch.chunk(x, 2, dim=2))), [(2, 3, 6)], "eval"),
     "slice": (lambda: Lambda(lambda m, x: x[:, 1:3, 2:, :-1] * 3.0), [(2, 4, 5, 6)], "eval"),
     "pad": (lambda: Lambda(lambda m, x: F.pad(x, (1, 2, 0, 1)) * 2.0), [(2, 3, 4, 4)], "eval"),
+    "pad_reflect_edge": (lambda: Lambda(lambda m, x: (F.pad(x, (1, 2, 3, 1), mode="reflect") * 1.0,
+                                                      F.pad(x, (2, 1, 0, 3), mode="replicate") * 1.0)), [(2, 3, 5, 4)], "eval"),
     "reshape_transpose": (lambda: Lambda(lambda m, x: x.reshape(2, 3, 20).transpose(1, 2).reshape(2, 60) * 1.5), [(2, 3, 4, 5)], "eval"),
     "squeeze_unsqueeze": (lambda: Lambda(lambda m, x: x.unsqueeze(1).squeeze(3) * 2.0), [(2, 3, 1, 5)], "eval"),
     "channel_shuffle": (lambda: Lambda(lambda m, x: x.reshape(2, 2, 3, 4, 4).transpose(1, 2).reshape(2, 6, 4, 4) * 1.0), [(2, 6, 4, 4)], "eval"),
     # reductions
     "reduce_mean": (lambda: Lambda(lambda m, x: x.mean(dim=(2, 3))), [(2, 3, 4, 5)], "eval"),
     "reduce_sum_keep": (lambda: Lambda(lambda m, x: x.sum(dim=1, keepdim=True) * x), [(2, 3, 4)], "eval"),
+    "reduce_max_min": (lambda: Lambda(lambda m, x: (x.amax(dim=(2, 3)) * 1.5, x.amin(dim=1),
+                                                    torch.relu(x).amax(dim=1, keepdim=True))), [(2, 3, 4, 5)], "eval"),
+    "reduce_norms": (lambda: Lambda(lambda m, x: torch.norm(x, p=2, dim=2) + torch.norm(x, p=1, dim=2)
+                                    + torch.logsumexp(x, dim=2) + (x * 0.5 + 1.5).prod(dim=2)), [(2, 3, 4)], "eval"),
+    # elementwise Max/Min (ties: half of the gradient to each input, as PyTorch)
+    "max_min": (lambda: Lambda(lambda m, a, b: torch.maximum(a, b) + torch.minimum(a * 0.5, b)
+                               + torch.maximum(a, torch.relu(a)) * 2.0), [(2, 3, 4), (3, 1)], "eval"),
+    # MatMul with 1-D operands (numpy promotion)
+    "matmul_1d": (lambda: Lambda(lambda m, v, a, b: (torch.matmul(v, b), torch.matmul(a, v),
+                                                         torch.matmul(v, v) * 1.0)), [(5,), (2, 4, 5), (2, 5, 3)], "eval"),
+    "tile": (lambda: Lambda(lambda m, x: x.repeat(1, 2, 3) * torch.arange(36.0).reshape(1, 6, 6)), [(2, 3, 2)], "eval"),
+    "slice_strided": (lambda: Lambda(lambda m, x: (x[:, ::2, 1::3] * 2.0, x[:, 1:4:2, 2::3] * 1.0,
+                                                   torch.flip(x, [2])[:, :2, ::2] * 1.0)),
+                      [(2, 5, 7)], "eval"),
     # eval-mode dropout is the identity
     "dropout_eval": (seq(nn.Conv2d(3, 4, 3), nn.Dropout(0.5)), [(2, 3, 5, 5)], "eval"),
     # whole models

@@ -146,12 +146,15 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--work")
     ap.add_argument("--rtol", type=float, default=1e-4)
+    ap.add_argument("--checkpoint", nargs="?", const="", default=None,
+                    help="compile with --checkpoint[=SPEC] as well as without: gradients within "
+                         "1e-6 of each other, a smaller arena, and against PyTorch")
     args = ap.parse_args()
     torch.set_num_threads(1)
     work = args.work or tempfile.mkdtemp(prefix="grad_")
     if os.path.isdir(work):
         shutil.rmtree(work)
-    os.makedirs(os.path.join(work, "res"))
+    os.makedirs(work)
 
     model, inputs, mode = build(args.case)
     onnx_path = os.path.join(work, "model.onnx")
@@ -195,42 +198,75 @@ def main():
     for i, d in enumerate(dys):
         np.save(os.path.join(work, "dy%d.npy" % i), d)
 
-    out_dir = os.path.join(work, "out")
-    weights = os.path.join(out_dir, "m.bin")  # (a blob: no megabytes of C for gcc to parse)
-    cmd = [args.cnncc, onnx_path, "-o", os.path.join(out_dir, "m.c"), "--main", "--grad",
-           "--weights", weights]
-    if args.threads > 1:
-        cmd += ["--max-threads", str(args.threads)]
-    if args.cnncc.endswith(".py"):
-        cmd = [sys.executable] + cmd
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        print(r.stdout + r.stderr)
-        print("case %s: cnncc failed FAIL" % args.case)
-        return 1
-    srcs = sorted(os.path.join(out_dir, f) for f in os.listdir(out_dir) if f.endswith(".c"))
-    prog = os.path.join(work, "prog")
-    cc = [args.cc, "-O2", "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"] + \
-        shlex.split(args.cflags) + srcs + ["-o", prog, "-lm", "-lpthread"]
-    r = subprocess.run(cc, capture_output=True, text=True)
-    if r.returncode != 0:
-        print(r.stdout + r.stderr)
-        print("case %s: C build failed FAIL" % args.case)
-        return 1
-    run = [prog] + [os.path.join(work, n + ".npy") for n in in_names] + ["--vjp"] + \
-        [os.path.join(work, "dy%d.npy" % i) for i in range(n_out)] + \
-        ["--out-dir", os.path.join(work, "res"), "--threads", str(args.threads),
-         "--weights", weights]
-    r = subprocess.run(run, capture_output=True, text=True, timeout=600)
-    if r.returncode != 0:
-        print(r.stdout + r.stderr)
-        print("case %s: run failed FAIL" % args.case)
-        return 1
+    def compile_and_run(tag, extra):
+        """cnncc (with extra flags), build, run; returns (result folder, NAME_ARENA_BYTES) or
+        (None, reason)."""
+        out_dir = os.path.join(work, "out" + tag)
+        weights = os.path.join(out_dir, "m.bin")  # (a blob: no megabytes of C for gcc to parse)
+        cmd = [args.cnncc, onnx_path, "-o", os.path.join(out_dir, "m.c"), "--main", "--grad",
+               "--weights", weights] + extra
+        if args.threads > 1:
+            cmd += ["--max-threads", str(args.threads)]
+        if args.cnncc.endswith(".py"):
+            cmd = [sys.executable] + cmd
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            print(r.stdout + r.stderr)
+            return None, "cnncc failed"
+        srcs = sorted(os.path.join(out_dir, f) for f in os.listdir(out_dir) if f.endswith(".c"))
+        prog = os.path.join(work, "prog" + tag)
+        cc = [args.cc, "-O2", "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"] + \
+            shlex.split(args.cflags) + srcs + ["-o", prog, "-lm", "-lpthread"]
+        r = subprocess.run(cc, capture_output=True, text=True)
+        if r.returncode != 0:
+            print(r.stdout + r.stderr)
+            return None, "C build failed"
+        res = os.path.join(work, "res" + tag)
+        os.makedirs(res, exist_ok=True)
+        run = [prog] + [os.path.join(work, n + ".npy") for n in in_names] + ["--vjp"] + \
+            [os.path.join(work, "dy%d.npy" % i) for i in range(n_out)] + \
+            ["--out-dir", res, "--threads", str(args.threads), "--weights", weights]
+        r = subprocess.run(run, capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            print(r.stdout + r.stderr)
+            return None, "run failed"
+        with open(os.path.join(out_dir, "m.h")) as f:
+            arena = int(re.search(r"#define M_ARENA_BYTES (\d+)", f.read()).group(1))
+        return res, arena
 
-    ok_all, worst = True, 0.0
-    checks = [("output " + n, os.path.join(work, "res", sanitize(n) + ".npy"), e)
+    if args.checkpoint is not None:
+        # --checkpoint: the same gradients as without it (recomputation reads the same inputs),
+        # checked below against PyTorch too, with a smaller arena.
+        base, base_arena = compile_and_run("_base", [])
+        if base is None:
+            print("case %s (without --checkpoint): %s FAIL" % (args.case, base_arena))
+            return 1
+        flag = "--checkpoint" + ("=" + args.checkpoint if args.checkpoint else "")
+        res_dir, arena = compile_and_run("", [flag])
+    else:
+        res_dir, arena = compile_and_run("", [])
+    if res_dir is None:
+        print("case %s: %s FAIL" % (args.case, arena))
+        return 1
+    ckpt_ok = True
+    if args.checkpoint is not None:
+        worst_ck, identical = 0.0, True
+        for f in sorted(os.listdir(base)):
+            a, b = np.load(os.path.join(res_dir, f)), np.load(os.path.join(base, f))
+            identical &= a.tobytes() == b.tobytes()
+            scale = float(np.max(np.abs(b))) if b.size else 0.0
+            d = float(np.max(np.abs(a.astype(np.float64) - b))) if a.size else 0.0
+            worst_ck = max(worst_ck, d / scale if scale > 0 else d)
+        ckpt_ok = worst_ck <= 1e-6 and arena < base_arena
+        print("  %s vs without: %d tensors %s, worst rel=%.3g; arena %d -> %d bytes (%.2fx) %s" %
+              (flag, len(os.listdir(base)), "bit-identical" if identical else "differ",
+               worst_ck, base_arena, arena, base_arena / max(arena, 1),
+               "ok" if ckpt_ok else "FAIL"))
+
+    ok_all, worst = ckpt_ok, 0.0
+    checks = [("output " + n, os.path.join(res_dir, sanitize(n) + ".npy"), e)
               for n, e in zip(out_names, outs)]
-    checks += [("grad " + n, os.path.join(work, "res", "grad_" + sanitize(n) + ".npy"), e)
+    checks += [("grad " + n, os.path.join(res_dir, "grad_" + sanitize(n) + ".npy"), e)
                for n, e in sorted(grads.items())]
     # A gradient that is zero in exact arithmetic (e.g. the bias of a convolution followed by
     # training-mode BatchNorm) holds only rounding noise in both results: its scale is then

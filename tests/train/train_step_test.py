@@ -14,6 +14,7 @@ import argparse
 import copy
 import math
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -94,6 +95,28 @@ class DropNet(Net):
         return self.fc2(h)
 
 
+class DeepDropNet(DropNet):
+    """DropNet with two more convolutions (BN, a residual) at full resolution: enough saved
+    activations for --checkpoint to shrink the arena."""
+
+    def __init__(self, classes=5):
+        super().__init__(classes)
+        self.c3 = nn.Conv2d(6, 6, 3, padding=1, bias=False)
+        self.b3 = nn.BatchNorm2d(6)
+        self.c4 = nn.Conv2d(6, 6, 3, padding=1)
+
+    def forward(self, x):
+        x = F.relu(self.b1(self.c1(x)))
+        x = F.relu(self.c4(F.relu(self.b3(self.c3(x))))) + x
+        x = F.relu(self.c2(F.max_pool2d(x, 2)))
+        h = F.relu(self.b2(self.fc1(x.flatten(1))))
+        if self.mask_step is None:
+            h = F.dropout(h, 0.3, self.training)
+        elif self.training:
+            h = h * torch.tensor(dropout_mask(tuple(h.shape), 0.3, 0, self.mask_step))
+        return self.fc2(h)
+
+
 CASES = {
     # name: (cnncc options, optimizer factory, loss, extras)
     "sgd_momentum": (["--optimizer", "sgd", "--lr", "0.1", "--momentum", "0.9",
@@ -118,6 +141,13 @@ CASES = {
                           {"mse": True, "cosine_warmup": 2, "freeze": "c1."}),
     "sgd_dropout": (["--optimizer", "sgd", "--lr", "0.1", "--momentum", "0.9"],
                     lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), {"dropout": True}),
+    # --checkpoint: BN in training mode and Dropout recomputed in the backward pass; also built
+    # without it, and the two runs must give the same losses, parameters, statistics and logits
+    # with a smaller graph arena.
+    "sgd_dropout_checkpoint": (["--optimizer", "sgd", "--lr", "0.1", "--momentum", "0.9",
+                                "--checkpoint"],
+                               lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+                               {"dropout": True, "checkpoint": True}),
 }
 
 
@@ -166,9 +196,10 @@ def run_case(name, args):
     os.makedirs(work)
     torch.manual_seed(7)
     classes, batch = 5, 8
-    model = DropNet(classes) if extra.get("dropout") else Net(classes)
+    model = DeepDropNet(classes) if extra.get("checkpoint") else \
+        DropNet(classes) if extra.get("dropout") else Net(classes)
     with torch.no_grad():  # non-trivial BN parameters and statistics
-        for bn in (model.b1, model.b2):
+        for bn in (model.b1, model.b2) + ((model.b3,) if extra.get("checkpoint") else ()):
             bn.weight.uniform_(0.5, 1.5)
             bn.bias.uniform_(-0.2, 0.2)
             bn.running_mean.uniform_(-0.1, 0.1)
@@ -194,15 +225,43 @@ def run_case(name, args):
         ys = rng.integers(0, classes, (steps, batch)).astype(np.int64)
     xs.tofile(os.path.join(work, "inputs.bin"))
     ys.tofile(os.path.join(work, "labels.bin"))
-    out = os.path.join(work, "out")
-    run([args.cnncc, onnx_path, "--train", "--batch", str(batch), "--name", "net", "-o",
-         os.path.join(out, "net.c")] + opts)
-    exe = os.path.join(work, "harness")
-    srcs = [os.path.join(out, f) for f in sorted(os.listdir(out)) if f.endswith(".c")]
-    run([args.cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Wpedantic", "-Werror"] +
-        args.cflags.split() + ["-I", out, os.path.join(HERE, "step_harness.c")] + srcs +
-        ["-o", exe, "-lm"])
-    run([exe, work, str(steps)])
+    def build_and_run(sub, options):
+        """Compiles, builds and runs the harness in work/sub; returns NET_GRAPH_ARENA_BYTES."""
+        out = os.path.join(work, sub, "out")
+        run([args.cnncc, onnx_path, "--train", "--batch", str(batch), "--name", "net", "-o",
+             os.path.join(out, "net.c")] + options)
+        exe = os.path.join(work, sub, "harness")
+        srcs = [os.path.join(out, f) for f in sorted(os.listdir(out)) if f.endswith(".c")]
+        run([args.cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Wpedantic", "-Werror"] +
+            args.cflags.split() + ["-I", out, os.path.join(HERE, "step_harness.c")] + srcs +
+            ["-o", exe, "-lm"])
+        if sub:
+            for f in ("inputs.bin", "labels.bin"):
+                shutil.copy(os.path.join(work, f), os.path.join(work, sub, f))
+        run([exe, os.path.join(work, sub), str(steps)])
+        with open(os.path.join(out, "net_train.h")) as f:
+            return int(re.search(r"#define NET_GRAPH_ARENA_BYTES (\d+)", f.read()).group(1))
+
+    arena = build_and_run("", opts)
+    if extra.get("checkpoint"):
+        base_arena = build_and_run("base", [o for o in opts if not o.startswith("--checkpoint")])
+        worst_ck, same = 0.0, True
+        for f in ("losses.bin", "params.bin", "train_logits.bin", "eval_logits.bin"):
+            a = open(os.path.join(work, f), "rb").read()
+            b = open(os.path.join(work, "base", f), "rb").read()
+            same &= a == b
+            if f == "params.bin":
+                pa, pb = read_params(os.path.join(work, f)), read_params(os.path.join(work, "base", f))
+                worst_ck = max([worst_ck] + [rel_err(pa[k], pb[k]) for k in pb])
+            else:
+                worst_ck = max(worst_ck, rel_err(np.frombuffer(a, np.float32),
+                                                 np.frombuffer(b, np.float32)))
+        print("%-22s --checkpoint vs without: %s, worst rel %.2e; graph arena %d -> %d bytes" %
+              (name, "bit-identical" if same else "different", worst_ck, base_arena, arena))
+        if worst_ck > 1e-6 or arena >= base_arena:
+            print("%-22s FAILED: --checkpoint changed the results or did not shrink the arena" %
+                  "")
+            return False
 
     # PyTorch
     ref.train()
