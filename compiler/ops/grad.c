@@ -282,10 +282,24 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
   case CN_OP_ACT_GRAD: {
     const grad_params *p = n->params;
     cn_emit_use(e, CN_RT_ACT_GRAD);
+    /* x86: the AVX2 form (which itself falls back to the scalar one for Mish) */
+    const bool x86 = e->opt->target == CN_TARGET_X86_64;
+    if (x86) {
+      cn_emit_use(e, CN_RT_ACT_GRAD_AVX2);
+      cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+      cn_emit_line(e, "    cnnrt_f32_act_grad_avx2(%lld, %s, %s, %lld, %s, %s, %s);",
+                   (long long)p->kind, cn_emit_float(e, p->alpha), cn_emit_float(e, p->beta),
+                   (long long)cn_value_numel(x), cn_emit_in(e, n->in[0]),
+                   cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]));
+      cn_emit_line(e, "#else");
+    }
     cn_emit_line(e, "    cnnrt_f32_act_grad(%lld, %s, %s, %lld, %s, %s, %s);", (long long)p->kind,
                  cn_emit_float(e, p->alpha), cn_emit_float(e, p->beta),
                  (long long)cn_value_numel(x), cn_emit_in(e, n->in[0]), cn_emit_in(e, n->in[1]),
                  cn_emit_out(e, n->out[0]));
+    if (x86) {
+      cn_emit_line(e, "#endif");
+    }
     break;
   }
   case CN_OP_SOFTMAX_GRAD:
