@@ -259,24 +259,51 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
     break;
   case CN_OP_BATCH_NORM_GRAD: {
     const grad_params *p = n->params;
+    const bool x86 = e->opt->target == CN_TARGET_X86_64;
     cn_emit_use(e, CN_RT_NORM_GRAD);
-    cn_emit_line(e,
-                 "    cnnrt_f32_batchnorm_grad(%lld, %lld, %lld, %s, %s, %s, %s, %s, %s, %s, %s, "
-                 "%s, %s, %s);",
-                 (long long)p->n, (long long)p->c, (long long)p->spatial, cn_emit_float(e, p->eps),
-                 in_or_null(e, n, 0), in_or_null(e, n, 1), in_or_null(e, n, 2),
-                 in_or_null(e, n, 3), in_or_null(e, n, 4), out_or_null(e, n, 0),
-                 out_or_null(e, n, 1), out_or_null(e, n, 2), out_or_null(e, n, 3),
-                 out_or_null(e, n, 4));
+    for (int avx2 = x86 ? 1 : 0; avx2 >= 0; avx2--) { /* x86: the AVX2 form, else the scalar */
+      if (avx2) {
+        cn_emit_use(e, CN_RT_NORM_GRAD_AVX2);
+        cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+      } else if (x86) {
+        cn_emit_line(e, "#else");
+      }
+      cn_emit_line(e,
+                   "    cnnrt_f32_batchnorm_grad%s(%lld, %lld, %lld, %s, %s, %s, %s, %s, %s, %s, "
+                   "%s, %s, %s, %s%s);",
+                   avx2 ? "_avx2" : "", (long long)p->n, (long long)p->c, (long long)p->spatial,
+                   cn_emit_float(e, p->eps), in_or_null(e, n, 0), in_or_null(e, n, 1),
+                   in_or_null(e, n, 2), in_or_null(e, n, 3), in_or_null(e, n, 4),
+                   out_or_null(e, n, 0), out_or_null(e, n, 1), out_or_null(e, n, 2),
+                   out_or_null(e, n, 3), out_or_null(e, n, 4), avx2 ? ", par" : "");
+    }
+    if (x86) {
+      cn_emit_line(e, "#endif");
+    }
     break;
   }
   case CN_OP_BATCH_NORM_TRAIN_GRAD: {
     const grad_params *p = n->params;
+    const bool x86 = e->opt->target == CN_TARGET_X86_64;
     cn_emit_use(e, CN_RT_NORM_GRAD);
-    cn_emit_line(e, "    cnnrt_f32_batchnorm_train_grad(%lld, %lld, %lld, %s, %s, %s, %s, %s, %s, %s);",
-                 (long long)p->n, (long long)p->c, (long long)p->spatial, cn_emit_float(e, p->eps),
-                 in_or_null(e, n, 0), in_or_null(e, n, 1), in_or_null(e, n, 2),
-                 out_or_null(e, n, 0), out_or_null(e, n, 1), out_or_null(e, n, 2));
+    for (int avx2 = x86 ? 1 : 0; avx2 >= 0; avx2--) { /* x86: the AVX2 form, else the scalar */
+      if (avx2) {
+        cn_emit_use(e, CN_RT_NORM_GRAD_AVX2);
+        cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+      } else if (x86) {
+        cn_emit_line(e, "#else");
+      }
+      cn_emit_line(e,
+                   "    cnnrt_f32_batchnorm_train_grad%s(%lld, %lld, %lld, %s, %s, %s, %s, %s, "
+                   "%s, %s%s);",
+                   avx2 ? "_avx2" : "", (long long)p->n, (long long)p->c, (long long)p->spatial,
+                   cn_emit_float(e, p->eps), in_or_null(e, n, 0), in_or_null(e, n, 1),
+                   in_or_null(e, n, 2), out_or_null(e, n, 0), out_or_null(e, n, 1),
+                   out_or_null(e, n, 2), avx2 ? ", par" : "");
+    }
+    if (x86) {
+      cn_emit_line(e, "#endif");
+    }
     break;
   }
   case CN_OP_ACT_GRAD: {
@@ -305,11 +332,23 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
   case CN_OP_SOFTMAX_GRAD:
   case CN_OP_LOG_SOFTMAX_GRAD: {
     const grad_params *p = n->params;
+    const bool x86 = e->opt->target == CN_TARGET_X86_64;
     cn_emit_use(e, CN_RT_NORM_GRAD);
-    cn_emit_line(e, "    cnnrt_f32_%s_grad_ref(%lld, %lld, %lld, %s, %s, %s);",
-                 n->op == CN_OP_SOFTMAX_GRAD ? "softmax" : "logsoftmax", (long long)p->outer,
-                 (long long)p->axis_len, (long long)p->inner, cn_emit_in(e, n->in[0]),
-                 cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]));
+    for (int avx2 = x86 ? 1 : 0; avx2 >= 0; avx2--) { /* x86: the AVX2 form, else the scalar */
+      if (avx2) {
+        cn_emit_use(e, CN_RT_NORM_GRAD_AVX2);
+        cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+      } else if (x86) {
+        cn_emit_line(e, "#else");
+      }
+      cn_emit_line(e, "    cnnrt_f32_%s_grad_%s(%lld, %lld, %lld, %s, %s, %s);",
+                   n->op == CN_OP_SOFTMAX_GRAD ? "softmax" : "logsoftmax", avx2 ? "avx2" : "ref",
+                   (long long)p->outer, (long long)p->axis_len, (long long)p->inner,
+                   cn_emit_in(e, n->in[0]), cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]));
+    }
+    if (x86) {
+      cn_emit_line(e, "#endif");
+    }
     break;
   }
   case CN_OP_INSTANCE_NORM_GRAD: {
