@@ -220,6 +220,7 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
   switch (n->op) {
   case CN_OP_CONV_GRAD_FILTER: {
     cn_emit_use(e, CN_RT_CONV | CN_RT_CONV_GRAD);
+    const cnnrt_conv_params *cp = n->params;
     const char *p = cn_emit_params(e, "cnnrt_conv_params", CN_FIELDS(conv_fields), n->params);
     const char *x_ = cn_emit_in(e, n->in[0]), *dy = cn_emit_in(e, n->in[2]);
     const char *dw = cn_emit_out(e, n->out[0]);
@@ -229,6 +230,15 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
       cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
       cn_emit_line(e, "    cnnrt_f32_conv_grad_filter_avx2(%s, %s, %s, %s, %s, %lld, par);", p, x_,
                    dy, dw, cn_emit_scratch(e, n), (long long)max_tasks);
+      cn_emit_line(e, "#else");
+      cn_emit_line(e, "    cnnrt_f32_conv_grad_filter(%s, %s, %s, %s, NULL, par);", p, x_, dy, dw);
+      cn_emit_line(e, "#endif");
+    } else if (e->opt->target == CN_TARGET_X86_64 && cp->group > 1 && cp->group == cp->c_in &&
+               cp->group == cp->c_out) {
+      /* depthwise: vectorised along the rows of each channel (cnnrt_conv_grad_avx2.h) */
+      cn_emit_use(e, CN_RT_CONV_AVX2 | CN_RT_CONV_GRAD_AVX2);
+      cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+      cn_emit_line(e, "    cnnrt_f32_dwconv_grad_filter_avx2(%s, %s, %s, %s, par);", p, x_, dy, dw);
       cn_emit_line(e, "#else");
       cn_emit_line(e, "    cnnrt_f32_conv_grad_filter(%s, %s, %s, %s, NULL, par);", p, x_, dy, dw);
       cn_emit_line(e, "#endif");
