@@ -251,12 +251,28 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
   case CN_OP_AVERAGE_POOL_GRAD: {
     cn_emit_use(e, CN_RT_POOL | CN_RT_POOL_GRAD);
     const char *p = cn_emit_params(e, "cnnrt_pool_params", CN_FIELDS(pool_fields), n->params);
+    const bool x86 = e->opt->target == CN_TARGET_X86_64;
+    if (x86) { /* the AVX2 forms (planes over the threads), the scalar references otherwise */
+      cn_emit_use(e, CN_RT_POOL_GRAD_AVX2);
+      cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+      if (n->op == CN_OP_MAX_POOL_GRAD) {
+        cn_emit_line(e, "    cnnrt_f32_maxpool_grad_avx2(%s, %s, %s, %s, par);", p,
+                     cn_emit_in(e, n->in[0]), cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]));
+      } else {
+        cn_emit_line(e, "    cnnrt_f32_avgpool_grad_avx2(%s, %s, %s, par);", p,
+                     cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]));
+      }
+      cn_emit_line(e, "#else");
+    }
     if (n->op == CN_OP_MAX_POOL_GRAD) {
       cn_emit_line(e, "    cnnrt_f32_maxpool_grad_ref(%s, %s, %s, %s);", p,
                    cn_emit_in(e, n->in[0]), cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]));
     } else {
       cn_emit_line(e, "    cnnrt_f32_avgpool_grad_ref(%s, %s, %s);", p, cn_emit_in(e, n->in[1]),
                    cn_emit_out(e, n->out[0]));
+    }
+    if (x86) {
+      cn_emit_line(e, "#endif");
     }
     break;
   }
