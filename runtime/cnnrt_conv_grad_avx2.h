@@ -323,6 +323,196 @@ static inline void cnnrt_f32_conv_grad_filter_avx2(const cnnrt_conv_params *p, c
   }
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Depthwise convolutions (group = c_in = c_out): filter gradient and data gradient (the
+ * ConvTranspose of dy with group = channels), vectorised along the rows of a channel's plane
+ * (NCHW keeps a channel's pixels contiguous; cnnrt_dwconv_avx2.h does the same forward).
+ *
+ * Filter: dW[c, tap] = sum over images and output rows of the dot product of a dy row with the
+ * x row the tap reads (stride 1: contiguous; stride 2: the even lanes of two loads), each row's
+ * dot in a float vector, rows added in double. Data: per tap and dy row, an axpy of w[c, tap] *
+ * dy row into the dx row it reaches (stride 1 along the row: vector; else scalar), dx starting
+ * at the bias or zero. Channels are split over the threads of `par`; no scratch.
+ * ------------------------------------------------------------------------------------------- */
+
+/* sum_j a[j] * b[j * stride], j < n, stride 1 or 2 vectorised (others scalar). */
+static inline float cnnrt_dw_grad_dot_avx2_(const float *a, const float *b, int64_t n,
+                                            int64_t stride) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t j = 0;
+  if (stride == 1) {
+    for (; j + 16 <= n; j += 16) {
+      acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j), acc0);
+      acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j + 8), _mm256_loadu_ps(b + j + 8), acc1);
+    }
+    for (; j + 8 <= n; j += 8) {
+      acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j), _mm256_loadu_ps(b + j), acc0);
+    }
+  } else if (stride == 2) {
+    /* b[2j .. 2j + 15] are read: only while j + 8 < n, so that b[2j + 15] <= b[2(n - 1)] */
+    for (; j + 8 < n; j += 8) {
+      const __m256 lo = _mm256_loadu_ps(b + 2 * j), hi = _mm256_loadu_ps(b + 2 * j + 8);
+      const __m256 ev = _mm256_castpd_ps(_mm256_permute4x64_pd(
+          _mm256_castps_pd(_mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0))), 0xD8));
+      acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + j), ev, acc0);
+    }
+  }
+  acc0 = _mm256_add_ps(acc0, acc1);
+  const __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc0), _mm256_extractf128_ps(acc0, 1));
+  const __m128 h2 = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  float sum = _mm_cvtss_f32(_mm_add_ss(h2, _mm_shuffle_ps(h2, h2, 1)));
+  for (; j < n; j++) {
+    sum += a[j] * b[j * stride];
+  }
+  return sum;
+}
+
+static inline void cnnrt_f32_dwconv_grad_filter_range_avx2(const cnnrt_conv_params *p, int64_t c0,
+                                                           int64_t c1, const float *x,
+                                                           const float *dy, float *dw) {
+  int64_t in[3], out[3], k[3], s[3], d[3], pb[3];
+  cnnrt_conv_grad_geom_(p, in, out, k, s, d, pb);
+  const int64_t in_plane = in[0] * in[1] * in[2], out_plane = out[0] * out[1] * out[2];
+  const int64_t taps = k[0] * k[1] * k[2], C = p->c_in;
+  for (int64_t c = c0; c < c1; c++) {
+    for (int64_t t0 = 0; t0 < k[0]; t0++) {
+      int64_t lo0, hi0;
+      cnnrt_conv_grad_range_(t0 * d[0] - pb[0], s[0], in[0], out[0], &lo0, &hi0);
+      for (int64_t t1 = 0; t1 < k[1]; t1++) {
+        int64_t lo1, hi1;
+        cnnrt_conv_grad_range_(t1 * d[1] - pb[1], s[1], in[1], out[1], &lo1, &hi1);
+        for (int64_t t2 = 0; t2 < k[2]; t2++) {
+          const int64_t off2 = t2 * d[2] - pb[2];
+          int64_t lo2, hi2;
+          cnnrt_conv_grad_range_(off2, s[2], in[2], out[2], &lo2, &hi2);
+          double acc = 0.0;
+          for (int64_t b = 0; b < p->n && lo2 < hi2; b++) {
+            const float *xc = x + (b * C + c) * in_plane;
+            const float *dyc = dy + (b * C + c) * out_plane;
+            for (int64_t o0 = lo0; o0 < hi0; o0++) {
+              const int64_t i0 = o0 * s[0] + t0 * d[0] - pb[0];
+              for (int64_t o1 = lo1; o1 < hi1; o1++) {
+                const int64_t i1 = o1 * s[1] + t1 * d[1] - pb[1];
+                const float *xr = xc + (i0 * in[1] + i1) * in[2] + off2 + lo2 * s[2];
+                const float *dyr = dyc + (o0 * out[1] + o1) * out[2] + lo2;
+                acc += cnnrt_dw_grad_dot_avx2_(dyr, xr, hi2 - lo2, s[2]);
+              }
+            }
+          }
+          dw[c * taps + (t0 * k[1] + t1) * k[2] + t2] = (float)acc;
+        }
+      }
+    }
+  }
+}
+
+/* Data gradient: ConvTranspose with group = c_in = c_out (p describes the ConvTranspose: in =
+ * dy's spatial sizes, out = dx's), no activation; bias may be NULL. */
+static inline void cnnrt_f32_dwconv_transpose_range_avx2(const cnnrt_conv_params *p, int64_t c0,
+                                                         int64_t c1, const float *x,
+                                                         const float *w, const float *bias,
+                                                         float *y) {
+  const cnnrt_conv_geom g = cnnrt_conv_make_geom(p);
+  const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
+  const int64_t out_plane = g.out[0] * g.out[1] * g.out[2];
+  const int64_t kvol = g.k[0] * g.k[1] * g.k[2], C = p->c_in;
+  for (int64_t b = 0; b < p->n; b++) {
+    for (int64_t c = c0; c < c1; c++) {
+      const float *xc = x + (b * C + c) * in_plane;
+      float *yc = y + (b * C + c) * out_plane;
+      const float b0 = bias ? bias[c] : 0.0f;
+      for (int64_t i = 0; i < out_plane; i++) {
+        yc[i] = b0;
+      }
+      for (int64_t t0 = 0; t0 < g.k[0]; t0++) {
+        int64_t lo0, hi0; /* input rows whose target row is inside */
+        cnnrt_conv_range(g.in[0], g.out[0], g.s[0], t0 * g.d[0] - g.pad[0], &lo0, &hi0);
+        for (int64_t t1 = 0; t1 < g.k[1]; t1++) {
+          int64_t lo1, hi1;
+          cnnrt_conv_range(g.in[1], g.out[1], g.s[1], t1 * g.d[1] - g.pad[1], &lo1, &hi1);
+          for (int64_t t2 = 0; t2 < g.k[2]; t2++) {
+            const int64_t off2 = t2 * g.d[2] - g.pad[2];
+            int64_t lo2, hi2;
+            cnnrt_conv_range(g.in[2], g.out[2], g.s[2], off2, &lo2, &hi2);
+            if (lo2 >= hi2) {
+              continue;
+            }
+            const float wv = w[c * kvol + (t0 * g.k[1] + t1) * g.k[2] + t2];
+            const __m256 vw = _mm256_set1_ps(wv);
+            const int64_t len = hi2 - lo2;
+            for (int64_t i0 = lo0; i0 < hi0; i0++) {
+              const int64_t o0 = i0 * g.s[0] + t0 * g.d[0] - g.pad[0];
+              for (int64_t i1 = lo1; i1 < hi1; i1++) {
+                const int64_t o1 = i1 * g.s[1] + t1 * g.d[1] - g.pad[1];
+                const float *xr = xc + (i0 * g.in[1] + i1) * g.in[2] + lo2;
+                float *yr = yc + (o0 * g.out[1] + o1) * g.out[2] + lo2 * g.s[2] + off2;
+                int64_t j = 0;
+                if (g.s[2] == 1) {
+                  for (; j + 8 <= len; j += 8) {
+                    _mm256_storeu_ps(yr + j, _mm256_fmadd_ps(vw, _mm256_loadu_ps(xr + j),
+                                                             _mm256_loadu_ps(yr + j)));
+                  }
+                }
+                for (; j < len; j++) {
+                  yr[j * g.s[2]] += wv * xr[j];
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+typedef struct cnnrt_dwconv_grad_task {
+  const cnnrt_conv_params *p;
+  const float *x, *w, *bias, *dy;
+  float *out;
+  int64_t n_tasks;
+} cnnrt_dwconv_grad_task;
+
+static inline void cnnrt_dwconv_grad_filter_task_(void *arg, int64_t task) {
+  const cnnrt_dwconv_grad_task *t = (const cnnrt_dwconv_grad_task *)arg;
+  const int64_t c = t->p->c_in;
+  cnnrt_f32_dwconv_grad_filter_range_avx2(t->p, c * task / t->n_tasks,
+                                          c * (task + 1) / t->n_tasks, t->x, t->dy, t->out);
+}
+
+static inline void cnnrt_dwconv_transpose_task_(void *arg, int64_t task) {
+  const cnnrt_dwconv_grad_task *t = (const cnnrt_dwconv_grad_task *)arg;
+  const int64_t c = t->p->c_in;
+  cnnrt_f32_dwconv_transpose_range_avx2(t->p, c * task / t->n_tasks, c * (task + 1) / t->n_tasks,
+                                        t->x, t->w, t->bias, t->out);
+}
+
+static inline int64_t cnnrt_dwconv_grad_tasks_(const cnnrt_parallel *par, int64_t c) {
+  const int64_t threads = par != NULL && par->run != NULL && par->threads > 1 ? par->threads : 1;
+  return threads < c ? threads : (c > 0 ? c : 1);
+}
+
+/* Whether p (a Conv, or the ConvTranspose of its data gradient) is depthwise: one input and one
+ * output channel per group. */
+static inline int cnnrt_conv_is_depthwise(const cnnrt_conv_params *p) {
+  return p->group > 1 && p->group == p->c_in && p->group == p->c_out;
+}
+
+/* Same contract as cnnrt_f32_conv_grad_filter_ref for a depthwise p. */
+static inline void cnnrt_f32_dwconv_grad_filter_avx2(const cnnrt_conv_params *p, const float *x,
+                                                     const float *dy, float *dw,
+                                                     const cnnrt_parallel *par) {
+  cnnrt_dwconv_grad_task t = {p, x, NULL, NULL, dy, dw, cnnrt_dwconv_grad_tasks_(par, p->c_in)};
+  cnnrt_parallel_for(par, cnnrt_dwconv_grad_filter_task_, &t, t.n_tasks);
+}
+
+/* Same contract as cnnrt_f32_conv_transpose_ref for a depthwise p without activation. */
+static inline void cnnrt_f32_dwconv_transpose_avx2(const cnnrt_conv_params *p, const float *x,
+                                                   const float *w, const float *bias, float *y,
+                                                   const cnnrt_parallel *par) {
+  cnnrt_dwconv_grad_task t = {p, x, w, bias, NULL, y, cnnrt_dwconv_grad_tasks_(par, p->c_in)};
+  cnnrt_parallel_for(par, cnnrt_dwconv_transpose_task_, &t, t.n_tasks);
+}
+
 #endif /* __AVX2__ && __FMA__ */
 
 #endif /* CNNRT_CONV_GRAD_AVX2_H */

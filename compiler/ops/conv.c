@@ -231,6 +231,14 @@ static const cn_field conv_fields[] = {
     CN_F32(cnnrt_conv_params, alpha),     CN_F32(cnnrt_conv_params, beta),
 };
 
+/* A ConvTranspose with one input and one output channel per group, no activation and no
+ * residual (the data gradient of a depthwise convolution). */
+static bool is_depthwise_transpose(const cn_node *n) {
+  const cnnrt_conv_params *cp = n->params;
+  return cp->group > 1 && cp->group == cp->c_in && cp->group == cp->c_out &&
+         cp->act == CNNRT_ACT_NONE && n->residual < 0;
+}
+
 void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
   (void)g;
   sync_epilogue(n);
@@ -332,6 +340,16 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     cn_emit_line(e, "    cnnrt_f32_conv_transpose_gemm_avx2(%s, %s, %s, %s, %s, %s, %lld, par);", p,
                  x, wp, b, y, cn_emit_scratch_at(e, n, packed, "unsigned char"),
                  (long long)max_tasks);
+    cn_emit_line(e, "#else");
+    cn_emit_line(e, "    cnnrt_f32_conv_transpose_ref(%s, %s, %s, %s, %s);", p, x, w, b, y);
+    cn_emit_line(e, "#endif");
+  } else if (n->op == CN_OP_CONV_TRANSPOSE && e->opt->target == CN_TARGET_X86_64 &&
+             is_depthwise_transpose(n)) {
+    /* a depthwise convolution's data gradient: rows of each channel vectorised, channels over
+     * the threads (cnnrt_conv_grad_avx2.h) */
+    cn_emit_use(e, CN_RT_CONV_AVX2 | CN_RT_CONV_GRAD | CN_RT_CONV_GRAD_AVX2);
+    cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+    cn_emit_line(e, "    cnnrt_f32_dwconv_transpose_avx2(%s, %s, %s, %s, %s, par);", p, x, w, b, y);
     cn_emit_line(e, "#else");
     cn_emit_line(e, "    cnnrt_f32_conv_transpose_ref(%s, %s, %s, %s, %s);", p, x, w, b, y);
     cn_emit_line(e, "#endif");

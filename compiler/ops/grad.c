@@ -220,6 +220,7 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
   switch (n->op) {
   case CN_OP_CONV_GRAD_FILTER: {
     cn_emit_use(e, CN_RT_CONV | CN_RT_CONV_GRAD);
+    const cnnrt_conv_params *cp = n->params;
     const char *p = cn_emit_params(e, "cnnrt_conv_params", CN_FIELDS(conv_fields), n->params);
     const char *x_ = cn_emit_in(e, n->in[0]), *dy = cn_emit_in(e, n->in[2]);
     const char *dw = cn_emit_out(e, n->out[0]);
@@ -232,6 +233,15 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
       cn_emit_line(e, "#else");
       cn_emit_line(e, "    cnnrt_f32_conv_grad_filter(%s, %s, %s, %s, NULL, par);", p, x_, dy, dw);
       cn_emit_line(e, "#endif");
+    } else if (e->opt->target == CN_TARGET_X86_64 && cp->group > 1 && cp->group == cp->c_in &&
+               cp->group == cp->c_out) {
+      /* depthwise: vectorised along the rows of each channel (cnnrt_conv_grad_avx2.h) */
+      cn_emit_use(e, CN_RT_CONV_AVX2 | CN_RT_CONV_GRAD_AVX2);
+      cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+      cn_emit_line(e, "    cnnrt_f32_dwconv_grad_filter_avx2(%s, %s, %s, %s, par);", p, x_, dy, dw);
+      cn_emit_line(e, "#else");
+      cn_emit_line(e, "    cnnrt_f32_conv_grad_filter(%s, %s, %s, %s, NULL, par);", p, x_, dy, dw);
+      cn_emit_line(e, "#endif");
     } else {
       cn_emit_line(e, "    cnnrt_f32_conv_grad_filter(%s, %s, %s, %s, NULL, par);", p, x_, dy, dw);
     }
@@ -241,12 +251,28 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
   case CN_OP_AVERAGE_POOL_GRAD: {
     cn_emit_use(e, CN_RT_POOL | CN_RT_POOL_GRAD);
     const char *p = cn_emit_params(e, "cnnrt_pool_params", CN_FIELDS(pool_fields), n->params);
+    const bool x86 = e->opt->target == CN_TARGET_X86_64;
+    if (x86) { /* the AVX2 forms (planes over the threads), the scalar references otherwise */
+      cn_emit_use(e, CN_RT_POOL_GRAD_AVX2);
+      cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+      if (n->op == CN_OP_MAX_POOL_GRAD) {
+        cn_emit_line(e, "    cnnrt_f32_maxpool_grad_avx2(%s, %s, %s, %s, par);", p,
+                     cn_emit_in(e, n->in[0]), cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]));
+      } else {
+        cn_emit_line(e, "    cnnrt_f32_avgpool_grad_avx2(%s, %s, %s, par);", p,
+                     cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]));
+      }
+      cn_emit_line(e, "#else");
+    }
     if (n->op == CN_OP_MAX_POOL_GRAD) {
       cn_emit_line(e, "    cnnrt_f32_maxpool_grad_ref(%s, %s, %s, %s);", p,
                    cn_emit_in(e, n->in[0]), cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]));
     } else {
       cn_emit_line(e, "    cnnrt_f32_avgpool_grad_ref(%s, %s, %s);", p, cn_emit_in(e, n->in[1]),
                    cn_emit_out(e, n->out[0]));
+    }
+    if (x86) {
+      cn_emit_line(e, "#endif");
     }
     break;
   }
@@ -259,43 +285,96 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
     break;
   case CN_OP_BATCH_NORM_GRAD: {
     const grad_params *p = n->params;
+    const bool x86 = e->opt->target == CN_TARGET_X86_64;
     cn_emit_use(e, CN_RT_NORM_GRAD);
-    cn_emit_line(e,
-                 "    cnnrt_f32_batchnorm_grad(%lld, %lld, %lld, %s, %s, %s, %s, %s, %s, %s, %s, "
-                 "%s, %s, %s);",
-                 (long long)p->n, (long long)p->c, (long long)p->spatial, cn_emit_float(e, p->eps),
-                 in_or_null(e, n, 0), in_or_null(e, n, 1), in_or_null(e, n, 2),
-                 in_or_null(e, n, 3), in_or_null(e, n, 4), out_or_null(e, n, 0),
-                 out_or_null(e, n, 1), out_or_null(e, n, 2), out_or_null(e, n, 3),
-                 out_or_null(e, n, 4));
+    for (int avx2 = x86 ? 1 : 0; avx2 >= 0; avx2--) { /* x86: the AVX2 form, else the scalar */
+      if (avx2) {
+        cn_emit_use(e, CN_RT_NORM_GRAD_AVX2);
+        cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+      } else if (x86) {
+        cn_emit_line(e, "#else");
+      }
+      cn_emit_line(e,
+                   "    cnnrt_f32_batchnorm_grad%s(%lld, %lld, %lld, %s, %s, %s, %s, %s, %s, %s, "
+                   "%s, %s, %s, %s%s);",
+                   avx2 ? "_avx2" : "", (long long)p->n, (long long)p->c, (long long)p->spatial,
+                   cn_emit_float(e, p->eps), in_or_null(e, n, 0), in_or_null(e, n, 1),
+                   in_or_null(e, n, 2), in_or_null(e, n, 3), in_or_null(e, n, 4),
+                   out_or_null(e, n, 0), out_or_null(e, n, 1), out_or_null(e, n, 2),
+                   out_or_null(e, n, 3), out_or_null(e, n, 4), avx2 ? ", par" : "");
+    }
+    if (x86) {
+      cn_emit_line(e, "#endif");
+    }
     break;
   }
   case CN_OP_BATCH_NORM_TRAIN_GRAD: {
     const grad_params *p = n->params;
+    const bool x86 = e->opt->target == CN_TARGET_X86_64;
     cn_emit_use(e, CN_RT_NORM_GRAD);
-    cn_emit_line(e, "    cnnrt_f32_batchnorm_train_grad(%lld, %lld, %lld, %s, %s, %s, %s, %s, %s, %s);",
-                 (long long)p->n, (long long)p->c, (long long)p->spatial, cn_emit_float(e, p->eps),
-                 in_or_null(e, n, 0), in_or_null(e, n, 1), in_or_null(e, n, 2),
-                 out_or_null(e, n, 0), out_or_null(e, n, 1), out_or_null(e, n, 2));
+    for (int avx2 = x86 ? 1 : 0; avx2 >= 0; avx2--) { /* x86: the AVX2 form, else the scalar */
+      if (avx2) {
+        cn_emit_use(e, CN_RT_NORM_GRAD_AVX2);
+        cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+      } else if (x86) {
+        cn_emit_line(e, "#else");
+      }
+      cn_emit_line(e,
+                   "    cnnrt_f32_batchnorm_train_grad%s(%lld, %lld, %lld, %s, %s, %s, %s, %s, "
+                   "%s, %s%s);",
+                   avx2 ? "_avx2" : "", (long long)p->n, (long long)p->c, (long long)p->spatial,
+                   cn_emit_float(e, p->eps), in_or_null(e, n, 0), in_or_null(e, n, 1),
+                   in_or_null(e, n, 2), out_or_null(e, n, 0), out_or_null(e, n, 1),
+                   out_or_null(e, n, 2), avx2 ? ", par" : "");
+    }
+    if (x86) {
+      cn_emit_line(e, "#endif");
+    }
     break;
   }
   case CN_OP_ACT_GRAD: {
     const grad_params *p = n->params;
     cn_emit_use(e, CN_RT_ACT_GRAD);
+    /* x86: the AVX2 form (which itself falls back to the scalar one for Mish) */
+    const bool x86 = e->opt->target == CN_TARGET_X86_64;
+    if (x86) {
+      cn_emit_use(e, CN_RT_ACT_GRAD_AVX2);
+      cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+      cn_emit_line(e, "    cnnrt_f32_act_grad_avx2(%lld, %s, %s, %lld, %s, %s, %s);",
+                   (long long)p->kind, cn_emit_float(e, p->alpha), cn_emit_float(e, p->beta),
+                   (long long)cn_value_numel(x), cn_emit_in(e, n->in[0]),
+                   cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]));
+      cn_emit_line(e, "#else");
+    }
     cn_emit_line(e, "    cnnrt_f32_act_grad(%lld, %s, %s, %lld, %s, %s, %s);", (long long)p->kind,
                  cn_emit_float(e, p->alpha), cn_emit_float(e, p->beta),
                  (long long)cn_value_numel(x), cn_emit_in(e, n->in[0]), cn_emit_in(e, n->in[1]),
                  cn_emit_out(e, n->out[0]));
+    if (x86) {
+      cn_emit_line(e, "#endif");
+    }
     break;
   }
   case CN_OP_SOFTMAX_GRAD:
   case CN_OP_LOG_SOFTMAX_GRAD: {
     const grad_params *p = n->params;
+    const bool x86 = e->opt->target == CN_TARGET_X86_64;
     cn_emit_use(e, CN_RT_NORM_GRAD);
-    cn_emit_line(e, "    cnnrt_f32_%s_grad_ref(%lld, %lld, %lld, %s, %s, %s);",
-                 n->op == CN_OP_SOFTMAX_GRAD ? "softmax" : "logsoftmax", (long long)p->outer,
-                 (long long)p->axis_len, (long long)p->inner, cn_emit_in(e, n->in[0]),
-                 cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]));
+    for (int avx2 = x86 ? 1 : 0; avx2 >= 0; avx2--) { /* x86: the AVX2 form, else the scalar */
+      if (avx2) {
+        cn_emit_use(e, CN_RT_NORM_GRAD_AVX2);
+        cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+      } else if (x86) {
+        cn_emit_line(e, "#else");
+      }
+      cn_emit_line(e, "    cnnrt_f32_%s_grad_%s(%lld, %lld, %lld, %s, %s, %s);",
+                   n->op == CN_OP_SOFTMAX_GRAD ? "softmax" : "logsoftmax", avx2 ? "avx2" : "ref",
+                   (long long)p->outer, (long long)p->axis_len, (long long)p->inner,
+                   cn_emit_in(e, n->in[0]), cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]));
+    }
+    if (x86) {
+      cn_emit_line(e, "#endif");
+    }
     break;
   }
   case CN_OP_INSTANCE_NORM_GRAD: {
