@@ -43,7 +43,10 @@ enum cn_conv_variant {
   /* ARM targets (schedule.c, schedule_arm): weights packed in cn_neon_gemm_mr(target)-row
    * panels for runtime/cnnrt_gemm_neon.h; depthwise in runtime/cnnrt_dwconv_neon.h */
   CN_CONV_GEMM_NEON = 16,
-  CN_CONV_DW_NEON
+  CN_CONV_DW_NEON,
+  /* the NEON GEMM for run-time weights (a train step's parameters, a data gradient's filter
+   * input): the generated code packs them into the front of the node's scratch */
+  CN_CONV_GEMM_NEON_PACK
 };
 
 /* Row panel height of the NEON GEMM's packed weights: 8 for aarch64 (the 8x12 microkernel, 32

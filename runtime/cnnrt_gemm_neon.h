@@ -236,19 +236,13 @@ CNNRT_GEMM_NEON_8XN(2)
 
 /* c[4][NR] (NR = 8 on ARMv7, 12 on aarch64) = sum over kc of a 4-row slice of an A panel of
  * height a_step (read at a, a + a_step, ...) times the NR-column B panel. */
+#if defined(__aarch64__)
 static inline void cnnrt_gemm_neon_4xnr(int64_t kc, const float *a, int64_t a_step,
                                         const float *b, float *c) {
-#if defined(__aarch64__)
 #define CNNRT_NEON_MLA_(acc, bv, av, lane) acc = vfmaq_laneq_f32(acc, bv, av, lane)
-#else
-#define CNNRT_NEON_MLA_(acc, bv, av, lane)                                                         \
-  acc = vmlaq_lane_f32(acc, bv, (lane) < 2 ? vget_low_f32(av) : vget_high_f32(av), (lane) & 1)
-#endif
   float32x4_t c00 = vdupq_n_f32(0.0f), c01 = c00, c10 = c00, c11 = c00;
   float32x4_t c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-#if CNNRT_GEMM_NEON_NR == 12
   float32x4_t c02 = c00, c12 = c00, c22 = c00, c32 = c00;
-#endif
   for (int64_t kk = 0; kk < kc; kk++) {
     const float32x4_t a0 = vld1q_f32(a);
     const float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4);
@@ -260,13 +254,11 @@ static inline void cnnrt_gemm_neon_4xnr(int64_t kc, const float *a, int64_t a_st
     CNNRT_NEON_MLA_(c21, b1, a0, 2);
     CNNRT_NEON_MLA_(c30, b0, a0, 3);
     CNNRT_NEON_MLA_(c31, b1, a0, 3);
-#if CNNRT_GEMM_NEON_NR == 12
     const float32x4_t b2 = vld1q_f32(b + 8);
     CNNRT_NEON_MLA_(c02, b2, a0, 0);
     CNNRT_NEON_MLA_(c12, b2, a0, 1);
     CNNRT_NEON_MLA_(c22, b2, a0, 2);
     CNNRT_NEON_MLA_(c32, b2, a0, 3);
-#endif
     a += a_step;
     b += CNNRT_GEMM_NEON_NR;
   }
@@ -274,19 +266,85 @@ static inline void cnnrt_gemm_neon_4xnr(int64_t kc, const float *a, int64_t a_st
   const int64_t nr = CNNRT_GEMM_NEON_NR;
   vst1q_f32(c, c00);
   vst1q_f32(c + 4, c01);
+  vst1q_f32(c + 8, c02);
   vst1q_f32(c + nr, c10);
   vst1q_f32(c + nr + 4, c11);
+  vst1q_f32(c + nr + 8, c12);
   vst1q_f32(c + 2 * nr, c20);
   vst1q_f32(c + 2 * nr + 4, c21);
+  vst1q_f32(c + 2 * nr + 8, c22);
   vst1q_f32(c + 3 * nr, c30);
   vst1q_f32(c + 3 * nr + 4, c31);
-#if CNNRT_GEMM_NEON_NR == 12
-  vst1q_f32(c + 8, c02);
-  vst1q_f32(c + nr + 8, c12);
-  vst1q_f32(c + 2 * nr + 8, c22);
   vst1q_f32(c + 3 * nr + 8, c32);
-#endif
 }
+#else
+/* ARMv7 4x8: 8 accumulators; per k step one VLD2 loads the 8 B values (even columns into one
+ * q-register, odd into the other: the accumulators hold even and odd columns, and VST2
+ * re-interleaves them at the end), and VMLA.F32 q, q, d[x] multiplies by an A lane (AArch32
+ * has no fused by-scalar form, so this is VMLA even on VFPv4). Two k steps per iteration; for
+ * 4-row panels (a_step 4, what the compiler packs for ARMv7) one VLD2 loads both steps' A
+ * (rows 0 and 2 in one register, 1 and 3 in the other; step 0 in the low halves). The loop
+ * ends on a pointer compare: an int64_t counter costs 4 instructions per step on a 32-bit core.
+ * Per two k steps: 16 VMLA + 3 loads (4 for wider panels) + compare and branch. */
+static inline void cnnrt_gemm_neon_4xnr(int64_t kc, const float *a, int64_t a_step,
+                                        const float *b, float *c) {
+/* One k step: row r's A value is lane lr of d-register dr; bv the VLD2-loaded B step. */
+#define CNNRT_NEON_STEP4_(d0, l0, d1, l1, d2, l2, d3, l3, bv)                                      \
+  c0e = vmlaq_lane_f32(c0e, bv.val[0], d0, l0);                                                  \
+  c0o = vmlaq_lane_f32(c0o, bv.val[1], d0, l0);                                                  \
+  c1e = vmlaq_lane_f32(c1e, bv.val[0], d1, l1);                                                  \
+  c1o = vmlaq_lane_f32(c1o, bv.val[1], d1, l1);                                                  \
+  c2e = vmlaq_lane_f32(c2e, bv.val[0], d2, l2);                                                  \
+  c2o = vmlaq_lane_f32(c2o, bv.val[1], d2, l2);                                                  \
+  c3e = vmlaq_lane_f32(c3e, bv.val[0], d3, l3);                                                  \
+  c3o = vmlaq_lane_f32(c3o, bv.val[1], d3, l3);
+  float32x4_t c0e = vdupq_n_f32(0.0f), c0o = c0e, c1e = c0e, c1o = c0e;
+  float32x4_t c2e = c0e, c2o = c0e, c3e = c0e, c3o = c0e;
+  const float *const b_pairs_end = b + (kc & ~(int64_t)1) * 8;
+  if (a_step == 4) {
+    while (b != b_pairs_end) {
+      const float32x4x2_t av = vld2q_f32(a); /* val[0]: rows 0, 2; val[1]: rows 1, 3 */
+      const float32x4x2_t b0 = vld2q_f32(b);
+      b += 8;
+      const float32x4x2_t b1 = vld2q_f32(b);
+      b += 8;
+      const float32x2_t e0 = vget_low_f32(av.val[0]), o0 = vget_low_f32(av.val[1]);
+      const float32x2_t e1 = vget_high_f32(av.val[0]), o1 = vget_high_f32(av.val[1]);
+      CNNRT_NEON_STEP4_(e0, 0, o0, 0, e0, 1, o0, 1, b0)
+      CNNRT_NEON_STEP4_(e1, 0, o1, 0, e1, 1, o1, 1, b1)
+      a += 8;
+    }
+  } else {
+    const int step = (int)a_step;
+    while (b != b_pairs_end) {
+      const float32x4_t a0 = vld1q_f32(a), a1 = vld1q_f32(a + step);
+      const float32x4x2_t b0 = vld2q_f32(b), b1 = vld2q_f32(b + 8);
+      const float32x2_t l0 = vget_low_f32(a0), h0 = vget_high_f32(a0);
+      const float32x2_t l1 = vget_low_f32(a1), h1 = vget_high_f32(a1);
+      CNNRT_NEON_STEP4_(l0, 0, l0, 1, h0, 0, h0, 1, b0)
+      CNNRT_NEON_STEP4_(l1, 0, l1, 1, h1, 0, h1, 1, b1)
+      a += 2 * step;
+      b += 16;
+    }
+  }
+  if (kc & 1) {
+    const float32x4_t a0 = vld1q_f32(a);
+    const float32x4x2_t b0 = vld2q_f32(b);
+    const float32x2_t l0 = vget_low_f32(a0), h0 = vget_high_f32(a0);
+    CNNRT_NEON_STEP4_(l0, 0, l0, 1, h0, 0, h0, 1, b0)
+  }
+#undef CNNRT_NEON_STEP4_
+  float32x4x2_t row;
+  row.val[0] = c0e, row.val[1] = c0o;
+  vst2q_f32(c, row);
+  row.val[0] = c1e, row.val[1] = c1o;
+  vst2q_f32(c + 8, row);
+  row.val[0] = c2e, row.val[1] = c2o;
+  vst2q_f32(c + 16, row);
+  row.val[0] = c3e, row.val[1] = c3o;
+  vst2q_f32(c + 24, row);
+}
+#endif
 
 /* Epilogue of one tile: rows [0, rows) x columns [0, cols) of the raw tile t (row stride NR)
  * onto C (row r at c + r * ldc). first: C = t + bias + residual, else C += t; last: act. */

@@ -5,6 +5,7 @@
 #include "../../codegen/emit.h"
 #include "../../runtime/cnnrt_conv.h"
 #include "../../runtime/cnnrt_conv_grad_avx2.h" /* ConvTranspose as GEMM: packed sizes */
+#include "../../runtime/cnnrt_conv_grad_neon.h"
 #include "../../runtime/cnnrt_gemm_avx2.h" /* packed-weight sizes (run-time packing) */
 #include "../ops.h"
 
@@ -305,6 +306,27 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     cn_emit_line(e, "#else");
     cn_emit_line(e, "    cnnrt_f32_conv_packed_mr_ref(%s, %s, %s, %d, %s, %s, %s);", p, x, w, mr, b, r, y);
     cn_emit_line(e, "#endif");
+  } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GEMM_NEON_PACK) {
+    /* Run-time weights: packed into the front of the scratch in the target's panel height
+     * (schedule.c), then the NEON GEMM; the portable fallback reads them as given. */
+    const cnnrt_conv_params *cp = n->params;
+    const int64_t mr = cn_neon_gemm_mr((int)e->opt->target);
+    const int64_t m = cp->c_out, k = cp->c_in * cp->kernel[0] * cp->kernel[1];
+    const int64_t packed = (cnnrt_f32_pack_a_mr_bytes(m, k, mr) + 63) / 64 * 64;
+    int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
+    cn_emit_use(e, CN_RT_CONV_NEON);
+    cn_emit_line(e, "#if defined(__ARM_NEON) || defined(__ARM_NEON__)");
+    const char *wp = cn_emit_scratch_at(e, n, 0, "float");
+    cn_emit_line(e, "    cnnrt_f32_pack_a_mr(%lld, %lld, %lld, %s, %s);", (long long)m,
+                 (long long)k, (long long)mr, w, wp);
+    cn_emit_line(e, "    cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, %s, %lld, 1, %lld};",
+                 p, x, wp, b, r, y, cn_emit_scratch_at(e, n, packed, "unsigned char"),
+                 (long long)((n->scratch_bytes - packed) / max_tasks), (long long)mr);
+    cn_emit_line(e, "    t.n_tasks = cnnrt_neon_task_count(par, %lld);", (long long)max_tasks);
+    cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_gemm_neon_task, &t, t.n_tasks);");
+    cn_emit_line(e, "#else");
+    cn_emit_line(e, "    cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+    cn_emit_line(e, "#endif");
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_DW_NEON) {
     cn_emit_use(e, CN_RT_CONV_NEON);
     int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
@@ -350,6 +372,30 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     cn_emit_use(e, CN_RT_CONV_AVX2 | CN_RT_CONV_GRAD | CN_RT_CONV_GRAD_AVX2);
     cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
     cn_emit_line(e, "    cnnrt_f32_dwconv_transpose_avx2(%s, %s, %s, %s, %s, par);", p, x, w, b, y);
+    cn_emit_line(e, "#else");
+    cn_emit_line(e, "    cnnrt_f32_conv_transpose_ref(%s, %s, %s, %s, %s);", p, x, w, b, y);
+    cn_emit_line(e, "#endif");
+  } else if (n->op == CN_OP_CONV_TRANSPOSE && (n->variant == 3 || n->variant == 4)) {
+    /* schedule.c (ARM): NEON GEMM + col2im; W^T packed at build time as input 3 (variant 3)
+     * or at run time into the front of the scratch (variant 4). */
+    const cnnrt_conv_params *cp = n->params;
+    const int64_t mr = cn_neon_gemm_mr((int)e->opt->target);
+    int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
+    cn_emit_use(e, CN_RT_CONV_NEON | CN_RT_CONV_GRAD | CN_RT_CONV_GRAD_NEON);
+    cn_emit_line(e, "#if defined(__ARM_NEON) || defined(__ARM_NEON__)");
+    if (n->variant == 3) {
+      cn_emit_line(e, "    cnnrt_f32_conv_transpose_gemm_neon(%s, %s, %s, %lld, %s, %s, %s, %lld, par);",
+                   p, x, cn_emit_in(e, n->in[3]), (long long)mr, b, y, cn_emit_scratch(e, n),
+                   (long long)max_tasks);
+    } else {
+      int64_t packed = (cnnrt_f32_conv_transpose_pack_mr_bytes(cp, mr) + 63) / 64 * 64;
+      const char *wp = cn_emit_scratch_at(e, n, 0, "float");
+      cn_emit_line(e, "    cnnrt_f32_conv_transpose_pack_mr(%s, %s, %lld, %s);", p, w,
+                   (long long)mr, wp);
+      cn_emit_line(e, "    cnnrt_f32_conv_transpose_gemm_neon(%s, %s, %s, %lld, %s, %s, %s, %lld, par);",
+                   p, x, wp, (long long)mr, b, y,
+                   cn_emit_scratch_at(e, n, packed, "unsigned char"), (long long)max_tasks);
+    }
     cn_emit_line(e, "#else");
     cn_emit_line(e, "    cnnrt_f32_conv_transpose_ref(%s, %s, %s, %s, %s);", p, x, w, b, y);
     cn_emit_line(e, "#endif");

@@ -242,6 +242,15 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
       cn_emit_line(e, "#else");
       cn_emit_line(e, "    cnnrt_f32_conv_grad_filter(%s, %s, %s, %s, NULL, par);", p, x_, dy, dw);
       cn_emit_line(e, "#endif");
+    } else if (n->variant == 2) { /* schedule.c (ARM): the NEON packed GEMM */
+      cn_emit_use(e, CN_RT_CONV_NEON | CN_RT_CONV_GRAD_NEON);
+      int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
+      cn_emit_line(e, "#if defined(__ARM_NEON) || defined(__ARM_NEON__)");
+      cn_emit_line(e, "    cnnrt_f32_conv_grad_filter_neon(%s, %s, %s, %s, %s, %lld, par);", p, x_,
+                   dy, dw, cn_emit_scratch(e, n), (long long)max_tasks);
+      cn_emit_line(e, "#else");
+      cn_emit_line(e, "    cnnrt_f32_conv_grad_filter(%s, %s, %s, %s, NULL, par);", p, x_, dy, dw);
+      cn_emit_line(e, "#endif");
     } else {
       cn_emit_line(e, "    cnnrt_f32_conv_grad_filter(%s, %s, %s, %s, NULL, par);", p, x_, dy, dw);
     }
@@ -334,9 +343,11 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
   }
   case CN_OP_ACT_GRAD: {
     const grad_params *p = n->params;
-    cn_emit_use(e, CN_RT_ACT_GRAD);
-    /* x86: the AVX2 form (which itself falls back to the scalar one for Mish) */
+    /* x86: the AVX2 form (which itself falls back to the scalar one for Mish); ARM targets: the
+     * NEON kernels (cnnrt_act_grad_neon.h, the reference without NEON). */
     const bool x86 = e->opt->target == CN_TARGET_X86_64;
+    const bool arm = e->opt->target == CN_TARGET_AARCH64 || e->opt->target == CN_TARGET_ARMV7;
+    cn_emit_use(e, CN_RT_ACT_GRAD | (arm ? CN_RT_ACT_NEON | CN_RT_ACT_GRAD_NEON : 0u));
     if (x86) {
       cn_emit_use(e, CN_RT_ACT_GRAD_AVX2);
       cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
@@ -346,7 +357,8 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
                    cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]));
       cn_emit_line(e, "#else");
     }
-    cn_emit_line(e, "    cnnrt_f32_act_grad(%lld, %s, %s, %lld, %s, %s, %s);", (long long)p->kind,
+    cn_emit_line(e, "    cnnrt_f32_act_grad%s(%lld, %s, %s, %lld, %s, %s, %s);", arm ? "_neon" : "",
+                 (long long)p->kind,
                  cn_emit_float(e, p->alpha), cn_emit_float(e, p->beta),
                  (long long)cn_value_numel(x), cn_emit_in(e, n->in[0]), cn_emit_in(e, n->in[1]),
                  cn_emit_out(e, n->out[0]));

@@ -20,6 +20,7 @@
 
 #include "../../runtime/cnnrt_conv.h"
 #include "../../runtime/cnnrt_conv_grad_avx2.h"
+#include "../../runtime/cnnrt_conv_grad_neon.h"
 #include "../../runtime/cnnrt_gemm_avx2.h"
 #include "../../runtime/cnnrt_gemm_neon.h"
 #include "../ops.h"
@@ -70,7 +71,22 @@ static void schedule_arm_conv(cn_graph *g, int i, int target, int max_threads) {
   cn_node *n = &g->nodes[i];
   const cnnrt_conv_params *p = n->params;
   const cn_value *w = cn_in(g, n, 1);
-  if (p->spatial != 2 || w->kind != CN_VALUE_CONST || !w->data) {
+  const bool known = w->kind == CN_VALUE_CONST && w->data;
+  if (p->spatial != 2) {
+    return;
+  }
+  if (p->group == 1 && !known) {
+    /* Run-time weights: packed by the generated code into the front of the scratch, in front
+     * of the per-task regions (one pass over the weights, small next to the convolution). */
+    const int64_t mr = cn_neon_gemm_mr(target);
+    const int64_t packed =
+        (cnnrt_f32_pack_a_mr_bytes(p->c_out, p->c_in * p->kernel[0] * p->kernel[1], mr) + 63) /
+        64 * 64;
+    const int64_t per_task = (cnnrt_f32_conv_gemm_neon_scratch_bytes(p) + 63) / 64 * 64;
+    n->variant = CN_CONV_GEMM_NEON_PACK;
+    n->kernel = target == 1 ? "f32_conv_gemm_8x12_neon (weights packed at run time)"
+                            : "f32_conv_gemm_4x8_neon (weights packed at run time)";
+    n->scratch_bytes = packed + per_task * (max_threads > 1 ? max_threads : 1);
     return;
   }
   if (p->group == 1) {
@@ -85,6 +101,52 @@ static void schedule_arm_conv(cn_graph *g, int i, int target, int max_threads) {
     n->variant = CN_CONV_DW_NEON;
     n->kernel = "f32_dwconv2d_neon";
   }
+}
+
+/* The ARM targets' ConvTranspose (group 1, a convolution's data gradient or a decoder's
+ * upsampling): GEMM on the NEON packed kernels + col2im (cnnrt_conv_grad_neon.h). Constant
+ * weights: W^T packed here in the target's panel height, appended as a fourth input (the
+ * portable fallback reads the original W). Run-time weights (a train step's parameters): W^T
+ * packed into the front of the node's scratch by the generated code. */
+static void schedule_arm_conv_transpose(cn_graph *g, int i, int target, int max_threads) {
+  cn_node *n = &g->nodes[i];
+  const cnnrt_conv_params *p = n->params;
+  const int64_t mr = cn_neon_gemm_mr(target);
+  const int64_t tasks = max_threads > 1 ? max_threads : 1;
+  const int64_t work = cnnrt_f32_conv_transpose_neon_shared_bytes(p) +
+                       cnnrt_f32_conv_transpose_neon_task_bytes(p) * tasks;
+  const char *kernel =
+      target == 1 ? "f32_conv_transpose_gemm_8x12_neon" : "f32_conv_transpose_gemm_4x8_neon";
+  if (cn_in(g, n, 1)->kind != CN_VALUE_CONST || !cn_in(g, n, 1)->data) {
+    n->variant = 4;
+    n->kernel = target == 1 ? "f32_conv_transpose_gemm_8x12_neon (weights packed at run time)"
+                            : "f32_conv_transpose_gemm_4x8_neon (weights packed at run time)";
+    n->scratch_bytes = (cnnrt_f32_conv_transpose_pack_mr_bytes(p, mr) + 63) / 64 * 64 + work;
+    return;
+  }
+  char *name = cn_fmt("%s_packed_t", g->values[n->in[1]].name);
+  char *unique = cn_unique_name(g, name);
+  int id = cn_value_add(g, unique);
+  free(name);
+  free(unique);
+  cn_value *packed = &g->values[id];
+  packed->kind = CN_VALUE_CONST;
+  packed->dtype = CNNRT_F32;
+  int64_t elems = cnnrt_f32_conv_transpose_pack_mr_bytes(p, mr) / (int64_t)sizeof(float);
+  cn_value_set_shape(packed, 1, &elems);
+  cn_value_alloc_data(packed);
+  cnnrt_f32_conv_transpose_pack_mr(p, g->values[n->in[1]].data, mr, packed->data);
+  int *in = cn_malloc(sizeof(int) * 4);
+  for (int k = 0; k < 3; k++) {
+    in[k] = k < n->n_in ? n->in[k] : -1;
+  }
+  in[3] = id;
+  free(n->in);
+  n->in = in;
+  n->n_in = 4;
+  n->variant = 3;
+  n->kernel = kernel;
+  n->scratch_bytes = work;
 }
 
 bool cn_pass_schedule(cn_graph *g, int target, int max_threads, cn_diag *d) {
@@ -103,7 +165,20 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, cn_diag *d) {
         n->scratch_bytes = cnnrt_f32_conv_grad_filter_avx2_shared_bytes(p) +
                            cnnrt_f32_conv_grad_filter_avx2_task_bytes(p) *
                                (max_threads > 1 ? max_threads : 1);
+      } else if (arm_simd && p->group == 1) {
+        /* The NEON packed GEMM (cnnrt_conv_grad_neon.h); dy packed at run time. */
+        n->variant = 2;
+        n->kernel = target == 1 ? "f32_conv_grad_filter_gemm_8x12_neon"
+                                : "f32_conv_grad_filter_gemm_4x8_neon";
+        n->scratch_bytes = cnnrt_f32_conv_grad_filter_neon_shared_bytes(p) +
+                           cnnrt_f32_conv_grad_filter_neon_task_bytes(p) *
+                               (max_threads > 1 ? max_threads : 1);
       }
+      continue;
+    }
+    if (!n->dead && n->op == CN_OP_CONV_TRANSPOSE && arm_simd &&
+        ((const cnnrt_conv_params *)n->params)->group == 1 && n->act == CNNRT_ACT_NONE) {
+      schedule_arm_conv_transpose(g, i, target, max_threads);
       continue;
     }
     if (!n->dead && n->op == CN_OP_CONV_TRANSPOSE && x86 &&

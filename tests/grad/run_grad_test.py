@@ -215,7 +215,7 @@ def main():
             return None, "cnncc failed"
         srcs = sorted(os.path.join(out_dir, f) for f in os.listdir(out_dir) if f.endswith(".c"))
         prog = os.path.join(work, "prog" + tag)
-        cc = [args.cc, "-O2", "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"] + \
+        cc = shlex.split(args.cc) + ["-O2", "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"] + \
             shlex.split(args.cflags) + srcs + ["-o", prog, "-lm", "-lpthread"]
         r = subprocess.run(cc, capture_output=True, text=True)
         if r.returncode != 0:

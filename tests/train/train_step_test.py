@@ -9,12 +9,14 @@ schedulers). Compared: the loss of every step, every trained parameter and BN ru
 after the last step (read back from the NAME_train_write file), the logits of the last step, and
 evaluation-mode logits after training. Tolerance: max|d| <= TOL * max|ref| per tensor.
 
-usage: train_step_test.py --cnncc BIN --cc CC --work DIR [--case NAME ...]"""
+usage: train_step_test.py --cnncc BIN --cc CC --work DIR [--case NAME ...]
+(CC may carry arguments, e.g. tests/arm/qemu_cc.sh's cross compiler + qemu launcher.)"""
 import argparse
 import copy
 import math
 import os
 import re
+import shlex
 import shutil
 import struct
 import subprocess
@@ -232,7 +234,7 @@ def run_case(name, args):
              os.path.join(out, "net.c")] + options)
         exe = os.path.join(work, sub, "harness")
         srcs = [os.path.join(out, f) for f in sorted(os.listdir(out)) if f.endswith(".c")]
-        run([args.cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Wpedantic", "-Werror"] +
+        run(shlex.split(args.cc) + ["-std=c99", "-O2", "-Wall", "-Wextra", "-Wpedantic", "-Werror"] +
             args.cflags.split() + ["-I", out, os.path.join(HERE, "step_harness.c")] + srcs +
             ["-o", exe, "-lm"])
         if sub:
