@@ -43,7 +43,10 @@ enum cn_runtime_header {
   /* ARM NEON kernels (--target aarch64 / armv7), each with its portable fallback */
   CN_RT_CONV_NEON = 1u << 20, /* packed-GEMM and depthwise convolutions */
   CN_RT_ACT_NEON = 1u << 21,  /* activations and softmax */
-  CN_RT_GEMV_NEON = 1u << 22  /* fully connected layers at batch 1 */
+  CN_RT_GEMV_NEON = 1u << 22, /* fully connected layers at batch 1 */
+  /* --gemm libxsmm: convolutions and Gemm on libxsmm (x86-64; the generated code then needs
+   * <libxsmm.h> and -lxsmm) */
+  CN_RT_XSMM = 1u << 23
 };
 void cn_emit_use(cn_emitter *e, unsigned headers);
 

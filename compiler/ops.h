@@ -43,8 +43,14 @@ enum cn_conv_variant {
   /* ARM targets (schedule.c, schedule_arm): weights packed in cn_neon_gemm_mr(target)-row
    * panels for runtime/cnnrt_gemm_neon.h; depthwise in runtime/cnnrt_dwconv_neon.h */
   CN_CONV_GEMM_NEON = 16,
-  CN_CONV_DW_NEON
+  CN_CONV_DW_NEON,
+  /* --gemm libxsmm (schedule.c, cn_pass_schedule_xsmm): group-1 2-D convolutions on libxsmm's
+   * JIT kernels, weights as ONNX gives them (runtime/cnnrt_xsmm.h) */
+  CN_CONV_XSMM = 32
 };
+
+/* Gemm kernels (node->variant of Gemm nodes): 0 the portable/GEMV kernels, or --gemm libxsmm. */
+enum cn_gemm_variant { CN_GEMM_OWN = 0, CN_GEMM_XSMM = 1 };
 
 /* Row panel height of the NEON GEMM's packed weights: 8 for aarch64 (the 8x12 microkernel, 32
  * q-registers), 4 for ARMv7 (the 4x8 microkernel, 16 q-registers). `target` is a cn_target. */

@@ -175,11 +175,27 @@ static const cn_field matmul_fields[] = {
     CN_I64(cnnrt_matmul_params, k),
 };
 
+/* --gemm libxsmm (schedule.c, cn_pass_schedule_xsmm; B transposed there when transB was set):
+ * libxsmm kernels split across the threads of `par`, the portable reference without AVX2. */
+static void emit_gemm_xsmm(cn_emitter *e, const char *p, const char *a, const char *b,
+                           const char *c, const char *y) {
+  cn_emit_use(e, CN_RT_XSMM | CN_RT_CONV | CN_RT_GEMM); /* cnnrt_xsmm.h includes both */
+  cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+  cn_emit_line(e, "    cnnrt_f32_gemm_xsmm(%s, %s, %s, %s, %s, par);", p, a, b, c, y);
+  cn_emit_line(e, "#else");
+  cn_emit_line(e, "    cnnrt_f32_gemm_ref(%s, %s, %s, %s, %s);", p, a, b, c, y);
+  cn_emit_line(e, "#endif");
+}
+
 void cn_emit_gemm(cn_emitter *e, cn_graph *g, cn_node *n) {
   (void)g;
   sync_epilogue(n);
   cn_emit_use(e, CN_RT_GEMM);
-  if (n->op == CN_OP_GEMM) {
+  if (n->op == CN_OP_GEMM && n->variant == CN_GEMM_XSMM) {
+    const char *p = cn_emit_params(e, "cnnrt_gemm_params", CN_FIELDS(gemm_fields), n->params);
+    emit_gemm_xsmm(e, p, cn_emit_in(e, n->in[0]), cn_emit_in(e, n->in[1]),
+                   cn_emit_in(e, cn_has_input(n, 2) ? n->in[2] : -1), cn_emit_out(e, n->out[0]));
+  } else if (n->op == CN_OP_GEMM) {
     const cnnrt_gemm_params *gp = n->params;
     const char *p = cn_emit_params(e, "cnnrt_gemm_params", CN_FIELDS(gemm_fields), n->params);
     const char *a = cn_emit_in(e, n->in[0]), *b = cn_emit_in(e, n->in[1]);
