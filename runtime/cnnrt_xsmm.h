@@ -74,6 +74,19 @@ static inline int64_t cnnrt_xsmm_conv_task_bytes(const cnnrt_conv_params *p) {
   return (64 + (kc + 1) * CNNRT_XSMM_NC * (int64_t)sizeof(float) + tab + 63) / 64 * 64;
 }
 
+/* dst [cols, rows] = transpose of src [rows, cols] (a Gemm operand given transposed and known
+ * only at run time; libxsmm 1.17 JIT-compiles non-transposed operands only). */
+static inline void cnnrt_xsmm_transpose(int64_t rows, int64_t cols, const float *src, float *dst) {
+  for (int64_t r0 = 0; r0 < rows; r0 += 32) {
+    const int64_t r1 = rows - r0 < 32 ? rows : r0 + 32;
+    for (int64_t c = 0; c < cols; c++) {
+      for (int64_t r = r0; r < r1; r++) {
+        dst[c * rows + r] = src[r * cols + c];
+      }
+    }
+  }
+}
+
 #if !defined(CNNRT_XSMM_SIZES_ONLY) && defined(__AVX2__) && defined(__FMA__)
 #if defined(__has_include)
 #if !__has_include(<libxsmm.h>)

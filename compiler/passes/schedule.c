@@ -246,8 +246,9 @@ bool cn_pass_schedule_xsmm(cn_graph *g, int target, int max_threads, cn_diag *d)
     if (n->op == CN_OP_CONV) {
       const cnnrt_conv_params *p = n->params;
       const cn_value *w = cn_in(g, n, 1);
-      if (p->spatial != 2 || p->group != 1 || w->kind != CN_VALUE_CONST || !w->data) {
-        continue; /* depthwise, grouped, 1-D/3-D, run-time weights: cnncc's own kernels */
+      (void)w; /* read as given: constant or known at run time alike */
+      if (p->spatial != 2 || p->group != 1) {
+        continue; /* depthwise, grouped, 1-D/3-D: cnncc's own kernels */
       }
       n->variant = CN_CONV_XSMM;
       n->kernel = cnnrt_xsmm_conv_pointwise(p) ? "libxsmm_smm 16xNBxKC (1x1: input read in place)"
@@ -256,15 +257,21 @@ bool cn_pass_schedule_xsmm(cn_graph *g, int target, int max_threads, cn_diag *d)
     } else if (n->op == CN_OP_GEMM) {
       cnnrt_gemm_params *p = n->params;
       const cn_value *b = cn_in(g, n, 1);
-      if (p->trans_a || b->kind != CN_VALUE_CONST || !b->data || b->rank != 2 || p->k <= 0) {
+      if (p->k <= 0 || p->m <= 0 || p->n <= 0) {
         continue;
       }
-      if (p->trans_b) {
+      if (p->trans_b && b->kind == CN_VALUE_CONST && b->data && b->rank == 2) {
         transpose_gemm_b(g, n);
         n = &g->nodes[i];
       }
       n->variant = CN_GEMM_XSMM;
       n->kernel = "libxsmm_smm 64x16xK";
+      /* Operands still transposed (known at run time) are transposed into scratch first. */
+      n->scratch_bytes = (p->trans_a ? (p->m * p->k * 4 + 63) / 64 * 64 : 0) +
+                         (p->trans_b ? p->k * p->n * 4 : 0);
+      if (p->trans_a || p->trans_b) {
+        n->kernel = "libxsmm_smm 64x16xK (operands transposed at run time)";
+      }
     }
   }
   return true;
