@@ -48,7 +48,10 @@ enum cn_runtime_header {
   CN_RT_ACT_NEON = 1u << 21,  /* activations and softmax */
   CN_RT_GEMV_NEON = 1u << 22, /* fully connected layers at batch 1 */
   CN_RT_CONV_GRAD_NEON = 1u << 23, /* backward convolutions on the NEON packed GEMM */
-  CN_RT_ACT_GRAD_NEON = 1u << 24   /* activation gradients */
+  CN_RT_ACT_GRAD_NEON = 1u << 24,  /* activation gradients */
+  /* --gemm libxsmm: convolutions and Gemm on libxsmm (x86-64; the generated code then needs
+   * <libxsmm.h> and -lxsmm) */
+  CN_RT_XSMM = 1u << 25
 };
 void cn_emit_use(cn_emitter *e, unsigned headers);
 

@@ -46,8 +46,14 @@ enum cn_conv_variant {
   CN_CONV_DW_NEON,
   /* the NEON GEMM for run-time weights (a train step's parameters, a data gradient's filter
    * input): the generated code packs them into the front of the node's scratch */
-  CN_CONV_GEMM_NEON_PACK
+  CN_CONV_GEMM_NEON_PACK,
+  /* --gemm libxsmm (schedule.c, cn_pass_schedule_xsmm): group-1 2-D convolutions on libxsmm's
+   * JIT kernels, weights as ONNX gives them (runtime/cnnrt_xsmm.h) */
+  CN_CONV_XSMM = 32
 };
+
+/* Gemm kernels (node->variant of Gemm nodes): 0 the portable/GEMV kernels, or --gemm libxsmm. */
+enum cn_gemm_variant { CN_GEMM_OWN = 0, CN_GEMM_XSMM = 1 };
 
 /* Row panel height of the NEON GEMM's packed weights: 8 for aarch64 (the 8x12 microkernel, 32
  * q-registers), 4 for ARMv7 (the 4x8 microkernel, 16 q-registers). `target` is a cn_target. */

@@ -10,6 +10,8 @@ build=${CNNCC_BUILD_DIR:-$root/build}
 packages=(build-essential cmake pkg-config clang libprotobuf-c-dev protobuf-c-compiler
           libcmocka-dev python3-numpy python3-onnx python3-torch python3-torchvision
           dataset-fashion-mnist libclang-rt-14-dev valgrind
+          # cnncc --gemm libxsmm (tests/libxsmm, bench/run.sh): libxsmm 1.17, x86-64
+          libxsmm-dev
           # ARM (tests/arm): cross compilers, their C libraries, qemu-user, the Cortex-M
           # toolchain with newlib, cmocka for the NEON kernel tests (multiarch), libclang for
           # cnncc --verify

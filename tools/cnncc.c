@@ -55,6 +55,9 @@ static const char usage_text[] =
     "  --verify               after writing OUT/NAME.c, parse it with libclang for the\n"
     "                         target's triple and ISA (-Wall -Wextra -Wpedantic); any\n"
     "                         diagnostic is printed and fails (exit 1)\n"
+    "  --gemm own|libxsmm     GEMM-shaped layers (convolutions, Gemm) on cnncc's own kernels\n"
+    "                         (default) or on libxsmm's JIT kernels (x86-64; the generated\n"
+    "                         code then needs libxsmm.h and -lxsmm -lpthread -ldl -lm)\n"
     "  --max-arena BYTES      fail if the memory plan needs more arena than BYTES\n"
     "  --max-threads N        size the arena for N threads (default 1; run with\n"
     "                         NAME_run_parallel or the driver's --threads)\n"
@@ -270,6 +273,14 @@ int main(int argc, char **argv) {
         return fail("--max-threads takes a count from 1 to 256, not '%s'", v);
       }
       opt.max_threads = (int)t;
+    } else if ((v = value_of(a, "--gemm", &i, argc, argv)) != NULL) {
+      if (strcmp(v, "own") == 0) {
+        opt.gemm_libxsmm = false;
+      } else if (strcmp(v, "libxsmm") == 0) {
+        opt.gemm_libxsmm = true;
+      } else {
+        return fail("--gemm takes own or libxsmm, not '%s'", v);
+      }
     } else if ((v = value_of(a, "--target", &i, argc, argv)) != NULL) {
       static const char *const names[] = {"x86-64", "aarch64", "armv7", "cortex-m", "generic"};
       int t = -1;

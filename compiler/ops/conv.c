@@ -240,6 +240,22 @@ static bool is_depthwise_transpose(const cn_node *n) {
          cp->act == CNNRT_ACT_NONE && n->residual < 0;
 }
 
+/* --gemm libxsmm (schedule.c, cn_pass_schedule_xsmm): the weights as ONNX gives them; kernels
+ * dispatched in the layer's call, split across the threads of `par`; the portable reference
+ * where AVX2 is not compiled in or libxsmm has no kernel. */
+static void emit_conv_xsmm(cn_emitter *e, const char *p, const char *x, const char *w,
+                           const char *b, const char *r, const char *y, const cn_node *n) {
+  int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
+  cn_emit_use(e, CN_RT_XSMM | CN_RT_CONV | CN_RT_GEMM); /* cnnrt_xsmm.h includes both */
+  cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+  cn_emit_line(e, "    cnnrt_f32_conv_xsmm(%s, %s, %s, %s, %s, %s, %s, %lld, %lld, par);", p, x, w,
+               b, r, y, n->scratch_bytes > 0 ? cn_emit_scratch_at(e, n, 0, "unsigned char") : "NULL",
+               (long long)(n->scratch_bytes / max_tasks), (long long)max_tasks);
+  cn_emit_line(e, "#else");
+  cn_emit_line(e, "    cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+  cn_emit_line(e, "#endif");
+}
+
 void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
   (void)g;
   sync_epilogue(n);
@@ -248,7 +264,9 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
   const char *x = cn_emit_in(e, n->in[0]), *w = cn_emit_in(e, n->in[1]);
   const char *b = cn_emit_in(e, cn_has_input(n, 2) ? n->in[2] : -1);
   const char *r = cn_emit_in(e, n->residual), *y = cn_emit_out(e, n->out[0]);
-  if (n->op == CN_OP_CONV && n->variant == CN_CONV_GEMM_AVX2) {
+  if (n->op == CN_OP_CONV && n->variant == CN_CONV_XSMM) {
+    emit_conv_xsmm(e, p, x, w, b, r, y, n);
+  } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GEMM_AVX2) {
     /* The weights are packed for the GEMM; the portable fallback reads the same layout. */
     cn_emit_use(e, CN_RT_CONV_AVX2);
     /* Split across the threads of `par`: one scratch region per task (schedule.c). */

@@ -175,11 +175,53 @@ static const cn_field matmul_fields[] = {
     CN_I64(cnnrt_matmul_params, k),
 };
 
+/* --gemm libxsmm (schedule.c, cn_pass_schedule_xsmm; B transposed there when transB was set):
+ * libxsmm kernels split across the threads of `par`, the portable reference without AVX2. */
+static void emit_gemm_xsmm(cn_emitter *e, const cn_node *n, const char *a, const char *b,
+                           const char *c, const char *y) {
+  const cnnrt_gemm_params *gp = n->params;
+  cn_emit_use(e, CN_RT_XSMM | CN_RT_CONV | CN_RT_GEMM); /* cnnrt_xsmm.h includes both */
+  bool transposed = gp->trans_a || gp->trans_b;
+  /* Each branch declares the parameters it uses (-Wunused under -Werror). */
+  const char *p = transposed ? NULL
+                             : cn_emit_params(e, "cnnrt_gemm_params", CN_FIELDS(gemm_fields), gp);
+  cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+  const char *px = p, *ax = a, *bx = b;
+  if (transposed) {
+    /* Operands known only at run time given transposed: transposed into scratch (schedule.c). */
+    cnnrt_gemm_params q = *gp;
+    q.trans_a = q.trans_b = 0;
+    px = cn_emit_params(e, "cnnrt_gemm_params", CN_FIELDS(gemm_fields), &q);
+    int64_t off = 0;
+    if (gp->trans_a) {
+      ax = cn_emit_scratch_at(e, n, 0, "float");
+      cn_emit_line(e, "    cnnrt_xsmm_transpose(%lld, %lld, %s, %s);", (long long)gp->k,
+                   (long long)gp->m, a, ax);
+      off = (gp->m * gp->k * 4 + 63) / 64 * 64;
+    }
+    if (gp->trans_b) {
+      bx = cn_emit_scratch_at(e, n, off, "float");
+      cn_emit_line(e, "    cnnrt_xsmm_transpose(%lld, %lld, %s, %s);", (long long)gp->n,
+                   (long long)gp->k, b, bx);
+    }
+  }
+  cn_emit_line(e, "    cnnrt_f32_gemm_xsmm(%s, %s, %s, %s, %s, par);", px, ax, bx, c, y);
+  cn_emit_line(e, "#else");
+  if (transposed) {
+    p = cn_emit_params(e, "cnnrt_gemm_params", CN_FIELDS(gemm_fields), gp);
+  }
+  cn_emit_line(e, "    cnnrt_f32_gemm_ref(%s, %s, %s, %s, %s);", p, a, b, c, y);
+  cn_emit_line(e, "#endif");
+}
+
 void cn_emit_gemm(cn_emitter *e, cn_graph *g, cn_node *n) {
   (void)g;
   sync_epilogue(n);
   cn_emit_use(e, CN_RT_GEMM);
-  if (n->op == CN_OP_GEMM) {
+  if (n->op == CN_OP_GEMM && n->variant == CN_GEMM_XSMM) {
+    emit_gemm_xsmm(e, n, cn_emit_in(e, n->in[0]), cn_emit_in(e, n->in[1]),
+                   cn_emit_in(e, cn_has_input(n, 2) ? n->in[2] : -1), cn_emit_out(e, n->out[0]));
+  } else if (n->op == CN_OP_GEMM) {
     const cnnrt_gemm_params *gp = n->params;
     const char *p = cn_emit_params(e, "cnnrt_gemm_params", CN_FIELDS(gemm_fields), n->params);
     const char *a = cn_emit_in(e, n->in[0]), *b = cn_emit_in(e, n->in[1]);

@@ -19,6 +19,10 @@ bool cn_pass_fuse_epilogues(cn_graph *g, cn_diag *d);
 /* Chooses each node's kernel for the target (0 = x86-64, see cn_target) and prepares its
  * operands, e.g. weights packed for the AVX2 GEMM; scratch is sized for max_threads tasks. */
 bool cn_pass_schedule(cn_graph *g, int target, int max_threads, cn_diag *d);
+/* --gemm libxsmm: runs before cn_pass_schedule and claims the convolutions and Gemm nodes that
+ * libxsmm runs (variant CN_CONV_XSMM / CN_GEMM_XSMM, which cn_pass_schedule then leaves alone).
+ * A target other than x86-64 is a user error. */
+bool cn_pass_schedule_xsmm(cn_graph *g, int target, int max_threads, cn_diag *d);
 /* Liveness-based static memory plan: arena offsets for every run-time value. */
 bool cn_pass_memplan(cn_graph *g, cn_diag *d);
 

@@ -23,6 +23,8 @@
 #include "../../runtime/cnnrt_conv_grad_neon.h"
 #include "../../runtime/cnnrt_gemm_avx2.h"
 #include "../../runtime/cnnrt_gemm_neon.h"
+#define CNNRT_XSMM_SIZES_ONLY /* sizes only: the compiler does not link libxsmm */
+#include "../../runtime/cnnrt_xsmm.h"
 #include "../ops.h"
 #include "passes.h"
 
@@ -228,7 +230,7 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, cn_diag *d) {
                              (max_threads > 1 ? max_threads : 1);
       continue;
     }
-    if (n->dead || n->op != CN_OP_CONV) {
+    if (n->dead || n->op != CN_OP_CONV || n->variant == CN_CONV_XSMM) {
       continue;
     }
     if (arm_simd) {
@@ -267,6 +269,84 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, cn_diag *d) {
     } else if (p->group == p->c_in && p->group == p->c_out) {
       n->variant = CN_CONV_DW_AVX2;
       n->kernel = "f32_dwconv2d_avx2";
+    }
+  }
+  return true;
+}
+
+/* --gemm libxsmm ---------------------------------------------------------------------------- */
+
+/* Replaces the constant B [n, k] of a Gemm with transB = 1 by its transpose [k, n] and clears
+ * transB: libxsmm 1.17 JIT-compiles only non-transposed operands (runtime/cnnrt_xsmm.h); the
+ * portable fallback reads the same transposed B with transB = 0. */
+static void transpose_gemm_b(cn_graph *g, cn_node *n) {
+  cnnrt_gemm_params *p = n->params;
+  char *name = cn_fmt("%s_t", g->values[n->in[1]].name);
+  char *unique = cn_unique_name(g, name);
+  int id = cn_value_add(g, unique);
+  free(name);
+  free(unique);
+  cn_value *bt = &g->values[id];
+  const cn_value *b = &g->values[n->in[1]];
+  bt->kind = CN_VALUE_CONST;
+  bt->dtype = CNNRT_F32;
+  int64_t dims[2] = {p->k, p->n};
+  cn_value_set_shape(bt, 2, dims);
+  cn_value_alloc_data(bt);
+  const float *src = b->data;
+  float *dst = bt->data;
+  for (int64_t j = 0; j < p->n; j++) {
+    for (int64_t kk = 0; kk < p->k; kk++) {
+      dst[kk * p->n + j] = src[j * p->k + kk];
+    }
+  }
+  n->in[1] = id;
+  p->trans_b = 0;
+}
+
+bool cn_pass_schedule_xsmm(cn_graph *g, int target, int max_threads, cn_diag *d) {
+  static const char *const target_names[] = {"x86-64", "aarch64", "armv7", "cortex-m", "generic"};
+  if (target != 0) { /* CN_TARGET_X86_64 */
+    cn_error(d, "--gemm libxsmm needs --target x86-64: libxsmm generates x86 code only "
+                "(got --target %s; use --gemm own)",
+             target > 0 && target < 5 ? target_names[target] : "?");
+    return false;
+  }
+  const int64_t max_tasks = max_threads > 1 ? max_threads : 1;
+  for (int i = 0; i < g->n_nodes; i++) {
+    cn_node *n = &g->nodes[i];
+    if (n->dead) {
+      continue;
+    }
+    if (n->op == CN_OP_CONV) {
+      const cnnrt_conv_params *p = n->params;
+      const cn_value *w = cn_in(g, n, 1);
+      (void)w; /* read as given: constant or known at run time alike */
+      if (p->spatial != 2 || p->group != 1) {
+        continue; /* depthwise, grouped, 1-D/3-D: cnncc's own kernels */
+      }
+      n->variant = CN_CONV_XSMM;
+      n->kernel = cnnrt_xsmm_conv_pointwise(p) ? "libxsmm_smm 16xNBxKC (1x1: input read in place)"
+                                               : "libxsmm_smm 16xNBxKC on im2col panels";
+      n->scratch_bytes = cnnrt_xsmm_conv_task_bytes(p) * max_tasks;
+    } else if (n->op == CN_OP_GEMM) {
+      cnnrt_gemm_params *p = n->params;
+      const cn_value *b = cn_in(g, n, 1);
+      if (p->k <= 0 || p->m <= 0 || p->n <= 0) {
+        continue;
+      }
+      if (p->trans_b && b->kind == CN_VALUE_CONST && b->data && b->rank == 2) {
+        transpose_gemm_b(g, n);
+        n = &g->nodes[i];
+      }
+      n->variant = CN_GEMM_XSMM;
+      n->kernel = "libxsmm_smm 64x16xK";
+      /* Operands still transposed (known at run time) are transposed into scratch first. */
+      n->scratch_bytes = (p->trans_a ? (p->m * p->k * 4 + 63) / 64 * 64 : 0) +
+                         (p->trans_b ? p->k * p->n * 4 : 0);
+      if (p->trans_a || p->trans_b) {
+        n->kernel = "libxsmm_smm 64x16xK (operands transposed at run time)";
+      }
     }
   }
   return true;

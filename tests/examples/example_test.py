@@ -174,15 +174,17 @@ def reentrant(args):
     work = os.path.abspath(args.work)
     fresh_dir(work)
     blob = os.path.join(work, "fashion_b.bin")
-    run([args.cnncc, MODEL, "-o", os.path.join(work, "fashion_a.c")])
-    run([args.cnncc, MODEL, "-o", os.path.join(work, "fashion_b.c"), "--weights", blob])
+    flags = args.cnncc_flags
+    run([args.cnncc, MODEL, "-o", os.path.join(work, "fashion_a.c")] + flags)
+    run([args.cnncc, MODEL, "-o", os.path.join(work, "fashion_b.c"), "--weights", blob] + flags)
     other = os.path.join(work, "other_cnn.onnx")
     write_other_model(other)
-    run([args.cnncc, other, "-o", os.path.join(work, "other.c")])
+    run([args.cnncc, other, "-o", os.path.join(work, "other.c")] + flags)
     exe = os.path.join(work, "reentrant")
     run([args.cc, "-O2", "-g"] + STRICT + args.cflags + ["-pthread", "-I" + work,
          os.path.join(HERE, "reentrant.c"), os.path.join(work, "fashion_a.c"),
-         os.path.join(work, "fashion_b.c"), os.path.join(work, "other.c"), "-o", exe, "-lm"])
+         os.path.join(work, "fashion_b.c"), os.path.join(work, "other.c"), "-o", exe]
+        + args.libs + ["-lm"])
     run([exe, blob, str(args.iterations)], timeout=args.timeout)
     print("reentrant: OK")
 
@@ -196,9 +198,13 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--cflags", default="", help="extra compile and link flags")
     ap.add_argument("--iterations", type=int, default=1000, help="reentrant: runs per thread")
+    ap.add_argument("--cnncc-flags", default="", help="reentrant: extra cnncc options")
+    ap.add_argument("--libs", default="", help="reentrant: extra libraries (after the sources)")
     ap.add_argument("--timeout", type=int, default=300)
     args = ap.parse_args()
     args.cflags = shlex.split(args.cflags)
+    args.cnncc_flags = shlex.split(args.cnncc_flags)
+    args.libs = shlex.split(args.libs)
     try:
         {"quickstart": quickstart, "reentrant": reentrant}[args.test](args)
     except (Failure, subprocess.TimeoutExpired, OSError) as e:

@@ -109,6 +109,8 @@ def main():
     ap.add_argument("--cnncc", required=True, help="path of the cnncc compiler")
     ap.add_argument("--cc", default=os.environ.get("CC", "gcc"))
     ap.add_argument("--cflags", default="", help="extra C flags (appended)")
+    ap.add_argument("--cnncc-flags", default="", help="extra cnncc options (e.g. --gemm libxsmm)")
+    ap.add_argument("--libs", default="", help="extra libraries, after the sources (e.g. -lxsmm)")
     ap.add_argument("--sanitize", action="store_true",
                     help="build with ASan+UBSan (-O1 -g) instead of -O2")
     ap.add_argument("--work", help="work directory (default: fresh temp dir)")
@@ -155,7 +157,8 @@ def main():
     try:
         cnncc = [sys.executable, args.cnncc] if args.cnncc.endswith(".py") else [args.cnncc]
         threads = ["--max-threads", str(args.threads)] if args.threads > 1 else []
-        ok, dt = run(cnncc + [model, "-o", os.path.join(outd, "m.c"), "--main"] + threads,
+        ok, dt = run(cnncc + [model, "-o", os.path.join(outd, "m.c"), "--main"] + threads
+                     + shlex.split(args.cnncc_flags),
                      args.timeout, "cnncc")
         timings.append(("cnncc", dt))
         if not ok:
@@ -168,7 +171,8 @@ def main():
                if args.sanitize else ["-O2"])
         cc = shlex.split(args.cc)
         cmd = (cc + opt + ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
-               + shlex.split(args.cflags) + srcs + ["-o", prog, "-lm", "-lpthread"])
+               + shlex.split(args.cflags) + srcs + ["-o", prog] + shlex.split(args.libs)
+               + ["-lm", "-lpthread"])
         ok, dt = run(cmd, args.timeout, "C compiler")
         timings.append(("cc", dt))
         if not ok:

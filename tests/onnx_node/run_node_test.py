@@ -193,6 +193,8 @@ def run_test(a, work):
     deadline = time.time() + a.timeout
     cc = shlex.split(a.cc)
     cflags = shlex.split(a.cflags or "")
+    cnncc_flags = shlex.split(a.cnncc_flags or "")
+    libs = shlex.split(a.libs or "")
     builds = []   # [(bind values dict, prog path)]
     for ds in sets:
         dsn = os.path.basename(ds)
@@ -216,7 +218,7 @@ def run_test(a, work):
             bdir = os.path.join(work, "build%d" % len(builds)) if builds else work
             outdir = os.path.join(bdir, "out")
             os.makedirs(outdir, exist_ok=True)
-            cmd = [a.cnncc, model_path, "-o", os.path.join(outdir, "m.c"), "--main"]
+            cmd = [a.cnncc, model_path, "-o", os.path.join(outdir, "m.c"), "--main"] + cnncc_flags
             for j, (n, v) in enumerate(inputs):
                 if n in bvals:
                     f = os.path.join(bdir, "bind_%d_%s.npy" % (j, sanitize(n)))
@@ -228,7 +230,7 @@ def run_test(a, work):
                 raise Fail("cnncc: produced no .c files in %s" % outdir)
             prog = os.path.join(bdir, "prog")
             run(cc + ["-O1", "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
-                + cflags + ["-o", prog] + srcs + ["-lm"], "compile", deadline)
+                + cflags + ["-o", prog] + srcs + libs + ["-lm"], "compile", deadline)
             builds.append((bvals, prog))
         rdir = os.path.join(work, dsn)
         res = os.path.join(rdir, "res")
@@ -267,6 +269,8 @@ def main():
     ap.add_argument("--cnncc", required=True)
     ap.add_argument("--cc", default=os.environ.get("CC") or "gcc")
     ap.add_argument("--cflags", default="", help="extra C compiler flags (appended)")
+    ap.add_argument("--cnncc-flags", default="", help="extra cnncc options (e.g. --gemm libxsmm)")
+    ap.add_argument("--libs", default="", help="extra libraries, after the sources (e.g. -lxsmm)")
     ap.add_argument("--keep", metavar="DIR", help="work in DIR and keep it")
     ap.add_argument("--timeout", type=float, default=110.0, help="total time budget in seconds")
     ap.add_argument("-v", "--verbose", action="store_true")
