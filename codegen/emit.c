@@ -505,6 +505,7 @@ static const struct {
     {CN_RT_CONV_GRAD, "cnnrt_conv_grad.h"},     {CN_RT_POOL_GRAD, "cnnrt_pool_grad.h"},
     {CN_RT_NORM_GRAD, "cnnrt_norm_grad.h"},     {CN_RT_ACT_GRAD, "cnnrt_act_grad.h"},
     {CN_RT_CONV_GRAD_AVX2, "cnnrt_conv_grad_avx2.h"}, {CN_RT_RESIZE_GRAD, "cnnrt_resize_grad.h"},
+    {CN_RT_WINOGRAD, "cnnrt_winograd.h"},
 };
 
 /* Emits the copies into graph outputs that are not computed in place (an output that is a graph

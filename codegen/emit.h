@@ -40,6 +40,7 @@ enum cn_runtime_header {
   CN_RT_ACT_GRAD = 1u << 14,
   CN_RT_CONV_GRAD_AVX2 = 1u << 15,
   CN_RT_RESIZE_GRAD = 1u << 16,
+  CN_RT_WINOGRAD = 1u << 17, /* Winograd F(4x4,3x3) convolution (AVX2, portable reference) */
   /* ARM NEON kernels (--target aarch64 / armv7), each with its portable fallback */
   CN_RT_CONV_NEON = 1u << 20, /* packed-GEMM and depthwise convolutions */
   CN_RT_ACT_NEON = 1u << 21,  /* activations and softmax */

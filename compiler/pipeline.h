@@ -38,6 +38,7 @@ typedef struct cn_options {
   cn_target target;
   int64_t max_arena; /* --max-arena BYTES, 0 = no limit */
   int max_threads;   /* --max-threads N: threads the arena's scratch is sized for (default 1) */
+  bool no_winograd;  /* --no-winograd: never choose Winograd convolution (A/B benchmarks) */
   int n_shapes;
   cn_shape_opt *shapes;
   int n_binds;

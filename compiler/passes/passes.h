@@ -18,7 +18,7 @@ bool cn_pass_fold_batchnorm(cn_graph *g, cn_diag *d);
 bool cn_pass_fuse_epilogues(cn_graph *g, cn_diag *d);
 /* Chooses each node's kernel for the target (0 = x86-64, see cn_target) and prepares its
  * operands, e.g. weights packed for the AVX2 GEMM; scratch is sized for max_threads tasks. */
-bool cn_pass_schedule(cn_graph *g, int target, int max_threads, cn_diag *d);
+bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, cn_diag *d);
 /* Liveness-based static memory plan: arena offsets for every run-time value. */
 bool cn_pass_memplan(cn_graph *g, cn_diag *d);
 
