@@ -51,7 +51,8 @@ enum cn_runtime_header {
   CN_RT_ACT_GRAD_NEON = 1u << 24,  /* activation gradients */
   /* --gemm libxsmm: convolutions and Gemm on libxsmm (x86-64; the generated code then needs
    * <libxsmm.h> and -lxsmm) */
-  CN_RT_XSMM = 1u << 25
+  CN_RT_XSMM = 1u << 25,
+  CN_RT_WINOGRAD = 1u << 26 /* Winograd F(4x4,3x3) convolution (AVX2, portable reference) */
 };
 void cn_emit_use(cn_emitter *e, unsigned headers);
 

@@ -40,6 +40,9 @@ enum cn_conv_variant {
   /* the same GEMM for weights known only at run time (a train step's parameters): the
    * generated code packs them into the node's scratch first */
   CN_CONV_GEMM_AVX2_PACK,
+  /* 3x3 stride-1 layers by Winograd F(4x4,3x3) (runtime/cnnrt_winograd.h): weights transformed
+   * and packed at build time (schedule.c, schedule_x86_winograd) */
+  CN_CONV_WINOGRAD_AVX2,
   /* ARM targets (schedule.c, schedule_arm): weights packed in cn_neon_gemm_mr(target)-row
    * panels for runtime/cnnrt_gemm_neon.h; depthwise in runtime/cnnrt_dwconv_neon.h */
   CN_CONV_GEMM_NEON = 16,

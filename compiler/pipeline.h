@@ -42,6 +42,7 @@ typedef struct cn_options {
   int64_t max_arena; /* --max-arena BYTES, 0 = no limit */
   int max_threads;   /* --max-threads N: threads the arena's scratch is sized for (default 1) */
   bool gemm_libxsmm; /* --gemm libxsmm: GEMM-shaped layers call libxsmm (x86-64 only) */
+  bool no_winograd;  /* --no-winograd: never choose Winograd convolution (A/B benchmarks) */
   int n_shapes;
   cn_shape_opt *shapes;
   int n_binds;

@@ -61,6 +61,8 @@ static const char usage_text[] =
     "  --max-arena BYTES      fail if the memory plan needs more arena than BYTES\n"
     "  --max-threads N        size the arena for N threads (default 1; run with\n"
     "                         NAME_run_parallel or the driver's --threads)\n"
+    "  --no-winograd          never run 3x3 convolutions by Winograd F(4x4,3x3) (x86-64;\n"
+    "                         for A/B benchmarks and bit-closer-to-direct results)\n"
     "  --emit-onnx FILE.onnx  write the model as ONNX after shape inference and constant\n"
     "                         folding (shapes fixed, constants folded); with -o it also\n"
     "                         compiles, without -o that is all it does\n"
@@ -211,6 +213,8 @@ int main(int argc, char **argv) {
       opt.out_path = argv[++i];
     } else if (strcmp(a, "--main") == 0) {
       opt.emit_main = true;
+    } else if (strcmp(a, "--no-winograd") == 0) {
+      opt.no_winograd = true;
     } else if (strcmp(a, "--verify") == 0) {
       verify = true;
     } else if (strcmp(a, "--grad") == 0) {

@@ -7,6 +7,7 @@
 #include "../../runtime/cnnrt_conv_grad_avx2.h" /* ConvTranspose as GEMM: packed sizes */
 #include "../../runtime/cnnrt_conv_grad_neon.h"
 #include "../../runtime/cnnrt_gemm_avx2.h" /* packed-weight sizes (run-time packing) */
+#include "../../runtime/cnnrt_winograd.h"
 #include "../ops.h"
 
 static bool auto_pad_of(cn_diag *d, const cn_node *n, int64_t *mode) {
@@ -256,6 +257,25 @@ static void emit_conv_xsmm(cn_emitter *e, const char *p, const char *x, const ch
   cn_emit_line(e, "#endif");
 }
 
+/* Winograd F(4x4,3x3) (schedule.c, schedule_x86_winograd): weights already transformed and
+ * packed; tasks over blocks of tiles, one scratch region each; the portable fallback reads the
+ * same transformed weights. */
+static void emit_conv_winograd(cn_emitter *e, const cn_node *n, const char *p, const char *x,
+                               const char *w, const char *b, const char *r, const char *y) {
+  const int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
+  const int64_t tb = cnnrt_winograd43_tile_block(n->params, max_tasks);
+  cn_emit_use(e, CN_RT_CONV_AVX2 | CN_RT_WINOGRAD);
+  cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+  cn_emit_line(e, "    cnnrt_winograd43_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, %lld, 1};",
+               p, x, w, b, r, y, cn_emit_scratch(e, n), (long long)(n->scratch_bytes / max_tasks),
+               (long long)tb);
+  cn_emit_line(e, "    t.n_tasks = cnnrt_task_count(par, %lld);", (long long)max_tasks);
+  cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_winograd43_avx2_task, &t, t.n_tasks);");
+  cn_emit_line(e, "#else");
+  cn_emit_line(e, "    cnnrt_f32_conv_winograd43_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+  cn_emit_line(e, "#endif");
+}
+
 void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
   (void)g;
   sync_epilogue(n);
@@ -280,6 +300,8 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     cn_emit_line(e, "#else");
     cn_emit_line(e, "    cnnrt_f32_conv_packed_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
     cn_emit_line(e, "#endif");
+  } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_WINOGRAD_AVX2) {
+    emit_conv_winograd(e, n, p, x, w, b, r, y);
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GEMM_AVX2_PACK) {
     /* Weights known at run time: pack them into the front of the scratch (schedule.c). */
     const cnnrt_conv_params *cp = n->params;

@@ -25,6 +25,7 @@
 #include "../../runtime/cnnrt_gemm_neon.h"
 #define CNNRT_XSMM_SIZES_ONLY /* sizes only: the compiler does not link libxsmm */
 #include "../../runtime/cnnrt_xsmm.h"
+#include "../../runtime/cnnrt_winograd.h"
 #include "../ops.h"
 #include "passes.h"
 
@@ -66,6 +67,48 @@ static void pack_conv_weights_mr(cn_graph *g, cn_node *n, int64_t mr) {
   cn_value_alloc_data(packed);
   cnnrt_f32_pack_a_mr(m, k, mr, w->data, packed->data);
   n->in[1] = id;
+}
+
+/* Winograd F(4x4,3x3) for an x86 3x3 stride-1 group-1 convolution with constant weights, where
+ * bench/kernels/bench_winograd_avx2.c measured it faster than the packed GEMM (Zen 5, one
+ * thread, direct-equivalent GFLOP/s): 1.5-1.6x on ResNet's 56 and 28 pixel layers, 2.2x on
+ * U-Net's 32 pixel layer, 1.06-1.14x on SqueezeNet's 55 and 27 pixel layers; slower (0.8-0.97x)
+ * with 16 tiles (14 and 13 pixel images) and 4x slower on 7x7 images (4 tiles: the GEMMs get 4
+ * columns). So: at least 32 tiles and at least 16 channels in and out. The weights are
+ * replaced by their 36 transformed, packed matrices (4x the floats of the 3x3 kernel).
+ * Returns whether it chose Winograd. */
+static bool schedule_x86_winograd(cn_graph *g, int i, int max_threads) {
+  cn_node *n = &g->nodes[i];
+  const cnnrt_conv_params *p = n->params;
+  const cn_value *w = cn_in(g, n, 1);
+  if (!cnnrt_winograd43_applies(p) || w->kind != CN_VALUE_CONST || !w->data) {
+    return false;
+  }
+  const int64_t tiles = p->n * cnnrt_winograd43_tile_rows(p) * cnnrt_winograd43_tile_cols(p);
+  if (tiles < 32 || p->c_in < 16 || p->c_out < 16) {
+    return false;
+  }
+  char *name = cn_fmt("%s_winograd43", g->values[n->in[1]].name);
+  char *unique = cn_unique_name(g, name);
+  int id = cn_value_add(g, unique);
+  free(name);
+  free(unique);
+  cn_value *packed = &g->values[id];
+  w = &g->values[n->in[1]];
+  packed->kind = CN_VALUE_CONST;
+  packed->dtype = CNNRT_F32;
+  int64_t elems = cnnrt_f32_winograd43_weights_bytes(p->c_out, p->c_in) / (int64_t)sizeof(float);
+  cn_value_set_shape(packed, 1, &elems);
+  cn_value_alloc_data(packed);
+  cnnrt_f32_winograd43_pack_weights(p->c_out, p->c_in, w->data, packed->data);
+  n = &g->nodes[i];
+  n->in[1] = id;
+  n->variant = CN_CONV_WINOGRAD_AVX2;
+  n->kernel = "f32_conv_winograd43_avx2 (F(4x4,3x3), 36 GEMMs 12x32_avx512|6x16_avx2)";
+  const int64_t tb = cnnrt_winograd43_tile_block(p, max_threads);
+  int64_t per_task = (cnnrt_f32_conv_winograd43_scratch_bytes(p, tb) + 63) / 64 * 64;
+  n->scratch_bytes = per_task * (max_threads > 1 ? max_threads : 1);
+  return true;
 }
 
 /* The ARM targets' choice for one convolution (aarch64, armv7: NEON with portable fallbacks). */
@@ -151,7 +194,7 @@ static void schedule_arm_conv_transpose(cn_graph *g, int i, int target, int max_
   n->scratch_bytes = work;
 }
 
-bool cn_pass_schedule(cn_graph *g, int target, int max_threads, cn_diag *d) {
+bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, cn_diag *d) {
   (void)d;
   bool x86 = target == 0; /* CN_TARGET_X86_64 */
   bool arm_simd = target == 1 || target == 2; /* CN_TARGET_AARCH64, CN_TARGET_ARMV7 */
@@ -256,6 +299,9 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, cn_diag *d) {
       continue;
     }
     if (!x86 || p->spatial != 2 || w->kind != CN_VALUE_CONST || !w->data) {
+      continue;
+    }
+    if (p->group == 1 && winograd && schedule_x86_winograd(g, i, max_threads)) {
       continue;
     }
     if (p->group == 1) {
