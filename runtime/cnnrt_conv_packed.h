@@ -11,6 +11,7 @@
 #include "cnnrt.h"
 #include "cnnrt_conv.h"
 #include "cnnrt_dwconv_avx2.h"
+#include "cnnrt_dwconv_avx512.h"
 #include "cnnrt_gemm_avx2.h"
 
 /* Weight [oc, kk] (kk = (ic * kh + ky) * kw + kx) in the 6-row panel layout. */
@@ -99,12 +100,17 @@ static inline int64_t cnnrt_task_count(const cnnrt_parallel *par, int64_t max_ta
 }
 
 #if defined(__AVX2__) && defined(__FMA__)
-/* Depthwise: task t of n_tasks takes its share of the (batch, channel) planes. */
+/* Depthwise: task t of n_tasks takes its share of the (batch, channel) planes; the AVX-512
+ * kernel where the build has it (it hands the shapes it does not take to the AVX2 one). */
 static inline void cnnrt_dwconv_avx2_task(void *arg, int64_t t) {
   const cnnrt_conv_task *a = (const cnnrt_conv_task *)arg;
   const int64_t planes = a->p->n * a->p->c_out;
   const int64_t lo = planes * t / a->n_tasks, hi = planes * (t + 1) / a->n_tasks;
+#if defined(CNNRT_DW_AVX512)
+  cnnrt_f32_dwconv2d_avx512_range(a->p, a->x, a->w, a->bias, a->residual, a->y, lo, hi);
+#else
   cnnrt_f32_dwconv2d_avx2_range(a->p, a->x, a->w, a->bias, a->residual, a->y, lo, hi);
+#endif
 }
 
 static inline void cnnrt_conv_gemm_avx2_task(void *arg, int64_t t) {

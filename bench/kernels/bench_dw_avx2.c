@@ -3,6 +3,7 @@
  * libm loops.
  *
  *   gcc -std=c99 -O2 -mavx2 -mfma -Iruntime bench/kernels/bench_dw_avx2.c -o /tmp/bench_dw -lm
+ *   (with -march=native on an AVX-512 machine every layer gets a second line: cnnrt_dwconv_avx512.h)
  *   /tmp/bench_dw            # all;  /tmp/bench_dw dw | act | s2   for one part
  *
  * Depthwise: batch 1, 3x3 pad 1 (plus two 5x5 layers of MobileNetV3 / EfficientNet shape),
@@ -23,6 +24,7 @@
 #include "cnnrt_act_avx2.h"
 #include "cnnrt_conv.h"
 #include "cnnrt_dwconv_avx2.h"
+#include "cnnrt_dwconv_avx512.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
 
@@ -107,6 +109,7 @@ static const layer mbv2[] = {
     {32, 112, 112, 3, 1}, {96, 112, 112, 3, 2}, {144, 56, 56, 3, 1}, {144, 56, 56, 3, 2},
     {192, 28, 28, 3, 1},  {192, 28, 28, 3, 2},  {384, 14, 14, 3, 1}, {576, 14, 14, 3, 1},
     {576, 14, 14, 3, 2},  {960, 7, 7, 3, 1},    {72, 56, 56, 5, 2},  {240, 28, 28, 5, 1},
+    {672, 14, 14, 5, 1},  {1152, 7, 7, 5, 1}, /* EfficientNet-B0 */
 };
 
 static void bench_dw(void) {
@@ -125,6 +128,11 @@ static void bench_dw(void) {
     TIME_IT(t_ref, cnnrt_f32_conv_ref(&p, x, w, b, NULL, y));
     TIME_IT(t_avx, cnnrt_f32_dwconv2d_avx2(&p, x, w, b, NULL, y));
     sink = y[ny / 2];
+#if defined(CNNRT_DW_AVX512)
+    double t_512;
+    TIME_IT(t_512, cnnrt_f32_dwconv2d_avx512(&p, x, w, b, NULL, y));
+    sink = y[ny / 2];
+#endif
     const double bytes = 4.0 * (double)(nx + ny + l->c * l->k * l->k + l->c);
     const double flops = 2.0 * (double)ny * (double)(l->k * l->k);
     char name[64];
@@ -134,6 +142,10 @@ static void bench_dw(void) {
     printf("%-28s %9.1f %8.1f %8.1f %8.1f %8.2f   (ref %.1f GB/s %.1f GFLOP/s)\n", name,
            t_ref * 1e6, t_avx * 1e6, bytes / t_avx * 1e-9, flops / t_avx * 1e-9, t_ref / t_avx,
            bytes / t_ref * 1e-9, flops / t_ref * 1e-9);
+#if defined(CNNRT_DW_AVX512)
+    printf("%-28s %9s %8.1f %8.1f %8.1f %8.2f   (AVX-512 kernel; x: over avx2)\n", "", "",
+           t_512 * 1e6, bytes / t_512 * 1e-9, flops / t_512 * 1e-9, t_avx / t_512);
+#endif
     if (l->k == 3) {
       tot_ref += t_ref;
       tot_avx += t_avx;

@@ -17,6 +17,21 @@
 #include <cmocka.h>
 
 #include "../../runtime/cnnrt_dwconv_avx2.h"
+#include "../../runtime/cnnrt_dwconv_avx512.h"
+
+/* Built once more with -mavx512f as test_dwconv_avx512 (tests/CMakeLists.txt): the same cases
+ * then run through the AVX-512 kernel (which hands the shapes it does not take to the AVX2
+ * one, and those to the reference). */
+#if defined(CNNCC_TEST_REQUIRE_AVX512) && !defined(CNNRT_DW_AVX512)
+#error "built for AVX-512 but cnnrt_dwconv_avx512.h did not enable its kernel"
+#endif
+#if defined(CNNRT_DW_AVX512)
+#define DW_FN cnnrt_f32_dwconv2d_avx512
+#define DW_RANGE_FN cnnrt_f32_dwconv2d_avx512_range
+#else
+#define DW_FN cnnrt_f32_dwconv2d_avx2
+#define DW_RANGE_FN cnnrt_f32_dwconv2d_avx2_range
+#endif
 
 #if defined(__AVX2__) && defined(__FMA__)
 
@@ -186,13 +201,13 @@ static int run_case(const dw_case *t, int id) {
       r = y;
     }
     if (pass == 0) {
-      cnnrt_f32_dwconv2d_avx2(&p, x, w, bias, r, y);
+      DW_FN(&p, x, w, bias, r, y);
     } else { /* uneven plane ranges, as a thread split would make */
       const int64_t planes = t->n * t->c;
       int64_t at = 0;
       for (int64_t k = 1; at < planes; k++) {
         const int64_t end = at + k > planes ? planes : at + k;
-        cnnrt_f32_dwconv2d_avx2_range(&p, x, w, bias, r, y, at, end);
+        DW_RANGE_FN(&p, x, w, bias, r, y, at, end);
         at = end;
       }
     }
@@ -441,7 +456,7 @@ static void test_spatial_1_and_3(void **state) {
         b[i] = frand();
       }
       cnnrt_f32_conv_ref(&p, x, w, b, NULL, yr);
-      cnnrt_f32_dwconv2d_avx2(&p, x, w, b, NULL, y);
+      DW_FN(&p, x, w, b, NULL, y);
       for (int64_t i = 0; i < n * c * out_plane; i++) {
         assert_true(fabs((double)y[i] - (double)yr[i]) <= 1e-5);
       }
@@ -454,8 +469,66 @@ static void test_spatial_1_and_3(void **state) {
   }
 }
 
+#if defined(CNNRT_DW_AVX512)
+/* The AVX-512 kernel's own ground: EfficientNet / MobileNet stride-1 shapes (7x7 and 14x14
+ * planes, many channels: double-buffered whole planes with the expanding fill), planes taller
+ * than one band, all on the AVX-512 path
+ * (asserted); the other cases of this file (negative pads: the row fill; dilation) run through
+ * it too. Then the shapes it hands to the AVX2 kernel. */
+static void test_avx512_path(void **state) {
+  (void)state;
+  const int64_t shapes[][4] = {/* c, hw, k, s */
+                               {40, 7, 5, 1}, {33, 7, 3, 1},  {17, 14, 5, 1}, {20, 14, 3, 1},
+                               {6, 28, 5, 1}, {5, 30, 3, 1},  {3, 1, 3, 1},   {2, 2, 5, 1},
+                               {2, 9, 1, 1}};
+  int id = 6000;
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    for (int a = 0; a < 3; a++) {
+      dw_case t = base_case(shapes[i][1], shapes[i][1] + a, shapes[i][2], shapes[i][3],
+                            shapes[i][2] / 2);
+      t.c = shapes[i][0];
+      t.act = a == 0 ? CNNRT_ACT_SILU : (a == 1 ? CNNRT_ACT_CLIP : CNNRT_ACT_HARD_SWISH);
+      t.alpha = a == 1 ? 0.0f : 0.2f;
+      t.beta = a == 1 ? 6.0f : 0.5f;
+      t.residual = a;
+      cnnrt_conv_params p = make_params(&t);
+      assert_true(cnnrt_f32_dwconv2d_avx512_fast(&p));
+      run_case(&t, id++);
+    }
+  }
+  /* planes taller than one band (bands of ~250 rows of 32 columns), with a negative pad (row
+   * fill) and without (also the row fill: bands are not double-buffered) */
+  dw_case t = base_case(700, 30, 5, 1, 2);
+  t.c = 2;
+  t.act = CNNRT_ACT_SILU;
+  t.residual = 2;
+  cnnrt_conv_params p = make_params(&t);
+  assert_true(cnnrt_f32_dwconv2d_avx512_fast(&p));
+  run_case(&t, id++);
+  t.pt = -1;
+  t.pr = 3;
+  p = make_params(&t);
+  assert_true(cnnrt_f32_dwconv2d_avx512_fast(&p));
+  run_case(&t, id++);
+  /* wider planes stay with the AVX2 kernel */
+  t = base_case(3, 56, 3, 1, 1);
+  t.c = 1;
+  p = make_params(&t);
+  assert_false(cnnrt_f32_dwconv2d_avx512_fast(&p));
+  run_case(&t, id++);
+  /* stride 2 stays with the AVX2 kernel */
+  t = base_case(20, 40, 3, 2, 1);
+  p = make_params(&t);
+  assert_false(cnnrt_f32_dwconv2d_avx512_fast(&p));
+  run_case(&t, id++);
+}
+#endif
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+#if defined(CNNRT_DW_AVX512)
+      cmocka_unit_test(test_avx512_path),
+#endif
       cmocka_unit_test(test_widths),  cmocka_unit_test(test_small_and_pads),
       cmocka_unit_test(test_random),  cmocka_unit_test(test_acts),
       cmocka_unit_test(test_strips),  cmocka_unit_test(test_fallback),
