@@ -65,7 +65,10 @@ static const char usage_text[] =
     "                         for A/B benchmarks and bit-closer-to-direct results)\n"
     "  --emit-onnx FILE.onnx  write the model as ONNX after shape inference and constant\n"
     "                         folding (shapes fixed, constants folded); with -o it also\n"
-    "                         compiles, without -o that is all it does\n"
+    "                         compiles, without -o that is all it does\n";
+
+/* (Two strings: C99 guarantees string literals of 4095 characters only.) */
+static const char usage_train_text[] =
     "  --train                compile a train step instead (docs/training.md):\n"
     "                         NAME_train_step(ctx, input, labels, &loss) in OUT/NAME_train.c\n"
     "  --loss L               cross_entropy (default; int64 class labels) or mse\n"
@@ -202,6 +205,7 @@ int main(int argc, char **argv) {
     const char *v;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       fputs(usage_text, stdout);
+      fputs(usage_train_text, stdout);
       return 0;
     } else if (strcmp(a, "--version") == 0) {
       printf("cnncc %s\n", CNNCC_VERSION);
