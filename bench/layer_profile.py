@@ -3,7 +3,7 @@
 
 usage: /usr/bin/python3 bench/layer_profile.py GEN_DIR INPUT.npy [--weights W.bin]
                                               [--runs N] [--threads T] [--cc gcc] [--json OUT]
-                                              [--cputime]
+                                              [--cputime] [--libs "-lxsmm ..."]
 
 GEN_DIR holds what `cnncc ... -o GEN_DIR/m.c --main` wrote. This copies it to GEN_DIR/prof/,
 wraps every layer block of m.c -- the `  { /* Op 'node name' */ ... }` blocks that
@@ -133,6 +133,7 @@ def main():
     ap.add_argument("--cc", default="gcc")
     ap.add_argument("--json")
     ap.add_argument("--cputime", action="store_true")
+    ap.add_argument("--libs", default="", help="extra libraries (e.g. -lxsmm for --gemm libxsmm)")
     a = ap.parse_args()
     if a.cputime and a.threads != 1:
         sys.exit("layer_profile: --cputime needs --threads 1")
@@ -153,7 +154,7 @@ def main():
     srcs = sorted(os.path.join(prof, f) for f in os.listdir(prof) if f.endswith(".c"))
     exe = os.path.join(prof, "prog")
     cflags = ["-O3", "-march=native", "-DCNNCC_PROF_CPUTIME=%d" % (1 if a.cputime else 0)]
-    r = subprocess.run([a.cc] + cflags + srcs + ["-o", exe, "-lm", "-lpthread"],
+    r = subprocess.run([a.cc] + cflags + srcs + ["-o", exe] + a.libs.split() + ["-lm", "-lpthread"],
                        capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit("layer_profile: build failed: " + r.stderr[-2000:])

@@ -3,6 +3,10 @@
 # torchvision CNNs (224x224, batch 1), on this machine's CPU.
 #
 #   bench/run.sh [--quick] [--rounds R] [--models resnet18,resnet50,...]
+#   bench/run.sh --libxsmm [--quick] [--rounds R] [--models ...]
+#
+# --libxsmm runs bench/xsmm.py instead: cnncc's own kernels vs --gemm libxsmm, whole models
+# (1 and 2 threads, alternating) and per layer (report in build/bench/xsmm_results.md).
 #
 # On a fresh Debian 12 machine (as root, or a user who may sudo) it installs what is missing
 # (apt-get; onnxruntime-node from npm into build/bench/node), builds cnncc, exports the models
@@ -24,7 +28,7 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 
 # 1. Debian packages (only the missing ones).
 packages=(build-essential cmake pkg-config libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
-          python3-numpy python3-onnx python3-torch python3-torchvision time)
+          python3-numpy python3-onnx python3-torch python3-torchvision time libxsmm-dev)
 if command -v dpkg-query >/dev/null 2>&1; then
   missing=()
   # Node.js and npm by command, not package: a NodeSource 'nodejs' bundles npm and conflicts
@@ -77,6 +81,15 @@ step "exporting torchvision models to $work/models"
 "$py" "$here/export_models.py" "$work/models" >&2
 
 # 5. The benchmark: report on stdout and in $work/results.md; progress on stderr.
+xsmm=0
+args=()
+for a in "$@"; do
+  if [[ $a == --libxsmm ]]; then xsmm=1; else args+=("$a"); fi
+done
+if ((xsmm)); then
+  step "own kernels vs --gemm libxsmm (progress below; report at the end and in $work/xsmm_results.md)"
+  exec "$py" "$here/xsmm.py" --work "$work" --cnncc "$build/cnncc" "${args[@]}"
+fi
 step "benchmarking (progress below; report at the end and in $work/results.md)"
 exec "$py" "$here/bench.py" --work "$work" --cnncc "$build/cnncc" \
   --node-modules "$node_dir/node_modules" "$@"

@@ -33,7 +33,8 @@
 #include "cnnrt_conv.h"
 #include "cnnrt_gemm.h"
 
-#define CNNRT_XSMM_MR 16  /* pixels per libxsmm call (one AVX-512 register, two AVX2) */
+#define CNNRT_XSMM_MR 16  /* pixels per libxsmm call on im2col panels (the packer's width) */
+#define CNNRT_XSMM_MR_1X1 64 /* pixels per libxsmm call on a 1x1 layer's input, read in place */
 #define CNNRT_XSMM_NC 128 /* pixels per tile: im2col block and epilogue unit */
 #define CNNRT_XSMM_KC 256 /* im2col rows per k block */
 #define CNNRT_XSMM_NB 64  /* output channels per weight block */
@@ -154,9 +155,11 @@ static inline void cnnrt_xsmm_conv_plan(const cnnrt_conv_params *p, cnnrt_xsmm_p
   const int64_t P = p->out[0] * p->out[1] * p->out[2];
   const int64_t kc = cnnrt_xsmm_kc(k);
   const int64_t nb = p->c_out < CNNRT_XSMM_NB ? p->c_out : CNNRT_XSMM_NB;
-  const int64_t lda = cnnrt_xsmm_conv_pointwise(p) ? P : CNNRT_XSMM_MR;
+  const int pointwise = cnnrt_xsmm_conv_pointwise(p);
+  const int64_t lda = pointwise ? P : CNNRT_XSMM_MR;
+  const int64_t mr_max = pointwise ? CNNRT_XSMM_MR_1X1 : CNNRT_XSMM_MR;
   /* Images smaller than a panel have one panel of P pixels (libxsmm needs m <= ldc = P). */
-  const int64_t mr = P < CNNRT_XSMM_MR ? P : CNNRT_XSMM_MR;
+  const int64_t mr = P < mr_max ? P : mr_max;
   cnnrt_xsmm_plan_make(pl, mr, P % mr, nb, p->c_out % nb, kc, k % kc, lda, k, P);
 }
 
@@ -196,8 +199,11 @@ static inline void cnnrt_f32_conv_xsmm_range(const cnnrt_conv_params *p, const c
   const int64_t m = p->c_out;
   const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
   const int64_t P = g.out[0] * g.out[1] * g.out[2];
-  int64_t lo, hi;
-  cnnrt_f32_gemm_avx2_split(P, task, n_tasks, &lo, &hi);
+  /* Task ranges in whole panels, so that only the image's last panel can be short. */
+  const int64_t mr = pl->mb[1];
+  const int64_t panels = (P + mr - 1) / mr;
+  const int64_t lo_p = mr * (panels * task / n_tasks), hi_p = mr * (panels * (task + 1) / n_tasks);
+  const int64_t lo = lo_p < P ? lo_p : P, hi = hi_p < P ? hi_p : P;
   if (m <= 0 || lo >= hi) {
     return;
   }
@@ -243,8 +249,8 @@ static inline void cnnrt_f32_conv_xsmm_range(const cnnrt_conv_params *p, const c
         for (int64_t c0 = 0; c0 < m; c0 += nb_full) {
           const int in = m - c0 >= nb_full;
           const float *wb = w + c0 * k + k0;
-          for (int64_t jj = 0; jj < nc; jj += CNNRT_XSMM_MR) {
-            const int im = nc - jj >= pl->mb[1];
+          for (int64_t jj = 0; jj < nc; jj += mr) {
+            const int im = nc - jj >= mr;
             const float *a = pointwise ? xb + k0 * P + j0 + jj : bp + jj * (kc + 1);
             pl->kern[im][in][ik][ib](a, wb, yb + c0 * P + j0 + jj);
           }

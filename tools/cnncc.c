@@ -351,6 +351,10 @@ int main(int argc, char **argv) {
   if (train_option && !want_train) {
     return fail("%s is a training option: it needs --train", train_option);
   }
+  if (want_train && opt.gemm_libxsmm) {
+    /* The train step has its own kernel choice (compiler/train.c); say so rather than ignore it. */
+    return fail("%s", "--gemm libxsmm applies to inference code: use it without --train");
+  }
   if (want_train) {
     if (!cn_train_spec_finish(&train, &train_diag)) {
       return 1;

@@ -5,7 +5,8 @@
 
 1. --gemm libxsmm with a non-x86 target (aarch64, armv7, cortex-m, generic) is a user error:
    exit status 1, one diagnostic naming the option and the target, no output file.
-2. An unknown --gemm value is a user error (exit status 1).
+2. An unknown --gemm value, and --gemm libxsmm with --train (the train step has its own
+   kernels), are user errors (exit status 1).
 3. On x86-64, --dump=schedule shows libxsmm kernels on the Conv and on the Gemm, and the
    generated code includes cnnrt_xsmm.h and says how to link (-lxsmm) in NAME.h.
 4. Without --gemm, and with --gemm own, the generated code does not use libxsmm."""
@@ -61,6 +62,9 @@ def main():
             failures.append("--target %s: status %d, stderr %r" % (target, p.returncode, p.stderr))
         if os.path.exists(os.path.join(a.work, "bad_" + target, "m.c")):
             failures.append("--target %s: an output file was written" % target)
+    p = cnncc("bad_train", "--gemm", "libxsmm", "--train")
+    if p.returncode != 1 or "without --train" not in p.stderr:
+        failures.append("--gemm libxsmm --train: status %d, stderr %r" % (p.returncode, p.stderr))
     p = cnncc("bad_value", "--gemm", "blas")
     if p.returncode != 1 or "--gemm takes own or libxsmm" not in p.stderr:
         failures.append("--gemm blas: status %d, stderr %r" % (p.returncode, p.stderr))
