@@ -163,19 +163,42 @@ static inline void cnnrt_conv_transpose_col2im_task_(void *arg, int64_t task) {
   cnnrt_conv_grad_geom_(&q, in, out, k, s, d, pb); /* in[] = y sizes, out[] = x sizes */
   const int64_t kvol = k[0] * k[1] * k[2], yplane = in[0] * in[1] * in[2];
   const int64_t co0 = p->c_out * task / t->n_tasks, co1 = p->c_out * (task + 1) / t->n_tasks;
+  /* The chunk's pixels are walked as stretches of one x row (no divisions per element); within
+   * a stretch the taps that land inside y's row are one range of x2, added as vectors when the
+   * stride along the row is 1. Each y element receives its additions in the same order as an
+   * element-by-element walk (tap, then pixel), so the result does not depend on this. */
   for (int64_t co = co0; co < co1; co++) {
     float *yc = t->yb + co * yplane;
     for (int64_t tap = 0; tap < kvol; tap++) {
       const int64_t t0 = tap / (k[1] * k[2]), t1 = (tap / k[2]) % k[1], t2 = tap % k[2];
+      const int64_t off2 = t2 * d[2] - pb[2];
+      int64_t lo2, hi2; /* x2 with 0 <= x2 * s + off2 < y's row length */
+      cnnrt_conv_grad_range_(off2, s[2], in[2], out[2], &lo2, &hi2);
       const float *cr = t->cols + (co * kvol + tap) * t->len;
-      for (int64_t q2 = 0; q2 < t->len; q2++) {
+      int64_t q2 = 0;
+      while (q2 < t->len) {
         const int64_t pix = t->p0 + q2;
-        const int64_t x2 = pix % out[2], x1 = (pix / out[2]) % out[1], x0 = pix / (out[1] * out[2]);
-        const int64_t o0 = x0 * s[0] + t0 * d[0] - pb[0], o1 = x1 * s[1] + t1 * d[1] - pb[1],
-                      o2 = x2 * s[2] + t2 * d[2] - pb[2];
-        if (o0 >= 0 && o0 < in[0] && o1 >= 0 && o1 < in[1] && o2 >= 0 && o2 < in[2]) {
-          yc[(o0 * in[1] + o1) * in[2] + o2] += cr[q2];
+        const int64_t x2s = pix % out[2], row = pix / out[2];
+        const int64_t x1 = row % out[1], x0 = row / out[1];
+        const int64_t span = out[2] - x2s < t->len - q2 ? out[2] - x2s : t->len - q2;
+        const int64_t o0 = x0 * s[0] + t0 * d[0] - pb[0], o1 = x1 * s[1] + t1 * d[1] - pb[1];
+        if (o0 >= 0 && o0 < in[0] && o1 >= 0 && o1 < in[1]) {
+          const int64_t a = lo2 > x2s ? lo2 : x2s;
+          const int64_t b = hi2 < x2s + span ? hi2 : x2s + span;
+          float *yr = yc + (o0 * in[1] + o1) * in[2];
+          const float *c = cr + q2; /* c[j] belongs to x2 = x2s + j */
+          int64_t x2 = a;
+          if (s[2] == 1) {
+            for (; x2 + 8 <= b; x2 += 8) {
+              float *yv = yr + x2 + off2;
+              _mm256_storeu_ps(yv, _mm256_add_ps(_mm256_loadu_ps(yv), _mm256_loadu_ps(c + (x2 - x2s))));
+            }
+          }
+          for (; x2 < b; x2++) {
+            yr[x2 * s[2] + off2] += c[x2 - x2s];
+          }
         }
+        q2 += span;
       }
     }
   }

@@ -2,7 +2,8 @@
  * cnnrt_pool_grad.h, same contracts, planes ((n, c) pairs) split over the threads of `par`.
  *
  * Along the last axis, the outputs whose window lies wholly inside the row (the interior) run 8
- * at a time; the border outputs take the scalar path of the reference.
+ * at a time (MaxPool: the last few as a partial vector); the border outputs take the scalar
+ * path of the reference.
  *   MaxPool: the window's taps are gathered per lane in the reference's order, keeping the
  *     first maximum (strict >) and letting the first NaN win, exactly as the reference; each
  *     lane's dy is then added at its argmax (a scalar scatter: lanes may share an argmax).
@@ -102,7 +103,12 @@ static inline void cnnrt_f32_maxpool_grad_range_avx2(const cnnrt_pool_params *p,
           cnnrt_maxpool_grad_one_(&g, xc, dxc, st0, a0, b0, st1, a1, b1, o2, dyr[o2]);
         }
         if (a0 < b0 && a1 < b1) {
-          for (; o2 + 8 <= ihi; o2 += 8) {
+          /* 8 outputs at a time; the last interior ones as a partial vector (lanes >= nl off) */
+          int nl = 8;
+          for (; o2 < ihi; o2 += nl) {
+            nl = ihi - o2 < 8 ? (int)(ihi - o2) : 8;
+            const __m256 on = _mm256_castsi256_ps(
+                _mm256_cmpgt_epi32(_mm256_set1_epi32(nl), lane));
             /* element index of each lane's first tap along the last axis, within its row */
             const __m256i base = _mm256_add_epi32(
                 _mm256_mullo_epi32(_mm256_add_epi32(_mm256_set1_epi32((int)o2), lane), vs2),
@@ -118,7 +124,8 @@ static inline void cnnrt_f32_maxpool_grad_range_avx2(const cnnrt_pool_params *p,
                 for (int64_t j2 = 0; j2 < g.k[2]; j2++) {
                   const __m256i idx =
                       _mm256_add_epi32(base, _mm256_set1_epi32((int)(row + j2 * g.d[2])));
-                  const __m256 v = _mm256_i32gather_ps(xc, idx, 4);
+                  const __m256 v =
+                      _mm256_mask_i32gather_ps(_mm256_setzero_ps(), xc, idx, on, 4);
                   __m256 take;
                   if (j0 == a0 && j1 == a1 && j2 == 0) {
                     take = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
@@ -136,7 +143,7 @@ static inline void cnnrt_f32_maxpool_grad_range_avx2(const cnnrt_pool_params *p,
             }
             int32_t where[8];
             _mm256_storeu_si256((__m256i *)(void *)where, bi);
-            for (int l = 0; l < 8; l++) {
+            for (int l = 0; l < nl; l++) {
               dxc[where[l]] += dyr[o2 + l];
             }
           }
