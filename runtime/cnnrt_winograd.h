@@ -249,8 +249,9 @@ static inline int64_t cnnrt_f32_conv_winograd43_scratch_bytes(const cnnrt_conv_p
   const int64_t v = (36 * p->c_in * ldv * 4 + 63) / 64 * 64;
   const int64_t m = (36 * p->c_out * ldv * 4 + 63) / 64 * 64;
   const int64_t lines = (12 * cnnrt_winograd43_line(p) * 4 + 63) / 64 * 64;
-  /* = cnnrt_f32_gemm_packed_avx2_scratch_bytes(c_out, tb, c_in), which exists only under AVX2 */
-  const int64_t nc = cnnrt_gemm_avx2_min(tb, cnnrt_gemm_avx2_nc(tb));
+  /* = cnnrt_f32_gemm_packed_avx2_scratch_bytes(c_out, ldv, c_in) (that one exists only under
+   * AVX2): the GEMMs run on up to tb + 7 columns */
+  const int64_t nc = cnnrt_gemm_avx2_min(ldv, cnnrt_gemm_avx2_nc(ldv));
   const int64_t gemm =
       64 + (cnnrt_gemm_avx2_kc(p->c_in) + 1) * ((nc + 15) / 16 * 16) * (int64_t)sizeof(float);
   return 64 + v + m + lines + gemm;
@@ -475,9 +476,11 @@ static inline void cnnrt_f32_conv_winograd43_avx2_range(const cnnrt_conv_params 
   cnnrt_winograd43_seg segs[SEG_CAP];
   for (int64_t blk = b0; blk < b1; blk++) {
     const int64_t t0 = blk * tb, t1 = t0 + tb < tiles ? t0 + tb : tiles;
-    const int64_t nt = t1 - t0;
     /* 1. Input transform. Segments in increasing j0: a group's stores past its segment are
-     * overwritten by the next segment's. */
+     * overwritten by the next segment's. Columns [0, cols) of V get written (cols <= nt + 7);
+     * the GEMMs compute all of them, so that the output transform's lanes past the block read
+     * defined values (whose results it does not store). */
+    int64_t cols = 0;
     for (int64_t ts = t0; ts < t1;) {
       const int64_t ns = cnnrt_winograd43_segments(p, ts, t1, segs, SEG_CAP);
       for (int64_t k = 0; k < ns; k++) {
@@ -489,14 +492,15 @@ static inline void cnnrt_f32_conv_winograd43_avx2_range(const cnnrt_conv_params 
           cnnrt_winograd43_input_seg(p, xb + c * in_plane, &segs[k], lines, lw, v + c * ldv,
                                      c_in * ldv);
         }
+        cols = segs[k].j0 + (segs[k].tx1 - segs[k].tx0 + 7) / 8 * 8;
       }
       ts = t0 + segs[ns - 1].j0 + (segs[ns - 1].tx1 - segs[ns - 1].tx0);
     }
     /* 2. The 36 GEMMs. */
     for (int xi = 0; xi < 36; xi++) {
-      cnnrt_f32_gemm_packed_avx2_range(c_out, nt, c_in, wt + xi * us, v + xi * c_in * ldv, ldv,
+      cnnrt_f32_gemm_packed_avx2_range(c_out, cols, c_in, wt + xi * us, v + xi * c_in * ldv, ldv,
                                        m + xi * c_out * ldv, ldv, NULL, NULL, CNNRT_ACT_NONE, 0.0f,
-                                       0.0f, 0, nt, gemm);
+                                       0.0f, 0, cols, gemm);
     }
     /* 3. Output transform with the epilogue. */
     for (int64_t ts = t0; ts < t1;) {

@@ -71,11 +71,14 @@ static void pack_conv_weights_mr(cn_graph *g, cn_node *n, int64_t mr) {
 
 /* Winograd F(4x4,3x3) for an x86 3x3 stride-1 group-1 convolution with constant weights, where
  * bench/kernels/bench_winograd_avx2.c measured it faster than the packed GEMM (Zen 5, one
- * thread, direct-equivalent GFLOP/s): 1.5-1.6x on ResNet's 56 and 28 pixel layers, 2.2x on
- * U-Net's 32 pixel layer, 1.06-1.14x on SqueezeNet's 55 and 27 pixel layers; slower (0.8-0.97x)
- * with 16 tiles (14 and 13 pixel images) and 4x slower on 7x7 images (4 tiles: the GEMMs get 4
- * columns). So: at least 32 tiles and at least 16 channels in and out. The weights are
- * replaced by their 36 transformed, packed matrices (4x the floats of the 3x3 kernel).
+ * thread, direct-equivalent GFLOP/s, built with -march=native, i.e. the GEMM's AVX-512 tiles):
+ * 1.24-1.35x on ResNet's 56 and 28 pixel layers, 2.0-2.2x on U-Net's 64 and 32 pixel layers;
+ * slower on SqueezeNet's few-channel layers (16->64 at 55 px 0.93x, 32->128 at 27 px 0.97x),
+ * with 16 tiles (14 and 13 pixel images, 0.86x) and on 7x7 images (0.23x: 4 tiles, the GEMMs
+ * get 4 columns). So: at least 32 tiles and at least 64 channels in and out. (In an AVX2-only
+ * build the direct GEMM is half as fast and Winograd won on all but the 7x7 layer, 1.2-3.1x;
+ * the rule follows the AVX-512 build, which bench/run.sh uses.) The weights are replaced by
+ * their 36 transformed, packed matrices (4x the floats of the 3x3 kernel).
  * Returns whether it chose Winograd. */
 static bool schedule_x86_winograd(cn_graph *g, int i, int max_threads) {
   cn_node *n = &g->nodes[i];
@@ -85,7 +88,7 @@ static bool schedule_x86_winograd(cn_graph *g, int i, int max_threads) {
     return false;
   }
   const int64_t tiles = p->n * cnnrt_winograd43_tile_rows(p) * cnnrt_winograd43_tile_cols(p);
-  if (tiles < 32 || p->c_in < 16 || p->c_out < 16) {
+  if (tiles < 32 || p->c_in < 64 || p->c_out < 64) {
     return false;
   }
   char *name = cn_fmt("%s_winograd43", g->values[n->in[1]].name);
