@@ -32,6 +32,7 @@
  *   strided Slice   reversed (negative steps), each element padded by step-1 zeros, Pad
  *   reflect/edge Pad  the centre plus the border regions mirrored back / summed onto the edge
  *   LpPool          |x|^(p-2) x times AveragePool's adjoint of dy y^(1-p) (Expand if global)
+ *   Depth/SpaceToDepth  Reshape, Transpose by the inverse permutation, Reshape
  *   LRN             closed form with channel-window sums (AveragePool over [N, 1, C, rest])
  * Integer and shape ops carry no gradient. */
 #include "autodiff.h"
@@ -1271,6 +1272,38 @@ static void rule_tensor(ad *a, const cn_node *n, int dy) {
     }
     break;
   }
+  case CN_OP_DEPTH_TO_SPACE:
+  case CN_OP_SPACE_TO_DEPTH: { /* permutations: dy through the inverse of their definition */
+    if (!wants(a, n, 0)) {
+      return;
+    }
+    const cn_value *x = &g->values[n->in[0]];
+    if (x->rank != 4) {
+      unsupported(a, "DepthToSpace/SpaceToDepth of a tensor of rank other than 4");
+      return;
+    }
+    int64_t b = cn_attr_int(n, "blocksize", 1), N = x->dims[0], C = x->dims[1], H = x->dims[2];
+    int64_t W = x->dims[3], xdims[4] = {N, C, H, W}, mid[6];
+    int64_t perm[6];
+    if (n->op == CN_OP_DEPTH_TO_SPACE) { /* y = reshape(transpose(reshape(x)), ...) */
+      bool crd = strcmp(cn_attr_string(n, "mode", "DCR"), "CRD") == 0;
+      int64_t m[6] = {N, C / (b * b), H, b, W, b};
+      int64_t dcr_inv[6] = {0, 3, 5, 1, 2, 4}, crd_inv[6] = {0, 1, 3, 5, 2, 4};
+      memcpy(mid, m, sizeof m);
+      memcpy(perm, crd ? crd_inv : dcr_inv, sizeof perm);
+    } else {
+      int64_t m[6] = {N, b, b, C, H / b, W / b}, inv[6] = {0, 3, 4, 1, 5, 2};
+      memcpy(mid, m, sizeof m);
+      memcpy(perm, inv, sizeof perm);
+    }
+    int t = reshape_to(a, dy, 6, mid), out;
+    int id = begin_node(a, CN_OP_TRANSPOSE, 13, &t, 1, 1, &out);
+    attr_ints(a, id, "perm", perm, 6);
+    if (finish(a, id)) {
+      accumulate(a, n->in[0], reshape_to(a, out, 4, xdims));
+    }
+    break;
+  }
   case CN_OP_EXPAND:
     if (wants(a, n, 0)) {
       accumulate(a, n->in[0], sum_to(a, dy, n->in[0]));
@@ -1323,6 +1356,8 @@ static void apply_rule(ad *a, const cn_node *n, int dy) {
   case CN_OP_SLICE:
   case CN_OP_PAD:
   case CN_OP_TILE:
+  case CN_OP_DEPTH_TO_SPACE:
+  case CN_OP_SPACE_TO_DEPTH:
   case CN_OP_EXPAND: rule_tensor(a, n, dy); break;
   case CN_OP_ADD:
   case CN_OP_SUB:

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Gradient tests of cnncc --grad for ONNX ops that torch.onnx.export never writes as one node
-(it decomposes LPPool2d and LocalResponseNorm): the model is one ONNX node built with
+(it decomposes LPPool2d, LocalResponseNorm and pixel_unshuffle, and writes pixel_shuffle as
+DepthToSpace CRD only): the model is one ONNX node built with
 onnx.helper, the reference is PyTorch autograd of the op's ONNX definition written with torch
 functions, in float64. Checks max|d| <= rtol * max|ref| for the output and the input gradient.
 
@@ -41,6 +42,11 @@ CASES = {
                   (2, 2, 6, 7), lambda x: lp_pool(x, 3, (3, 3), (1, 2), 0)),
     "global_lppool": ("GlobalLpPool", dict(p=2), (2, 3, 4, 5),
                       lambda x: (x.abs() ** 2).sum(dim=(2, 3), keepdim=True) ** 0.5),
+    # DepthToSpace DCR (torch exports pixel_shuffle as CRD) and SpaceToDepth, by their definitions
+    "depth_to_space_dcr": ("DepthToSpace", dict(blocksize=2, mode="DCR"), (2, 8, 3, 4),
+                           lambda x: x.reshape(2, 2, 2, 2, 3, 4).permute(0, 3, 4, 1, 5, 2).reshape(2, 2, 6, 8)),
+    "space_to_depth": ("SpaceToDepth", dict(blocksize=2), (2, 3, 4, 6),
+                       lambda x: x.reshape(2, 3, 2, 2, 3, 2).permute(0, 3, 5, 1, 2, 4).reshape(2, 12, 2, 3)),
     "lrn": ("LRN", dict(size=3, alpha=0.02, beta=0.75, bias=1.5), (2, 5, 3, 4),
             lambda x: lrn(x, 3, 0.02, 0.75, 1.5)),
     "lrn_even": ("LRN", dict(size=4, alpha=0.1, beta=0.6, bias=1.0), (2, 6, 3, 3),
