@@ -20,8 +20,6 @@
 #include "runtime_files.h"
 
 #define ALIGN 64
-/* Seed of the dropout masks: (seed, layer, step, element) picks each mask bit. */
-#define CN_TRAIN_DROPOUT_SEED 20261126
 
 static int64_t align_up(int64_t x) { return (x + ALIGN - 1) / ALIGN * ALIGN; }
 
@@ -362,10 +360,10 @@ static void gen_train_c(cn_buf *c, const char *id, const char *file_base, const 
   for (int i = 0; i < t->n_masks; i++) {
     char fr[40];
     cn_buf_printf(c,
-                  "  cnnrt_f32_dropout_scale_mask_ref(%" PRId64 ", %s, UINT64_C(%d), %d, (uint64_t)counters[0],\n"
+                  "  cnnrt_f32_dropout_scale_mask_ref(%" PRId64 ", %s, UINT64_C(%" PRId64 "), %d, (uint64_t)counters[0],\n"
                   "      (float *)(void *)(C + %" PRId64 ")); /* dropout %d */\n",
                   cn_value_numel(&g->values[t->masks[i]]), flit(fr, sizeof fr, t->mask_ratio[i]),
-                  CN_TRAIN_DROPOUT_SEED, i, L->mask_off[i], i);
+                  s->seed, i, L->mask_off[i], i);
   }
   cn_buf_printf(c, "  const void *const inputs[%d] = {input, targets",
                 2 + t->n_params + t->n_state + t->n_masks);

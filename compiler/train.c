@@ -21,6 +21,7 @@ void cn_train_spec_init(cn_train_spec *s) {
   s->lr_schedule = CNNRT_LR_CONSTANT;
   s->lr_gamma = 0.1;
   s->epochs = 1;
+  s->seed = 20261126;
 }
 
 void cn_train_spec_free(cn_train_spec *s) {
@@ -88,6 +89,7 @@ static const num_key num_keys[] = {
     IKEY("epochs", epochs, 1, 1e9, "a positive count"),
     IKEY("batch", batch, 1, 1e9, "a positive count"),
     DKEY("clip-norm", clip_norm, 0.0, 1e30, true, false, "a positive number"),
+    IKEY("seed", seed, 0, 4294967295.0, "a number from 0 to 4294967295"),
 };
 
 static const char *const flag_keys[] = {"nesterov"};

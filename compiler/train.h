@@ -31,6 +31,9 @@ typedef struct cn_train_spec {
   int64_t epochs; /* for the driver / cosine length; the train step itself does not loop */
   int64_t batch;  /* batch size (first dimension of the first input); 0 = the model's */
   double clip_norm; /* 0 = no clipping */
+  /* Seed of the Dropout masks: (seed, layer, step, element) picks each mask bit
+   * (runtime/cnnrt_dropout.h). */
+  int64_t seed;
   int n_freeze;
   char **freeze; /* initializer-name prefixes that stay fixed */
   /* which options were given (defaults that depend on another option are resolved last) */

@@ -82,6 +82,7 @@ static const char usage_train_text[] =
     "                         cosine; --warmup N: linear warm-up over N steps\n"
     "  --epochs N, --batch N  training length (for the schedule) and batch size\n"
     "  --clip-norm F          clip gradients to global norm F\n"
+    "  --seed N               seed of the Dropout masks (default 20261126)\n"
     "  --freeze P[,P...]      keep initializers whose names start with P fixed\n"
     "  --dump=PASS            print the IR after PASS: load, infer, bnfold, fuse, schedule,\n"
     "                         memplan, all\n"

@@ -24,6 +24,16 @@
  *   ReduceSum/Mean  Reshape + Expand (+ Mul by 1/count)
  *   Instance/LayerNorm  instance_norm_grad, layer_norm_grad;  Resize/Upsample: resize_grad
  *   PRelu, Where    Where of the upstream gradient (Greater for PRelu's mask)
+ *   Min/Max         Where(input == result) sharing dy evenly among ties (PyTorch's maximum)
+ *   ReduceMax/Min   the same per reduced window (PyTorch's amax); ReduceL1/L2/SumSquare/Prod/
+ *                   LogSum/LogSumExp by their closed forms, then Expand
+ *   MatMul (1-D)    the operand promoted to a row/column, dy given the unit axis back
+ *   Tile            dy viewed as [r0, d0, r1, d1, ...], ReduceSum over the r's
+ *   strided Slice   reversed (negative steps), each element padded by step-1 zeros, Pad
+ *   reflect/edge Pad  the centre plus the border regions mirrored back / summed onto the edge
+ *   LpPool          |x|^(p-2) x times AveragePool's adjoint of dy y^(1-p) (Expand if global)
+ *   Depth/SpaceToDepth  Reshape, Transpose by the inverse permutation, Reshape
+ *   LRN             closed form with channel-window sums (AveragePool over [N, 1, C, rest])
  * Integer and shape ops carry no gradient. */
 #include "autodiff.h"
 
@@ -33,6 +43,7 @@
 
 #include "../../runtime/cnnrt_act_grad.h"
 #include "../../runtime/cnnrt_conv.h"
+#include "../../runtime/cnnrt_pool.h"
 #include "../../runtime/cnnrt_reduce.h"
 #include "../../runtime/cnnrt_tensor.h"
 #include "../ops.h"
@@ -528,6 +539,43 @@ static void rule_pool(ad *a, const cn_node *n, int dy) {
     accumulate(a, x, node1(a, CN_OP_EXPAND, 13, in, 2));
     break;
   }
+  case CN_OP_LP_POOL:
+  case CN_OP_GLOBAL_LP_POOL: {
+    /* y = (sum_window |x|^p)^(1/p): dx = |x|^(p-2) x * scatter_window(dy y^(1-p)), the scatter
+     * being AveragePool's adjoint (padding counted) times the window size, or for the global
+     * pool an Expand. */
+    const cnnrt_pool_params *pp = n->params;
+    float pw = pp->p;
+    const int rank = xv->rank;
+    int64_t xdims[CN_MAX_RANK];
+    memcpy(xdims, xv->dims, sizeof(int64_t) * (size_t)rank);
+    int t = binary(a, CN_OP_MUL, dy, binary(a, CN_OP_POW, n->out[0], const_f32(a, 1.0f - pw, 0, NULL)));
+    int spread;
+    if (n->op == CN_OP_GLOBAL_LP_POOL) {
+      int in[2] = {t, const_i64(a, xdims, rank)};
+      spread = node1(a, CN_OP_EXPAND, 13, in, 2);
+    } else {
+      int in[2] = {x, t};
+      int id = begin_node(a, CN_OP_AVERAGE_POOL_GRAD, 11, in, 2, 1, &spread);
+      copy_attrs(a, id, n);
+      attr_int(a, id, "count_include_pad", 1);
+      if (!finish(a, id)) {
+        return;
+      }
+      int64_t window = 1;
+      for (int k = 0; k < pp->spatial; k++) {
+        window *= pp->kernel[k];
+      }
+      spread = scale_by(a, spread, (float)window);
+    }
+    int dx = binary(a, CN_OP_MUL, spread, x);
+    if (pw != 2.0f) {
+      int ax = node1(a, CN_OP_ABS, 13, &x, 1);
+      dx = binary(a, CN_OP_MUL, dx, binary(a, CN_OP_POW, ax, const_f32(a, pw - 2.0f, 0, NULL)));
+    }
+    accumulate(a, x, dx);
+    break;
+  }
   default:
     unsupported(a, "this pooling op has no gradient rule");
   }
@@ -750,9 +798,58 @@ static void rule_binary(ad *a, const cn_node *n, int dy) {
   }
 }
 
+/* Sums of t over a window of channels [c - before, c + after] (zeros outside), as AveragePool
+ * over t viewed as [N, 1, C, rest] times the window size. */
+static int channel_window_sum(ad *a, int t, int64_t before, int64_t after) {
+  const cn_value *v = &a->g->values[t];
+  const int rank = v->rank;
+  int64_t dims[CN_MAX_RANK], view[4] = {v->dims[0], 1, v->dims[1], 1};
+  memcpy(dims, v->dims, sizeof(int64_t) * (size_t)rank);
+  for (int k = 2; k < rank; k++) {
+    view[3] *= v->dims[k];
+  }
+  int x4 = reshape_to(a, t, 4, view), out;
+  int id = begin_node(a, CN_OP_AVERAGE_POOL, 11, &x4, 1, 1, &out);
+  int64_t kernel[2] = {before + after + 1, 1}, strides[2] = {1, 1}, pads[4] = {before, 0, after, 0};
+  attr_ints(a, id, "kernel_shape", kernel, 2);
+  attr_ints(a, id, "strides", strides, 2);
+  attr_ints(a, id, "pads", pads, 4);
+  attr_int(a, id, "count_include_pad", 1);
+  if (!finish(a, id)) {
+    return -1;
+  }
+  return reshape_to(a, scale_by(a, out, (float)(before + after + 1)), rank, dims);
+}
+
+/* LRN: y_c = x_c d_c^-beta, d_c = bias + alpha/size sum_{c' in [c-lo, c+hi]} x_c'^2, so
+ * dx_j = dy_j d_j^-beta - 2 alpha beta/size x_j sum_{c in [j-hi, j+lo]} dy_c x_c d_c^(-beta-1). */
+static void rule_lrn(ad *a, const cn_node *n, int dy) {
+  if (!wants(a, n, 0)) {
+    return;
+  }
+  int x = n->in[0];
+  int64_t size = cn_attr_int(n, "size", 1), lo = (size - 1) / 2, hi = size / 2;
+  float alpha = cn_attr_float(n, "alpha", 1e-4f), beta = cn_attr_float(n, "beta", 0.75f);
+  float bias = cn_attr_float(n, "bias", 1.0f);
+  int sq = channel_window_sum(a, binary(a, CN_OP_MUL, x, x), lo, hi);
+  if (sq < 0) {
+    return;
+  }
+  int d = binary(a, CN_OP_ADD, scale_by(a, sq, alpha / (float)size), const_f32(a, bias, 0, NULL));
+  int dp = binary(a, CN_OP_POW, d, const_f32(a, -beta, 0, NULL));
+  int inner = binary(a, CN_OP_DIV, binary(a, CN_OP_MUL, binary(a, CN_OP_MUL, dy, x), dp), d);
+  int back = channel_window_sum(a, inner, hi, lo);
+  if (back < 0) {
+    return;
+  }
+  int corr = scale_by(a, binary(a, CN_OP_MUL, x, back), 2.0f * alpha * beta / (float)size);
+  accumulate(a, x, binary(a, CN_OP_SUB, binary(a, CN_OP_MUL, dy, dp), corr));
+}
+
 static void rule_norm(ad *a, const cn_node *n, int dy) {
   switch (n->op) {
   case CN_OP_BATCH_NORM: rule_batch_norm(a, n, dy); break;
+  case CN_OP_LRN: rule_lrn(a, n, dy); break;
   case CN_OP_SOFTMAX:
   case CN_OP_LOG_SOFTMAX: {
     if (!wants(a, n, 0)) {
@@ -1175,6 +1272,38 @@ static void rule_tensor(ad *a, const cn_node *n, int dy) {
     }
     break;
   }
+  case CN_OP_DEPTH_TO_SPACE:
+  case CN_OP_SPACE_TO_DEPTH: { /* permutations: dy through the inverse of their definition */
+    if (!wants(a, n, 0)) {
+      return;
+    }
+    const cn_value *x = &g->values[n->in[0]];
+    if (x->rank != 4) {
+      unsupported(a, "DepthToSpace/SpaceToDepth of a tensor of rank other than 4");
+      return;
+    }
+    int64_t b = cn_attr_int(n, "blocksize", 1), N = x->dims[0], C = x->dims[1], H = x->dims[2];
+    int64_t W = x->dims[3], xdims[4] = {N, C, H, W}, mid[6];
+    int64_t perm[6];
+    if (n->op == CN_OP_DEPTH_TO_SPACE) { /* y = reshape(transpose(reshape(x)), ...) */
+      bool crd = strcmp(cn_attr_string(n, "mode", "DCR"), "CRD") == 0;
+      int64_t m[6] = {N, C / (b * b), H, b, W, b};
+      int64_t dcr_inv[6] = {0, 3, 5, 1, 2, 4}, crd_inv[6] = {0, 1, 3, 5, 2, 4};
+      memcpy(mid, m, sizeof m);
+      memcpy(perm, crd ? crd_inv : dcr_inv, sizeof perm);
+    } else {
+      int64_t m[6] = {N, b, b, C, H / b, W / b}, inv[6] = {0, 3, 4, 1, 5, 2};
+      memcpy(mid, m, sizeof m);
+      memcpy(perm, inv, sizeof perm);
+    }
+    int t = reshape_to(a, dy, 6, mid), out;
+    int id = begin_node(a, CN_OP_TRANSPOSE, 13, &t, 1, 1, &out);
+    attr_ints(a, id, "perm", perm, 6);
+    if (finish(a, id)) {
+      accumulate(a, n->in[0], reshape_to(a, out, 4, xdims));
+    }
+    break;
+  }
   case CN_OP_EXPAND:
     if (wants(a, n, 0)) {
       accumulate(a, n->in[0], sum_to(a, dy, n->in[0]));
@@ -1194,11 +1323,14 @@ static void apply_rule(ad *a, const cn_node *n, int dy) {
   case CN_OP_MAX_POOL:
   case CN_OP_AVERAGE_POOL:
   case CN_OP_GLOBAL_MAX_POOL:
-  case CN_OP_GLOBAL_AVERAGE_POOL: rule_pool(a, n, dy); break;
+  case CN_OP_GLOBAL_AVERAGE_POOL:
+  case CN_OP_LP_POOL:
+  case CN_OP_GLOBAL_LP_POOL: rule_pool(a, n, dy); break;
   case CN_OP_BATCH_NORM:
   case CN_OP_SOFTMAX:
   case CN_OP_LOG_SOFTMAX:
   case CN_OP_INSTANCE_NORM:
+  case CN_OP_LRN:
   case CN_OP_LAYER_NORM: rule_norm(a, n, dy); break;
   case CN_OP_RESHAPE:
   case CN_OP_FLATTEN:
@@ -1224,6 +1356,8 @@ static void apply_rule(ad *a, const cn_node *n, int dy) {
   case CN_OP_SLICE:
   case CN_OP_PAD:
   case CN_OP_TILE:
+  case CN_OP_DEPTH_TO_SPACE:
+  case CN_OP_SPACE_TO_DEPTH:
   case CN_OP_EXPAND: rule_tensor(a, n, dy); break;
   case CN_OP_ADD:
   case CN_OP_SUB:

@@ -105,6 +105,7 @@ CASES = {
     "pad": (lambda: Lambda(lambda m, x: F.pad(x, (1, 2, 0, 1)) * 2.0), [(2, 3, 4, 4)], "eval"),
     "pad_reflect_edge": (lambda: Lambda(lambda m, x: (F.pad(x, (1, 2, 3, 1), mode="reflect") * 1.0,
                                                       F.pad(x, (2, 1, 0, 3), mode="replicate") * 1.0)), [(2, 3, 5, 4)], "eval"),
+    "pixel_shuffle": (lambda: Lambda(lambda m, x: (F.pixel_shuffle(x, 2) * 1.0, F.pixel_unshuffle(x, 2) * 1.0)), [(2, 8, 4, 6)], "eval"),
     "reshape_transpose": (lambda: Lambda(lambda m, x: x.reshape(2, 3, 20).transpose(1, 2).reshape(2, 60) * 1.5), [(2, 3, 4, 5)], "eval"),
     "squeeze_unsqueeze": (lambda: Lambda(lambda m, x: x.unsqueeze(1).squeeze(3) * 2.0), [(2, 3, 1, 5)], "eval"),
     "channel_shuffle": (lambda: Lambda(lambda m, x: x.reshape(2, 2, 3, 4, 4).transpose(1, 2).reshape(2, 6, 4, 4) * 1.0), [(2, 6, 4, 4)], "eval"),

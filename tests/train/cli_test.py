@@ -35,6 +35,7 @@ BAD = [
     (["--train", "--freeze", "a,,b"], "--freeze: empty prefix in 'a,,b'"),
     (["--train", "--main"], "--train writes NAME_train.c: it does not take --weights or --main"),
     (["--params", os.path.join(work, "m.onnx")], "an ONNX model takes only a cnncc parameter file"),
+    (["--train", "--seed", "-1"], "--seed takes a number from 0 to 4294967295, not '-1'"),
     (["--checkpoint"], "--checkpoint recomputes activations for a backward pass: it needs --grad"),
     (["--train", "--checkpoint=every:0"], "--checkpoint=every:K takes a positive node count, not '0'"),
     (["--train", "--checkpoint=nosuch"], "--checkpoint: 'nosuch' is not a value computed by the model's forward pass"),
@@ -50,7 +51,7 @@ for args, want in BAD:
 good = ["--train", "--optimizer", "sgd", "--momentum", "0.9", "--nesterov", "--weight-decay=1e-4",
         "--lr-schedule", "step", "--lr-step", "2", "--lr-gamma", "0.5", "--warmup", "3",
         "--clip-norm", "1", "--label-smoothing", "0.05", "--epochs", "3", "--batch", "4",
-        "--freeze", "0.", "--checkpoint"]
+        "--freeze", "0.", "--checkpoint", "--seed", "3"]
 r = subprocess.run([cnncc, model, "-o", os.path.join(work, "good", "m.c")] + good,
                    capture_output=True, text=True)
 ok = r.returncode == 0 and os.path.exists(os.path.join(work, "good", "m_train.c"))

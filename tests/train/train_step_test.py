@@ -67,8 +67,8 @@ def mix64(z):
     return z ^ (z >> np.uint64(31))
 
 
-def dropout_mask(shape, ratio, stream, step):
-    key = int(mix64(int(mix64(DROPOUT_SEED ^ 0x243f6a8885a308d3)) ^ ((stream * 0x9e3779b97f4a7c15) & M64)
+def dropout_mask(shape, ratio, stream, step, seed=DROPOUT_SEED):
+    key = int(mix64(int(mix64(seed ^ 0x243f6a8885a308d3)) ^ ((stream * 0x9e3779b97f4a7c15) & M64)
                     ^ int(mix64((step + 0x13198a2e03707344) & M64))))
     i = np.arange(int(np.prod(shape)), dtype=np.uint64)
     with np.errstate(over="ignore"):
@@ -85,6 +85,7 @@ class DropNet(Net):
     def __init__(self, classes=5):
         super().__init__(classes)
         self.mask_step = None
+        self.seed = DROPOUT_SEED  # --seed
 
     def forward(self, x):
         x = F.max_pool2d(F.relu(self.b1(self.c1(x))), 2)
@@ -93,7 +94,7 @@ class DropNet(Net):
         if self.mask_step is None:
             h = F.dropout(h, 0.3, self.training)
         elif self.training:
-            h = h * torch.tensor(dropout_mask(tuple(h.shape), 0.3, 0, self.mask_step))
+            h = h * torch.tensor(dropout_mask(tuple(h.shape), 0.3, 0, self.mask_step, self.seed))
         return self.fc2(h)
 
 
@@ -115,7 +116,7 @@ class DeepDropNet(DropNet):
         if self.mask_step is None:
             h = F.dropout(h, 0.3, self.training)
         elif self.training:
-            h = h * torch.tensor(dropout_mask(tuple(h.shape), 0.3, 0, self.mask_step))
+            h = h * torch.tensor(dropout_mask(tuple(h.shape), 0.3, 0, self.mask_step, self.seed))
         return self.fc2(h)
 
 
@@ -147,9 +148,9 @@ CASES = {
     # without it, and the two runs must give the same losses, parameters, statistics and logits
     # with a smaller graph arena.
     "sgd_dropout_checkpoint": (["--optimizer", "sgd", "--lr", "0.1", "--momentum", "0.9",
-                                "--checkpoint"],
+                                "--checkpoint", "--seed", "7"],
                                lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
-                               {"dropout": True, "checkpoint": True}),
+                               {"dropout": True, "checkpoint": True, "seed": 7}),
 }
 
 
@@ -200,6 +201,8 @@ def run_case(name, args):
     classes, batch = 5, 8
     model = DeepDropNet(classes) if extra.get("checkpoint") else \
         DropNet(classes) if extra.get("dropout") else Net(classes)
+    if extra.get("seed") is not None:
+        model.seed = extra["seed"]
     with torch.no_grad():  # non-trivial BN parameters and statistics
         for bn in (model.b1, model.b2) + ((model.b3,) if extra.get("checkpoint") else ()):
             bn.weight.uniform_(0.5, 1.5)

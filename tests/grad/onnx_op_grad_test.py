@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Gradient tests of cnncc --grad for ONNX ops that torch.onnx.export never writes as one node
+(it decomposes LPPool2d, LocalResponseNorm and pixel_unshuffle, and writes pixel_shuffle as
+DepthToSpace CRD only): the model is one ONNX node built with
+onnx.helper, the reference is PyTorch autograd of the op's ONNX definition written with torch
+functions, in float64. Checks max|d| <= rtol * max|ref| for the output and the input gradient.
+
+usage: onnx_op_grad_test.py CASE --cnncc BIN [--cc CC] --work DIR"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import torch
+import torch.nn.functional as F
+from onnx import TensorProto, helper
+
+
+def lp_pool(x, p, k, s, pads):
+    # ONNX LpPool: (sum over the window of |x|^p)^(1/p), zero padding
+    t = F.avg_pool2d(x.abs() ** p, k, s, padding=pads, count_include_pad=True) * (k[0] * k[1])
+    return t ** (1.0 / p)
+
+
+def lrn(x, size, alpha, beta, bias):
+    # ONNX LRN: x / (bias + alpha / size * sum_{window over channels} x^2)^beta
+    c = x.shape[1]
+    lo, hi = (size - 1) // 2, size // 2  # floor and ceil of (size - 1) / 2
+    sq = F.pad(x * x, (0, 0, 0, 0, lo, hi))
+    s = sum(sq[:, i:i + c] for i in range(size))
+    return x / (bias + alpha / size * s) ** beta
+
+
+CASES = {
+    # name: (op, attributes, input shape, reference)
+    "lppool_p2": ("LpPool", dict(kernel_shape=[2, 3], strides=[2, 2], pads=[1, 0, 0, 1], p=2),
+                  (2, 3, 6, 7), lambda x: lp_pool(F.pad(x, (0, 1, 1, 0)), 2, (2, 3), (2, 2), 0)),
+    "lppool_p3": ("LpPool", dict(kernel_shape=[3, 3], strides=[1, 2], p=3),
+                  (2, 2, 6, 7), lambda x: lp_pool(x, 3, (3, 3), (1, 2), 0)),
+    "global_lppool": ("GlobalLpPool", dict(p=2), (2, 3, 4, 5),
+                      lambda x: (x.abs() ** 2).sum(dim=(2, 3), keepdim=True) ** 0.5),
+    # DepthToSpace DCR (torch exports pixel_shuffle as CRD) and SpaceToDepth, by their definitions
+    "depth_to_space_dcr": ("DepthToSpace", dict(blocksize=2, mode="DCR"), (2, 8, 3, 4),
+                           lambda x: x.reshape(2, 2, 2, 2, 3, 4).permute(0, 3, 4, 1, 5, 2).reshape(2, 2, 6, 8)),
+    "space_to_depth": ("SpaceToDepth", dict(blocksize=2), (2, 3, 4, 6),
+                       lambda x: x.reshape(2, 3, 2, 2, 3, 2).permute(0, 3, 5, 1, 2, 4).reshape(2, 12, 2, 3)),
+    "lrn": ("LRN", dict(size=3, alpha=0.02, beta=0.75, bias=1.5), (2, 5, 3, 4),
+            lambda x: lrn(x, 3, 0.02, 0.75, 1.5)),
+    "lrn_even": ("LRN", dict(size=4, alpha=0.1, beta=0.6, bias=1.0), (2, 6, 3, 3),
+                 lambda x: lrn(x, 4, 0.1, 0.6, 1.0)),
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case")
+    ap.add_argument("--cnncc", required=True)
+    ap.add_argument("--cc", default="cc")
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--rtol", type=float, default=1e-4)
+    args = ap.parse_args()
+    op, attrs, shape, ref_fn = CASES[args.case]
+    shutil.rmtree(args.work, ignore_errors=True)
+    os.makedirs(os.path.join(args.work, "res"))
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(shape).astype(np.float32)
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    y = ref_fn(xt)
+    dy = rng.standard_normal(tuple(y.shape)).astype(np.float32)
+    (dx,) = torch.autograd.grad(y, xt, torch.tensor(dy, dtype=torch.float64))
+
+    node = helper.make_node(op, ["x"], ["y"], **attrs)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(y.shape))])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(model)
+    w = args.work
+    onnx.save(model, os.path.join(w, "m.onnx"))
+    np.save(os.path.join(w, "x.npy"), x)
+    np.save(os.path.join(w, "dy.npy"), dy)
+    out = os.path.join(w, "out")
+    steps = [[args.cnncc, os.path.join(w, "m.onnx"), "-o", os.path.join(out, "m.c"), "--main", "--grad"],
+             [args.cc, "-O2", "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror",
+              os.path.join(out, "m.c"), os.path.join(out, "m_main.c"), "-o", os.path.join(w, "prog"), "-lm",
+              "-lpthread"],
+             [os.path.join(w, "prog"), os.path.join(w, "x.npy"), "--vjp", os.path.join(w, "dy.npy"),
+              "--out-dir", os.path.join(w, "res")]]
+    for cmd in steps:
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            print(r.stdout + r.stderr)
+            print("case %s: %s failed FAIL" % (args.case, os.path.basename(cmd[0])))
+            return 1
+    ok = True
+    for label, f, want in (("output y", "y.npy", y.detach().numpy()), ("grad x", "grad_x.npy", dx.numpy())):
+        got = np.load(os.path.join(w, "res", f)).astype(np.float64)
+        ref = float(np.max(np.abs(want)))
+        d = float(np.max(np.abs(got - want)))
+        good = got.shape == want.shape and d <= args.rtol * ref
+        ok &= good
+        print("  %-10s max|d|=%.3g max|ref|=%.3g rel=%.3g %s" % (label, d, ref, d / ref, "ok" if good else "FAIL"))
+    print("case %s: %s" % (args.case, "PASS" if ok else "FAIL"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
