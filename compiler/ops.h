@@ -14,6 +14,11 @@
 
 struct cn_emitter;
 
+/* Multiply-adds (or window taps) below which a node's emitted code does not split its work
+ * across the threads of the parallel hook: a region's hand-off and join cost a few
+ * microseconds, as much as ~64K multiply-adds on one core. */
+#define CN_PARALLEL_MIN_WORK (1 << 16)
+
 #define OP_FAMILY(family)                                                                          \
   bool cn_infer_##family(cn_graph *g, cn_node *n, cn_diag *d);                                     \
   bool cn_eval_##family(cn_graph *g, cn_node *n);                                                  \

@@ -63,6 +63,22 @@ static inline void cnnrt_f32_gemv_t_avx2(const cnnrt_gemm_params *p, const float
   cnnrt_f32_gemv_t_avx2_range(p, a, b, c, y, 0, p->n);
 }
 
+/* The GEMV split into tasks for the cnnrt_parallel hook: task t of n_tasks takes its share of
+ * the outputs (whole rows of B: each task streams its own part of the weights). */
+typedef struct cnnrt_gemv_task {
+  const cnnrt_gemm_params *p;
+  const float *a, *b, *c;
+  float *y;
+  int64_t n_tasks;
+} cnnrt_gemv_task;
+
+static inline void cnnrt_gemv_t_avx2_task(void *arg, int64_t t) {
+  const cnnrt_gemv_task *g = (const cnnrt_gemv_task *)arg;
+  const int64_t n = g->p->n;
+  cnnrt_f32_gemv_t_avx2_range(g->p, g->a, g->b, g->c, g->y, n * t / g->n_tasks,
+                              n * (t + 1) / g->n_tasks);
+}
+
 #endif /* __AVX2__ && __FMA__ */
 
 #endif /* CNNRT_GEMV_AVX2_H */

@@ -376,6 +376,28 @@ static inline void cnnrt_f32_avgpool_ref(const cnnrt_pool_params *p, const float
   cnnrt_f32_avgpool_range_ref(p, 0, p->n * p->c, x, y);
 }
 
+/* MaxPool / AveragePool split into tasks for the cnnrt_parallel hook: task t of n_tasks takes
+ * its share of the (batch, channel) planes. */
+typedef struct cnnrt_pool_task {
+  const cnnrt_pool_params *p;
+  const float *x;
+  float *y;
+  int64_t *indices; /* MaxPool's Indices or NULL */
+  int max;          /* 1: MaxPool, 0: AveragePool */
+  int64_t n_tasks;
+} cnnrt_pool_task;
+
+static inline void cnnrt_pool_task_fn(void *arg, int64_t t) {
+  const cnnrt_pool_task *a = (const cnnrt_pool_task *)arg;
+  const int64_t planes = a->p->n * a->p->c;
+  const int64_t lo = planes * t / a->n_tasks, hi = planes * (t + 1) / a->n_tasks;
+  if (a->max) {
+    cnnrt_f32_maxpool_range_ref(a->p, lo, hi, a->x, a->y, a->indices);
+  } else {
+    cnnrt_f32_avgpool_range_ref(a->p, lo, hi, a->x, a->y);
+  }
+}
+
 /* ---- LpPool ---- */
 
 /* p == 1 and p == 2 (the ONNX default) avoid powf. */
