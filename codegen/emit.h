@@ -52,7 +52,9 @@ enum cn_runtime_header {
   /* --gemm libxsmm: convolutions and Gemm on libxsmm (x86-64; the generated code then needs
    * <libxsmm.h> and -lxsmm) */
   CN_RT_XSMM = 1u << 25,
-  CN_RT_WINOGRAD = 1u << 26 /* Winograd F(4x4,3x3) convolution (AVX2, portable reference) */
+  CN_RT_WINOGRAD = 1u << 26, /* Winograd F(4x4,3x3) convolution (AVX2, portable reference) */
+  CN_RT_NORM_GRAD_NEON = 1u << 27, /* BatchNormalization / softmax gradients (NEON) */
+  CN_RT_POOL_GRAD_NEON = 1u << 28  /* MaxPool / AveragePool gradients (NEON) */
 };
 void cn_emit_use(cn_emitter *e, unsigned headers);
 

@@ -208,6 +208,11 @@ static const cn_field resize_fields[] = {
     CN_I64(cnnrt_resize_params, from_sizes),
 };
 
+/* --target aarch64 / armv7: the NEON backward kernels (runtime/cnnrt_*_grad_neon.h). */
+static bool target_is_arm(const cn_emitter *e) {
+  return e->opt->target == CN_TARGET_AARCH64 || e->opt->target == CN_TARGET_ARMV7;
+}
+
 static const char *in_or_null(cn_emitter *e, const cn_node *n, int i) {
   return cn_emit_in(e, cn_has_input(n, i) ? n->in[i] : -1);
 }
@@ -261,6 +266,17 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
     cn_emit_use(e, CN_RT_POOL | CN_RT_POOL_GRAD);
     const char *p = cn_emit_params(e, "cnnrt_pool_params", CN_FIELDS(pool_fields), n->params);
     const bool x86 = e->opt->target == CN_TARGET_X86_64;
+    if (target_is_arm(e)) { /* the NEON forms (the references without NEON, in the header) */
+      cn_emit_use(e, CN_RT_POOL_GRAD_NEON);
+      if (n->op == CN_OP_MAX_POOL_GRAD) {
+        cn_emit_line(e, "    cnnrt_f32_maxpool_grad_neon(%s, %s, %s, %s, par);", p,
+                     cn_emit_in(e, n->in[0]), cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]));
+      } else {
+        cn_emit_line(e, "    cnnrt_f32_avgpool_grad_neon(%s, %s, %s, par);", p,
+                     cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]));
+      }
+      break;
+    }
     if (x86) { /* the AVX2 forms (planes over the threads), the scalar references otherwise */
       cn_emit_use(e, CN_RT_POOL_GRAD_AVX2);
       cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
@@ -296,6 +312,18 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
     const grad_params *p = n->params;
     const bool x86 = e->opt->target == CN_TARGET_X86_64;
     cn_emit_use(e, CN_RT_NORM_GRAD);
+    if (target_is_arm(e)) { /* the NEON form (the reference without NEON, in the header) */
+      cn_emit_use(e, CN_RT_NORM_GRAD_NEON);
+      cn_emit_line(e,
+                   "    cnnrt_f32_batchnorm_grad_neon(%lld, %lld, %lld, %s, %s, %s, %s, %s, %s, "
+                   "%s, %s, %s, %s, %s, par);",
+                   (long long)p->n, (long long)p->c, (long long)p->spatial,
+                   cn_emit_float(e, p->eps), in_or_null(e, n, 0), in_or_null(e, n, 1),
+                   in_or_null(e, n, 2), in_or_null(e, n, 3), in_or_null(e, n, 4),
+                   out_or_null(e, n, 0), out_or_null(e, n, 1), out_or_null(e, n, 2),
+                   out_or_null(e, n, 3), out_or_null(e, n, 4));
+      break;
+    }
     for (int avx2 = x86 ? 1 : 0; avx2 >= 0; avx2--) { /* x86: the AVX2 form, else the scalar */
       if (avx2) {
         cn_emit_use(e, CN_RT_NORM_GRAD_AVX2);
@@ -321,6 +349,17 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
     const grad_params *p = n->params;
     const bool x86 = e->opt->target == CN_TARGET_X86_64;
     cn_emit_use(e, CN_RT_NORM_GRAD);
+    if (target_is_arm(e)) { /* the NEON form (the reference without NEON, in the header) */
+      cn_emit_use(e, CN_RT_NORM_GRAD_NEON);
+      cn_emit_line(e,
+                   "    cnnrt_f32_batchnorm_train_grad_neon(%lld, %lld, %lld, %s, %s, %s, %s, %s, "
+                   "%s, %s, par);",
+                   (long long)p->n, (long long)p->c, (long long)p->spatial,
+                   cn_emit_float(e, p->eps), in_or_null(e, n, 0), in_or_null(e, n, 1),
+                   in_or_null(e, n, 2), out_or_null(e, n, 0), out_or_null(e, n, 1),
+                   out_or_null(e, n, 2));
+      break;
+    }
     for (int avx2 = x86 ? 1 : 0; avx2 >= 0; avx2--) { /* x86: the AVX2 form, else the scalar */
       if (avx2) {
         cn_emit_use(e, CN_RT_NORM_GRAD_AVX2);
@@ -372,6 +411,14 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
     const grad_params *p = n->params;
     const bool x86 = e->opt->target == CN_TARGET_X86_64;
     cn_emit_use(e, CN_RT_NORM_GRAD);
+    if (target_is_arm(e)) { /* the NEON form (the reference without NEON, in the header) */
+      cn_emit_use(e, CN_RT_NORM_GRAD_NEON);
+      cn_emit_line(e, "    cnnrt_f32_%s_grad_neon(%lld, %lld, %lld, %s, %s, %s);",
+                   n->op == CN_OP_SOFTMAX_GRAD ? "softmax" : "logsoftmax", (long long)p->outer,
+                   (long long)p->axis_len, (long long)p->inner, cn_emit_in(e, n->in[0]),
+                   cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]));
+      break;
+    }
     for (int avx2 = x86 ? 1 : 0; avx2 >= 0; avx2--) { /* x86: the AVX2 form, else the scalar */
       if (avx2) {
         cn_emit_use(e, CN_RT_NORM_GRAD_AVX2);
