@@ -302,6 +302,154 @@ static inline void cnnrt_f32_logsoftmax_grad_avx2(int64_t outer, int64_t len, in
   cnnrt_f32_softmax_grad_any_avx2_(1, outer, len, inner, y, dy, dx);
 }
 
+/* InstanceNormalization gradient of one (n, c) plane of `len` elements (the training-mode
+ * BatchNormalization recipe above with the plane as the batch): writes dx, returns
+ * sum dy * xhat and sum dy through the doubles. */
+static inline void cnnrt_norm_grad_avx2_plane_(const float *x, const float *dy, float *dx,
+                                               int64_t len, float eps, float scale,
+                                               double *sum_dy_xhat_out, double *sum_dy_out) {
+  const double count = (double)len;
+  const float shift = len > 0 ? x[0] : 0.0f;
+  const double sum = cnnrt_norm_grad_avx2_sum_(x, len, shift);
+  const double m = len > 0 ? (double)shift + sum / count : 0.0;
+  const float mf = (float)m;
+  const double dm = (double)mf - m; /* x - m = (x - mf) + dm */
+  double sq = 0.0, sum_dy = 0.0, sdyd = 0.0;
+  cnnrt_norm_grad_avx2_moments_(x, dy, len, mf, &sq, &sum_dy, &sdyd);
+  const double sq_m = len > 0 ? sq - count * dm * dm : 0.0;
+  const double inv = 1.0 / sqrt((len > 0 ? (sq_m > 0 ? sq_m : 0.0) / count : 0.0) + (double)eps);
+  const double sum_dy_xhat = (sdyd + dm * sum_dy) * inv;
+  const double k = len > 0 ? (double)scale * inv / count : 0.0;
+  const float a = (float)(k * count), bcoef = (float)(-k * inv * sum_dy_xhat),
+              cc = (float)(-k * sum_dy - k * inv * sum_dy_xhat * dm);
+  cnnrt_norm_grad_avx2_affine_(x, dy, dx, len, mf, a, bcoef, cc);
+  *sum_dy_xhat_out += sum_dy_xhat;
+  *sum_dy_out += sum_dy;
+}
+
+static inline void cnnrt_instancenorm_grad_avx2_task_(void *arg, int64_t task) {
+  const cnnrt_bn_grad_avx2_task *t = (const cnnrt_bn_grad_avx2_task *)arg;
+  const int64_t n = t->n, c = t->c, spatial = t->spatial;
+  for (int64_t ch = c * task / t->n_tasks; ch < c * (task + 1) / t->n_tasks; ch++) {
+    double ds = 0.0, db = 0.0;
+    for (int64_t b = 0; b < n; b++) {
+      const int64_t off = (b * c + ch) * spatial;
+      cnnrt_norm_grad_avx2_plane_(t->x + off, t->dy + off, t->dx + off, spatial, t->eps,
+                                  t->scale[ch], &ds, &db);
+    }
+    if (t->dscale) {
+      t->dscale[ch] = (float)ds;
+    }
+    if (t->dbias) {
+      t->dbias[ch] = (float)db;
+    }
+  }
+}
+
+/* Same contract as cnnrt_f32_instancenorm_grad_ref (dscale, dbias may be NULL); channels over
+ * the threads of `par` (each channel's planes and parameter sums stay in one task). */
+static inline void cnnrt_f32_instancenorm_grad_avx2(int64_t n, int64_t c, int64_t spatial,
+                                                    float eps, const float *x,
+                                                    const float *scale, const float *dy,
+                                                    float *dx, float *dscale, float *dbias,
+                                                    const cnnrt_parallel *par) {
+  cnnrt_bn_grad_avx2_task t = {n, c, spatial, cnnrt_norm_grad_avx2_tasks_(par, c), eps, x, scale,
+                               NULL, NULL, dy, dx, dscale, dbias, NULL, NULL};
+  cnnrt_parallel_for(par, cnnrt_instancenorm_grad_avx2_task_, &t, t.n_tasks);
+}
+
+/* LayerNormalization, one row: the same recipe with g = dy * scale in place of dy, and
+ * dscale[j] += dy * xhat, dbias[j] += dy when those are given (float, as the reference). */
+static inline void cnnrt_layernorm_grad_avx2_row_(const float *x, const float *scale,
+                                                  const float *dy, float *dx, int64_t inner,
+                                                  float eps, float *dscale, float *dbias) {
+  const double count = (double)inner;
+  const float shift = inner > 0 ? x[0] : 0.0f;
+  const double m = inner > 0 ? (double)shift + cnnrt_norm_grad_avx2_sum_(x, inner, shift) / count
+                             : 0.0;
+  const float mf = (float)m;
+  const double dm = (double)mf - m;
+  const __m256 vm = _mm256_set1_ps(mf), one = _mm256_set1_ps(1.0f);
+  /* sum d^2, sum g, sum g d with d = x - mf, g = dy * scale */
+  double sq = 0.0, sg = 0.0, sgd = 0.0;
+  for (int64_t b0 = 0; b0 < inner; b0 += CNNRT_NORM_GRAD_AVX2_BLOCK) {
+    const int64_t b1 =
+        b0 + CNNRT_NORM_GRAD_AVX2_BLOCK < inner ? b0 + CNNRT_NORM_GRAD_AVX2_BLOCK : inner;
+    __m256 a_sq = _mm256_setzero_ps(), a_g = _mm256_setzero_ps(), a_gd = _mm256_setzero_ps();
+    for (int64_t i = b0; i < b1; i += 8) {
+      const __m256i mk = cnnrt_norm_grad_avx2_mask_(b1 - i < 8 ? b1 - i : 8);
+      const __m256 d = _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(x + i, mk), vm),
+                                     _mm256_castsi256_ps(mk));
+      const __m256 s = scale ? _mm256_maskload_ps(scale + i, mk) : one;
+      const __m256 g = _mm256_mul_ps(_mm256_maskload_ps(dy + i, mk), s);
+      a_sq = _mm256_fmadd_ps(d, d, a_sq);
+      a_g = _mm256_add_ps(a_g, g);
+      a_gd = _mm256_fmadd_ps(g, d, a_gd);
+    }
+    sq += cnnrt_norm_grad_avx2_hsum_(a_sq);
+    sg += cnnrt_norm_grad_avx2_hsum_(a_g);
+    sgd += cnnrt_norm_grad_avx2_hsum_(a_gd);
+  }
+  const double sq_m = inner > 0 ? sq - count * dm * dm : 0.0;
+  const double inv = 1.0 / sqrt((inner > 0 ? (sq_m > 0 ? sq_m : 0.0) / count : 0.0) + (double)eps);
+  const double sgx = (sgd + dm * sg) * inv;
+  /* dx = inv / M (M g - sg - xhat sgx), xhat = (d + dm) inv: dx = a g + b d + c */
+  const __m256 va = _mm256_set1_ps((float)inv),
+               vb = _mm256_set1_ps((float)(-inv * inv * sgx / count)),
+               vc = _mm256_set1_ps((float)(-inv / count * (sg + inv * dm * sgx))),
+               vinv = _mm256_set1_ps((float)inv), vxo = _mm256_set1_ps((float)(dm * inv));
+  for (int64_t i = 0; i < inner; i += 8) {
+    const __m256i mk = cnnrt_norm_grad_avx2_mask_(inner - i < 8 ? inner - i : 8);
+    const __m256 d = _mm256_sub_ps(_mm256_maskload_ps(x + i, mk), vm);
+    const __m256 gy = _mm256_maskload_ps(dy + i, mk);
+    const __m256 g = scale ? _mm256_mul_ps(gy, _mm256_maskload_ps(scale + i, mk)) : gy;
+    _mm256_maskstore_ps(dx + i, mk, _mm256_fmadd_ps(va, g, _mm256_fmadd_ps(vb, d, vc)));
+    if (dscale) {
+      const __m256 xhat = _mm256_fmadd_ps(d, vinv, vxo);
+      _mm256_maskstore_ps(dscale + i, mk,
+                          _mm256_fmadd_ps(gy, xhat, _mm256_maskload_ps(dscale + i, mk)));
+    }
+    if (dbias) {
+      _mm256_maskstore_ps(dbias + i, mk, _mm256_add_ps(_mm256_maskload_ps(dbias + i, mk), gy));
+    }
+  }
+}
+
+typedef struct cnnrt_ln_grad_avx2_task {
+  int64_t outer, inner, n_tasks;
+  float eps;
+  const float *x, *scale, *dy;
+  float *dx, *dscale, *dbias;
+} cnnrt_ln_grad_avx2_task;
+
+static inline void cnnrt_layernorm_grad_avx2_task_(void *arg, int64_t task) {
+  const cnnrt_ln_grad_avx2_task *t = (const cnnrt_ln_grad_avx2_task *)arg;
+  for (int64_t r = t->outer * task / t->n_tasks; r < t->outer * (task + 1) / t->n_tasks; r++) {
+    cnnrt_layernorm_grad_avx2_row_(t->x + r * t->inner, t->scale, t->dy + r * t->inner,
+                                   t->dx + r * t->inner, t->inner, t->eps, t->dscale, t->dbias);
+  }
+}
+
+/* Same contract as cnnrt_f32_layernorm_grad_ref. Rows go over the threads of `par` only when
+ * dscale and dbias are NULL: those sum over all rows, and the runtime has no scratch for
+ * per-thread partial sums, so with them the rows run serially (in order, as the reference). */
+static inline void cnnrt_f32_layernorm_grad_avx2(int64_t outer, int64_t inner, float eps,
+                                                 const float *x, const float *scale,
+                                                 const float *dy, float *dx, float *dscale,
+                                                 float *dbias, const cnnrt_parallel *par) {
+  for (int64_t j = 0; j < inner; j++) {
+    if (dscale) {
+      dscale[j] = 0.0f;
+    }
+    if (dbias) {
+      dbias[j] = 0.0f;
+    }
+  }
+  const int64_t tasks = dscale || dbias ? 1 : cnnrt_norm_grad_avx2_tasks_(par, outer);
+  cnnrt_ln_grad_avx2_task t = {outer, inner, tasks, eps, x, scale, dy, dx, dscale, dbias};
+  cnnrt_parallel_for(tasks > 1 ? par : NULL, cnnrt_layernorm_grad_avx2_task_, &t, tasks);
+}
+
 #undef CNNRT_NORM_GRAD_AVX2_BLOCK
 
 #endif /* __AVX2__ && __FMA__ */

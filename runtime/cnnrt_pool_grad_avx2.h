@@ -1,4 +1,4 @@
-/* cnnrt_pool_grad_avx2.h — AVX2 forms of the MaxPool and AveragePool gradients of
+/* cnnrt_pool_grad_avx2.h — AVX2 forms of the MaxPool, GlobalMaxPool and AveragePool gradients of
  * cnnrt_pool_grad.h, same contracts, planes ((n, c) pairs) split over the threads of `par`.
  *
  * Along the last axis, the outputs whose window lies wholly inside the row (the interior) run 8
@@ -7,6 +7,7 @@
  *   MaxPool: the window's taps are gathered per lane in the reference's order, keeping the
  *     first maximum (strict >) and letting the first NaN win, exactly as the reference; each
  *     lane's dy is then added at its argmax (a scalar scatter: lanes may share an argmax).
+ *   GlobalMaxPool: see cnnrt_f32_global_maxpool_grad_range_avx2 (bit-identical).
  *   AveragePool: dy / count for 8 outputs at once; with stride 1 each tap adds the vector into
  *     a contiguous stretch of dx, otherwise the shares are scattered per lane. In the interior
  *     the count along the last axis is the kernel size in both count_include_pad modes.
@@ -268,6 +269,81 @@ static inline void cnnrt_f32_avgpool_grad_avx2(const cnnrt_pool_params *p, const
                                                float *dx, const cnnrt_parallel *par) {
   cnnrt_pool_grad_avx2_task t = {p, NULL, dy, dx, cnnrt_pool_grad_avx2_tasks_(par, p->n * p->c), 0};
   cnnrt_parallel_for(par, cnnrt_pool_grad_avx2_task_, &t, t.n_tasks);
+}
+
+/* GlobalMaxPool gradient of planes [nc0, nc1): the reference's rule (the first NaN if the plane
+ * has one, else the first maximum) found with one vector pass for the maximum and the presence
+ * of NaN, and a second pass that stops at the first lane equal to it (or unordered); dx zeroed
+ * with vector stores. Bit-identical to the reference. */
+static inline void cnnrt_f32_global_maxpool_grad_range_avx2(int64_t nc0, int64_t nc1,
+                                                            int64_t spatial, const float *x,
+                                                            const float *dy, float *dx) {
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  for (int64_t nc = nc0; nc < nc1; nc++) {
+    const float *xc = x + nc * spatial;
+    float *dxc = dx + nc * spatial;
+    if (spatial <= 0) {
+      continue;
+    }
+    /* max over the plane (masked tail lanes repeat x[0]) and whether any lane is NaN */
+    __m256 vmax = _mm256_set1_ps(xc[0]);
+    __m256 vnan = _mm256_setzero_ps();
+    for (int64_t i = 0; i < spatial; i += 8) {
+      const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(spatial - i < 8 ? spatial - i : 8)), lanes);
+      const __m256 v = _mm256_blendv_ps(_mm256_set1_ps(xc[0]), _mm256_maskload_ps(xc + i, m),
+                                        _mm256_castsi256_ps(m));
+      vnan = _mm256_or_ps(vnan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+      vmax = _mm256_max_ps(vmax, v);
+      _mm256_maskstore_ps(dxc + i, m, _mm256_setzero_ps());
+    }
+    const int has_nan = _mm256_movemask_ps(vnan) != 0;
+    float best = 0.0f;
+    if (!has_nan) {
+      __m128 h = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+      h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+      h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+      best = _mm_cvtss_f32(h);
+    }
+    const __m256 vbest = _mm256_set1_ps(best);
+    int64_t bi = 0;
+    for (int64_t i = 0; i < spatial; i += 8) {
+      const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(spatial - i < 8 ? spatial - i : 8)), lanes);
+      const __m256 v = _mm256_maskload_ps(xc + i, m);
+      const __m256 hit = has_nan ? _mm256_cmp_ps(v, v, _CMP_UNORD_Q) : _mm256_cmp_ps(v, vbest, _CMP_EQ_OQ);
+      const int bits = _mm256_movemask_ps(_mm256_and_ps(hit, _mm256_castsi256_ps(m)));
+      if (bits != 0) {
+        int lane = 0;
+        while (!((bits >> lane) & 1)) {
+          lane++;
+        }
+        bi = i + lane;
+        break;
+      }
+    }
+    dxc[bi] = dy[nc];
+  }
+}
+
+typedef struct cnnrt_global_maxpool_grad_avx2_task {
+  int64_t n_c, spatial, n_tasks;
+  const float *x, *dy;
+  float *dx;
+} cnnrt_global_maxpool_grad_avx2_task;
+
+static inline void cnnrt_global_maxpool_grad_avx2_task_(void *arg, int64_t task) {
+  const cnnrt_global_maxpool_grad_avx2_task *t = (const cnnrt_global_maxpool_grad_avx2_task *)arg;
+  cnnrt_f32_global_maxpool_grad_range_avx2(t->n_c * task / t->n_tasks,
+                                           t->n_c * (task + 1) / t->n_tasks, t->spatial, t->x,
+                                           t->dy, t->dx);
+}
+
+/* Same contract as cnnrt_f32_global_maxpool_grad_ref; planes over the threads of `par`. */
+static inline void cnnrt_f32_global_maxpool_grad_avx2(int64_t n_c, int64_t spatial,
+                                                      const float *x, const float *dy, float *dx,
+                                                      const cnnrt_parallel *par) {
+  cnnrt_global_maxpool_grad_avx2_task t = {n_c, spatial, cnnrt_pool_grad_avx2_tasks_(par, n_c), x,
+                                           dy, dx};
+  cnnrt_parallel_for(par, cnnrt_global_maxpool_grad_avx2_task_, &t, t.n_tasks);
 }
 
 #endif /* __AVX2__ && __FMA__ */

@@ -301,13 +301,26 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
     }
     break;
   }
-  case CN_OP_GLOBAL_MAX_POOL_GRAD:
+  case CN_OP_GLOBAL_MAX_POOL_GRAD: {
+    const bool x86 = e->opt->target == CN_TARGET_X86_64;
     cn_emit_use(e, CN_RT_POOL | CN_RT_POOL_GRAD);
-    cn_emit_line(e, "    cnnrt_f32_global_maxpool_grad_ref(%lld, %lld, %s, %s, %s);",
-                 (long long)(x->dims[0] * x->dims[1]),
-                 (long long)cn_numel(x->rank - 2, x->dims + 2), cn_emit_in(e, n->in[0]),
-                 cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]));
+    for (int avx2 = x86 ? 1 : 0; avx2 >= 0; avx2--) { /* x86: the AVX2 form, else the scalar */
+      if (avx2) {
+        cn_emit_use(e, CN_RT_POOL_GRAD_AVX2);
+        cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+      } else if (x86) {
+        cn_emit_line(e, "#else");
+      }
+      cn_emit_line(e, "    cnnrt_f32_global_maxpool_grad_%s(%lld, %lld, %s, %s, %s%s);",
+                   avx2 ? "avx2" : "ref", (long long)(x->dims[0] * x->dims[1]),
+                   (long long)cn_numel(x->rank - 2, x->dims + 2), cn_emit_in(e, n->in[0]),
+                   cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]), avx2 ? ", par" : "");
+    }
+    if (x86) {
+      cn_emit_line(e, "#endif");
+    }
     break;
+  }
   case CN_OP_BATCH_NORM_GRAD: {
     const grad_params *p = n->params;
     const bool x86 = e->opt->target == CN_TARGET_X86_64;
@@ -382,7 +395,7 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
   }
   case CN_OP_ACT_GRAD: {
     const grad_params *p = n->params;
-    /* x86: the AVX2 form (which itself falls back to the scalar one for Mish); ARM targets: the
+    /* x86: the AVX2 form (every kind, Mish included); ARM targets: the
      * NEON kernels (cnnrt_act_grad_neon.h, the reference without NEON). */
     const bool x86 = e->opt->target == CN_TARGET_X86_64;
     const bool arm = e->opt->target == CN_TARGET_AARCH64 || e->opt->target == CN_TARGET_ARMV7;
@@ -438,20 +451,48 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
   }
   case CN_OP_INSTANCE_NORM_GRAD: {
     const grad_params *p = n->params;
+    const bool x86 = e->opt->target == CN_TARGET_X86_64;
     cn_emit_use(e, CN_RT_NORM_GRAD);
-    cn_emit_line(e, "    cnnrt_f32_instancenorm_grad_ref(%lld, %lld, %lld, %s, %s, %s, %s, %s, %s, %s);",
-                 (long long)p->n, (long long)p->c, (long long)p->spatial, cn_emit_float(e, p->eps),
-                 in_or_null(e, n, 0), in_or_null(e, n, 1), in_or_null(e, n, 2),
-                 out_or_null(e, n, 0), out_or_null(e, n, 1), out_or_null(e, n, 2));
+    for (int avx2 = x86 ? 1 : 0; avx2 >= 0; avx2--) { /* x86: the AVX2 form, else the scalar */
+      if (avx2) {
+        cn_emit_use(e, CN_RT_NORM_GRAD_AVX2);
+        cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+      } else if (x86) {
+        cn_emit_line(e, "#else");
+      }
+      cn_emit_line(e,
+                   "    cnnrt_f32_instancenorm_grad_%s(%lld, %lld, %lld, %s, %s, %s, %s, %s, %s, "
+                   "%s%s);",
+                   avx2 ? "avx2" : "ref", (long long)p->n, (long long)p->c, (long long)p->spatial,
+                   cn_emit_float(e, p->eps), in_or_null(e, n, 0), in_or_null(e, n, 1),
+                   in_or_null(e, n, 2), out_or_null(e, n, 0), out_or_null(e, n, 1),
+                   out_or_null(e, n, 2), avx2 ? ", par" : "");
+    }
+    if (x86) {
+      cn_emit_line(e, "#endif");
+    }
     break;
   }
   case CN_OP_LAYER_NORM_GRAD: {
     const grad_params *p = n->params;
+    const bool x86 = e->opt->target == CN_TARGET_X86_64;
     cn_emit_use(e, CN_RT_NORM_GRAD);
-    cn_emit_line(e, "    cnnrt_f32_layernorm_grad_ref(%lld, %lld, %s, %s, %s, %s, %s, %s, %s);",
-                 (long long)p->outer, (long long)p->inner, cn_emit_float(e, p->eps),
-                 in_or_null(e, n, 0), in_or_null(e, n, 1), in_or_null(e, n, 2),
-                 out_or_null(e, n, 0), out_or_null(e, n, 1), out_or_null(e, n, 2));
+    for (int avx2 = x86 ? 1 : 0; avx2 >= 0; avx2--) { /* x86: the AVX2 form, else the scalar */
+      if (avx2) {
+        cn_emit_use(e, CN_RT_NORM_GRAD_AVX2);
+        cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+      } else if (x86) {
+        cn_emit_line(e, "#else");
+      }
+      cn_emit_line(e, "    cnnrt_f32_layernorm_grad_%s(%lld, %lld, %s, %s, %s, %s, %s, %s, %s%s);",
+                   avx2 ? "avx2" : "ref", (long long)p->outer, (long long)p->inner,
+                   cn_emit_float(e, p->eps), in_or_null(e, n, 0), in_or_null(e, n, 1),
+                   in_or_null(e, n, 2), out_or_null(e, n, 0), out_or_null(e, n, 1),
+                   out_or_null(e, n, 2), avx2 ? ", par" : "");
+    }
+    if (x86) {
+      cn_emit_line(e, "#endif");
+    }
     break;
   }
   case CN_OP_RESIZE_GRAD: {

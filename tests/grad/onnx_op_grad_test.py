@@ -5,15 +5,17 @@ DepthToSpace CRD only): the model is one ONNX node built with
 onnx.helper, the reference is PyTorch autograd of the op's ONNX definition written with torch
 functions, in float64. Checks max|d| <= rtol * max|ref| for the output and the input gradient.
 
-usage: onnx_op_grad_test.py CASE --cnncc BIN [--cc CC] --work DIR"""
+usage: onnx_op_grad_test.py CASE --cnncc BIN [--cc CC] [--cflags "..."] [--threads N] --work DIR"""
 import argparse
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 
 import numpy as np
 import onnx
+import onnx.numpy_helper
 import torch
 import torch.nn.functional as F
 from onnx import TensorProto, helper
@@ -51,7 +53,18 @@ CASES = {
             lambda x: lrn(x, 3, 0.02, 0.75, 1.5)),
     "lrn_even": ("LRN", dict(size=4, alpha=0.1, beta=0.6, bias=1.0), (2, 6, 3, 3),
                  lambda x: lrn(x, 4, 0.1, 0.6, 1.0)),
+    # torch exports adaptive_max_pool2d(x, 1) as MaxPool and LayerNorm decomposed (opset < 17)
+    "global_maxpool": ("GlobalMaxPool", {}, (2, 5, 4, 3),
+                       lambda x: x.amax(dim=(2, 3), keepdim=True)),
+    "layernorm": ("LayerNormalization", dict(axis=-2, epsilon=1e-5), (2, 3, 5, 6),
+                  lambda x: F.layer_norm(x, (5, 6), torch.tensor(LN_SCALE, dtype=torch.float64),
+                                         torch.tensor(LN_BIAS, dtype=torch.float64), 1e-5)),
 }
+# LayerNormalization's scale and bias (initializers; the gradient checked is the one of x)
+LN_SCALE = (1.0 + 0.1 * np.arange(30, dtype=np.float32).reshape(5, 6) % 0.7).astype(np.float32)
+LN_BIAS = (0.05 * np.arange(30, dtype=np.float32).reshape(5, 6) - 0.5).astype(np.float32)
+# extra (initializer) inputs and opset of the cases that need them
+EXTRA = {"layernorm": ([("ln_scale", LN_SCALE), ("ln_bias", LN_BIAS)], 17)}
 
 
 def main():
@@ -61,6 +74,8 @@ def main():
     ap.add_argument("--cc", default="cc")
     ap.add_argument("--work", required=True)
     ap.add_argument("--rtol", type=float, default=1e-4)
+    ap.add_argument("--cflags", default="")
+    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     op, attrs, shape, ref_fn = CASES[args.case]
     shutil.rmtree(args.work, ignore_errors=True)
@@ -72,22 +87,25 @@ def main():
     dy = rng.standard_normal(tuple(y.shape)).astype(np.float32)
     (dx,) = torch.autograd.grad(y, xt, torch.tensor(dy, dtype=torch.float64))
 
-    node = helper.make_node(op, ["x"], ["y"], **attrs)
+    inits, opset = EXTRA.get(args.case, ([], 13))
+    node = helper.make_node(op, ["x"] + [n for n, _ in inits], ["y"], **attrs)
     graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(y.shape))])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(y.shape))],
+                              [onnx.numpy_helper.from_array(v, n) for n, v in inits])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     onnx.checker.check_model(model)
     w = args.work
     onnx.save(model, os.path.join(w, "m.onnx"))
     np.save(os.path.join(w, "x.npy"), x)
     np.save(os.path.join(w, "dy.npy"), dy)
     out = os.path.join(w, "out")
-    steps = [[args.cnncc, os.path.join(w, "m.onnx"), "-o", os.path.join(out, "m.c"), "--main", "--grad"],
-             [args.cc, "-O2", "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror",
-              os.path.join(out, "m.c"), os.path.join(out, "m_main.c"), "-o", os.path.join(w, "prog"), "-lm",
+    steps = [[args.cnncc, os.path.join(w, "m.onnx"), "-o", os.path.join(out, "m.c"), "--main", "--grad"] +
+             (["--max-threads", str(args.threads)] if args.threads > 1 else []),
+             [args.cc, "-O2", "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"] + shlex.split(args.cflags) +
+             [os.path.join(out, "m.c"), os.path.join(out, "m_main.c"), "-o", os.path.join(w, "prog"), "-lm",
               "-lpthread"],
              [os.path.join(w, "prog"), os.path.join(w, "x.npy"), "--vjp", os.path.join(w, "dy.npy"),
-              "--out-dir", os.path.join(w, "res")]]
+              "--out-dir", os.path.join(w, "res"), "--threads", str(args.threads)]]
     for cmd in steps:
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:

@@ -5,7 +5,10 @@
  * HardSigmoid), NaN, +-inf, array lengths 0..40 and 1003 (vector multiples, the 16-wide loop,
  * the masked tail), outputs in place over dy. Kinds computed without approximations must
  * agree bit for bit (same operations in the same order); ELU/SELU/CELU/Erf/Softplus to
- * 1e-6 relative (the exp/sigmoid approximations of cnnrt_act_avx2.h).
+ * 1e-6 relative (the exp/sigmoid approximations of cnnrt_act_avx2.h); Mish to 2e-6 of
+ * |dy| * (|tanh(sp)| + |x sigmoid(x) (1 - tanh(sp)^2)|) (its derivative is a sum of two terms
+ * that cancel near x = -1.19, where a relative bound on the result is meaningless; both the
+ * reference's expf/log1pf/tanhf and the vector exp/reciprocal round at ~1e-7 of the terms).
  * Build with -mavx2 -mfma; without them the header is empty and the test skips. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,7 +35,7 @@ static float urand(void) {
 typedef struct kind_case {
   int kind;
   float alpha, beta;
-  int approx; /* uses an exp/sigmoid approximation */
+  int approx; /* uses an exp/sigmoid approximation (2: Mish, bound on its terms) */
   int positive; /* v must be > 0 (Sqrt's y, Log's x) for a meaningful comparison */
 } kind_case;
 
@@ -51,7 +54,7 @@ static const kind_case cases[] = {
     {CNNRT_GRAD_SOFTPLUS, 0, 0, 1, 0},
     {CNNRT_GRAD_SOFTSIGN, 0, 0, 0, 0},
     {CNNRT_GRAD_ERF, 0, 0, 1, 0},
-    {CNNRT_GRAD_MISH, 0, 0, 0, 0}, /* scalar fallback inside the AVX2 entry point */
+    {CNNRT_GRAD_MISH, 0, 0, 2, 0}, /* judged against its terms (see check_kind) */
     {CNNRT_GRAD_THRESHOLDED_RELU, 1.0f, 0, 0, 0},
     {CNNRT_GRAD_CLIP, 0.0f, 6.0f, 0, 0},
     {CNNRT_GRAD_CLIP, -1.0f, 1.0f, 0, 0},
@@ -61,6 +64,8 @@ static const kind_case cases[] = {
     {CNNRT_GRAD_LOG, 0, 0, 0, 1},
     {CNNRT_GRAD_ABS, 0, 0, 0, 0},
 };
+
+static double mish_worst = 0.0; /* largest Mish error relative to its terms */
 
 static int64_t ulp_diff(float a, float b) {
   int32_t ia, ib;
@@ -107,6 +112,13 @@ static void check_kind(const kind_case *c, int64_t n, int specials) {
       ok = a != a;
     } else if (isinf(b)) {
       ok = a == b;
+    } else if (c->approx == 2) {
+      const double x = v[i], e = exp(x), t = tanh(log1p(e)), sg = 1.0 / (1.0 + exp(-x));
+      const double terms = fabs(t) + fabs(x * sg * (1.0 - t * t));
+      ok = fabs((double)a - (double)b) <= 2e-6 * fabs((double)dy[i]) * terms + 1e-30;
+      if (fabs((double)a - (double)b) > mish_worst * fabs((double)dy[i]) * terms) {
+        mish_worst = fabs((double)a - (double)b) / (fabs((double)dy[i]) * terms + 1e-300);
+      }
     } else if (c->approx) {
       ok = fabsf(a - b) <= 1e-6f * fabsf(b) + 1e-30f;
     } else {
@@ -142,15 +154,15 @@ static void test_special_values(void **state) {
   }
 }
 
-/* Every kind of the enum has a vector form except Mish (documented in the header). */
+/* Every kind of the enum has a vector form. */
 static void test_coverage(void **state) {
   (void)state;
   int n_vector = 0;
   for (int k = 0; k < CNNRT_GRAD_COUNT; k++) {
     n_vector += cnnrt_act_grad_has_avx2(k);
   }
-  assert_int_equal(n_vector, CNNRT_GRAD_COUNT - 1);
-  assert_false(cnnrt_act_grad_has_avx2(CNNRT_GRAD_MISH));
+  assert_int_equal(n_vector, CNNRT_GRAD_COUNT);
+  printf("mish: worst error %.3g of its terms\n", mish_worst);
 }
 
 int main(void) {

@@ -218,11 +218,146 @@ static void test_softmax(void **state) {
   printf("softmax: worst rel err %.3g\n", worst);
 }
 
+/* Largest |scale| * inv * |dy| over the (row or plane) groups of `len` elements: the size of
+ * the terms whose cancellation gives dx (the floor of its error bound). */
+static double norm_term(const float *x, const float *dy, int64_t groups, int64_t len, float eps,
+                        double max_scale) {
+  double term = 0.0;
+  for (int64_t g = 0; g < groups; g++) {
+    double s = 0.0, sq = 0.0, mdy = 0.0;
+    for (int64_t i = 0; i < len; i++) {
+      s += x[g * len + i];
+      mdy = fmax(mdy, fabs((double)dy[g * len + i]));
+    }
+    const double m = len > 0 ? s / (double)len : 0.0;
+    for (int64_t i = 0; i < len; i++) {
+      sq += (x[g * len + i] - m) * (x[g * len + i] - m);
+    }
+    term = fmax(term, max_scale * mdy / sqrt((len > 0 ? sq / (double)len : 0.0) + (double)eps));
+  }
+  return term;
+}
+
+static void instancenorm_case(int64_t n, int64_t c, int64_t spatial, float centre, float spread,
+                              int tasks, int with_params) {
+  const int64_t total = n * c * spatial;
+  float *x = alloc_f(total), *dy = alloc_f(total), *dx0 = alloc_f(total), *dx1 = alloc_f(total);
+  float *scale = alloc_f(c), *p0 = alloc_f(2 * c), *p1 = alloc_f(2 * c);
+  for (int64_t i = 0; i < total; i++) {
+    x[i] = centre + spread * urand();
+    dy[i] = urand();
+  }
+  double max_scale = 0.0;
+  for (int64_t i = 0; i < c; i++) {
+    scale[i] = 1.0f + 0.5f * urand();
+    max_scale = fmax(max_scale, fabs((double)scale[i]));
+  }
+  cnnrt_parallel par = {run_reverse, NULL, tasks};
+  const float eps = 1e-5f;
+  cnnrt_f32_instancenorm_grad_ref(n, c, spatial, eps, x, scale, dy, dx0,
+                                  with_params ? p0 : NULL, with_params ? p0 + c : NULL);
+  cnnrt_f32_instancenorm_grad_avx2(n, c, spatial, eps, x, scale, dy, dx1,
+                                   with_params ? p1 : NULL, with_params ? p1 + c : NULL,
+                                   tasks > 1 ? &par : NULL);
+  expect_close("instancenorm dx", dx1, dx0, total, 2e-6,
+               norm_term(x, dy, n * c, spatial, eps, max_scale));
+  if (with_params) {
+    expect_close("instancenorm dscale", p1, p0, c, 1e-5, 0.0);
+    expect_close("instancenorm dbias", p1 + c, p0 + c, c, 1e-5, 0.0);
+  }
+  free(x);
+  free(dy);
+  free(dx0);
+  free(dx1);
+  free(scale);
+  free(p0);
+  free(p1);
+}
+
+static void test_instancenorm(void **state) {
+  (void)state;
+  worst = 0.0;
+  const int64_t batches[] = {1, 2, 3};
+  const int64_t channels[] = {1, 3, 17};
+  const int64_t planes[] = {1, 7, 8, 9, 49, 300, 784};
+  int k = 0;
+  for (size_t b = 0; b < 3; b++) {
+    for (size_t c = 0; c < 3; c++) {
+      for (size_t s = 0; s < sizeof planes / sizeof planes[0]; s++) {
+        k++;
+        instancenorm_case(batches[b], channels[c], planes[s], 0.3f, 2.0f, 1 + k % 4, k % 3 != 0);
+      }
+    }
+  }
+  instancenorm_case(2, 5, 300, 100.0f, 0.1f, 2, 1);
+  instancenorm_case(1, 3, 1000, 1000.0f, 1.0f, 3, 1);
+  instancenorm_case(2, 9, 49, 1000.0f, 0.5f, 4, 1);
+  printf("instancenorm: worst rel err %.3g\n", worst);
+}
+
+static void layernorm_case(int64_t outer, int64_t inner, float centre, float spread, int tasks,
+                           int with_scale, int with_params) {
+  const int64_t total = outer * inner;
+  float *x = alloc_f(total), *dy = alloc_f(total), *dx0 = alloc_f(total), *dx1 = alloc_f(total);
+  float *scale = alloc_f(inner), *p0 = alloc_f(2 * inner), *p1 = alloc_f(2 * inner);
+  for (int64_t i = 0; i < total; i++) {
+    x[i] = centre + spread * urand();
+    dy[i] = urand();
+  }
+  double max_scale = with_scale ? 0.0 : 1.0;
+  for (int64_t i = 0; i < inner; i++) {
+    scale[i] = 1.0f + 0.5f * urand();
+    max_scale = fmax(max_scale, with_scale ? fabs((double)scale[i]) : 1.0);
+  }
+  cnnrt_parallel par = {run_reverse, NULL, tasks};
+  const float eps = 1e-5f;
+  const float *sc = with_scale ? scale : NULL;
+  cnnrt_f32_layernorm_grad_ref(outer, inner, eps, x, sc, dy, dx0, with_params ? p0 : NULL,
+                               with_params ? p0 + inner : NULL);
+  cnnrt_f32_layernorm_grad_avx2(outer, inner, eps, x, sc, dy, dx1, with_params ? p1 : NULL,
+                                with_params ? p1 + inner : NULL, tasks > 1 ? &par : NULL);
+  expect_close("layernorm dx", dx1, dx0, total, 2e-6,
+               norm_term(x, dy, outer, inner, eps, max_scale));
+  if (with_params) {
+    /* float sums over the rows in both (the reference adds rounded products): judged against
+     * the largest |dy * xhat| term times the row count */
+    expect_close("layernorm dscale", p1, p0, inner, 1e-5, 0.0);
+    expect_close("layernorm dbias", p1 + inner, p0 + inner, inner, 1e-6, 0.0);
+  }
+  free(x);
+  free(dy);
+  free(dx0);
+  free(dx1);
+  free(scale);
+  free(p0);
+  free(p1);
+}
+
+static void test_layernorm(void **state) {
+  (void)state;
+  worst = 0.0;
+  const int64_t outers[] = {1, 2, 5, 12};
+  const int64_t inners[] = {1, 3, 7, 8, 9, 17, 49, 300, 784};
+  int k = 0;
+  for (size_t o = 0; o < sizeof outers / sizeof outers[0]; o++) {
+    for (size_t i = 0; i < sizeof inners / sizeof inners[0]; i++) {
+      k++;
+      layernorm_case(outers[o], inners[i], 0.3f, 2.0f, 1 + k % 4, k % 2, k % 3 != 0);
+    }
+  }
+  layernorm_case(4, 300, 100.0f, 0.1f, 2, 1, 1);
+  layernorm_case(3, 1000, 1000.0f, 1.0f, 3, 1, 1);
+  layernorm_case(6, 49, 1000.0f, 0.5f, 4, 0, 0);
+  printf("layernorm: worst rel err %.3g\n", worst);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_batchnorm),
       cmocka_unit_test(test_batchnorm_offset),
       cmocka_unit_test(test_softmax),
+      cmocka_unit_test(test_instancenorm),
+      cmocka_unit_test(test_layernorm),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
  * coarse grid) and NaNs, whose handling (first maximum; first NaN wins) must match exactly:
  * MaxPool gradients are compared bit for bit, AveragePool ones to 1e-6 relative (order of the
  * additions into overlapping windows).
+ * GlobalMaxPool gradients bit for bit (test_global_maxpool_grad).
  * Build with -mavx2 -mfma; without them the header is empty and the test skips. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -141,9 +142,55 @@ static void test_pool_grads(void **state) {
   assert_true(n_cases > 500);
 }
 
+/* GlobalMaxPool: planes of 1 (1x1 images) to 70 elements, values on a coarse grid (ties),
+ * optionally with NaNs, -0/+0 and infinities; bit-identical to the reference (first NaN, else
+ * first maximum), dx pre-filled with garbage (every element must be written). */
+static void test_global_maxpool_grad(void **state) {
+  (void)state;
+  const int64_t spatials[] = {1, 2, 7, 8, 9, 15, 16, 17, 49, 70};
+  int n_global = 0;
+  for (size_t si = 0; si < sizeof spatials / sizeof spatials[0]; si++) {
+    for (int64_t planes = 1; planes <= 7; planes += 3) {
+      for (int mode = 0; mode < 4; mode++) {
+        const int64_t sp = spatials[si], total = planes * sp;
+        float *x = malloc(sizeof(float) * (size_t)total), *dy = malloc(sizeof(float) * (size_t)planes);
+        float *want = malloc(sizeof(float) * (size_t)total), *got = malloc(sizeof(float) * (size_t)total);
+        for (int64_t i = 0; i < total; i++) {
+          x[i] = roundf(4.0f * urand()) * 0.5f; /* ties */
+          if (mode == 1 && (i * 7 + sp) % 11 == 3) {
+            x[i] = NAN;
+          }
+          if (mode == 2) {
+            x[i] = (i % 3 == 0) ? -0.0f : ((i % 3 == 1) ? 0.0f : -1.0f);
+          }
+          if (mode == 3 && i % 5 == 2) {
+            x[i] = (i % 2) ? INFINITY : -INFINITY;
+          }
+          want[i] = 777.0f;
+          got[i] = -777.0f;
+        }
+        for (int64_t i = 0; i < planes; i++) {
+          dy[i] = urand();
+        }
+        cnnrt_parallel par = {run_reverse, NULL, 1 + (int)(planes % 3)};
+        cnnrt_f32_global_maxpool_grad_ref(planes, sp, x, dy, want);
+        cnnrt_f32_global_maxpool_grad_avx2(planes, sp, x, dy, got, &par);
+        assert_memory_equal(got, want, sizeof(float) * (size_t)total);
+        n_global++;
+        free(x);
+        free(dy);
+        free(want);
+        free(got);
+      }
+    }
+  }
+  printf("global maxpool: %d cases bit-identical\n", n_global);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pool_grads),
+      cmocka_unit_test(test_global_maxpool_grad),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
