@@ -17,7 +17,14 @@
  * then every column adds its taps into y at o*stride + t*dilation - pad (taps outside y are the
  * cropped ones). y starts at the bias (or zero).
  * Scratch sizes and the weight packing are portable (the compiler plans and packs); the kernels
- * exist only with AVX2+FMA. */
+ * exist only with AVX2+FMA.
+ *
+ * Grouped convolutions (group > 1; depthwise ones have their own kernels below) run the same
+ * group-1 code once per group, with the per-group parameters (cnnrt_conv_grad_per_group_: c_in
+ * and c_out divided by the group count) and pointer offsets to the group's channels: the
+ * filter gradient of group g is dW_g = dy_g * im2col(x_g)^T into rows [g*cog, (g+1)*cog) of
+ * dW, the data gradient is group g's GEMM + col2im into output channels [g*cog, (g+1)*cog).
+ * Scratch is sized for one group and reused; W^T is packed group after group. */
 #ifndef CNNRT_CONV_GRAD_AVX2_H
 #define CNNRT_CONV_GRAD_AVX2_H
 
@@ -29,8 +36,25 @@
 
 static inline int64_t cnnrt_conv_grad_avx2_round64_(int64_t b) { return (b + 63) / 64 * 64; }
 
+/* Whether p (a Conv, or the ConvTranspose of its data gradient) is depthwise: one input and one
+ * output channel per group. (Portable: the compiler's schedule asks it.) */
+static inline int cnnrt_conv_is_depthwise(const cnnrt_conv_params *p) {
+  return p->group > 1 && p->group == p->c_in && p->group == p->c_out;
+}
+
+/* One group of p as a group-1 problem: channels per group, the same geometry and batch. */
+static inline cnnrt_conv_params cnnrt_conv_grad_per_group_(const cnnrt_conv_params *p) {
+  cnnrt_conv_params q = *p;
+  const int64_t groups = p->group > 1 ? p->group : 1;
+  q.c_in = p->c_in / groups;
+  q.c_out = p->c_out / groups;
+  q.group = 1;
+  return q;
+}
+
 /* Output pixels per chunk. */
-static inline int64_t cnnrt_conv_grad_filter_avx2_chunk(const cnnrt_conv_params *p) {
+static inline int64_t cnnrt_conv_grad_filter_avx2_chunk(const cnnrt_conv_params *pp) {
+  const cnnrt_conv_params q = cnnrt_conv_grad_per_group_(pp), *p = &q;
   int64_t kvol = 1, plane = 1;
   for (int64_t i = 0; i < p->spatial; i++) {
     kvol *= p->kernel[i];
@@ -46,7 +70,8 @@ static inline int64_t cnnrt_conv_grad_filter_avx2_chunk(const cnnrt_conv_params 
 }
 
 /* Scratch: packed dy chunk + im2col block (shared) + one GEMM scratch per task. */
-static inline int64_t cnnrt_f32_conv_grad_filter_avx2_shared_bytes(const cnnrt_conv_params *p) {
+static inline int64_t cnnrt_f32_conv_grad_filter_avx2_shared_bytes(const cnnrt_conv_params *pp) {
+  const cnnrt_conv_params q = cnnrt_conv_grad_per_group_(pp), *p = &q;
   int64_t kvol = 1;
   for (int64_t i = 0; i < p->spatial; i++) {
     kvol *= p->kernel[i];
@@ -56,7 +81,8 @@ static inline int64_t cnnrt_f32_conv_grad_filter_avx2_shared_bytes(const cnnrt_c
          cnnrt_conv_grad_avx2_round64_(pc * p->c_in * kvol * 4);
 }
 
-static inline int64_t cnnrt_f32_conv_grad_filter_avx2_task_bytes(const cnnrt_conv_params *p) {
+static inline int64_t cnnrt_f32_conv_grad_filter_avx2_task_bytes(const cnnrt_conv_params *pp) {
+  const cnnrt_conv_params q = cnnrt_conv_grad_per_group_(pp), *p = &q;
   int64_t kvol = 1;
   for (int64_t i = 0; i < p->spatial; i++) {
     kvol *= p->kernel[i];
@@ -71,34 +97,50 @@ static inline int64_t cnnrt_f32_conv_grad_filter_avx2_task_bytes(const cnnrt_con
 }
 
 /* ---- ConvTranspose (p as the ConvTranspose's params: c_in = channels of x, in[] = x's sizes,
- * out[] = y's sizes; weights [c_in, c_out, kernel...], group 1). ---- */
+ * out[] = y's sizes; weights [c_in, c_out / group, kernel...]; any group, not only 1). ---- */
 
-/* Packs W^T: A[(co, t), ci] = w[(ci * c_out + co) * kvol + t], in the GEMM's 6-row panels. */
-static inline int64_t cnnrt_f32_conv_transpose_pack_bytes(const cnnrt_conv_params *p) {
+/* Bytes of one group's packed W^T. */
+static inline int64_t cnnrt_f32_conv_transpose_pack_group_bytes_(const cnnrt_conv_params *pp) {
+  const cnnrt_conv_params q = cnnrt_conv_grad_per_group_(pp);
   int64_t kvol = 1;
-  for (int64_t i = 0; i < p->spatial; i++) {
-    kvol *= p->kernel[i];
+  for (int64_t i = 0; i < q.spatial; i++) {
+    kvol *= q.kernel[i];
   }
-  return cnnrt_f32_pack_a_mr6_bytes(p->c_out * kvol, p->c_in);
+  return cnnrt_f32_pack_a_mr6_bytes(q.c_out * kvol, q.c_in);
 }
 
-static inline void cnnrt_f32_conv_transpose_pack(const cnnrt_conv_params *p, const float *w,
+/* Packs W^T per group, group after group: A_g[(co, t), ci] = w_g[(ci * cog + co) * kvol + t]
+ * with w_g = w + g * cig * cog * kvol (cig, cog: channels per group), in the GEMM's 6-row
+ * panels. */
+static inline int64_t cnnrt_f32_conv_transpose_pack_bytes(const cnnrt_conv_params *p) {
+  return (p->group > 1 ? p->group : 1) * cnnrt_f32_conv_transpose_pack_group_bytes_(p);
+}
+
+static inline void cnnrt_f32_conv_transpose_pack(const cnnrt_conv_params *pp, const float *w,
                                                  float *packed) {
+  const cnnrt_conv_params q = cnnrt_conv_grad_per_group_(pp), *p = &q;
+  const int64_t groups = pp->group > 1 ? pp->group : 1;
+  const int64_t group_floats = cnnrt_f32_conv_transpose_pack_group_bytes_(pp) / (int64_t)sizeof(float);
   int64_t kvol = 1;
   for (int64_t i = 0; i < p->spatial; i++) {
     kvol *= p->kernel[i];
   }
   const int64_t m = p->c_out * kvol, k = p->c_in;
   const int64_t m6 = (m + 5) / 6 * 6;
-  for (int64_t i = 0; i < m6; i++) {
-    for (int64_t kk = 0; kk < k; kk++) {
-      const int64_t co = i / kvol, t = i % kvol;
-      packed[(i / 6) * 6 * k + kk * 6 + i % 6] = i < m ? w[(kk * p->c_out + co) * kvol + t] : 0.0f;
+  for (int64_t g = 0; g < groups; g++) {
+    const float *wg = w + g * k * m;
+    float *pg = packed + g * group_floats;
+    for (int64_t i = 0; i < m6; i++) {
+      for (int64_t kk = 0; kk < k; kk++) {
+        const int64_t co = i / kvol, t = i % kvol;
+        pg[(i / 6) * 6 * k + kk * 6 + i % 6] = i < m ? wg[(kk * p->c_out + co) * kvol + t] : 0.0f;
+      }
     }
   }
 }
 
-static inline int64_t cnnrt_conv_transpose_avx2_chunk(const cnnrt_conv_params *p) {
+static inline int64_t cnnrt_conv_transpose_avx2_chunk(const cnnrt_conv_params *pp) {
+  const cnnrt_conv_params q = cnnrt_conv_grad_per_group_(pp), *p = &q;
   int64_t kvol = 1, plane = 1;
   for (int64_t i = 0; i < p->spatial; i++) {
     kvol *= p->kernel[i];
@@ -114,7 +156,8 @@ static inline int64_t cnnrt_conv_transpose_avx2_chunk(const cnnrt_conv_params *p
 }
 
 /* Scratch: the cols block (shared) + one GEMM B-packing region per task. */
-static inline int64_t cnnrt_f32_conv_transpose_avx2_shared_bytes(const cnnrt_conv_params *p) {
+static inline int64_t cnnrt_f32_conv_transpose_avx2_shared_bytes(const cnnrt_conv_params *pp) {
+  const cnnrt_conv_params q = cnnrt_conv_grad_per_group_(pp), *p = &q;
   int64_t kvol = 1;
   for (int64_t i = 0; i < p->spatial; i++) {
     kvol *= p->kernel[i];
@@ -122,7 +165,8 @@ static inline int64_t cnnrt_f32_conv_transpose_avx2_shared_bytes(const cnnrt_con
   return 64 + cnnrt_conv_grad_avx2_round64_(p->c_out * kvol * cnnrt_conv_transpose_avx2_chunk(p) * 4);
 }
 
-static inline int64_t cnnrt_f32_conv_transpose_avx2_task_bytes(const cnnrt_conv_params *p) {
+static inline int64_t cnnrt_f32_conv_transpose_avx2_task_bytes(const cnnrt_conv_params *pp) {
+  const cnnrt_conv_params q = cnnrt_conv_grad_per_group_(pp), *p = &q;
   const int64_t pc = cnnrt_conv_transpose_avx2_chunk(p);
   const int64_t nc = cnnrt_gemm_avx2_min(pc, CNNRT_GEMM_AVX2_NC);
   return cnnrt_conv_grad_avx2_round64_(64 + (cnnrt_gemm_avx2_kc(p->c_in) + 1) *
@@ -204,12 +248,15 @@ static inline void cnnrt_conv_transpose_col2im_task_(void *arg, int64_t task) {
   }
 }
 
-/* ConvTranspose, group 1, weights packed by cnnrt_f32_conv_transpose_pack. scratch: shared_bytes
- * + max_tasks * task_bytes, 64-byte aligned. */
-static inline void cnnrt_f32_conv_transpose_gemm_avx2(const cnnrt_conv_params *p, const float *x,
-                                                      const float *a_packed, const float *bias,
-                                                      float *y, void *scratch, int64_t max_tasks,
-                                                      const cnnrt_parallel *par) {
+/* One group: p is group 1 (the per-group params); x and y point at the group's first channel,
+ * images x_batch / y_batch floats apart. */
+static inline void cnnrt_f32_conv_transpose_gemm_avx2_group_(const cnnrt_conv_params *p,
+                                                             const float *x, int64_t x_batch,
+                                                             const float *a_packed,
+                                                             const float *bias, float *y,
+                                                             int64_t y_batch, void *scratch,
+                                                             int64_t max_tasks,
+                                                             const cnnrt_parallel *par) {
   int64_t kvol = 1, xplane = 1, yplane = 1;
   for (int64_t i = 0; i < p->spatial; i++) {
     kvol *= p->kernel[i];
@@ -231,14 +278,14 @@ static inline void cnnrt_f32_conv_transpose_gemm_avx2(const cnnrt_conv_params *p
   }
   const int64_t pc = cnnrt_conv_transpose_avx2_chunk(p);
   for (int64_t b = 0; b < p->n; b++) {
-    float *yb = y + b * p->c_out * yplane;
+    float *yb = y + b * y_batch;
     for (int64_t co = 0; co < p->c_out; co++) {
       const float v = bias != NULL ? bias[co] : 0.0f;
       for (int64_t i = 0; i < yplane; i++) {
         yb[co * yplane + i] = v;
       }
     }
-    t.xb = x + b * p->c_in * xplane;
+    t.xb = x + b * x_batch;
     t.yb = yb;
     for (int64_t p0 = 0; p0 < xplane; p0 += pc) {
       t.p0 = p0;
@@ -246,6 +293,29 @@ static inline void cnnrt_f32_conv_transpose_gemm_avx2(const cnnrt_conv_params *p
       cnnrt_parallel_for(par, cnnrt_conv_transpose_gemm_task_, &t, t.n_tasks);
       cnnrt_parallel_for(par, cnnrt_conv_transpose_col2im_task_, &t, t.n_tasks);
     }
+  }
+}
+
+/* ConvTranspose (any group; depthwise ones are faster with cnnrt_f32_dwconv_transpose_avx2),
+ * weights packed by cnnrt_f32_conv_transpose_pack. scratch: shared_bytes + max_tasks *
+ * task_bytes, 64-byte aligned. */
+static inline void cnnrt_f32_conv_transpose_gemm_avx2(const cnnrt_conv_params *p, const float *x,
+                                                      const float *a_packed, const float *bias,
+                                                      float *y, void *scratch, int64_t max_tasks,
+                                                      const cnnrt_parallel *par) {
+  const cnnrt_conv_params q = cnnrt_conv_grad_per_group_(p);
+  const int64_t groups = p->group > 1 ? p->group : 1;
+  const int64_t group_floats = cnnrt_f32_conv_transpose_pack_group_bytes_(p) / (int64_t)sizeof(float);
+  int64_t xplane = 1, yplane = 1;
+  for (int64_t i = 0; i < p->spatial; i++) {
+    xplane *= p->in[i];
+    yplane *= p->out[i];
+  }
+  for (int64_t g = 0; g < groups; g++) {
+    cnnrt_f32_conv_transpose_gemm_avx2_group_(
+        &q, x + g * q.c_in * xplane, p->c_in * xplane, a_packed + g * group_floats,
+        bias != NULL ? bias + g * q.c_out : NULL, y + g * q.c_out * yplane, p->c_out * yplane,
+        scratch, max_tasks, par);
   }
 }
 
@@ -271,11 +341,14 @@ static inline void cnnrt_conv_grad_gemm_task_(void *arg, int64_t task) {
                                    t->scratch + task * t->task_bytes);
 }
 
-/* p->group must be 1. scratch: shared_bytes + max_tasks * task_bytes, 64-byte aligned. */
-static inline void cnnrt_f32_conv_grad_filter_avx2(const cnnrt_conv_params *p, const float *x,
-                                                   const float *dy, float *dw, void *scratch,
-                                                   int64_t max_tasks,
-                                                   const cnnrt_parallel *par) {
+/* One group: p is group 1 (the per-group params); x and dy point at the group's first channel,
+ * images x_batch / dy_batch floats apart; dw at the group's first row. */
+static inline void cnnrt_f32_conv_grad_filter_avx2_group_(const cnnrt_conv_params *p,
+                                                          const float *x, int64_t x_batch,
+                                                          const float *dy, int64_t dy_batch,
+                                                          float *dw, void *scratch,
+                                                          int64_t max_tasks,
+                                                          const cnnrt_parallel *par) {
   int64_t in[3], out[3], k[3], s[3], d[3], pb[3];
   cnnrt_conv_grad_geom_(p, in, out, k, s, d, pb);
   const int64_t kvol = k[0] * k[1] * k[2], K = p->c_in * kvol;
@@ -304,8 +377,8 @@ static inline void cnnrt_f32_conv_grad_filter_avx2(const cnnrt_conv_params *p, c
     return;
   }
   for (int64_t b = 0; b < p->n; b++) {
-    const float *xb = x + b * p->c_in * in_plane;
-    const float *dyb = dy + b * m * P;
+    const float *xb = x + b * x_batch;
+    const float *dyb = dy + b * dy_batch;
     for (int64_t p0 = 0; p0 < P; p0 += pc) {
       const int64_t len = P - p0 < pc ? P - p0 : pc;
       /* A: dy rows of this chunk in 6-row panels, k-major. */
@@ -343,6 +416,28 @@ static inline void cnnrt_f32_conv_grad_filter_avx2(const cnnrt_conv_params *p, c
       cnnrt_parallel_for(par, cnnrt_conv_grad_gemm_task_, &t, t.n_tasks);
       t.first = 0;
     }
+  }
+}
+
+/* Any group (depthwise ones are faster with cnnrt_f32_dwconv_grad_filter_avx2). scratch:
+ * shared_bytes + max_tasks * task_bytes, 64-byte aligned. */
+static inline void cnnrt_f32_conv_grad_filter_avx2(const cnnrt_conv_params *p, const float *x,
+                                                   const float *dy, float *dw, void *scratch,
+                                                   int64_t max_tasks,
+                                                   const cnnrt_parallel *par) {
+  const cnnrt_conv_params q = cnnrt_conv_grad_per_group_(p);
+  const int64_t groups = p->group > 1 ? p->group : 1;
+  int64_t in_plane = 1, out_plane = 1, kvol = 1;
+  for (int64_t i = 0; i < p->spatial; i++) {
+    in_plane *= p->in[i];
+    out_plane *= p->out[i];
+    kvol *= p->kernel[i];
+  }
+  for (int64_t g = 0; g < groups; g++) {
+    cnnrt_f32_conv_grad_filter_avx2_group_(&q, x + g * q.c_in * in_plane, p->c_in * in_plane,
+                                           dy + g * q.c_out * out_plane, p->c_out * out_plane,
+                                           dw + g * q.c_out * q.c_in * kvol, scratch, max_tasks,
+                                           par);
   }
 }
 
@@ -512,12 +607,6 @@ static inline void cnnrt_dwconv_transpose_task_(void *arg, int64_t task) {
 static inline int64_t cnnrt_dwconv_grad_tasks_(const cnnrt_parallel *par, int64_t c) {
   const int64_t threads = par != NULL && par->run != NULL && par->threads > 1 ? par->threads : 1;
   return threads < c ? threads : (c > 0 ? c : 1);
-}
-
-/* Whether p (a Conv, or the ConvTranspose of its data gradient) is depthwise: one input and one
- * output channel per group. */
-static inline int cnnrt_conv_is_depthwise(const cnnrt_conv_params *p) {
-  return p->group > 1 && p->group == p->c_in && p->group == p->c_out;
 }
 
 /* Same contract as cnnrt_f32_conv_grad_filter_ref for a depthwise p. */

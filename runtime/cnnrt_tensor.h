@@ -703,6 +703,45 @@ static inline void cnnrt_gather(int64_t outer, int64_t axis_len, int64_t inner_b
   }
 }
 
+/* Gather's gradient w.r.t. its (float) data, the adjoint of cnnrt_gather: dx viewed as
+ * [outer, axis_len, inner] starts at zero, then dx[o, idx(k), :] += dy[o, k, :] for every index
+ * k in order, so repeated indices add up (a scatter-add). Indices wrap and clamp exactly as
+ * cnnrt_gather reads them, so the pair stays adjoint even for bad run-time indices. */
+static inline void cnnrt_f32_gather_grad_ref(int64_t outer, int64_t axis_len, int64_t inner,
+                                             const void *indices, int64_t n_indices,
+                                             int64_t index_elem_size, const float *dy,
+                                             float *dx) {
+  for (int64_t i = 0; i < outer * axis_len * inner; i++) {
+    dx[i] = 0.0f;
+  }
+  if (axis_len <= 0) {
+    return;
+  }
+  for (int64_t o = 0; o < outer; o++) {
+    float *dxo = dx + o * axis_len * inner;
+    const float *dyo = dy + o * n_indices * inner;
+    for (int64_t k = 0; k < n_indices; k++) {
+      int64_t idx;
+      if (index_elem_size == 4) {
+        int32_t v;
+        memcpy(&v, (const unsigned char *)indices + 4 * k, 4);
+        idx = v;
+      } else {
+        memcpy(&idx, (const unsigned char *)indices + 8 * k, 8);
+      }
+      if (idx < 0) {
+        idx += axis_len;
+      }
+      idx = idx < 0 ? 0 : (idx >= axis_len ? axis_len - 1 : idx);
+      float *d = dxo + idx * inner;
+      const float *s = dyo + k * inner;
+      for (int64_t i = 0; i < inner; i++) {
+        d[i] += s[i];
+      }
+    }
+  }
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* DepthToSpace / SpaceToDepth                                                                */
 /* ---------------------------------------------------------------------------------------- */

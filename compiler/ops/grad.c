@@ -16,7 +16,10 @@
  *   instance_norm_grad    (x, scale, dy) -> (dx, dscale, dbias)                          epsilon
  *   layer_norm_grad       (x, scale, dy) -> (dx, dscale, dbias)                 axis, epsilon
  *   resize_grad           (the forward's inputs..., dy) -> dx   attributes of the forward Resize
- *                                                 (upsample = 1: of an Upsample) */
+ *                                                 (upsample = 1: of an Upsample)
+ *   gather_grad           (indices, dy) -> dx     axis (normalised), size (x's length along axis):
+ *                                                 a scatter-add of dy into zeros (x itself is not
+ *                                                 read, so it need not be kept for the backward) */
 #include <string.h>
 
 #include "../../codegen/emit.h"
@@ -31,6 +34,7 @@ typedef struct grad_params {
   int64_t n, c, spatial;          /* batch norm */
   int64_t outer, axis_len, inner; /* softmax */
   int64_t kind;                   /* act_grad */
+  int64_t n_indices;              /* gather_grad (outer, axis_len, inner as softmax) */
   float eps, alpha, beta;
 } grad_params;
 
@@ -167,6 +171,27 @@ bool cn_infer_grad(cn_graph *g, cn_node *n, cn_diag *d) {
     return cn_check_arity(d, n, 1, 5, 1, 1) && n->n_in >= 2 && n->in[n->n_in - 1] >= 0 &&
            infer_as_forward(g, n, d, cn_attr_int(n, "upsample", 0) ? CN_OP_UPSAMPLE : CN_OP_RESIZE,
                             n->n_in - 1, n->n_in - 1, 0);
+  case CN_OP_GATHER_GRAD: {
+    if (!cn_check_arity(d, n, 2, 2, 1, 1)) {
+      return false;
+    }
+    const cn_value *idx = cn_in(g, n, 0), *dy = cn_in(g, n, 1);
+    const int64_t axis = cn_attr_int(n, "axis", -1), size = cn_attr_int(n, "size", -1);
+    const int rank = dy->rank - idx->rank + 1; /* x's rank */
+    /* built only by the autodiff pass from a Gather that inferred */
+    CN_ASSERT(idx->dtype == CNNRT_I64 || idx->dtype == CNNRT_I32);
+    CN_ASSERT(rank >= 1 && rank <= CN_MAX_RANK && axis >= 0 && axis < rank && size >= 0);
+    int64_t dims[CN_MAX_RANK];
+    for (int i = 0; i < rank; i++) {
+      dims[i] = i < axis ? dy->dims[i] : (i == axis ? size : dy->dims[i - 1 + idx->rank]);
+    }
+    grad_params *p = cn_node_params(n, sizeof *p);
+    p->outer = cn_numel((int)axis, dy->dims);
+    p->axis_len = size;
+    p->inner = cn_numel(rank - 1 - (int)axis, dims + axis + 1);
+    p->n_indices = cn_value_numel(idx);
+    return cn_set_output(d, g, n, 0, CNNRT_F32, rank, dims);
+  }
   default:
     CN_UNREACHABLE();
   }
@@ -493,6 +518,16 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
     if (x86) {
       cn_emit_line(e, "#endif");
     }
+    break;
+  }
+  case CN_OP_GATHER_GRAD: { /* scalar: a scatter-add, memory-bound (runtime/cnnrt_tensor.h) */
+    cn_emit_use(e, CN_RT_TENSOR);
+    const grad_params *p = n->params;
+    cn_emit_line(e, "    cnnrt_f32_gather_grad_ref(%lld, %lld, %lld, %s, %lld, %d, %s, %s);",
+                 (long long)p->outer, (long long)p->axis_len, (long long)p->inner,
+                 cn_emit_in_void(e, n->in[0]), (long long)p->n_indices,
+                 cn_dtype_size(x->dtype) /* x: the indices here */, cn_emit_in(e, n->in[1]),
+                 cn_emit_out(e, n->out[0]));
     break;
   }
   case CN_OP_RESIZE_GRAD: {

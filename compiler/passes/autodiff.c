@@ -34,6 +34,8 @@
  *   LpPool          |x|^(p-2) x times AveragePool's adjoint of dy y^(1-p) (Expand if global)
  *   Depth/SpaceToDepth  Reshape, Transpose by the inverse permutation, Reshape
  *   LRN             closed form with channel-window sums (AveragePool over [N, 1, C, rest])
+ *   Gather          gather_grad: dy scatter-added into zeros of x's shape (repeated indices
+ *                   add up); the indices get no gradient
  * Integer and shape ops carry no gradient. */
 #include "autodiff.h"
 
@@ -1309,6 +1311,23 @@ static void rule_tensor(ad *a, const cn_node *n, int dy) {
       accumulate(a, n->in[0], sum_to(a, dy, n->in[0]));
     }
     break;
+  case CN_OP_GATHER: { /* a scatter-add of dy (gather_grad); the integer indices get none */
+    if (!wants(a, n, 0)) {
+      return;
+    }
+    const cn_value *x = &g->values[n->in[0]];
+    int64_t axis = cn_attr_int(n, "axis", 0);
+    axis = axis < 0 ? axis + x->rank : axis; /* (the forward's inference checked the range) */
+    const int64_t size = x->dims[axis];      /* (read before adding values moves them) */
+    int in[2] = {n->in[1], dy}, out;
+    int id = begin_node(a, CN_OP_GATHER_GRAD, 13, in, 2, 1, &out);
+    attr_int(a, id, "axis", axis);
+    attr_int(a, id, "size", size);
+    if (finish(a, id)) {
+      accumulate(a, n->in[0], out);
+    }
+    break;
+  }
   default:
     unsupported(a, "this data-movement op has no gradient rule yet");
   }
@@ -1358,6 +1377,7 @@ static void apply_rule(ad *a, const cn_node *n, int dy) {
   case CN_OP_TILE:
   case CN_OP_DEPTH_TO_SPACE:
   case CN_OP_SPACE_TO_DEPTH:
+  case CN_OP_GATHER:
   case CN_OP_EXPAND: rule_tensor(a, n, dy); break;
   case CN_OP_ADD:
   case CN_OP_SUB:

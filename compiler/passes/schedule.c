@@ -204,10 +204,12 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, c
   for (int i = 0; i < g->n_nodes; i++) {
     cn_node *n = &g->nodes[i];
     if (!n->dead && n->op == CN_OP_CONV_GRAD_FILTER) {
-      /* A convolution's filter gradient (autodiff): the packed AVX2 GEMM for group 1. */
+      /* A convolution's filter gradient (autodiff): the packed AVX2 GEMM for group 1 and, once
+       * per group, for grouped convolutions (depthwise ones: cnnrt_f32_dwconv_grad_filter_avx2,
+       * chosen at emit; scratch sized for one group). */
       const cnnrt_conv_params *p = n->params;
       n->kernel = "f32_conv_grad_filter_ref";
-      if (x86 && p->group == 1) {
+      if (x86 && !cnnrt_conv_is_depthwise(p)) {
         n->variant = 1;
         n->kernel = "f32_conv_grad_filter_gemm_avx2";
         n->scratch_bytes = cnnrt_f32_conv_grad_filter_avx2_shared_bytes(p) +
@@ -229,8 +231,10 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, c
       schedule_arm_conv_transpose(g, i, target, max_threads);
       continue;
     }
+    /* x86 ConvTranspose, group 1 or grouped (one GEMM + col2im per group); depthwise ones have
+     * their own kernel (conv.c). */
     if (!n->dead && n->op == CN_OP_CONV_TRANSPOSE && x86 &&
-        ((const cnnrt_conv_params *)n->params)->group == 1 && n->act == CNNRT_ACT_NONE &&
+        !cnnrt_conv_is_depthwise(n->params) && n->act == CNNRT_ACT_NONE &&
         cn_in(g, n, 1)->kind != CN_VALUE_CONST) {
       /* Weights known only at run time (a train step's parameters): W^T is packed into the
        * front of the node's scratch by the generated code, then the same GEMM + col2im. */
@@ -244,7 +248,7 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, c
       continue;
     }
     if (!n->dead && n->op == CN_OP_CONV_TRANSPOSE && x86 &&
-        ((const cnnrt_conv_params *)n->params)->group == 1 && cn_in(g, n, 1)->kind == CN_VALUE_CONST &&
+        !cnnrt_conv_is_depthwise(n->params) && cn_in(g, n, 1)->kind == CN_VALUE_CONST &&
         cn_in(g, n, 1)->data && n->act == CNNRT_ACT_NONE) {
       /* (A convolution's data gradient, or a decoder's upsampling.) GEMM with W^T packed here,
        * appended as a fourth input, then col2im; the portable fallback reads the original W. */

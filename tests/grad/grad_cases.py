@@ -41,6 +41,11 @@ CASES = {
     "conv3d": (seq(nn.Conv3d(2, 3, 3, padding=1)), [(1, 2, 4, 5, 5)], "eval"),
     "conv_transpose": (seq(nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1)), [(2, 4, 5, 5)], "eval"),
     "conv_transpose_groups": (seq(nn.ConvTranspose2d(4, 6, 2, stride=2, groups=2)), [(1, 4, 4, 3)], "eval"),
+    # grouped (not depthwise): per-group GEMMs on x86 (filter gradient, ConvTranspose data gradient)
+    "conv_groups2": (seq(nn.Conv2d(10, 14, 3, groups=2, stride=2, padding=1)), [(2, 10, 9, 8)], "eval"),
+    "conv_groups4": (seq(nn.Conv2d(12, 20, 3, groups=4, dilation=2, padding=2, bias=False)), [(2, 12, 7, 9)], "eval"),
+    "conv_groups_weight_input": (lambda: Lambda(lambda m, x, w: F.conv2d(x, w, stride=2, padding=1, groups=2)),
+                                 [(2, 6, 7, 7), (10, 3, 3, 3)], "eval"),
     # weights as run-time inputs (as in a train step): packed at run time on x86
     "conv_weight_input": (lambda: Lambda(lambda m, x, w: F.conv2d(x, w, stride=2, padding=1)), [(2, 3, 7, 7), (4, 3, 3, 3)], "eval"),
     "conv_transpose_weight_input": (lambda: Lambda(lambda m, x, w: F.conv_transpose2d(x, w, stride=2, padding=1)), [(2, 4, 4, 5), (4, 3, 3, 3)], "eval"),
@@ -108,6 +113,12 @@ CASES = {
     "pixel_shuffle": (lambda: Lambda(lambda m, x: (F.pixel_shuffle(x, 2) * 1.0, F.pixel_unshuffle(x, 2) * 1.0)), [(2, 8, 4, 6)], "eval"),
     "reshape_transpose": (lambda: Lambda(lambda m, x: x.reshape(2, 3, 20).transpose(1, 2).reshape(2, 60) * 1.5), [(2, 3, 4, 5)], "eval"),
     "squeeze_unsqueeze": (lambda: Lambda(lambda m, x: x.unsqueeze(1).squeeze(3) * 2.0), [(2, 3, 1, 5)], "eval"),
+    # Gather (index_select / indexing): scatter-add gradient, repeated and negative indices
+    "gather_axis0": (lambda: Lambda(lambda m, x: torch.index_select(x, 0, torch.tensor([2, 0, 2, 1, 2])) * 1.5),
+                     [(3, 4, 5)], "eval"),
+    "gather_axis1": (lambda: Lambda(lambda m, x: (x[:, torch.tensor([[1, -1], [1, 0]])] * 1.0,
+                                                  torch.index_select(torch.relu(x), 1, torch.tensor([3, 3, 0])) * 2.0)),
+                     [(2, 4, 3)], "eval"),
     "channel_shuffle": (lambda: Lambda(lambda m, x: x.reshape(2, 2, 3, 4, 4).transpose(1, 2).reshape(2, 6, 4, 4) * 1.0), [(2, 6, 4, 4)], "eval"),
     # reductions
     "reduce_mean": (lambda: Lambda(lambda m, x: x.mean(dim=(2, 3))), [(2, 3, 4, 5)], "eval"),

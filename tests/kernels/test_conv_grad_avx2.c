@@ -4,7 +4,9 @@
  * differences in test_grad.c): output channels not multiples of 6 or 8, tap counts that leave
  * GEMM column remainders, 1x1 images, strides, dilations, asymmetric pads, 1-D to 3-D, several
  * pixel chunks and images (accumulation across GEMM calls), and split across 1 to 3 tasks
- * (a parallel hook that runs the tasks one after the other, in reverse). */
+ * (a parallel hook that runs the tasks one after the other, in reverse). Grouped (not
+ * depthwise) convolutions, groups 2 and 4 with channels per group not multiples of 6 or 16, run
+ * the same kernels once per group and are checked against the same grouped references. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,15 +34,15 @@ static void run_reverse(void *ctx, cnnrt_task_fn fn, void *arg, int64_t n) {
   }
 }
 
-static void one_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t in, int64_t k, int64_t s,
-                     int64_t d, int64_t pb, int64_t pe, int tasks) {
+static void group_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t in, int64_t k,
+                       int64_t s, int64_t d, int64_t pb, int64_t pe, int64_t group, int tasks) {
   cnnrt_conv_params p;
   memset(&p, 0, sizeof p);
   p.spatial = sp;
   p.n = n;
   p.c_in = ci;
   p.c_out = co;
-  p.group = 1;
+  p.group = group;
   int64_t in_vol = 1, out_vol = 1, kvol = 1;
   for (int i = 0; i < 3; i++) {
     p.in[i] = p.out[i] = p.kernel[i] = p.stride[i] = p.dilation[i] = 1;
@@ -56,7 +58,7 @@ static void one_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t in, int6
     out_vol *= p.out[i];
     kvol *= p.kernel[i];
   }
-  int64_t nx = n * ci * in_vol, ny = n * co * out_vol, nw = co * ci * kvol;
+  int64_t nx = n * ci * in_vol, ny = n * co * out_vol, nw = co * (ci / group) * kvol;
   float *x = malloc(sizeof(float) * (size_t)nx), *dy = malloc(sizeof(float) * (size_t)ny);
   float *ref = malloc(sizeof(float) * (size_t)nw), *got = malloc(sizeof(float) * (size_t)nw);
   for (int64_t i = 0; i < nx; i++) {
@@ -81,9 +83,9 @@ static void one_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t in, int6
     scale = fmax(scale, fabs(ref[i]));
   }
   if (worst > 1e-5 * scale) {
-    fprintf(stderr, "sp %d n %lld ci %lld co %lld in %lld k %lld s %lld: max|d| %g (scale %g)\n",
+    fprintf(stderr, "sp %d n %lld ci %lld co %lld in %lld k %lld s %lld g %lld: max|d| %g (scale %g)\n",
             sp, (long long)n, (long long)ci, (long long)co, (long long)in, (long long)k,
-            (long long)s, worst, scale);
+            (long long)s, (long long)group, worst, scale);
   }
   assert_true(worst <= 1e-5 * scale);
   free(x);
@@ -91,6 +93,11 @@ static void one_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t in, int6
   free(ref);
   free(got);
   free(scratch);
+}
+
+static void one_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t in, int64_t k, int64_t s,
+                     int64_t d, int64_t pb, int64_t pe, int tasks) {
+  group_case(sp, n, ci, co, in, k, s, d, pb, pe, 1, tasks);
 }
 
 static void test_conv_grad_filter_avx2(void **state) {
@@ -107,16 +114,31 @@ static void test_conv_grad_filter_avx2(void **state) {
   }
 }
 
-/* ConvTranspose (group 1) as GEMM + col2im vs cnnrt_f32_conv_transpose_ref. */
-static void transpose_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t in, int64_t k,
-                           int64_t s, int64_t d, int64_t pb, int64_t extra, int bias, int tasks) {
+/* Grouped convolutions (not depthwise): groups 2 and 4, channels per group 3, 5, 7, 9, 17. */
+static void test_conv_grad_filter_grouped_avx2(void **state) {
+  (void)state;
+  for (int tasks = 1; tasks <= 3; tasks++) {
+    group_case(2, 2, 6, 10, 6, 3, 1, 1, 1, 1, 2, tasks);   /* 3 in, 5 out per group */
+    group_case(2, 1, 12, 28, 9, 3, 2, 1, 1, 0, 4, tasks);  /* 3 in, 7 out per group, stride 2 */
+    group_case(2, 3, 20, 36, 7, 3, 1, 2, 2, 2, 4, tasks);  /* 5 in, 9 out, dilation 2 */
+    group_case(2, 2, 34, 14, 5, 1, 1, 1, 0, 0, 2, tasks);  /* 17 in, 7 out, pointwise */
+    group_case(2, 1, 128, 34, 24, 3, 1, 1, 1, 1, 2, tasks); /* 64 in per group: several chunks */
+    group_case(1, 2, 6, 10, 20, 5, 2, 1, 2, 2, 2, tasks);  /* 1-D */
+    group_case(3, 1, 4, 12, 4, 3, 1, 1, 1, 1, 4, tasks);   /* 3-D, 1 in / 3 out per group */
+  }
+}
+
+/* ConvTranspose as GEMM + col2im (per group when grouped) vs cnnrt_f32_conv_transpose_ref. */
+static void transpose_group_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t in, int64_t k,
+                                 int64_t s, int64_t d, int64_t pb, int64_t extra, int bias,
+                                 int64_t group, int tasks) {
   cnnrt_conv_params p;
   memset(&p, 0, sizeof p);
   p.spatial = sp;
   p.n = n;
   p.c_in = ci;
   p.c_out = co;
-  p.group = 1;
+  p.group = group;
   int64_t in_vol = 1, out_vol = 1, kvol = 1;
   for (int i = 0; i < 3; i++) {
     p.in[i] = p.out[i] = p.kernel[i] = p.stride[i] = p.dilation[i] = 1;
@@ -133,7 +155,7 @@ static void transpose_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t in
     out_vol *= p.out[i];
     kvol *= p.kernel[i];
   }
-  int64_t nx = n * ci * in_vol, ny = n * co * out_vol, nw = ci * co * kvol;
+  int64_t nx = n * ci * in_vol, ny = n * co * out_vol, nw = ci * (co / group) * kvol;
   float *x = malloc(sizeof(float) * (size_t)nx), *w = malloc(sizeof(float) * (size_t)nw);
   float *b = malloc(sizeof(float) * (size_t)co);
   float *ref = malloc(sizeof(float) * (size_t)ny), *got = malloc(sizeof(float) * (size_t)ny);
@@ -165,8 +187,9 @@ static void transpose_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t in
     scale = fmax(scale, fabs(ref[i]));
   }
   if (worst > 1e-5 * scale) {
-    fprintf(stderr, "transpose sp %d ci %lld co %lld in %lld k %lld s %lld: max|d| %g\n", sp,
-            (long long)ci, (long long)co, (long long)in, (long long)k, (long long)s, worst);
+    fprintf(stderr, "transpose sp %d ci %lld co %lld in %lld k %lld s %lld g %lld: max|d| %g\n",
+            sp, (long long)ci, (long long)co, (long long)in, (long long)k, (long long)s,
+            (long long)group, worst);
   }
   assert_true(worst <= 1e-5 * scale);
   free(x);
@@ -176,6 +199,11 @@ static void transpose_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t in
   free(got);
   free(packed);
   free(scratch);
+}
+
+static void transpose_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t in, int64_t k,
+                           int64_t s, int64_t d, int64_t pb, int64_t extra, int bias, int tasks) {
+  transpose_group_case(sp, n, ci, co, in, k, s, d, pb, extra, bias, 1, tasks);
 }
 
 static void test_conv_transpose_gemm_avx2(void **state) {
@@ -192,8 +220,24 @@ static void test_conv_transpose_gemm_avx2(void **state) {
   }
 }
 
+/* Grouped ConvTranspose (a grouped convolution's data gradient): groups 2 and 4. */
+static void test_conv_transpose_gemm_grouped_avx2(void **state) {
+  (void)state;
+  for (int tasks = 1; tasks <= 3; tasks++) {
+    transpose_group_case(2, 2, 10, 6, 5, 3, 2, 1, 1, 1, 1, 2, tasks);   /* 5 -> 3 per group */
+    transpose_group_case(2, 1, 28, 12, 6, 3, 1, 1, 1, 0, 0, 4, tasks);  /* 7 -> 3, no bias */
+    transpose_group_case(2, 1, 36, 20, 5, 3, 2, 2, 2, 1, 1, 4, tasks);  /* 9 -> 5, dilation */
+    transpose_group_case(2, 2, 14, 34, 4, 2, 2, 1, 0, 0, 1, 2, tasks);  /* 7 -> 17, upsampling */
+    transpose_group_case(2, 1, 34, 128, 24, 3, 1, 1, 1, 0, 1, 2, tasks); /* several chunks */
+    transpose_group_case(1, 2, 6, 10, 9, 4, 3, 1, 1, 2, 1, 2, tasks);   /* 1-D */
+    transpose_group_case(3, 1, 12, 4, 3, 2, 2, 1, 0, 0, 1, 4, tasks);   /* 3-D, 3 -> 1 */
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_conv_grad_filter_avx2),
-                                     cmocka_unit_test(test_conv_transpose_gemm_avx2)};
+                                     cmocka_unit_test(test_conv_transpose_gemm_avx2),
+                                     cmocka_unit_test(test_conv_grad_filter_grouped_avx2),
+                                     cmocka_unit_test(test_conv_transpose_gemm_grouped_avx2)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

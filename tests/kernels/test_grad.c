@@ -28,6 +28,7 @@
 #include "../../runtime/cnnrt_pool_grad.h"
 #include "../../runtime/cnnrt_resize.h"
 #include "../../runtime/cnnrt_resize_grad.h"
+#include "../../runtime/cnnrt_tensor.h"
 
 static uint64_t rng_state = 88172645463325252ull;
 static float urand(void) { /* [-1, 1) */
@@ -565,12 +566,63 @@ static void test_resize_grad(void **state) {
   }
 }
 
+/* ---- Gather (linear in x; the gradient is a scatter-add: repeated and negative indices) ---- */
+
+typedef struct ga_ctx {
+  int64_t outer, axis_len, inner, n_idx, idx_size;
+  const void *idx;
+  float *x, *y, *dy;
+} ga_ctx;
+
+static double ga_loss(void *v) {
+  ga_ctx *k = v;
+  cnnrt_gather(k->outer, k->axis_len, k->inner * 4, k->idx, k->n_idx, k->idx_size, k->x, k->y);
+  return dot(k->y, k->dy, k->outer * k->n_idx * k->inner);
+}
+
+static void test_gather_grad(void **state) {
+  (void)state;
+  const int64_t idx64[6] = {2, 0, -1, 2, 3, -4}; /* 2 three times (3 = -1 of 4), 0 twice */
+  const int32_t idx32[6] = {1, 1, -3, 0, 1, 2};  /* 1 four times with -3 of 4 */
+  const int64_t shapes[3][3] = {{1, 4, 5}, {3, 4, 2}, {6, 4, 1}}; /* axis 0, middle, last */
+  for (int s = 0; s < 3; s++) {
+    for (int w = 0; w < 2; w++) {
+      ga_ctx k;
+      k.outer = shapes[s][0];
+      k.axis_len = shapes[s][1];
+      k.inner = shapes[s][2];
+      k.n_idx = 6;
+      k.idx_size = w ? 4 : 8;
+      k.idx = w ? (const void *)idx32 : (const void *)idx64;
+      const int64_t nx = k.outer * k.axis_len * k.inner, ny = k.outer * k.n_idx * k.inner;
+      float x[24], y[36], dy[36], dx[24];
+      fill(x, nx);
+      fill(dy, ny);
+      k.x = x;
+      k.y = y;
+      k.dy = dy;
+      for (int64_t i = 0; i < nx; i++) {
+        dx[i] = 99.0f; /* must be overwritten */
+      }
+      cnnrt_f32_gather_grad_ref(k.outer, k.axis_len, k.inner, k.idx, k.n_idx, k.idx_size, dy, dx);
+      check_fd("gather grad", ga_loss, &k, x, dx, nx, 0.05f, 1e-4);
+      /* index 3 of axis (never gathered with int32 indices) gets exactly zero */
+      for (int64_t o = 0; w && o < k.outer; o++) {
+        for (int64_t i = 0; i < k.inner; i++) {
+          assert_true(dx[(o * k.axis_len + 3) * k.inner + i] == 0.0f);
+        }
+      }
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conv_grads),       cmocka_unit_test(test_pool_grads),
       cmocka_unit_test(test_global_maxpool_grad), cmocka_unit_test(test_batchnorm_grads),
       cmocka_unit_test(test_softmax_grads),    cmocka_unit_test(test_act_grads),
       cmocka_unit_test(test_instance_layer_norm_grads), cmocka_unit_test(test_resize_grad),
+      cmocka_unit_test(test_gather_grad),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
