@@ -31,8 +31,8 @@ def run_one_inproc(rnt, args, test):
     """run_node_test.run_test() in this process; same outcome lines as its main()."""
     t0 = time.time()
     a = argparse.Namespace(testdir=os.path.join(args.nodedir, test), cnncc=args.cnncc,
-                           cc=args.cc, cflags=args.cflags, keep=None, timeout=args.timeout,
-                           verbose=False)
+                           cc=args.cc, cflags=args.cflags, cnncc_flags="", libs="", keep=None,
+                           timeout=args.timeout, verbose=False)
     work = tempfile.mkdtemp(prefix="cnncc_arm_node_")
     try:
         rnt.run_test(a, work)
