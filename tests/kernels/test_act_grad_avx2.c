@@ -24,13 +24,7 @@
 
 #if defined(__AVX2__) && defined(__FMA__)
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static float urand(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return (float)((rng >> 40) & 0xffffff) / (float)(1 << 23) - 1.0f;
-}
+#include "../kernel_test_util.h"
 
 typedef struct kind_case {
   int kind;

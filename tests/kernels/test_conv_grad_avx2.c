@@ -19,20 +19,7 @@
 
 #include "../../runtime/cnnrt_conv_grad_avx2.h"
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static float urand(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return (float)((rng >> 40) & 0xffffff) / (float)(1 << 23) - 1.0f;
-}
-
-static void run_reverse(void *ctx, cnnrt_task_fn fn, void *arg, int64_t n) {
-  (void)ctx;
-  for (int64_t i = n - 1; i >= 0; i--) {
-    fn(arg, i);
-  }
-}
+#include "../kernel_test_util.h"
 
 static void group_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t in, int64_t k,
                        int64_t s, int64_t d, int64_t pb, int64_t pe, int64_t group, int tasks) {

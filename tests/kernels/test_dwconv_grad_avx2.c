@@ -20,30 +20,12 @@
 
 #if defined(__AVX2__) && defined(__FMA__)
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static float urand(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return (float)((rng >> 40) & 0xffffff) / (float)(1 << 23) - 1.0f;
-}
-
-static void run_reverse(void *ctx, cnnrt_task_fn fn, void *arg, int64_t n) {
-  (void)ctx;
-  for (int64_t i = n - 1; i >= 0; i--) {
-    fn(arg, i);
-  }
-}
+#include "../kernel_test_util.h"
 
 static double worst = 0.0;
 
 static void expect_close(const char *what, const float *got, const float *want, int64_t len) {
-  double maxref = 0.0, maxerr = 0.0;
-  for (int64_t i = 0; i < len; i++) {
-    maxref = fmax(maxref, fabs((double)want[i]));
-    maxerr = fmax(maxerr, fabs((double)got[i] - (double)want[i]));
-  }
-  const double rel = maxref > 0 ? maxerr / maxref : maxerr;
+  const double rel = max_rel_err(got, want, len);
   worst = fmax(worst, rel);
   if (!(rel <= 2e-6)) {
     fprintf(stderr, "%s: rel err %.3g\n", what, rel);

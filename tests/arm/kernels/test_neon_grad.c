@@ -36,20 +36,7 @@
 #error "test_neon_grad.c is built for NEON targets only"
 #endif
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static float urand(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return (float)((rng >> 40) & 0xffffff) / (float)(1 << 23) - 1.0f;
-}
-
-static void run_reverse(void *ctx, cnnrt_task_fn fn, void *arg, int64_t n) {
-  (void)ctx;
-  for (int64_t i = n - 1; i >= 0; i--) {
-    fn(arg, i);
-  }
-}
+#include "../../kernel_test_util.h"
 
 static void one_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t in, int64_t k, int64_t s,
                      int64_t d, int64_t pb, int64_t pe, int tasks) {
@@ -214,7 +201,7 @@ static void test_conv_transpose_gemm_neon(void **state) {
 }
 
 /* max |got - want| / (1 + |want|) over n */
-static double max_rel_err(const float *got, const float *want, int64_t n) {
+static double max_mixed_err(const float *got, const float *want, int64_t n) {
   double worst = 0.0;
   for (int64_t i = 0; i < n; i++) {
     const double d = fabs((double)got[i] - (double)want[i]) / (1.0 + fabs((double)want[i]));
@@ -271,7 +258,7 @@ static void optim_case(int kind, float momentum, int nesterov, float wd, float g
                        (1e-6 * update + 2.4e-7 * fabs((double)w0[i]) + 1e-30);
       worst_update = d > worst_update || d != d ? d : worst_update;
     }
-    worst_state = fmax(worst_state, fmax(max_rel_err(s1, s0, n), max_rel_err(t1, t0, n)));
+    worst_state = fmax(worst_state, fmax(max_mixed_err(s1, s0, n), max_mixed_err(t1, t0, n)));
   }
   if (!(worst_update <= 1.0 && worst_state <= 2e-6)) {
     fprintf(stderr, "optim kind %d mu %g nesterov %d wd %g n %lld: update err %g (of tol), state %g\n",
@@ -340,7 +327,7 @@ static void test_act_grad_neon(void **state) {
     }
     cnnrt_f32_act_grad_ref(kind, alpha, beta, n, v, dy, want);
     cnnrt_f32_act_grad_neon(kind, alpha, beta, n, v, dy, got);
-    const double e = max_rel_err(got, want, n);
+    const double e = max_mixed_err(got, want, n);
     if (!(e <= 1e-6)) {
       fprintf(stderr, "act_grad kind %d: max rel err %g\n", kind, e);
     }

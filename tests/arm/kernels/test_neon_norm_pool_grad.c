@@ -35,20 +35,7 @@
 #error "test_neon_norm_pool_grad.c is built for NEON targets only"
 #endif
 
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static float urand(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return (float)((rng >> 40) & 0xffffff) / (float)(1 << 23) - 1.0f;
-}
-
-static void run_reverse(void *ctx, cnnrt_task_fn fn, void *arg, int64_t n) {
-  (void)ctx;
-  for (int64_t i = n - 1; i >= 0; i--) {
-    fn(arg, i);
-  }
-}
+#include "../../kernel_test_util.h"
 
 static double worst = 0.0;
 
