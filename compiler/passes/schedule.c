@@ -29,23 +29,48 @@
 #include "../ops.h"
 #include "passes.h"
 
-/* Replaces the weight input of a group-1 2-D convolution by its packed form. */
-static void pack_conv_weights(cn_graph *g, cn_node *n) {
-  const cnnrt_conv_params *p = n->params;
-  int64_t m = p->c_out, k = p->c_in * p->kernel[0] * p->kernel[1];
-  char *name = cn_fmt("%s_packed", g->values[n->in[1]].name);
+/* Adds a float constant named after value `src` plus `suffix` (made unique), of shape `dims`,
+ * with its data allocated for the caller to fill, and returns its id. Adding a value may move
+ * g->values: callers re-read pointers into it afterwards. */
+static int add_packed_const(cn_graph *g, int src, const char *suffix, int rank, const int64_t *dims) {
+  char *name = cn_fmt("%s%s", g->values[src].name, suffix);
   char *unique = cn_unique_name(g, name);
   int id = cn_value_add(g, unique);
   free(name);
   free(unique);
   cn_value *packed = &g->values[id];
-  const cn_value *w = &g->values[n->in[1]];
   packed->kind = CN_VALUE_CONST;
   packed->dtype = CNNRT_F32;
-  int64_t elems = cnnrt_f32_pack_a_mr6_bytes(m, k) / (int64_t)sizeof(float);
-  cn_value_set_shape(packed, 1, &elems);
+  cn_value_set_shape(packed, rank, dims);
   cn_value_alloc_data(packed);
-  cnnrt_f32_pack_a_mr6(m, k, w->data, packed->data);
+  return id;
+}
+
+/* The one-dimensional form: `bytes` of floats. */
+static int add_packed_const_bytes(cn_graph *g, int src, const char *suffix, int64_t bytes) {
+  const int64_t elems = bytes / (int64_t)sizeof(float);
+  return add_packed_const(g, src, suffix, 1, &elems);
+}
+
+/* Makes `packed` the node's fourth input (inputs 2 and 3 absent become -1): the ConvTranspose
+ * GEMM kernels read W^T there, while the portable fallback still reads the original W. */
+static void append_packed_input(cn_node *n, int packed) {
+  int *in = cn_malloc(sizeof(int) * 4);
+  for (int k = 0; k < 3; k++) {
+    in[k] = k < n->n_in ? n->in[k] : -1;
+  }
+  in[3] = packed;
+  free(n->in);
+  n->in = in;
+  n->n_in = 4;
+}
+
+/* Replaces the weight input of a group-1 2-D convolution by its 6-row panel form (AVX2). */
+static void pack_conv_weights(cn_graph *g, cn_node *n) {
+  const cnnrt_conv_params *p = n->params;
+  int64_t m = p->c_out, k = p->c_in * p->kernel[0] * p->kernel[1];
+  int id = add_packed_const_bytes(g, n->in[1], "_packed", cnnrt_f32_pack_a_mr6_bytes(m, k));
+  cnnrt_f32_pack_a_mr6(m, k, g->values[n->in[1]].data, g->values[id].data);
   n->in[1] = id;
 }
 
@@ -53,19 +78,10 @@ static void pack_conv_weights(cn_graph *g, cn_node *n) {
 static void pack_conv_weights_mr(cn_graph *g, cn_node *n, int64_t mr) {
   const cnnrt_conv_params *p = n->params;
   int64_t m = p->c_out, k = p->c_in * p->kernel[0] * p->kernel[1];
-  char *name = cn_fmt("%s_packed%lld", g->values[n->in[1]].name, (long long)mr);
-  char *unique = cn_unique_name(g, name);
-  int id = cn_value_add(g, unique);
-  free(name);
-  free(unique);
-  cn_value *packed = &g->values[id];
-  const cn_value *w = &g->values[n->in[1]];
-  packed->kind = CN_VALUE_CONST;
-  packed->dtype = CNNRT_F32;
-  int64_t elems = cnnrt_f32_pack_a_mr_bytes(m, k, mr) / (int64_t)sizeof(float);
-  cn_value_set_shape(packed, 1, &elems);
-  cn_value_alloc_data(packed);
-  cnnrt_f32_pack_a_mr(m, k, mr, w->data, packed->data);
+  char *suffix = cn_fmt("_packed%lld", (long long)mr);
+  int id = add_packed_const_bytes(g, n->in[1], suffix, cnnrt_f32_pack_a_mr_bytes(m, k, mr));
+  free(suffix);
+  cnnrt_f32_pack_a_mr(m, k, mr, g->values[n->in[1]].data, g->values[id].data);
   n->in[1] = id;
 }
 
@@ -91,19 +107,10 @@ static bool schedule_x86_winograd(cn_graph *g, int i, int max_threads) {
   if (tiles < 32 || p->c_in < 64 || p->c_out < 64) {
     return false;
   }
-  char *name = cn_fmt("%s_winograd43", g->values[n->in[1]].name);
-  char *unique = cn_unique_name(g, name);
-  int id = cn_value_add(g, unique);
-  free(name);
-  free(unique);
-  cn_value *packed = &g->values[id];
-  w = &g->values[n->in[1]];
-  packed->kind = CN_VALUE_CONST;
-  packed->dtype = CNNRT_F32;
-  int64_t elems = cnnrt_f32_winograd43_weights_bytes(p->c_out, p->c_in) / (int64_t)sizeof(float);
-  cn_value_set_shape(packed, 1, &elems);
-  cn_value_alloc_data(packed);
-  cnnrt_f32_winograd43_pack_weights(p->c_out, p->c_in, w->data, packed->data);
+  int id = add_packed_const_bytes(g, n->in[1], "_winograd43",
+                                  cnnrt_f32_winograd43_weights_bytes(p->c_out, p->c_in));
+  cnnrt_f32_winograd43_pack_weights(p->c_out, p->c_in, g->values[n->in[1]].data,
+                                    g->values[id].data);
   n = &g->nodes[i];
   n->in[1] = id;
   n->variant = CN_CONV_WINOGRAD_AVX2;
@@ -172,26 +179,10 @@ static void schedule_arm_conv_transpose(cn_graph *g, int i, int target, int max_
     n->scratch_bytes = (cnnrt_f32_conv_transpose_pack_mr_bytes(p, mr) + 63) / 64 * 64 + work;
     return;
   }
-  char *name = cn_fmt("%s_packed_t", g->values[n->in[1]].name);
-  char *unique = cn_unique_name(g, name);
-  int id = cn_value_add(g, unique);
-  free(name);
-  free(unique);
-  cn_value *packed = &g->values[id];
-  packed->kind = CN_VALUE_CONST;
-  packed->dtype = CNNRT_F32;
-  int64_t elems = cnnrt_f32_conv_transpose_pack_mr_bytes(p, mr) / (int64_t)sizeof(float);
-  cn_value_set_shape(packed, 1, &elems);
-  cn_value_alloc_data(packed);
-  cnnrt_f32_conv_transpose_pack_mr(p, g->values[n->in[1]].data, mr, packed->data);
-  int *in = cn_malloc(sizeof(int) * 4);
-  for (int k = 0; k < 3; k++) {
-    in[k] = k < n->n_in ? n->in[k] : -1;
-  }
-  in[3] = id;
-  free(n->in);
-  n->in = in;
-  n->n_in = 4;
+  int id = add_packed_const_bytes(g, n->in[1], "_packed_t",
+                                  cnnrt_f32_conv_transpose_pack_mr_bytes(p, mr));
+  cnnrt_f32_conv_transpose_pack_mr(p, g->values[n->in[1]].data, mr, g->values[id].data);
+  append_packed_input(n, id);
   n->variant = 3;
   n->kernel = kernel;
   n->scratch_bytes = work;
@@ -253,26 +244,10 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, c
       /* (A convolution's data gradient, or a decoder's upsampling.) GEMM with W^T packed here,
        * appended as a fourth input, then col2im; the portable fallback reads the original W. */
       const cnnrt_conv_params *p = n->params;
-      char *name = cn_fmt("%s_packed_t", g->values[n->in[1]].name);
-      char *unique = cn_unique_name(g, name);
-      int id = cn_value_add(g, unique);
-      free(name);
-      free(unique);
-      cn_value *packed = &g->values[id];
-      packed->kind = CN_VALUE_CONST;
-      packed->dtype = CNNRT_F32;
-      int64_t elems = cnnrt_f32_conv_transpose_pack_bytes(p) / (int64_t)sizeof(float);
-      cn_value_set_shape(packed, 1, &elems);
-      cn_value_alloc_data(packed);
-      cnnrt_f32_conv_transpose_pack(p, g->values[n->in[1]].data, packed->data);
-      int *in = cn_malloc(sizeof(int) * 4);
-      for (int k = 0; k < 3; k++) {
-        in[k] = k < n->n_in ? n->in[k] : -1;
-      }
-      in[3] = id;
-      free(n->in);
-      n->in = in;
-      n->n_in = 4;
+      int id = add_packed_const_bytes(g, n->in[1], "_packed_t",
+                                      cnnrt_f32_conv_transpose_pack_bytes(p));
+      cnnrt_f32_conv_transpose_pack(p, g->values[n->in[1]].data, g->values[id].data);
+      append_packed_input(n, id);
       n->variant = 1;
       n->kernel = "f32_conv_transpose_gemm_avx2";
       n->scratch_bytes = cnnrt_f32_conv_transpose_avx2_shared_bytes(p) +
@@ -334,20 +309,10 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, c
  * portable fallback reads the same transposed B with transB = 0. */
 static void transpose_gemm_b(cn_graph *g, cn_node *n) {
   cnnrt_gemm_params *p = n->params;
-  char *name = cn_fmt("%s_t", g->values[n->in[1]].name);
-  char *unique = cn_unique_name(g, name);
-  int id = cn_value_add(g, unique);
-  free(name);
-  free(unique);
-  cn_value *bt = &g->values[id];
-  const cn_value *b = &g->values[n->in[1]];
-  bt->kind = CN_VALUE_CONST;
-  bt->dtype = CNNRT_F32;
-  int64_t dims[2] = {p->k, p->n};
-  cn_value_set_shape(bt, 2, dims);
-  cn_value_alloc_data(bt);
-  const float *src = b->data;
-  float *dst = bt->data;
+  const int64_t dims[2] = {p->k, p->n};
+  int id = add_packed_const(g, n->in[1], "_t", 2, dims);
+  const float *src = g->values[n->in[1]].data;
+  float *dst = g->values[id].data;
   for (int64_t j = 0; j < p->n; j++) {
     for (int64_t kk = 0; kk < p->k; kk++) {
       dst[kk * p->n + j] = src[j * p->k + kk];
