@@ -11,12 +11,25 @@ usage: /usr/bin/python3 tests/grad/run_grad_test.py CASE --cnncc PATH [--cc gcc]
   2. reference: PyTorch autograd of sum_i <dy_i, out_i> for seeded random dy_i, w.r.t. every
      input and parameter; for eval-mode BatchNorm also w.r.t. the running statistics (computed
      through the explicit formula (x - mean) / sqrt(var + eps) * w + b, whose value is PyTorch's);
-     whole models with training-mode BatchNorm are compared with PyTorch in float64, within
-     max(rtol, 2 x the worst error of PyTorch's own float32 gradients on the model)
+     whole models with training-mode BatchNorm are compared with PyTorch in float64 taken at
+     cnncc's own activation pattern (see "Same branch" below)
   3. cnncc model.onnx -o WORK/out/m.c --main --grad; cc -O2 -std=c99 -Wall -Wextra -Wpedantic
      -Werror; WORK/prog in*.npy --vjp dy*.npy --out-dir WORK/res
   4. every output and every reference gradient must match: max|d| <= rtol * max|ref|
-Prints one line per tensor and "case CASE: worst rel=... PASS|FAIL". Exit 0 pass, 1 fail."""
+Prints one line per tensor and "case CASE: worst rel=... PASS|FAIL". Exit 0 pass, 1 fail.
+
+Same branch: a ReLU/ReLU6 gradient is discontinuous where its input crosses 0 or 6. In a deep
+network with training-mode BatchNorm (mobilenet_v2: 35 ReLU6 layers over millions of values) some
+inputs lie within float32 rounding of a threshold, and two correct float32 computations that sum
+in different orders (PyTorch and cnncc, or cnncc's AVX2 and portable builds) take different
+sides: a flipped mask changes a channel's BatchNorm gradient by a few percent. No float32 result
+is within 1e-4 of another there (PyTorch float32 vs float64 differ by 2.7e-2 on
+mobilenet_v2_train_bn), yet each is an exact gradient of its own branch. So for these cases the
+test also makes cnncc write every ReLU/Clip input (extra graph outputs, upstream gradient 0),
+and the reference is PyTorch autograd in float64 with each ReLU/ReLU6 backward taking its mask
+from cnncc's values: the same piece of the piecewise-smooth function, where float32 can and must
+be within rtol. (Masked this way, PyTorch's own float32 gradients are within 3e-5 of float64.)
+The forward values, including those inputs, are checked against plain float64 at 1e-3."""
 import argparse
 import os
 import re
@@ -137,6 +150,70 @@ def compare(a, e, rtol, floor=0.0):
     return ok, d, ref, ""
 
 
+class BranchActivation(nn.Module):
+    """Stands in for every nn.ReLU / nn.ReLU6 of a model (one shared instance, counting calls in
+    execution order, which is the order of the exported Relu/Clip nodes). Forward: the same
+    function. Backward: the gradient where masks[call] is 1."""
+
+    class _Masked(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, mask, hi):
+            ctx.save_for_backward(mask)
+            return x.clamp(0.0, hi)
+
+        @staticmethod
+        def backward(ctx, g):
+            (mask,) = ctx.saved_tensors
+            return g * mask, None, None
+
+    def __init__(self, masks, bounds):
+        super().__init__()
+        self.masks, self.bounds, self.calls, self.inputs = masks, bounds, 0, []
+
+    def forward(self, x):
+        if self.calls >= len(self.masks) or self.masks[self.calls].shape != x.shape:
+            raise RuntimeError("activation %d does not match the export" % self.calls)
+        mask = self.masks[self.calls].to(x.dtype)
+        hi = self.bounds[self.calls]
+        self.calls += 1
+        self.inputs.append(x.detach().numpy().copy())
+        return BranchActivation._Masked.apply(x, mask, hi)
+
+
+def replace_activations(model, branch):
+    """Puts `branch` in place of every nn.ReLU/nn.ReLU6 of `model`."""
+    for mod in list(model.modules()):
+        for cname, c in list(mod.named_children()):
+            if isinstance(c, (nn.ReLU, nn.ReLU6)):
+                setattr(mod, cname, branch)
+
+
+def activation_inputs(onnx_path):
+    """Adds the input of every Relu/Clip node of the model as a graph output (in node order);
+    returns [(tensor name, upper bound)]."""
+    import onnx
+    from onnx import numpy_helper
+    m = onnx.load(onnx_path)
+    inits = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    consts = {n.output[0]: numpy_helper.to_array(n.attribute[0].t) for n in m.graph.node
+              if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value"}
+    found = []
+    for n in m.graph.node:
+        if n.op_type == "Relu":
+            found.append((n.input[0], float("inf")))
+        elif n.op_type == "Clip":
+            hi = n.input[2] if len(n.input) > 2 else ""
+            v = inits.get(hi, consts.get(hi))
+            found.append((n.input[0], float(v) if v is not None else float("inf")))
+    have = {o.name for o in m.graph.output}
+    for name, _ in found:
+        if name not in have:
+            m.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
+            m.graph.output[-1].type.tensor_type.elem_type = onnx.TensorProto.FLOAT
+    onnx.save(m, onnx_path)
+    return found
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("case")
@@ -169,34 +246,44 @@ def main():
     torch.onnx.export(model, tuple(x.clone() for x in inputs), onnx_path, input_names=in_names,
                       output_names=out_names, opset_version=13, training=training,
                       do_constant_folding=False)
-    ref64 = None
-    if mode == "train" and isinstance(CASES[args.case][0], str):
-        # Whole models with training-mode BatchNorm are ill-conditioned in float32 (BN over few
-        # values per channel, ReLU6 masks): PyTorch's own float32 gradients differ from its
-        # float64 ones by up to a few percent. There cnncc is compared with the float64
-        # reference, and must be within max(rtol, 2 x PyTorch-float32's worst error on the model).
-        import copy
-        outs64, _, grads64 = reference(copy.deepcopy(model).double(),
-                                       [x.double() for x in inputs], mode)
-        ref64 = (outs64, grads64)
+    # Whole models with training-mode BatchNorm: the reference is float64 on cnncc's branch
+    # (docstring, "Same branch"); cnncc also writes every ReLU/Clip input.
+    same_branch = mode == "train" and isinstance(CASES[args.case][0], str)
+    acts = activation_inputs(onnx_path) if same_branch else []
     outs, dys, grads = reference(model, inputs, mode)
-    bound = {}
-    if ref64 is not None:
-        largest64 = max(float(np.max(np.abs(e))) for e in ref64[1].values() if e.size)
-        for k, e64 in ref64[1].items():
-            own = float(np.max(np.abs(e64))) if e64.size else 0.0
-            scale = largest64 if own < 1e-5 * largest64 else own
-            bound[k] = float(np.max(np.abs(grads[k] - e64))) / scale if scale > 0 else 0.0
-        # (the float32 error is noise-like across tensors: the bound is its worst on the model)
-        worst32 = max(bound.values()) if bound else 0.0
-        bound = {k: worst32 for k in bound}
-        print("PyTorch float32 vs float64 on this model: worst gradient error %.3g" % worst32)
-        outs = [o.astype(np.float32) for o in ref64[0]]
-        grads = {k: v.astype(np.float64) for k, v in ref64[1].items()}
+    if same_branch:
+        import copy
+        outs64, _, _ = reference(copy.deepcopy(model).double(), [x.double() for x in inputs], mode)
+        outs = [o.astype(np.float32) for o in outs64]
     for i, x in enumerate(inputs):
         np.save(os.path.join(work, "in%d.npy" % i), x.numpy())
+    vjp = []
     for i, d in enumerate(dys):
-        np.save(os.path.join(work, "dy%d.npy" % i), d)
+        vjp.append(os.path.join(work, "dy%d.npy" % i))
+        np.save(vjp[-1], d)
+    if acts:  # the activation inputs get a zero upstream gradient
+        np.save(os.path.join(work, "dy_zero.npy"), np.zeros(1, np.float32))
+
+    def zero_dy(res, name):
+        """a zero upstream gradient shaped like the activation input (shape from ONNX shape
+        inference)"""
+        path = os.path.join(work, "dy_" + sanitize(name) + ".npy")
+        if not os.path.exists(path):
+            np.save(path, np.zeros(act_shapes[name], np.float32))
+        return path
+
+    act_shapes = {}
+    if acts:
+        import onnx
+        inferred = onnx.shape_inference.infer_shapes(onnx.load(onnx_path))
+        for v in list(inferred.graph.value_info) + list(inferred.graph.output):
+            dims = [d.dim_value for d in v.type.tensor_type.shape.dim]
+            if v.name in {a for a, _ in acts} and dims and all(dims):
+                act_shapes[v.name] = dims
+        missing = [a for a, _ in acts if a not in act_shapes]
+        if missing:
+            print("case %s: no shape for activation inputs %s FAIL" % (args.case, missing[:3]))
+            return 1
 
     def compile_and_run(tag, extra):
         """cnncc (with extra flags), build, run; returns (result folder, NAME_ARENA_BYTES) or
@@ -223,8 +310,8 @@ def main():
             return None, "C build failed"
         res = os.path.join(work, "res" + tag)
         os.makedirs(res, exist_ok=True)
-        run = [prog] + [os.path.join(work, n + ".npy") for n in in_names] + ["--vjp"] + \
-            [os.path.join(work, "dy%d.npy" % i) for i in range(n_out)] + \
+        run = [prog] + [os.path.join(work, n + ".npy") for n in in_names] + ["--vjp"] + vjp + \
+            [zero_dy(res, name) for name, _ in acts] + \
             ["--out-dir", res, "--threads", str(args.threads), "--weights", weights]
         r = subprocess.run(run, capture_output=True, text=True, timeout=600)
         if r.returncode != 0:
@@ -263,9 +350,28 @@ def main():
                worst_ck, base_arena, arena, base_arena / max(arena, 1),
                "ok" if ckpt_ok else "FAIL"))
 
+    if same_branch:
+        # float64 reference on cnncc's branch: every ReLU/ReLU6 backward uses cnncc's mask
+        import copy
+        values = [np.load(os.path.join(res_dir, sanitize(a) + ".npy")) for a, _ in acts]
+        masks = [torch.from_numpy((v > 0) & (v < hi)) for v, (_, hi) in zip(values, acts)]
+        branch = BranchActivation(masks, [hi for _, hi in acts])
+        model64 = copy.deepcopy(model).double()
+        replace_activations(model64, branch)
+        _, _, grads64 = reference(model64, [x.double() for x in inputs], mode)
+        if branch.calls != len(acts):
+            print("case %s: %d ReLU/ReLU6 calls in PyTorch, %d Relu/Clip nodes in the export FAIL"
+                  % (args.case, branch.calls, len(acts)))
+            return 1
+        grads = {k: v.astype(np.float64) for k, v in grads64.items()}
+        print("  %d ReLU/Clip inputs: float64 reference on cnncc's activation pattern"
+              % len(acts))
     ok_all, worst = ckpt_ok, 0.0
     checks = [("output " + n, os.path.join(res_dir, sanitize(n) + ".npy"), e)
               for n, e in zip(out_names, outs)]
+    if same_branch:
+        checks += [("output " + a, os.path.join(res_dir, sanitize(a) + ".npy"), e)
+                   for (a, _), e in zip(acts, branch.inputs)]
     checks += [("grad " + n, os.path.join(res_dir, "grad_" + sanitize(n) + ".npy"), e)
                for n, e in sorted(grads.items())]
     # A gradient that is zero in exact arithmetic (e.g. the bias of a convolution followed by
@@ -279,13 +385,10 @@ def main():
             continue
         own = float(np.max(np.abs(expected))) if expected.size else 0.0
         zero_in_exact = label.startswith("grad") and own < 1e-5 * largest
-        name = label.split(" ", 1)[1]
-        rtol = max(args.rtol, 2.0 * bound.get(name, 0.0)) if label.startswith("grad") else \
-            (args.rtol if ref64 is None else max(args.rtol, 1e-3))
+        # (outputs of the same-branch cases: float32 forward vs plain float64, 1e-3)
+        rtol = args.rtol if label.startswith("grad") or not same_branch else max(args.rtol, 1e-3)
         ok, d, ref, why = compare(np.load(path), expected, rtol,
                                   largest if zero_in_exact else 0.0)
-        if name in bound and bound[name] * 2.0 > args.rtol:
-            why += " (float64 reference; PyTorch float32 itself is off by %.3g)" % bound[name]
         why += " (zero in exact arithmetic: scale of the case's largest gradient)" \
             if zero_in_exact else ""
         rel = d / ref if ref > 0 else d
