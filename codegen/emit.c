@@ -40,7 +40,7 @@ const char *cn_emit_comment(cn_emitter *e, const char *s) {
   return b.data;
 }
 
-void cn_emit_use(cn_emitter *e, unsigned headers) { e->headers |= headers; }
+void cn_emit_use(cn_emitter *e, cn_rt_set headers) { e->headers |= headers; }
 
 void cn_emit_line(cn_emitter *e, const char *fmt, ...) {
   va_list ap;
@@ -497,7 +497,7 @@ static void gen_blob_c(cn_buf *c, const char *id, const unsigned char *blob, int
 }
 
 static const struct {
-  unsigned bit;
+  cn_rt_set bit;
   const char *file;
 } header_files[] = {
     {CN_RT_ELEMENTWISE, "cnnrt_elementwise.h"}, {CN_RT_TENSOR, "cnnrt_tensor.h"},
@@ -758,7 +758,7 @@ bool cn_codegen(cn_graph *g, const cn_options *opt, cn_diag *d) {
     ok = write_out(d, opt->out_path, &c) && write_out(d, hpath, &h);
     free(hpath);
   }
-  unsigned needed = e.headers;
+  cn_rt_set needed = e.headers;
   for (size_t f = 0; ok && f < cn_runtime_file_count; f++) {
     const cn_runtime_file *rf = &cn_runtime_files[f];
     bool want = strcmp(rf->name, "cnnrt.h") == 0;

@@ -5,58 +5,63 @@
 #define CN_EMIT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../compiler/ir.h"
 #include "../compiler/pipeline.h"
+
+typedef uint64_t cn_rt_set; /* a set of runtime headers: CN_RT_* bits, below */
 
 typedef struct cn_emitter {
   cn_graph *g;
   const cn_options *opt;
   const char *ident; /* model identifier: prefix of every public symbol */
   cn_buf body;       /* statements of the run function */
-  unsigned headers;  /* runtime headers used (bit set of enum cn_runtime_header) */
+  cn_rt_set headers; /* runtime headers used (CN_RT_* bits) */
   int64_t blob_bytes;
   int n_params; /* counter for unique parameter variable names */
   char **strings; /* strings handed out by the helpers, freed with the emitter */
   int n_strings, cap_strings;
 } cn_emitter;
 
-/* Runtime headers a model may need; cn_emit_use marks one, the file list follows from it. */
-enum cn_runtime_header {
-  CN_RT_CONV = 1u << 0,
-  CN_RT_GEMM = 1u << 1,
-  CN_RT_POOL = 1u << 2,
-  CN_RT_NORM = 1u << 3,
-  CN_RT_ELEMENTWISE = 1u << 4,
-  CN_RT_TENSOR = 1u << 5,
-  CN_RT_REDUCE = 1u << 6,
-  CN_RT_RESIZE = 1u << 7,
-  CN_RT_CONV_AVX2 = 1u << 8, /* packed-GEMM and depthwise x86 kernels, with portable fallbacks */
-  CN_RT_ACT_AVX2 = 1u << 9,  /* vectorized activations and softmax */
-  CN_RT_GEMV_AVX2 = 1u << 10, /* fully connected layers at batch 1 */
-  CN_RT_CONV_GRAD = 1u << 11, /* backward kernels (autodiff) */
-  CN_RT_POOL_GRAD = 1u << 12,
-  CN_RT_NORM_GRAD = 1u << 13,
-  CN_RT_ACT_GRAD = 1u << 14,
-  CN_RT_CONV_GRAD_AVX2 = 1u << 15,
-  CN_RT_RESIZE_GRAD = 1u << 16,
-  CN_RT_ACT_GRAD_AVX2 = 1u << 17, /* vectorized backward kernels, each with its scalar fallback */
-  CN_RT_POOL_GRAD_AVX2 = 1u << 18,
-  CN_RT_NORM_GRAD_AVX2 = 1u << 19,
-  /* ARM NEON kernels (--target aarch64 / armv7), each with its portable fallback */
-  CN_RT_CONV_NEON = 1u << 20, /* packed-GEMM and depthwise convolutions */
-  CN_RT_ACT_NEON = 1u << 21,  /* activations and softmax */
-  CN_RT_GEMV_NEON = 1u << 22, /* fully connected layers at batch 1 */
-  CN_RT_CONV_GRAD_NEON = 1u << 23, /* backward convolutions on the NEON packed GEMM */
-  CN_RT_ACT_GRAD_NEON = 1u << 24,  /* activation gradients */
-  /* --gemm libxsmm: convolutions and Gemm on libxsmm (x86-64; the generated code then needs
-   * <libxsmm.h> and -lxsmm) */
-  CN_RT_XSMM = 1u << 25,
-  CN_RT_WINOGRAD = 1u << 26, /* Winograd F(4x4,3x3) convolution (AVX2, portable reference) */
-  CN_RT_NORM_GRAD_NEON = 1u << 27, /* BatchNormalization / softmax gradients (NEON) */
-  CN_RT_POOL_GRAD_NEON = 1u << 28  /* MaxPool / AveragePool gradients (NEON) */
-};
-void cn_emit_use(cn_emitter *e, unsigned headers);
+/* Runtime headers a model may need, as a bit set; cn_emit_use marks them, the file list follows
+ * from it. 64 bits: 32 ran out, and C enum constants must fit an int. */
+#define CN_RT_CONV (UINT64_C(1) << 0)
+#define CN_RT_GEMM (UINT64_C(1) << 1)
+#define CN_RT_POOL (UINT64_C(1) << 2)
+#define CN_RT_NORM (UINT64_C(1) << 3)
+#define CN_RT_ELEMENTWISE (UINT64_C(1) << 4)
+#define CN_RT_TENSOR (UINT64_C(1) << 5)
+#define CN_RT_REDUCE (UINT64_C(1) << 6)
+#define CN_RT_RESIZE (UINT64_C(1) << 7)
+/* packed-GEMM and depthwise x86 kernels, with portable fallbacks */
+#define CN_RT_CONV_AVX2 (UINT64_C(1) << 8)
+#define CN_RT_ACT_AVX2 (UINT64_C(1) << 9) /* vectorized activations and softmax */
+#define CN_RT_GEMV_AVX2 (UINT64_C(1) << 10) /* fully connected layers at batch 1 */
+#define CN_RT_CONV_GRAD (UINT64_C(1) << 11) /* backward kernels (autodiff) */
+#define CN_RT_POOL_GRAD (UINT64_C(1) << 12)
+#define CN_RT_NORM_GRAD (UINT64_C(1) << 13)
+#define CN_RT_ACT_GRAD (UINT64_C(1) << 14)
+#define CN_RT_CONV_GRAD_AVX2 (UINT64_C(1) << 15)
+#define CN_RT_RESIZE_GRAD (UINT64_C(1) << 16)
+/* vectorized backward kernels, each with its scalar fallback */
+#define CN_RT_ACT_GRAD_AVX2 (UINT64_C(1) << 17)
+#define CN_RT_POOL_GRAD_AVX2 (UINT64_C(1) << 18)
+#define CN_RT_NORM_GRAD_AVX2 (UINT64_C(1) << 19)
+/* ARM NEON kernels (--target aarch64 / armv7), each with its portable fallback */
+#define CN_RT_CONV_NEON (UINT64_C(1) << 20) /* packed-GEMM and depthwise convolutions */
+#define CN_RT_ACT_NEON (UINT64_C(1) << 21) /* activations and softmax */
+#define CN_RT_GEMV_NEON (UINT64_C(1) << 22) /* fully connected layers at batch 1 */
+#define CN_RT_CONV_GRAD_NEON (UINT64_C(1) << 23) /* backward convolutions on the NEON packed GEMM */
+#define CN_RT_ACT_GRAD_NEON (UINT64_C(1) << 24) /* activation gradients */
+/* --gemm libxsmm: convolutions and Gemm on libxsmm (x86-64; the generated code then needs
+ * <libxsmm.h> and -lxsmm) */
+#define CN_RT_XSMM (UINT64_C(1) << 25)
+/* Winograd F(4x4,3x3) convolution (AVX2, portable reference) */
+#define CN_RT_WINOGRAD (UINT64_C(1) << 26)
+#define CN_RT_NORM_GRAD_NEON (UINT64_C(1) << 27) /* BatchNormalization / softmax gradients (NEON) */
+#define CN_RT_POOL_GRAD_NEON (UINT64_C(1) << 28) /* MaxPool / AveragePool gradients (NEON) */
+void cn_emit_use(cn_emitter *e, cn_rt_set headers);
 
 /* Appends a line (indentation included by the caller's format). */
 void cn_emit_line(cn_emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
