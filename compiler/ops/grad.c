@@ -272,7 +272,16 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
       cn_emit_line(e, "#else");
       cn_emit_line(e, "    cnnrt_f32_conv_grad_filter(%s, %s, %s, %s, NULL, par);", p, x_, dy, dw);
       cn_emit_line(e, "#endif");
-    } else if (n->variant == 2) { /* schedule.c (ARM): the NEON packed GEMM */
+    } else if (target_is_arm(e) && cp->group > 1 && cp->group == cp->c_in &&
+               cp->group == cp->c_out) {
+      /* depthwise: vectorised along the rows of each channel (cnnrt_conv_grad_neon.h) */
+      cn_emit_use(e, CN_RT_CONV_NEON | CN_RT_CONV_GRAD_NEON);
+      cn_emit_line(e, "#if defined(__ARM_NEON) || defined(__ARM_NEON__)");
+      cn_emit_line(e, "    cnnrt_f32_dwconv_grad_filter_neon(%s, %s, %s, %s, par);", p, x_, dy, dw);
+      cn_emit_line(e, "#else");
+      cn_emit_line(e, "    cnnrt_f32_conv_grad_filter(%s, %s, %s, %s, NULL, par);", p, x_, dy, dw);
+      cn_emit_line(e, "#endif");
+    } else if (n->variant == 2) { /* schedule.c (ARM): the NEON packed GEMM (once per group) */
       cn_emit_use(e, CN_RT_CONV_NEON | CN_RT_CONV_GRAD_NEON);
       int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
       cn_emit_line(e, "#if defined(__ARM_NEON) || defined(__ARM_NEON__)");
