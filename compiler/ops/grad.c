@@ -338,6 +338,14 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
   case CN_OP_GLOBAL_MAX_POOL_GRAD: {
     const bool x86 = e->opt->target == CN_TARGET_X86_64;
     cn_emit_use(e, CN_RT_POOL | CN_RT_POOL_GRAD);
+    if (target_is_arm(e)) { /* the NEON form (the reference without NEON, in the header) */
+      cn_emit_use(e, CN_RT_POOL_GRAD_NEON);
+      cn_emit_line(e, "    cnnrt_f32_global_maxpool_grad_neon(%lld, %lld, %s, %s, %s, par);",
+                   (long long)(x->dims[0] * x->dims[1]),
+                   (long long)cn_numel(x->rank - 2, x->dims + 2), cn_emit_in(e, n->in[0]),
+                   cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]));
+      break;
+    }
     for (int avx2 = x86 ? 1 : 0; avx2 >= 0; avx2--) { /* x86: the AVX2 form, else the scalar */
       if (avx2) {
         cn_emit_use(e, CN_RT_POOL_GRAD_AVX2);
@@ -487,6 +495,17 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
     const grad_params *p = n->params;
     const bool x86 = e->opt->target == CN_TARGET_X86_64;
     cn_emit_use(e, CN_RT_NORM_GRAD);
+    if (target_is_arm(e)) { /* the NEON form (the reference without NEON, in the header) */
+      cn_emit_use(e, CN_RT_NORM_GRAD_NEON);
+      cn_emit_line(e,
+                   "    cnnrt_f32_instancenorm_grad_neon(%lld, %lld, %lld, %s, %s, %s, %s, %s, %s, "
+                   "%s, par);",
+                   (long long)p->n, (long long)p->c, (long long)p->spatial,
+                   cn_emit_float(e, p->eps), in_or_null(e, n, 0), in_or_null(e, n, 1),
+                   in_or_null(e, n, 2), out_or_null(e, n, 0), out_or_null(e, n, 1),
+                   out_or_null(e, n, 2));
+      break;
+    }
     for (int avx2 = x86 ? 1 : 0; avx2 >= 0; avx2--) { /* x86: the AVX2 form, else the scalar */
       if (avx2) {
         cn_emit_use(e, CN_RT_NORM_GRAD_AVX2);
@@ -511,6 +530,14 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
     const grad_params *p = n->params;
     const bool x86 = e->opt->target == CN_TARGET_X86_64;
     cn_emit_use(e, CN_RT_NORM_GRAD);
+    if (target_is_arm(e)) { /* the NEON form (the reference without NEON, in the header) */
+      cn_emit_use(e, CN_RT_NORM_GRAD_NEON);
+      cn_emit_line(e, "    cnnrt_f32_layernorm_grad_neon(%lld, %lld, %s, %s, %s, %s, %s, %s, %s, par);",
+                   (long long)p->outer, (long long)p->inner, cn_emit_float(e, p->eps),
+                   in_or_null(e, n, 0), in_or_null(e, n, 1), in_or_null(e, n, 2),
+                   out_or_null(e, n, 0), out_or_null(e, n, 1), out_or_null(e, n, 2));
+      break;
+    }
     for (int avx2 = x86 ? 1 : 0; avx2 >= 0; avx2--) { /* x86: the AVX2 form, else the scalar */
       if (avx2) {
         cn_emit_use(e, CN_RT_NORM_GRAD_AVX2);
