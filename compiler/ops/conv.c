@@ -427,9 +427,9 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     cn_emit_line(e, "    cnnrt_f32_conv_transpose_ref(%s, %s, %s, %s, %s);", p, x, w, b, y);
     cn_emit_line(e, "#endif");
   } else if (n->op == CN_OP_CONV_TRANSPOSE && (n->variant == 3 || n->variant == 4)) {
-    /* (any group but depthwise) */
-    /* schedule.c (ARM): NEON GEMM + col2im; W^T packed at build time as input 3 (variant 3)
-     * or at run time into the front of the scratch (variant 4). */
+    /* schedule.c (ARM): NEON GEMM + col2im (once per group; any group but depthwise); W^T
+     * packed at build time as input 3 (variant 3) or at run time into the front of the scratch
+     * (variant 4). */
     const cnnrt_conv_params *cp = n->params;
     const int64_t mr = cn_neon_gemm_mr((int)e->opt->target);
     int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;

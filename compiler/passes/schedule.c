@@ -151,11 +151,12 @@ static void schedule_arm_conv(cn_graph *g, int i, int target, int max_threads) {
   }
 }
 
-/* The ARM targets' ConvTranspose (group 1, a convolution's data gradient or a decoder's
- * upsampling): GEMM on the NEON packed kernels + col2im (cnnrt_conv_grad_neon.h). Constant
- * weights: W^T packed here in the target's panel height, appended as a fourth input (the
- * portable fallback reads the original W). Run-time weights (a train step's parameters): W^T
- * packed into the front of the node's scratch by the generated code. */
+/* The ARM targets' ConvTranspose (group 1 or grouped but not depthwise, a convolution's data
+ * gradient or a decoder's upsampling): GEMM on the NEON packed kernels + col2im, once per group
+ * (cnnrt_conv_grad_neon.h). Constant weights: W^T packed here in the target's panel height,
+ * group after group, appended as a fourth input (the portable fallback reads the original W).
+ * Run-time weights (a train step's parameters): W^T packed into the front of the node's scratch
+ * by the generated code. */
 static void schedule_arm_conv_transpose(cn_graph *g, int i, int target, int max_threads) {
   cn_node *n = &g->nodes[i];
   const cnnrt_conv_params *p = n->params;
