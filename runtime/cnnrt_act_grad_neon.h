@@ -1,10 +1,12 @@
-/* cnnrt_act_grad_neon.h — NEON versions of the common activation gradients of
- * cnnrt_act_grad.h: Relu, LeakyRelu, Elu, Sigmoid, Tanh, HardSigmoid, HardSwish, Clip,
- * ThresholdedRelu, Exp, Reciprocal, Abs. The other kinds, the n % 4 tail, and builds without
- * NEON run the reference. Same contract as cnnrt_f32_act_grad (v is x or y as
- * cnnrt_act_grad_uses_y says); boundaries (the comparisons) are the reference's exactly, values
- * within a few ulp (Elu's exp is cnnrt_f32_exp_neon_ps; HardSwish's division by 3 is
- * cnnrt_neon_div). */
+/* cnnrt_act_grad_neon.h — NEON versions of every activation gradient of cnnrt_act_grad.h (the
+ * mirror of cnnrt_act_grad_avx2.h): Relu, LeakyRelu, Elu, Selu, Celu, Sigmoid, HardSigmoid,
+ * HardSwish, Tanh, Softplus, Softsign, Erf, Mish, ThresholdedRelu, Clip, Sqrt, Reciprocal, Exp,
+ * Log, Abs. The n % 4 tail and builds without NEON run the reference. Same contract as
+ * cnnrt_f32_act_grad (v is x or y as cnnrt_act_grad_uses_y says); boundaries (the comparisons)
+ * are the reference's exactly, values within a few ulp: exp is cnnrt_f32_exp_neon_ps (Elu,
+ * Selu, Celu, Erf, Mish) and sigmoid cnnrt_f32_sigmoid_neon_ps (Softplus); divisions are
+ * cnnrt_neon_div (exact on aarch64, reciprocal steps on ARMv7); Mish uses the closed form of
+ * the AVX2 file (one exp, one division). */
 #ifndef CNNRT_ACT_GRAD_NEON_H
 #define CNNRT_ACT_GRAD_NEON_H
 
@@ -18,9 +20,12 @@
 static inline int cnnrt_act_grad_neon_has(int kind) {
   switch (kind) {
   case CNNRT_GRAD_RELU: case CNNRT_GRAD_LEAKY_RELU: case CNNRT_GRAD_ELU:
-  case CNNRT_GRAD_SIGMOID: case CNNRT_GRAD_TANH: case CNNRT_GRAD_HARD_SIGMOID:
-  case CNNRT_GRAD_HARD_SWISH: case CNNRT_GRAD_CLIP: case CNNRT_GRAD_THRESHOLDED_RELU:
-  case CNNRT_GRAD_EXP: case CNNRT_GRAD_RECIPROCAL: case CNNRT_GRAD_ABS:
+  case CNNRT_GRAD_SELU: case CNNRT_GRAD_CELU: case CNNRT_GRAD_SIGMOID:
+  case CNNRT_GRAD_HARD_SIGMOID: case CNNRT_GRAD_HARD_SWISH: case CNNRT_GRAD_TANH:
+  case CNNRT_GRAD_SOFTPLUS: case CNNRT_GRAD_SOFTSIGN: case CNNRT_GRAD_ERF:
+  case CNNRT_GRAD_MISH: case CNNRT_GRAD_THRESHOLDED_RELU: case CNNRT_GRAD_CLIP:
+  case CNNRT_GRAD_SQRT: case CNNRT_GRAD_RECIPROCAL: case CNNRT_GRAD_EXP:
+  case CNNRT_GRAD_LOG: case CNNRT_GRAD_ABS:
     return 1;
   default:
     return 0;
@@ -39,8 +44,39 @@ static inline float32x4_t cnnrt_act_grad_neon_ps(int kind, float32x4_t va, float
   case CNNRT_GRAD_ELU:
     return vbslq_f32(vcgtq_f32(v, zero), g,
                      vmulq_f32(vmulq_f32(g, va), cnnrt_f32_exp_neon_ps(vminq_f32(v, zero))));
+  case CNNRT_GRAD_SELU: { /* v > 0 ? g * gamma : g * gamma * alpha * exp(v) (gamma in beta) */
+    const float32x4_t gb = vmulq_f32(g, vb);
+    return vbslq_f32(vcgtq_f32(v, zero), gb,
+                     vmulq_f32(vmulq_f32(gb, va), cnnrt_f32_exp_neon_ps(vminq_f32(v, zero))));
+  }
+  case CNNRT_GRAD_CELU: /* v > 0 ? g : g * exp(v / alpha) */
+    return vbslq_f32(vcgtq_f32(v, zero), g,
+                     vmulq_f32(g, cnnrt_f32_exp_neon_ps(vminq_f32(cnnrt_neon_div(v, va), zero))));
   case CNNRT_GRAD_SIGMOID:
     return vmulq_f32(vmulq_f32(g, v), vsubq_f32(one, v));
+  case CNNRT_GRAD_SOFTPLUS: /* g * sigmoid(x) */
+    return vmulq_f32(g, cnnrt_f32_sigmoid_neon_ps(v));
+  case CNNRT_GRAD_SOFTSIGN: { /* g / (1 + |x|)^2 */
+    const float32x4_t d = vaddq_f32(one, vabsq_f32(v));
+    return cnnrt_neon_div(g, vmulq_f32(d, d));
+  }
+  case CNNRT_GRAD_ERF: /* g * 2/sqrt(pi) * exp(-x^2) */
+    return vmulq_f32(vmulq_f32(g, vdupq_n_f32(1.12837916709551257f)),
+                     cnnrt_f32_exp_neon_ps(vmulq_f32(vnegq_f32(v), v)));
+  case CNNRT_GRAD_MISH: {
+    /* The closed form of cnnrt_act_grad_avx2.h: e = e^min(x, 20), n = e (e + 2), d = n + 2,
+     * f' = n / d + (4 x e (1 + e) / d) / d; above 20 the reference's 1 + x * 0 (NaN for
+     * x = inf). */
+    const float32x4_t two = vdupq_n_f32(2.0f);
+    const float32x4_t e = cnnrt_f32_exp_neon_ps(vminq_f32(vdupq_n_f32(20.0f), v));
+    const float32x4_t n = vmulq_f32(e, vaddq_f32(e, two));
+    const float32x4_t r = cnnrt_neon_div(one, vaddq_f32(n, two));
+    const float32x4_t u = vmulq_f32(vmulq_f32(vmulq_f32(vdupq_n_f32(4.0f), v), e),
+                                    vmulq_f32(vaddq_f32(one, e), r));
+    const float32x4_t d = cnnrt_neon_fma(vmulq_f32(n, r), u, r);
+    const float32x4_t big = cnnrt_neon_fma(one, v, zero);
+    return vmulq_f32(g, vbslq_f32(vcgtq_f32(v, vdupq_n_f32(20.0f)), big, d));
+  }
   case CNNRT_GRAD_TANH:
     return vmulq_f32(g, cnnrt_neon_fms(one, v, v));
   case CNNRT_GRAD_HARD_SIGMOID: {
@@ -58,8 +94,12 @@ static inline float32x4_t cnnrt_act_grad_neon_ps(int kind, float32x4_t va, float
     return vbslq_f32(vandq_u32(vcgtq_f32(v, va), vcltq_f32(v, vb)), g, zero);
   case CNNRT_GRAD_THRESHOLDED_RELU:
     return vbslq_f32(vcgtq_f32(v, va), g, zero);
+  case CNNRT_GRAD_SQRT: /* g * 0.5 / y */
+    return cnnrt_neon_div(vmulq_f32(g, vdupq_n_f32(0.5f)), v);
   case CNNRT_GRAD_EXP:
     return vmulq_f32(g, v);
+  case CNNRT_GRAD_LOG: /* g / x */
+    return cnnrt_neon_div(g, v);
   case CNNRT_GRAD_RECIPROCAL:
     return vnegq_f32(vmulq_f32(vmulq_f32(g, v), v));
   case CNNRT_GRAD_ABS:

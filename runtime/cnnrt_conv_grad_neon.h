@@ -22,7 +22,15 @@
  * Scratch sizes and packing are portable (the compiler plans and packs on any host) and sized
  * for the widest case (8-row panels, 24-column rounding), so one plan serves aarch64 and ARMv7.
  * Results equal cnnrt_f32_conv_grad_filter_ref / cnnrt_f32_conv_transpose_ref up to float
- * rounding (summation order). */
+ * rounding (summation order).
+ *
+ * Grouped convolutions (group > 1) run the same group-1 code once per group, as the AVX2 forms
+ * do: the per-group parameters (cnnrt_conv_grad_neon_group_: c_in and c_out divided by the
+ * group count) and pointer offsets to the group's channels; dW_g = dy_g * im2col(x_g)^T into
+ * rows [g*cog, (g+1)*cog) of dW, and the data gradient is group g's GEMM + col2im into output
+ * channels [g*cog, (g+1)*cog). Scratch is sized for one group and reused; W^T is packed group
+ * after group. Depthwise convolutions (group = c_in = c_out) have their own kernels at the end
+ * (rows of a channel's plane vectorised, no GEMM, no scratch). */
 #ifndef CNNRT_CONV_GRAD_NEON_H
 #define CNNRT_CONV_GRAD_NEON_H
 
@@ -34,6 +42,21 @@
 #include "cnnrt_gemm_neon.h"
 
 static inline int64_t cnnrt_conv_grad_neon_round64_(int64_t b) { return (b + 63) / 64 * 64; }
+
+/* One group of p as a group-1 problem: channels per group, the same geometry and batch. */
+static inline cnnrt_conv_params cnnrt_conv_grad_neon_group_(const cnnrt_conv_params *p) {
+  cnnrt_conv_params q = *p;
+  const int64_t groups = p->group > 1 ? p->group : 1;
+  q.c_in = p->c_in / groups;
+  q.c_out = p->c_out / groups;
+  q.group = 1;
+  return q;
+}
+
+/* Whether p is depthwise: one input and one output channel per group. */
+static inline int cnnrt_conv_grad_neon_is_depthwise(const cnnrt_conv_params *p) {
+  return p->group > 1 && p->group == p->c_in && p->group == p->c_out;
+}
 
 /* Bytes of one task's B-packing block for a GEMM of depth k and at most n columns. */
 static inline int64_t cnnrt_f32_gemm_packed_neon_task_bytes(int64_t k, int64_t n) {
@@ -60,7 +83,8 @@ static inline int64_t cnnrt_conv_grad_neon_chunk_(int64_t row_elems, int64_t pla
   return plane < pc ? (plane > 0 ? plane : 1) : pc;
 }
 
-static inline int64_t cnnrt_conv_grad_filter_neon_chunk(const cnnrt_conv_params *p) {
+static inline int64_t cnnrt_conv_grad_filter_neon_chunk(const cnnrt_conv_params *pp) {
+  const cnnrt_conv_params q = cnnrt_conv_grad_neon_group_(pp), *p = &q;
   int64_t plane = 1;
   for (int64_t i = 0; i < p->spatial; i++) {
     plane *= p->out[i];
@@ -68,42 +92,62 @@ static inline int64_t cnnrt_conv_grad_filter_neon_chunk(const cnnrt_conv_params 
   return cnnrt_conv_grad_neon_chunk_(p->c_in * cnnrt_conv_grad_neon_kvol_(p), plane);
 }
 
-/* Filter gradient scratch: packed dy chunk + im2col block (shared) + one B block per task. */
-static inline int64_t cnnrt_f32_conv_grad_filter_neon_shared_bytes(const cnnrt_conv_params *p) {
+/* Filter gradient scratch (one group's): packed dy chunk + im2col block (shared) + one B block
+ * per task. */
+static inline int64_t cnnrt_f32_conv_grad_filter_neon_shared_bytes(const cnnrt_conv_params *pp) {
+  const cnnrt_conv_params q = cnnrt_conv_grad_neon_group_(pp), *p = &q;
   const int64_t pc = cnnrt_conv_grad_filter_neon_chunk(p);
   return 64 + cnnrt_conv_grad_neon_round64_((p->c_out + 7) / 8 * 8 * pc * 4) +
          cnnrt_conv_grad_neon_round64_(pc * p->c_in * cnnrt_conv_grad_neon_kvol_(p) * 4);
 }
 
-static inline int64_t cnnrt_f32_conv_grad_filter_neon_task_bytes(const cnnrt_conv_params *p) {
+static inline int64_t cnnrt_f32_conv_grad_filter_neon_task_bytes(const cnnrt_conv_params *pp) {
+  const cnnrt_conv_params q = cnnrt_conv_grad_neon_group_(pp), *p = &q;
   return cnnrt_f32_gemm_packed_neon_task_bytes(cnnrt_conv_grad_filter_neon_chunk(p),
                                                p->c_in * cnnrt_conv_grad_neon_kvol_(p));
 }
 
 /* ---- ConvTranspose (p as the ConvTranspose's params: c_in = channels of x, in[] = x's sizes,
- * out[] = y's sizes; weights [c_in, c_out, kernel...], group 1). ---- */
+ * out[] = y's sizes; weights [c_in, c_out / group, kernel...]; any group). ---- */
+
+/* Bytes of one group's packed W^T. */
+static inline int64_t cnnrt_f32_conv_transpose_pack_mr_group_bytes_(const cnnrt_conv_params *pp,
+                                                                    int64_t mr) {
+  const cnnrt_conv_params q = cnnrt_conv_grad_neon_group_(pp);
+  return cnnrt_f32_pack_a_mr_bytes(q.c_out * cnnrt_conv_grad_neon_kvol_(&q), q.c_in, mr);
+}
 
 static inline int64_t cnnrt_f32_conv_transpose_pack_mr_bytes(const cnnrt_conv_params *p,
                                                              int64_t mr) {
-  return cnnrt_f32_pack_a_mr_bytes(p->c_out * cnnrt_conv_grad_neon_kvol_(p), p->c_in, mr);
+  return (p->group > 1 ? p->group : 1) * cnnrt_f32_conv_transpose_pack_mr_group_bytes_(p, mr);
 }
 
-/* Packs W^T: A[(co, t), ci] = w[(ci * c_out + co) * kvol + t], in mr-row panels. */
-static inline void cnnrt_f32_conv_transpose_pack_mr(const cnnrt_conv_params *p, const float *w,
+/* Packs W^T group after group: A_g[(co, t), ci] = w_g[(ci * cog + co) * kvol + t] with
+ * w_g = w + g * cig * cog * kvol (cig, cog: channels per group), in mr-row panels. */
+static inline void cnnrt_f32_conv_transpose_pack_mr(const cnnrt_conv_params *pp, const float *w,
                                                     int64_t mr, float *packed) {
+  const cnnrt_conv_params q = cnnrt_conv_grad_neon_group_(pp), *p = &q;
+  const int64_t groups = pp->group > 1 ? pp->group : 1;
+  const int64_t group_floats =
+      cnnrt_f32_conv_transpose_pack_mr_group_bytes_(pp, mr) / (int64_t)sizeof(float);
   const int64_t kvol = cnnrt_conv_grad_neon_kvol_(p);
   const int64_t m = p->c_out * kvol, k = p->c_in;
   const int64_t mp = (m + mr - 1) / mr * mr;
-  for (int64_t i = 0; i < mp; i++) {
-    const int64_t co = i / kvol, t = i % kvol;
-    for (int64_t kk = 0; kk < k; kk++) {
-      packed[(i / mr) * mr * k + kk * mr + i % mr] =
-          i < m ? w[(kk * p->c_out + co) * kvol + t] : 0.0f;
+  for (int64_t g = 0; g < groups; g++) {
+    const float *wg = w + g * k * m;
+    float *pg = packed + g * group_floats;
+    for (int64_t i = 0; i < mp; i++) {
+      const int64_t co = i / kvol, t = i % kvol;
+      for (int64_t kk = 0; kk < k; kk++) {
+        pg[(i / mr) * mr * k + kk * mr + i % mr] =
+            i < m ? wg[(kk * p->c_out + co) * kvol + t] : 0.0f;
+      }
     }
   }
 }
 
-static inline int64_t cnnrt_conv_transpose_neon_chunk(const cnnrt_conv_params *p) {
+static inline int64_t cnnrt_conv_transpose_neon_chunk(const cnnrt_conv_params *pp) {
+  const cnnrt_conv_params q = cnnrt_conv_grad_neon_group_(pp), *p = &q;
   int64_t plane = 1;
   for (int64_t i = 0; i < p->spatial; i++) {
     plane *= p->in[i];
@@ -111,13 +155,15 @@ static inline int64_t cnnrt_conv_transpose_neon_chunk(const cnnrt_conv_params *p
   return cnnrt_conv_grad_neon_chunk_(p->c_out * cnnrt_conv_grad_neon_kvol_(p), plane);
 }
 
-/* ConvTranspose scratch: the cols block (shared) + one B block per task. */
-static inline int64_t cnnrt_f32_conv_transpose_neon_shared_bytes(const cnnrt_conv_params *p) {
+/* ConvTranspose scratch (one group's): the cols block (shared) + one B block per task. */
+static inline int64_t cnnrt_f32_conv_transpose_neon_shared_bytes(const cnnrt_conv_params *pp) {
+  const cnnrt_conv_params q = cnnrt_conv_grad_neon_group_(pp), *p = &q;
   return 64 + cnnrt_conv_grad_neon_round64_(p->c_out * cnnrt_conv_grad_neon_kvol_(p) *
                                             cnnrt_conv_transpose_neon_chunk(p) * 4);
 }
 
-static inline int64_t cnnrt_f32_conv_transpose_neon_task_bytes(const cnnrt_conv_params *p) {
+static inline int64_t cnnrt_f32_conv_transpose_neon_task_bytes(const cnnrt_conv_params *pp) {
+  const cnnrt_conv_params q = cnnrt_conv_grad_neon_group_(pp), *p = &q;
   return cnnrt_f32_gemm_packed_neon_task_bytes(p->c_in, cnnrt_conv_transpose_neon_chunk(p));
 }
 
@@ -245,11 +291,14 @@ static inline void cnnrt_gemm_neon_task_run_(void *arg, int64_t task) {
   }
 }
 
-/* p->group must be 1. scratch: shared_bytes + max_tasks * task_bytes, 64-byte aligned. */
-static inline void cnnrt_f32_conv_grad_filter_neon(const cnnrt_conv_params *p, const float *x,
-                                                   const float *dy, float *dw, void *scratch,
-                                                   int64_t max_tasks,
-                                                   const cnnrt_parallel *par) {
+/* One group: p is group 1 (the per-group params); x and dy point at the group's first channel,
+ * images x_batch / dy_batch floats apart; dw at the group's first row. */
+static inline void cnnrt_f32_conv_grad_filter_neon_group_(const cnnrt_conv_params *p,
+                                                          const float *x, int64_t x_batch,
+                                                          const float *dy, int64_t dy_batch,
+                                                          float *dw, void *scratch,
+                                                          int64_t max_tasks,
+                                                          const cnnrt_parallel *par) {
   int64_t in[3], out[3], k[3], s[3], d[3], pb[3];
   cnnrt_conv_grad_geom_(p, in, out, k, s, d, pb);
   const int64_t kvol = k[0] * k[1] * k[2], K = p->c_in * kvol;
@@ -280,8 +329,8 @@ static inline void cnnrt_f32_conv_grad_filter_neon(const cnnrt_conv_params *p, c
     return;
   }
   for (int64_t b = 0; b < p->n; b++) {
-    const float *xb = x + b * p->c_in * in_plane;
-    const float *dyb = dy + b * m * P;
+    const float *xb = x + b * x_batch;
+    const float *dyb = dy + b * dy_batch;
     for (int64_t p0 = 0; p0 < P; p0 += pc) {
       const int64_t len = P - p0 < pc ? P - p0 : pc;
       /* A: dy rows of this chunk in MR-row panels, k-major. */
@@ -320,6 +369,28 @@ static inline void cnnrt_f32_conv_grad_filter_neon(const cnnrt_conv_params *p, c
       cnnrt_parallel_for(par, cnnrt_gemm_neon_task_run_, &t, t.n_tasks);
       t.accumulate = 1;
     }
+  }
+}
+
+/* Any group (depthwise ones are faster with cnnrt_f32_dwconv_grad_filter_neon). scratch:
+ * shared_bytes + max_tasks * task_bytes, 64-byte aligned. */
+static inline void cnnrt_f32_conv_grad_filter_neon(const cnnrt_conv_params *p, const float *x,
+                                                   const float *dy, float *dw, void *scratch,
+                                                   int64_t max_tasks,
+                                                   const cnnrt_parallel *par) {
+  const cnnrt_conv_params q = cnnrt_conv_grad_neon_group_(p);
+  const int64_t groups = p->group > 1 ? p->group : 1;
+  int64_t in_plane = 1, out_plane = 1;
+  for (int64_t i = 0; i < p->spatial; i++) {
+    in_plane *= p->in[i];
+    out_plane *= p->out[i];
+  }
+  const int64_t kvol = cnnrt_conv_grad_neon_kvol_(p);
+  for (int64_t g = 0; g < groups; g++) {
+    cnnrt_f32_conv_grad_filter_neon_group_(&q, x + g * q.c_in * in_plane, p->c_in * in_plane,
+                                           dy + g * q.c_out * out_plane, p->c_out * out_plane,
+                                           dw + g * q.c_out * q.c_in * kvol, scratch, max_tasks,
+                                           par);
   }
 }
 
@@ -362,13 +433,12 @@ static inline void cnnrt_conv_transpose_neon_col2im_(void *arg, int64_t task) {
   }
 }
 
-/* ConvTranspose, group 1, weights packed by cnnrt_f32_conv_transpose_pack_mr(p, w, mr, ...).
- * scratch: shared_bytes + max_tasks * task_bytes, 64-byte aligned. */
-static inline void cnnrt_f32_conv_transpose_gemm_neon(const cnnrt_conv_params *p, const float *x,
-                                                      const float *a_packed, int64_t mr,
-                                                      const float *bias, float *y, void *scratch,
-                                                      int64_t max_tasks,
-                                                      const cnnrt_parallel *par) {
+/* One group: p is group 1 (the per-group params); x and y point at the group's first channel,
+ * images x_batch / y_batch floats apart. */
+static inline void cnnrt_f32_conv_transpose_gemm_neon_group_(
+    const cnnrt_conv_params *p, const float *x, int64_t x_batch, const float *a_packed,
+    int64_t mr, const float *bias, float *y, int64_t y_batch, void *scratch, int64_t max_tasks,
+    const cnnrt_parallel *par) {
   const int64_t kvol = cnnrt_conv_grad_neon_kvol_(p);
   int64_t xplane = 1, yplane = 1;
   for (int64_t i = 0; i < p->spatial; i++) {
@@ -395,7 +465,7 @@ static inline void cnnrt_f32_conv_transpose_gemm_neon(const cnnrt_conv_params *p
   c2.n_tasks = g.n_tasks;
   const int64_t pc = cnnrt_conv_transpose_neon_chunk(p);
   for (int64_t b = 0; b < p->n; b++) {
-    float *yb = y + b * p->c_out * yplane;
+    float *yb = y + b * y_batch;
     for (int64_t co = 0; co < p->c_out; co++) {
       const float v = bias != NULL ? bias[co] : 0.0f;
       for (int64_t i = 0; i < yplane; i++) {
@@ -405,7 +475,7 @@ static inline void cnnrt_f32_conv_transpose_gemm_neon(const cnnrt_conv_params *p
     c2.yb = yb;
     for (int64_t p0 = 0; p0 < xplane; p0 += pc) {
       const int64_t len = xplane - p0 < pc ? xplane - p0 : pc;
-      g.b = x + b * p->c_in * xplane + p0;
+      g.b = x + b * x_batch + p0;
       g.n = len;
       g.ldc = len;
       c2.len = len;
@@ -414,6 +484,212 @@ static inline void cnnrt_f32_conv_transpose_gemm_neon(const cnnrt_conv_params *p
       cnnrt_parallel_for(par, cnnrt_conv_transpose_neon_col2im_, &c2, c2.n_tasks);
     }
   }
+}
+
+/* ConvTranspose (any group; depthwise ones are faster with cnnrt_f32_dwconv_transpose_neon),
+ * weights packed by cnnrt_f32_conv_transpose_pack_mr(p, w, mr, ...). scratch: shared_bytes +
+ * max_tasks * task_bytes, 64-byte aligned. */
+static inline void cnnrt_f32_conv_transpose_gemm_neon(const cnnrt_conv_params *p, const float *x,
+                                                      const float *a_packed, int64_t mr,
+                                                      const float *bias, float *y, void *scratch,
+                                                      int64_t max_tasks,
+                                                      const cnnrt_parallel *par) {
+  const cnnrt_conv_params q = cnnrt_conv_grad_neon_group_(p);
+  const int64_t groups = p->group > 1 ? p->group : 1;
+  const int64_t group_floats =
+      cnnrt_f32_conv_transpose_pack_mr_group_bytes_(p, mr) / (int64_t)sizeof(float);
+  int64_t xplane = 1, yplane = 1;
+  for (int64_t i = 0; i < p->spatial; i++) {
+    xplane *= p->in[i];
+    yplane *= p->out[i];
+  }
+  for (int64_t g = 0; g < groups; g++) {
+    cnnrt_f32_conv_transpose_gemm_neon_group_(
+        &q, x + g * q.c_in * xplane, p->c_in * xplane, a_packed + g * group_floats, mr,
+        bias != NULL ? bias + g * q.c_out : NULL, y + g * q.c_out * yplane, p->c_out * yplane,
+        scratch, max_tasks, par);
+  }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Depthwise convolutions (group = c_in = c_out): filter gradient and data gradient (the
+ * ConvTranspose of dy with group = channels), vectorised along the rows of a channel's plane,
+ * the NEON mirror of cnnrt_conv_grad_avx2.h's depthwise kernels.
+ *
+ * Filter: dW[c, tap] = sum over images and output rows of the dot product of a dy row with the
+ * x row the tap reads (stride 1: vld1q; stride 2: vld2q, whose first half holds the even
+ * columns), each row's dot in a float vector, rows added in double. Data: per tap and dy row, an
+ * axpy of w[c, tap] * dy row into the dx row it reaches (stride 1 along the row: vector; else
+ * scalar), dx starting at the bias or zero. Channels are split over the threads of `par`; no
+ * scratch.
+ * ------------------------------------------------------------------------------------------- */
+
+/* sum_j a[j] * b[j * stride], j < n; stride 1 or 2 vectorised (others scalar). */
+static inline float cnnrt_dw_grad_dot_neon_(const float *a, const float *b, int64_t n,
+                                            int64_t stride) {
+  float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = acc0;
+  int64_t j = 0;
+  if (stride == 1) {
+    for (; j + 8 <= n; j += 8) {
+      acc0 = cnnrt_neon_fma(acc0, vld1q_f32(a + j), vld1q_f32(b + j));
+      acc1 = cnnrt_neon_fma(acc1, vld1q_f32(a + j + 4), vld1q_f32(b + j + 4));
+    }
+    for (; j + 4 <= n; j += 4) {
+      acc0 = cnnrt_neon_fma(acc0, vld1q_f32(a + j), vld1q_f32(b + j));
+    }
+  } else if (stride == 2) {
+    /* vld2q reads b[2j .. 2j + 7]: only while j + 4 < n, so that b[2j + 7] <= b[2(n - 1)] */
+    for (; j + 4 < n; j += 4) {
+      const float32x4x2_t v = vld2q_f32(b + 2 * j);
+      acc0 = cnnrt_neon_fma(acc0, vld1q_f32(a + j), v.val[0]);
+    }
+  }
+  float sum = cnnrt_neon_hsum(vaddq_f32(acc0, acc1));
+  for (; j < n; j++) {
+    sum += a[j] * b[j * stride];
+  }
+  return sum;
+}
+
+static inline void cnnrt_f32_dwconv_grad_filter_range_neon(const cnnrt_conv_params *p, int64_t c0,
+                                                           int64_t c1, const float *x,
+                                                           const float *dy, float *dw) {
+  int64_t in[3], out[3], k[3], s[3], d[3], pb[3];
+  cnnrt_conv_grad_geom_(p, in, out, k, s, d, pb);
+  const int64_t in_plane = in[0] * in[1] * in[2], out_plane = out[0] * out[1] * out[2];
+  const int64_t taps = k[0] * k[1] * k[2], C = p->c_in;
+  for (int64_t c = c0; c < c1; c++) {
+    for (int64_t t0 = 0; t0 < k[0]; t0++) {
+      int64_t lo0, hi0;
+      cnnrt_conv_grad_range_(t0 * d[0] - pb[0], s[0], in[0], out[0], &lo0, &hi0);
+      for (int64_t t1 = 0; t1 < k[1]; t1++) {
+        int64_t lo1, hi1;
+        cnnrt_conv_grad_range_(t1 * d[1] - pb[1], s[1], in[1], out[1], &lo1, &hi1);
+        for (int64_t t2 = 0; t2 < k[2]; t2++) {
+          const int64_t off2 = t2 * d[2] - pb[2];
+          int64_t lo2, hi2;
+          cnnrt_conv_grad_range_(off2, s[2], in[2], out[2], &lo2, &hi2);
+          double acc = 0.0;
+          for (int64_t b = 0; b < p->n && lo2 < hi2; b++) {
+            const float *xc = x + (b * C + c) * in_plane;
+            const float *dyc = dy + (b * C + c) * out_plane;
+            for (int64_t o0 = lo0; o0 < hi0; o0++) {
+              const int64_t i0 = o0 * s[0] + t0 * d[0] - pb[0];
+              for (int64_t o1 = lo1; o1 < hi1; o1++) {
+                const int64_t i1 = o1 * s[1] + t1 * d[1] - pb[1];
+                const float *xr = xc + (i0 * in[1] + i1) * in[2] + off2 + lo2 * s[2];
+                const float *dyr = dyc + (o0 * out[1] + o1) * out[2] + lo2;
+                acc += (double)cnnrt_dw_grad_dot_neon_(dyr, xr, hi2 - lo2, s[2]);
+              }
+            }
+          }
+          dw[c * taps + (t0 * k[1] + t1) * k[2] + t2] = (float)acc;
+        }
+      }
+    }
+  }
+}
+
+/* Data gradient: ConvTranspose with group = c_in = c_out (p describes the ConvTranspose: in =
+ * dy's spatial sizes, out = dx's), no activation; bias may be NULL. */
+static inline void cnnrt_f32_dwconv_transpose_range_neon(const cnnrt_conv_params *p, int64_t c0,
+                                                         int64_t c1, const float *x,
+                                                         const float *w, const float *bias,
+                                                         float *y) {
+  const cnnrt_conv_geom g = cnnrt_conv_make_geom(p);
+  const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
+  const int64_t out_plane = g.out[0] * g.out[1] * g.out[2];
+  const int64_t kvol = g.k[0] * g.k[1] * g.k[2], C = p->c_in;
+  for (int64_t b = 0; b < p->n; b++) {
+    for (int64_t c = c0; c < c1; c++) {
+      const float *xc = x + (b * C + c) * in_plane;
+      float *yc = y + (b * C + c) * out_plane;
+      const float b0 = bias ? bias[c] : 0.0f;
+      for (int64_t i = 0; i < out_plane; i++) {
+        yc[i] = b0;
+      }
+      for (int64_t t0 = 0; t0 < g.k[0]; t0++) {
+        int64_t lo0, hi0; /* input rows whose target row is inside */
+        cnnrt_conv_range(g.in[0], g.out[0], g.s[0], t0 * g.d[0] - g.pad[0], &lo0, &hi0);
+        for (int64_t t1 = 0; t1 < g.k[1]; t1++) {
+          int64_t lo1, hi1;
+          cnnrt_conv_range(g.in[1], g.out[1], g.s[1], t1 * g.d[1] - g.pad[1], &lo1, &hi1);
+          for (int64_t t2 = 0; t2 < g.k[2]; t2++) {
+            const int64_t off2 = t2 * g.d[2] - g.pad[2];
+            int64_t lo2, hi2;
+            cnnrt_conv_range(g.in[2], g.out[2], g.s[2], off2, &lo2, &hi2);
+            if (lo2 >= hi2) {
+              continue;
+            }
+            const float wv = w[c * kvol + (t0 * g.k[1] + t1) * g.k[2] + t2];
+            const float32x4_t vw = vdupq_n_f32(wv);
+            const int64_t len = hi2 - lo2;
+            for (int64_t i0 = lo0; i0 < hi0; i0++) {
+              const int64_t o0 = i0 * g.s[0] + t0 * g.d[0] - g.pad[0];
+              for (int64_t i1 = lo1; i1 < hi1; i1++) {
+                const int64_t o1 = i1 * g.s[1] + t1 * g.d[1] - g.pad[1];
+                const float *xr = xc + (i0 * g.in[1] + i1) * g.in[2] + lo2;
+                float *yr = yc + (o0 * g.out[1] + o1) * g.out[2] + lo2 * g.s[2] + off2;
+                int64_t j = 0;
+                if (g.s[2] == 1) {
+                  for (; j + 4 <= len; j += 4) {
+                    vst1q_f32(yr + j, cnnrt_neon_fma(vld1q_f32(yr + j), vw, vld1q_f32(xr + j)));
+                  }
+                }
+                for (; j < len; j++) {
+                  yr[j * g.s[2]] += wv * xr[j];
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+typedef struct cnnrt_dwconv_grad_neon_task {
+  const cnnrt_conv_params *p;
+  const float *x, *w, *bias, *dy;
+  float *out;
+  int64_t n_tasks;
+} cnnrt_dwconv_grad_neon_task;
+
+static inline void cnnrt_dwconv_grad_filter_neon_task_(void *arg, int64_t task) {
+  const cnnrt_dwconv_grad_neon_task *t = (const cnnrt_dwconv_grad_neon_task *)arg;
+  const int64_t c = t->p->c_in;
+  cnnrt_f32_dwconv_grad_filter_range_neon(t->p, c * task / t->n_tasks,
+                                          c * (task + 1) / t->n_tasks, t->x, t->dy, t->out);
+}
+
+static inline void cnnrt_dwconv_transpose_neon_task_(void *arg, int64_t task) {
+  const cnnrt_dwconv_grad_neon_task *t = (const cnnrt_dwconv_grad_neon_task *)arg;
+  const int64_t c = t->p->c_in;
+  cnnrt_f32_dwconv_transpose_range_neon(t->p, c * task / t->n_tasks, c * (task + 1) / t->n_tasks,
+                                        t->x, t->w, t->bias, t->out);
+}
+
+static inline int64_t cnnrt_dwconv_grad_neon_tasks_(const cnnrt_parallel *par, int64_t c) {
+  const int64_t threads = par != NULL && par->run != NULL && par->threads > 1 ? par->threads : 1;
+  return threads < c ? threads : (c > 0 ? c : 1);
+}
+
+/* Same contract as cnnrt_f32_conv_grad_filter_ref for a depthwise p. */
+static inline void cnnrt_f32_dwconv_grad_filter_neon(const cnnrt_conv_params *p, const float *x,
+                                                     const float *dy, float *dw,
+                                                     const cnnrt_parallel *par) {
+  cnnrt_dwconv_grad_neon_task t = {p, x, NULL, NULL, dy, dw,
+                                   cnnrt_dwconv_grad_neon_tasks_(par, p->c_in)};
+  cnnrt_parallel_for(par, cnnrt_dwconv_grad_filter_neon_task_, &t, t.n_tasks);
+}
+
+/* Same contract as cnnrt_f32_conv_transpose_ref for a depthwise p without activation. */
+static inline void cnnrt_f32_dwconv_transpose_neon(const cnnrt_conv_params *p, const float *x,
+                                                   const float *w, const float *bias, float *y,
+                                                   const cnnrt_parallel *par) {
+  cnnrt_dwconv_grad_neon_task t = {p, x, w, bias, NULL, y,
+                                   cnnrt_dwconv_grad_neon_tasks_(par, p->c_in)};
+  cnnrt_parallel_for(par, cnnrt_dwconv_transpose_neon_task_, &t, t.n_tasks);
 }
 
 #endif /* __ARM_NEON */

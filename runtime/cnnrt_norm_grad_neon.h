@@ -1,6 +1,11 @@
 /* cnnrt_norm_grad_neon.h — NEON forms (aarch64 ASIMD and ARMv7 NEON) of the BatchNormalization
- * (inference and training mode), Softmax and LogSoftmax gradients of cnnrt_norm_grad.h, same
- * contracts; the mirror of cnnrt_norm_grad_avx2.h.
+ * (inference and training mode), InstanceNormalization, LayerNormalization, Softmax and
+ * LogSoftmax gradients of cnnrt_norm_grad.h, same contracts; the mirror of
+ * cnnrt_norm_grad_avx2.h.
+ *
+ * InstanceNormalization: the training-mode BatchNormalization recipe per (image, channel) plane,
+ * channels over the threads. LayerNormalization: the same per row with g = dy * scale, rows over
+ * the threads only when dscale and dbias are not asked for (they sum over all rows).
  *
  * BatchNormalization: per channel the reductions (sum (x - x_0) with x_0 the channel's first
  * element, for the mean; then sum (x - m_f)^2, sum dy, sum dy (x - m_f) in one pass) run in
@@ -297,6 +302,173 @@ static inline void cnnrt_f32_logsoftmax_grad_neon(int64_t outer, int64_t len, in
   cnnrt_f32_softmax_grad_any_neon_(1, outer, len, inner, y, dy, dx);
 }
 
+/* InstanceNormalization gradient of one (n, c) plane of `len` elements (the training-mode
+ * BatchNormalization recipe above with the plane as the batch): writes dx, adds sum dy * xhat
+ * and sum dy into the doubles. */
+static inline void cnnrt_norm_grad_neon_plane_(const float *x, const float *dy, float *dx,
+                                               int64_t len, float eps, float scale,
+                                               double *sum_dy_xhat_out, double *sum_dy_out) {
+  const double count = (double)len;
+  const float shift = len > 0 ? x[0] : 0.0f;
+  const double sum = cnnrt_norm_grad_neon_sum_(x, len, shift);
+  const double m = len > 0 ? (double)shift + sum / count : 0.0;
+  const float mf = (float)m;
+  const double dm = (double)mf - m; /* x - m = (x - mf) + dm */
+  double sq = 0.0, sum_dy = 0.0, sdyd = 0.0;
+  cnnrt_norm_grad_neon_moments_(x, dy, len, mf, &sq, &sum_dy, &sdyd);
+  const double sq_m = len > 0 ? sq - count * dm * dm : 0.0;
+  const double inv = 1.0 / sqrt((len > 0 ? (sq_m > 0 ? sq_m : 0.0) / count : 0.0) + (double)eps);
+  const double sum_dy_xhat = (sdyd + dm * sum_dy) * inv;
+  const double k = len > 0 ? (double)scale * inv / count : 0.0;
+  const float a = (float)(k * count), bcoef = (float)(-k * inv * sum_dy_xhat),
+              cc = (float)(-k * sum_dy - k * inv * sum_dy_xhat * dm);
+  cnnrt_norm_grad_neon_affine_(x, dy, dx, len, mf, a, bcoef, cc);
+  *sum_dy_xhat_out += sum_dy_xhat;
+  *sum_dy_out += sum_dy;
+}
+
+static inline void cnnrt_instancenorm_grad_neon_task_(void *arg, int64_t task) {
+  const cnnrt_bn_grad_neon_task *t = (const cnnrt_bn_grad_neon_task *)arg;
+  const int64_t n = t->n, c = t->c, spatial = t->spatial;
+  for (int64_t ch = c * task / t->n_tasks; ch < c * (task + 1) / t->n_tasks; ch++) {
+    double ds = 0.0, db = 0.0;
+    for (int64_t b = 0; b < n; b++) {
+      const int64_t off = (b * c + ch) * spatial;
+      cnnrt_norm_grad_neon_plane_(t->x + off, t->dy + off, t->dx + off, spatial, t->eps,
+                                  t->scale[ch], &ds, &db);
+    }
+    if (t->dscale) {
+      t->dscale[ch] = (float)ds;
+    }
+    if (t->dbias) {
+      t->dbias[ch] = (float)db;
+    }
+  }
+}
+
+/* Same contract as cnnrt_f32_instancenorm_grad_ref (dscale, dbias may be NULL); channels over
+ * the threads of `par` (each channel's planes and parameter sums stay in one task). */
+static inline void cnnrt_f32_instancenorm_grad_neon(int64_t n, int64_t c, int64_t spatial,
+                                                    float eps, const float *x,
+                                                    const float *scale, const float *dy,
+                                                    float *dx, float *dscale, float *dbias,
+                                                    const cnnrt_parallel *par) {
+  cnnrt_bn_grad_neon_task t = {n, c, spatial, cnnrt_norm_grad_neon_tasks_(par, c), eps, x, scale,
+                               NULL, NULL, dy, dx, dscale, dbias, NULL, NULL};
+  cnnrt_parallel_for(par, cnnrt_instancenorm_grad_neon_task_, &t, t.n_tasks);
+}
+
+/* LayerNormalization, one row: the same recipe with g = dy * scale in place of dy, and
+ * dscale[j] += dy * xhat, dbias[j] += dy when those are given (float, as the reference). The
+ * inner % 4 tail is scalar. */
+static inline void cnnrt_layernorm_grad_neon_row_(const float *x, const float *scale,
+                                                  const float *dy, float *dx, int64_t inner,
+                                                  float eps, float *dscale, float *dbias) {
+  const double count = (double)inner;
+  const float shift = inner > 0 ? x[0] : 0.0f;
+  const double m = inner > 0 ? (double)shift + cnnrt_norm_grad_neon_sum_(x, inner, shift) / count
+                             : 0.0;
+  const float mf = (float)m;
+  const double dm = (double)mf - m;
+  const float32x4_t vm = vdupq_n_f32(mf), one = vdupq_n_f32(1.0f);
+  /* sum d^2, sum g, sum g d with d = x - mf, g = dy * scale */
+  double sq = 0.0, sg = 0.0, sgd = 0.0;
+  for (int64_t b0 = 0; b0 < inner; b0 += CNNRT_NORM_GRAD_NEON_BLOCK) {
+    const int64_t b1 =
+        b0 + CNNRT_NORM_GRAD_NEON_BLOCK < inner ? b0 + CNNRT_NORM_GRAD_NEON_BLOCK : inner;
+    float32x4_t a_sq = vdupq_n_f32(0.0f), a_g = a_sq, a_gd = a_sq;
+    int64_t i = b0;
+    for (; i + 4 <= b1; i += 4) {
+      const float32x4_t d = vsubq_f32(vld1q_f32(x + i), vm);
+      const float32x4_t s = scale ? vld1q_f32(scale + i) : one;
+      const float32x4_t g = vmulq_f32(vld1q_f32(dy + i), s);
+      a_sq = cnnrt_neon_fma(a_sq, d, d);
+      a_g = vaddq_f32(a_g, g);
+      a_gd = cnnrt_neon_fma(a_gd, g, d);
+    }
+    double t_sq = cnnrt_norm_grad_neon_hsum_(a_sq), t_g = cnnrt_norm_grad_neon_hsum_(a_g),
+           t_gd = cnnrt_norm_grad_neon_hsum_(a_gd);
+    for (; i < b1; i++) {
+      const double d = (double)(x[i] - mf);
+      const double g = (double)(dy[i] * (scale ? scale[i] : 1.0f));
+      t_sq += d * d;
+      t_g += g;
+      t_gd += g * d;
+    }
+    sq += t_sq;
+    sg += t_g;
+    sgd += t_gd;
+  }
+  const double sq_m = inner > 0 ? sq - count * dm * dm : 0.0;
+  const double inv = 1.0 / sqrt((inner > 0 ? (sq_m > 0 ? sq_m : 0.0) / count : 0.0) + (double)eps);
+  const double sgx = (sgd + dm * sg) * inv;
+  /* dx = inv / M (M g - sg - xhat sgx), xhat = (d + dm) inv: dx = a g + b d + c */
+  const float fa = (float)inv, fb = (float)(-inv * inv * sgx / count),
+              fc = (float)(-inv / count * (sg + inv * dm * sgx)), fxo = (float)(dm * inv);
+  const float32x4_t va = vdupq_n_f32(fa), vb = vdupq_n_f32(fb), vc = vdupq_n_f32(fc),
+                    vxo = vdupq_n_f32(fxo);
+  int64_t i = 0;
+  for (; i + 4 <= inner; i += 4) {
+    const float32x4_t d = vsubq_f32(vld1q_f32(x + i), vm);
+    const float32x4_t gy = vld1q_f32(dy + i);
+    const float32x4_t g = scale ? vmulq_f32(gy, vld1q_f32(scale + i)) : gy;
+    vst1q_f32(dx + i, cnnrt_neon_fma(cnnrt_neon_fma(vc, vb, d), va, g));
+    if (dscale) {
+      const float32x4_t xhat = cnnrt_neon_fma(vxo, d, va);
+      vst1q_f32(dscale + i, cnnrt_neon_fma(vld1q_f32(dscale + i), gy, xhat));
+    }
+    if (dbias) {
+      vst1q_f32(dbias + i, vaddq_f32(vld1q_f32(dbias + i), gy));
+    }
+  }
+  for (; i < inner; i++) {
+    const float d = x[i] - mf;
+    const float g = scale ? dy[i] * scale[i] : dy[i];
+    dx[i] = fa * g + (fb * d + fc);
+    if (dscale) {
+      dscale[i] += dy[i] * (d * fa + fxo);
+    }
+    if (dbias) {
+      dbias[i] += dy[i];
+    }
+  }
+}
+
+typedef struct cnnrt_ln_grad_neon_task {
+  int64_t outer, inner, n_tasks;
+  float eps;
+  const float *x, *scale, *dy;
+  float *dx, *dscale, *dbias;
+} cnnrt_ln_grad_neon_task;
+
+static inline void cnnrt_layernorm_grad_neon_task_(void *arg, int64_t task) {
+  const cnnrt_ln_grad_neon_task *t = (const cnnrt_ln_grad_neon_task *)arg;
+  for (int64_t r = t->outer * task / t->n_tasks; r < t->outer * (task + 1) / t->n_tasks; r++) {
+    cnnrt_layernorm_grad_neon_row_(t->x + r * t->inner, t->scale, t->dy + r * t->inner,
+                                   t->dx + r * t->inner, t->inner, t->eps, t->dscale, t->dbias);
+  }
+}
+
+/* Same contract as cnnrt_f32_layernorm_grad_ref. Rows go over the threads of `par` only when
+ * dscale and dbias are NULL: those sum over all rows, and the runtime has no scratch for
+ * per-thread partial sums, so with them the rows run serially (in order, as the reference). */
+static inline void cnnrt_f32_layernorm_grad_neon(int64_t outer, int64_t inner, float eps,
+                                                 const float *x, const float *scale,
+                                                 const float *dy, float *dx, float *dscale,
+                                                 float *dbias, const cnnrt_parallel *par) {
+  for (int64_t j = 0; j < inner; j++) {
+    if (dscale) {
+      dscale[j] = 0.0f;
+    }
+    if (dbias) {
+      dbias[j] = 0.0f;
+    }
+  }
+  const int64_t tasks = dscale || dbias ? 1 : cnnrt_norm_grad_neon_tasks_(par, outer);
+  cnnrt_ln_grad_neon_task t = {outer, inner, tasks, eps, x, scale, dy, dx, dscale, dbias};
+  cnnrt_parallel_for(tasks > 1 ? par : NULL, cnnrt_layernorm_grad_neon_task_, &t, tasks);
+}
+
 #undef CNNRT_NORM_GRAD_NEON_BLOCK
 
 #else /* no NEON: the scalar references (par unused) */
@@ -329,6 +501,23 @@ static inline void cnnrt_f32_softmax_grad_neon(int64_t outer, int64_t len, int64
 static inline void cnnrt_f32_logsoftmax_grad_neon(int64_t outer, int64_t len, int64_t inner,
                                                   const float *y, const float *dy, float *dx) {
   cnnrt_f32_logsoftmax_grad_ref(outer, len, inner, y, dy, dx);
+}
+
+static inline void cnnrt_f32_instancenorm_grad_neon(int64_t n, int64_t c, int64_t spatial,
+                                                    float eps, const float *x,
+                                                    const float *scale, const float *dy,
+                                                    float *dx, float *dscale, float *dbias,
+                                                    const cnnrt_parallel *par) {
+  (void)par;
+  cnnrt_f32_instancenorm_grad_ref(n, c, spatial, eps, x, scale, dy, dx, dscale, dbias);
+}
+
+static inline void cnnrt_f32_layernorm_grad_neon(int64_t outer, int64_t inner, float eps,
+                                                 const float *x, const float *scale,
+                                                 const float *dy, float *dx, float *dscale,
+                                                 float *dbias, const cnnrt_parallel *par) {
+  (void)par;
+  cnnrt_f32_layernorm_grad_ref(outer, inner, eps, x, scale, dy, dx, dscale, dbias);
 }
 
 #endif /* __ARM_NEON */

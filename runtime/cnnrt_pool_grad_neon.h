@@ -15,6 +15,8 @@
  *     otherwise the shares are added per lane. In the interior the count along the last axis is
  *     the kernel size in both count_include_pad modes. Equal to the reference up to the order
  *     of the additions into dx.
+ *   GlobalMaxPool: a vector pass for the plane's maximum and whether it holds a NaN, a second
+ *     one for the first lane equal to it (or the first NaN); bit-identical to the reference.
  * Without NEON the functions run the scalar references. */
 #ifndef CNNRT_POOL_GRAD_NEON_H
 #define CNNRT_POOL_GRAD_NEON_H
@@ -276,6 +278,99 @@ static inline void cnnrt_f32_avgpool_grad_neon(const cnnrt_pool_params *p, const
   cnnrt_parallel_for(par, cnnrt_pool_grad_neon_task_, &t, t.n_tasks);
 }
 
+/* Whether any lane of m is set. */
+static inline int cnnrt_pool_grad_neon_any_(uint32x4_t m) {
+#if defined(__aarch64__)
+  return vmaxvq_u32(m) != 0;
+#else
+  const uint32x2_t h = vorr_u32(vget_low_u32(m), vget_high_u32(m));
+  return (vget_lane_u32(h, 0) | vget_lane_u32(h, 1)) != 0;
+#endif
+}
+
+/* GlobalMaxPool gradient of planes [nc0, nc1): the reference's rule (the first NaN if the plane
+ * has one, else the first maximum) found with one vector pass for the maximum and the presence
+ * of NaN (dx zeroed in the same pass), and a second pass that stops at the first group of 4
+ * holding a lane equal to it (or unordered); the tail of spatial % 4 is scalar. Bit-identical
+ * to the reference (vmaxq is only trusted when no NaN was seen). */
+static inline void cnnrt_f32_global_maxpool_grad_range_neon(int64_t nc0, int64_t nc1,
+                                                            int64_t spatial, const float *x,
+                                                            const float *dy, float *dx) {
+  const float32x4_t zero = vdupq_n_f32(0.0f);
+  for (int64_t nc = nc0; nc < nc1; nc++) {
+    const float *xc = x + nc * spatial;
+    float *dxc = dx + nc * spatial;
+    if (spatial <= 0) {
+      continue;
+    }
+    float32x4_t vmax = vdupq_n_f32(xc[0]);
+    uint32x4_t ordered = vdupq_n_u32(0xffffffffu); /* lanes that saw no NaN */
+    int64_t i = 0;
+    for (; i + 4 <= spatial; i += 4) {
+      const float32x4_t v = vld1q_f32(xc + i);
+      ordered = vandq_u32(ordered, vceqq_f32(v, v));
+      vmax = vmaxq_f32(vmax, v);
+      vst1q_f32(dxc + i, zero);
+    }
+    int has_nan = cnnrt_pool_grad_neon_any_(vmvnq_u32(ordered));
+    float best = 0.0f;
+#if defined(__aarch64__)
+    best = vmaxvq_f32(vmax);
+#else
+    {
+      float32x2_t h = vpmax_f32(vget_low_f32(vmax), vget_high_f32(vmax));
+      h = vpmax_f32(h, h);
+      best = vget_lane_f32(h, 0);
+    }
+#endif
+    for (int64_t j = i; j < spatial; j++) {
+      dxc[j] = 0.0f;
+      if (xc[j] != xc[j]) {
+        has_nan = 1;
+      } else if (xc[j] > best) {
+        best = xc[j];
+      }
+    }
+    const float32x4_t vbest = vdupq_n_f32(best);
+    int64_t bi = 0, j = 0;
+    for (; j + 4 <= spatial; j += 4) {
+      const float32x4_t v = vld1q_f32(xc + j);
+      const uint32x4_t hit = has_nan ? vmvnq_u32(vceqq_f32(v, v)) : vceqq_f32(v, vbest);
+      if (cnnrt_pool_grad_neon_any_(hit)) {
+        break;
+      }
+    }
+    for (bi = j; bi < spatial; bi++) { /* the first hit: in this group of 4, or the tail */
+      if (has_nan ? xc[bi] != xc[bi] : xc[bi] == best) {
+        break;
+      }
+    }
+    dxc[bi < spatial ? bi : 0] = dy[nc];
+  }
+}
+
+typedef struct cnnrt_global_maxpool_grad_neon_task {
+  int64_t n_c, spatial, n_tasks;
+  const float *x, *dy;
+  float *dx;
+} cnnrt_global_maxpool_grad_neon_task;
+
+static inline void cnnrt_global_maxpool_grad_neon_task_(void *arg, int64_t task) {
+  const cnnrt_global_maxpool_grad_neon_task *t = (const cnnrt_global_maxpool_grad_neon_task *)arg;
+  cnnrt_f32_global_maxpool_grad_range_neon(t->n_c * task / t->n_tasks,
+                                           t->n_c * (task + 1) / t->n_tasks, t->spatial, t->x,
+                                           t->dy, t->dx);
+}
+
+/* Same contract as cnnrt_f32_global_maxpool_grad_ref; planes over the threads of `par`. */
+static inline void cnnrt_f32_global_maxpool_grad_neon(int64_t n_c, int64_t spatial,
+                                                      const float *x, const float *dy, float *dx,
+                                                      const cnnrt_parallel *par) {
+  cnnrt_global_maxpool_grad_neon_task t = {n_c, spatial, cnnrt_pool_grad_neon_tasks_(par, n_c), x,
+                                           dy, dx};
+  cnnrt_parallel_for(par, cnnrt_global_maxpool_grad_neon_task_, &t, t.n_tasks);
+}
+
 #else /* no NEON: the scalar references (par unused) */
 
 static inline void cnnrt_f32_maxpool_grad_neon(const cnnrt_pool_params *p, const float *x,
@@ -289,6 +384,13 @@ static inline void cnnrt_f32_avgpool_grad_neon(const cnnrt_pool_params *p, const
                                                float *dx, const cnnrt_parallel *par) {
   (void)par;
   cnnrt_f32_avgpool_grad_ref(p, dy, dx);
+}
+
+static inline void cnnrt_f32_global_maxpool_grad_neon(int64_t n_c, int64_t spatial,
+                                                      const float *x, const float *dy, float *dx,
+                                                      const cnnrt_parallel *par) {
+  (void)par;
+  cnnrt_f32_global_maxpool_grad_ref(n_c, spatial, x, dy, dx);
 }
 
 #endif /* __ARM_NEON */

@@ -415,9 +415,21 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     cn_emit_line(e, "#else");
     cn_emit_line(e, "    cnnrt_f32_conv_transpose_ref(%s, %s, %s, %s, %s);", p, x, w, b, y);
     cn_emit_line(e, "#endif");
+  } else if (n->op == CN_OP_CONV_TRANSPOSE &&
+             (e->opt->target == CN_TARGET_AARCH64 || e->opt->target == CN_TARGET_ARMV7) &&
+             is_depthwise_transpose(n)) {
+    /* ARM: a depthwise convolution's data gradient, rows of each channel vectorised, channels
+     * over the threads (cnnrt_conv_grad_neon.h) */
+    cn_emit_use(e, CN_RT_CONV_NEON | CN_RT_CONV_GRAD | CN_RT_CONV_GRAD_NEON);
+    cn_emit_line(e, "#if defined(__ARM_NEON) || defined(__ARM_NEON__)");
+    cn_emit_line(e, "    cnnrt_f32_dwconv_transpose_neon(%s, %s, %s, %s, %s, par);", p, x, w, b, y);
+    cn_emit_line(e, "#else");
+    cn_emit_line(e, "    cnnrt_f32_conv_transpose_ref(%s, %s, %s, %s, %s);", p, x, w, b, y);
+    cn_emit_line(e, "#endif");
   } else if (n->op == CN_OP_CONV_TRANSPOSE && (n->variant == 3 || n->variant == 4)) {
-    /* schedule.c (ARM): NEON GEMM + col2im; W^T packed at build time as input 3 (variant 3)
-     * or at run time into the front of the scratch (variant 4). */
+    /* schedule.c (ARM): NEON GEMM + col2im (once per group; any group but depthwise); W^T
+     * packed at build time as input 3 (variant 3) or at run time into the front of the scratch
+     * (variant 4). */
     const cnnrt_conv_params *cp = n->params;
     const int64_t mr = cn_neon_gemm_mr((int)e->opt->target);
     int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;

@@ -272,7 +272,16 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
       cn_emit_line(e, "#else");
       cn_emit_line(e, "    cnnrt_f32_conv_grad_filter(%s, %s, %s, %s, NULL, par);", p, x_, dy, dw);
       cn_emit_line(e, "#endif");
-    } else if (n->variant == 2) { /* schedule.c (ARM): the NEON packed GEMM */
+    } else if (target_is_arm(e) && cp->group > 1 && cp->group == cp->c_in &&
+               cp->group == cp->c_out) {
+      /* depthwise: vectorised along the rows of each channel (cnnrt_conv_grad_neon.h) */
+      cn_emit_use(e, CN_RT_CONV_NEON | CN_RT_CONV_GRAD_NEON);
+      cn_emit_line(e, "#if defined(__ARM_NEON) || defined(__ARM_NEON__)");
+      cn_emit_line(e, "    cnnrt_f32_dwconv_grad_filter_neon(%s, %s, %s, %s, par);", p, x_, dy, dw);
+      cn_emit_line(e, "#else");
+      cn_emit_line(e, "    cnnrt_f32_conv_grad_filter(%s, %s, %s, %s, NULL, par);", p, x_, dy, dw);
+      cn_emit_line(e, "#endif");
+    } else if (n->variant == 2) { /* schedule.c (ARM): the NEON packed GEMM (once per group) */
       cn_emit_use(e, CN_RT_CONV_NEON | CN_RT_CONV_GRAD_NEON);
       int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
       cn_emit_line(e, "#if defined(__ARM_NEON) || defined(__ARM_NEON__)");
@@ -329,6 +338,14 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
   case CN_OP_GLOBAL_MAX_POOL_GRAD: {
     const bool x86 = e->opt->target == CN_TARGET_X86_64;
     cn_emit_use(e, CN_RT_POOL | CN_RT_POOL_GRAD);
+    if (target_is_arm(e)) { /* the NEON form (the reference without NEON, in the header) */
+      cn_emit_use(e, CN_RT_POOL_GRAD_NEON);
+      cn_emit_line(e, "    cnnrt_f32_global_maxpool_grad_neon(%lld, %lld, %s, %s, %s, par);",
+                   (long long)(x->dims[0] * x->dims[1]),
+                   (long long)cn_numel(x->rank - 2, x->dims + 2), cn_emit_in(e, n->in[0]),
+                   cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]));
+      break;
+    }
     for (int avx2 = x86 ? 1 : 0; avx2 >= 0; avx2--) { /* x86: the AVX2 form, else the scalar */
       if (avx2) {
         cn_emit_use(e, CN_RT_POOL_GRAD_AVX2);
@@ -478,6 +495,17 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
     const grad_params *p = n->params;
     const bool x86 = e->opt->target == CN_TARGET_X86_64;
     cn_emit_use(e, CN_RT_NORM_GRAD);
+    if (target_is_arm(e)) { /* the NEON form (the reference without NEON, in the header) */
+      cn_emit_use(e, CN_RT_NORM_GRAD_NEON);
+      cn_emit_line(e,
+                   "    cnnrt_f32_instancenorm_grad_neon(%lld, %lld, %lld, %s, %s, %s, %s, %s, %s, "
+                   "%s, par);",
+                   (long long)p->n, (long long)p->c, (long long)p->spatial,
+                   cn_emit_float(e, p->eps), in_or_null(e, n, 0), in_or_null(e, n, 1),
+                   in_or_null(e, n, 2), out_or_null(e, n, 0), out_or_null(e, n, 1),
+                   out_or_null(e, n, 2));
+      break;
+    }
     for (int avx2 = x86 ? 1 : 0; avx2 >= 0; avx2--) { /* x86: the AVX2 form, else the scalar */
       if (avx2) {
         cn_emit_use(e, CN_RT_NORM_GRAD_AVX2);
@@ -502,6 +530,14 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
     const grad_params *p = n->params;
     const bool x86 = e->opt->target == CN_TARGET_X86_64;
     cn_emit_use(e, CN_RT_NORM_GRAD);
+    if (target_is_arm(e)) { /* the NEON form (the reference without NEON, in the header) */
+      cn_emit_use(e, CN_RT_NORM_GRAD_NEON);
+      cn_emit_line(e, "    cnnrt_f32_layernorm_grad_neon(%lld, %lld, %s, %s, %s, %s, %s, %s, %s, par);",
+                   (long long)p->outer, (long long)p->inner, cn_emit_float(e, p->eps),
+                   in_or_null(e, n, 0), in_or_null(e, n, 1), in_or_null(e, n, 2),
+                   out_or_null(e, n, 0), out_or_null(e, n, 1), out_or_null(e, n, 2));
+      break;
+    }
     for (int avx2 = x86 ? 1 : 0; avx2 >= 0; avx2--) { /* x86: the AVX2 form, else the scalar */
       if (avx2) {
         cn_emit_use(e, CN_RT_NORM_GRAD_AVX2);

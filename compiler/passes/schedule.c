@@ -158,11 +158,12 @@ static void schedule_arm_conv(cn_graph *g, int i, int target, int max_threads) {
   }
 }
 
-/* The ARM targets' ConvTranspose (group 1, a convolution's data gradient or a decoder's
- * upsampling): GEMM on the NEON packed kernels + col2im (cnnrt_conv_grad_neon.h). Constant
- * weights: W^T packed here in the target's panel height, appended as a fourth input (the
- * portable fallback reads the original W). Run-time weights (a train step's parameters): W^T
- * packed into the front of the node's scratch by the generated code. */
+/* The ARM targets' ConvTranspose (group 1 or grouped but not depthwise, a convolution's data
+ * gradient or a decoder's upsampling): GEMM on the NEON packed kernels + col2im, once per group
+ * (cnnrt_conv_grad_neon.h). Constant weights: W^T packed here in the target's panel height,
+ * group after group, appended as a fourth input (the portable fallback reads the original W).
+ * Run-time weights (a train step's parameters): W^T packed into the front of the node's scratch
+ * by the generated code. */
 static void schedule_arm_conv_transpose(cn_graph *g, int i, int target, int max_threads) {
   cn_node *n = &g->nodes[i];
   const cnnrt_conv_params *p = n->params;
@@ -206,8 +207,12 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, c
         n->scratch_bytes = cnnrt_f32_conv_grad_filter_avx2_shared_bytes(p) +
                            cnnrt_f32_conv_grad_filter_avx2_task_bytes(p) *
                                (max_threads > 1 ? max_threads : 1);
-      } else if (arm_simd && p->group == 1) {
-        /* The NEON packed GEMM (cnnrt_conv_grad_neon.h); dy packed at run time. */
+      } else if (arm_simd && cnnrt_conv_is_depthwise(p)) {
+        /* Rows of each channel vectorised, channels over the threads; no scratch (emit). */
+        n->kernel = "f32_dwconv_grad_filter_neon";
+      } else if (arm_simd) {
+        /* The NEON packed GEMM (cnnrt_conv_grad_neon.h), once per group for grouped
+         * convolutions (scratch sized for one group); dy packed at run time. */
         n->variant = 2;
         n->kernel = target == 1 ? "f32_conv_grad_filter_gemm_8x12_neon"
                                 : "f32_conv_grad_filter_gemm_4x8_neon";
@@ -217,8 +222,10 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, c
       }
       continue;
     }
+    /* ARM ConvTranspose, group 1 or grouped (one GEMM + col2im per group); depthwise ones have
+     * their own kernel (conv.c). */
     if (!n->dead && n->op == CN_OP_CONV_TRANSPOSE && arm_simd &&
-        ((const cnnrt_conv_params *)n->params)->group == 1 && n->act == CNNRT_ACT_NONE) {
+        !cnnrt_conv_is_depthwise(n->params) && n->act == CNNRT_ACT_NONE) {
       schedule_arm_conv_transpose(g, i, target, max_threads);
       continue;
     }

@@ -101,7 +101,7 @@ def main():
     out = os.path.join(w, "out")
     steps = [[args.cnncc, os.path.join(w, "m.onnx"), "-o", os.path.join(out, "m.c"), "--main", "--grad"] +
              (["--max-threads", str(args.threads)] if args.threads > 1 else []),
-             [args.cc, "-O2", "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"] + shlex.split(args.cflags) +
+             shlex.split(args.cc) + ["-O2", "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"] + shlex.split(args.cflags) +
              [os.path.join(out, "m.c"), os.path.join(out, "m_main.c"), "-o", os.path.join(w, "prog"), "-lm",
               "-lpthread"],
              [os.path.join(w, "prog"), os.path.join(w, "x.npy"), "--vjp", os.path.join(w, "dy.npy"),

@@ -7,12 +7,17 @@
  * test_grad.c): output channels not multiples of 4, 8 or 12, tap counts that leave GEMM column
  * remainders, 1x1 images, strides, dilations, asymmetric pads, 1-D to 3-D, several pixel chunks
  * and images (accumulation across GEMM calls), W^T in 4- and 8-row panels, split across 1 to 3
- * tasks (a parallel hook that runs the tasks one after the other, in reverse). The optimizer
+ * tasks (a parallel hook that runs the tasks one after the other, in reverse); the same two for
+ * grouped convolutions (2 to 4 groups: the per-group GEMMs, odd channels per group, 1x1 images,
+ * 1-D to 3-D); the depthwise filter gradient and ConvTranspose (cnnrt_f32_dwconv_*_neon: 1, 3,
+ * 17 channels, rows with vector bodies and 1-3 element tails, strides 1-3, dilation 2,
+ * asymmetric pads, 1x1 images, 1-D to 3-D, bias or none, 1 to 3 tasks in reverse). The optimizer
  * updates of cnnrt_optim_neon.h (SGD plain, momentum, Nesterov, weight decay; Adam with L2 and
  * AdamW decay; clipping's gradient scale; 6 steps each so the state is exercised; lengths with
  * and without a tail; zero gradients) against cnnrt_optim.h, and the sum of squares. The
- * activation gradients of cnnrt_act_grad_neon.h against cnnrt_f32_act_grad_ref for every kind
- * (the boundaries 0, +-3, alpha, beta included in the inputs). */
+ * activation gradients of cnnrt_act_grad_neon.h against cnnrt_f32_act_grad_ref for every kind,
+ * each with its NEON form (the boundaries 0, +-3, alpha, beta, Mish's 20 included in the
+ * inputs), max |got - want| / (1 + |want|) <= 1e-6. */
 #define _POSIX_C_SOURCE 200112L /* posix_memalign */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,15 +43,17 @@
 
 #include "../../kernel_test_util.h"
 
-static void one_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t in, int64_t k, int64_t s,
-                     int64_t d, int64_t pb, int64_t pe, int tasks) {
+static double worst_filter = 0.0, worst_transpose = 0.0; /* max rel err over the grouped cases */
+
+static void filter_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t group, int64_t in,
+                        int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe, int tasks) {
   cnnrt_conv_params p;
   memset(&p, 0, sizeof p);
   p.spatial = sp;
   p.n = n;
   p.c_in = ci;
   p.c_out = co;
-  p.group = 1;
+  p.group = group;
   int64_t in_vol = 1, out_vol = 1, kvol = 1;
   for (int i = 0; i < 3; i++) {
     p.in[i] = p.out[i] = p.kernel[i] = p.stride[i] = p.dilation[i] = 1;
@@ -62,7 +69,7 @@ static void one_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t in, int6
     out_vol *= p.out[i];
     kvol *= p.kernel[i];
   }
-  int64_t nx = n * ci * in_vol, ny = n * co * out_vol, nw = co * ci * kvol;
+  int64_t nx = n * ci * in_vol, ny = n * co * out_vol, nw = co * (ci / group) * kvol;
   float *x = malloc(sizeof(float) * (size_t)nx), *dy = malloc(sizeof(float) * (size_t)ny);
   float *ref = malloc(sizeof(float) * (size_t)nw), *got = malloc(sizeof(float) * (size_t)nw);
   for (int64_t i = 0; i < nx; i++) {
@@ -87,16 +94,22 @@ static void one_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t in, int6
     scale = fmax(scale, fabs((double)ref[i]));
   }
   if (worst > 1e-5 * scale) {
-    fprintf(stderr, "sp %d n %lld ci %lld co %lld in %lld k %lld s %lld: max|d| %g (scale %g)\n",
-            sp, (long long)n, (long long)ci, (long long)co, (long long)in, (long long)k,
-            (long long)s, worst, scale);
+    fprintf(stderr, "sp %d n %lld ci %lld co %lld g %lld in %lld k %lld s %lld: max|d| %g (scale %g)\n",
+            sp, (long long)n, (long long)ci, (long long)co, (long long)group, (long long)in,
+            (long long)k, (long long)s, worst, scale);
   }
+  worst_filter = fmax(worst_filter, worst / scale);
   assert_true(worst <= 1e-5 * scale);
   free(x);
   free(dy);
   free(ref);
   free(got);
   free(scratch);
+}
+
+static void one_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t in, int64_t k, int64_t s,
+                     int64_t d, int64_t pb, int64_t pe, int tasks) {
+  filter_case(sp, n, ci, co, 1, in, k, s, d, pb, pe, tasks);
 }
 
 static void test_conv_grad_filter_neon(void **state) {
@@ -114,15 +127,16 @@ static void test_conv_grad_filter_neon(void **state) {
 }
 
 /* ConvTranspose (group 1) as GEMM + col2im vs cnnrt_f32_conv_transpose_ref. */
-static void transpose_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t in, int64_t k,
-                           int64_t s, int64_t d, int64_t pb, int64_t extra, int bias, int tasks) {
+static void transpose_case_g(int sp, int64_t n, int64_t ci, int64_t co, int64_t group,
+                             int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb,
+                             int64_t extra, int bias, int tasks) {
   cnnrt_conv_params p;
   memset(&p, 0, sizeof p);
   p.spatial = sp;
   p.n = n;
   p.c_in = ci;
   p.c_out = co;
-  p.group = 1;
+  p.group = group;
   int64_t in_vol = 1, out_vol = 1, kvol = 1;
   for (int i = 0; i < 3; i++) {
     p.in[i] = p.out[i] = p.kernel[i] = p.stride[i] = p.dilation[i] = 1;
@@ -139,7 +153,7 @@ static void transpose_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t in
     out_vol *= p.out[i];
     kvol *= p.kernel[i];
   }
-  int64_t nx = n * ci * in_vol, ny = n * co * out_vol, nw = ci * co * kvol;
+  int64_t nx = n * ci * in_vol, ny = n * co * out_vol, nw = ci * (co / group) * kvol;
   float *x = malloc(sizeof(float) * (size_t)nx), *w = malloc(sizeof(float) * (size_t)nw);
   float *b = malloc(sizeof(float) * (size_t)co);
   float *ref = malloc(sizeof(float) * (size_t)ny), *got = malloc(sizeof(float) * (size_t)ny);
@@ -172,9 +186,11 @@ static void transpose_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t in
       scale = fmax(scale, fabs((double)ref[i]));
     }
     if (worst > 1e-5 * scale) {
-      fprintf(stderr, "transpose sp %d ci %lld co %lld in %lld k %lld s %lld: max|d| %g\n", sp,
-              (long long)ci, (long long)co, (long long)in, (long long)k, (long long)s, worst);
+      fprintf(stderr, "transpose sp %d ci %lld co %lld g %lld in %lld k %lld s %lld: max|d| %g\n",
+              sp, (long long)ci, (long long)co, (long long)group, (long long)in, (long long)k,
+              (long long)s, worst);
     }
+    worst_transpose = fmax(worst_transpose, worst / scale);
     assert_true(worst <= 1e-5 * scale);
     free(packed);
   }
@@ -184,6 +200,11 @@ static void transpose_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t in
   free(ref);
   free(got);
   free(scratch);
+}
+
+static void transpose_case(int sp, int64_t n, int64_t ci, int64_t co, int64_t in, int64_t k,
+                           int64_t s, int64_t d, int64_t pb, int64_t extra, int bias, int tasks) {
+  transpose_case_g(sp, n, ci, co, 1, in, k, s, d, pb, extra, bias, tasks);
 }
 
 static void test_conv_transpose_gemm_neon(void **state) {
@@ -198,6 +219,143 @@ static void test_conv_transpose_gemm_neon(void **state) {
     transpose_case(1, 2, 3, 4, 9, 4, 3, 1, 1, 2, 1, tasks);  /* 1-D */
     transpose_case(3, 1, 2, 3, 3, 2, 2, 1, 0, 0, 1, tasks);  /* 3-D */
   }
+}
+
+/* Grouped convolutions (group > 1, not depthwise): the per-group GEMMs. */
+static void test_conv_grad_grouped_neon(void **state) {
+  (void)state;
+  worst_filter = worst_transpose = 0.0;
+  for (int tasks = 1; tasks <= 3; tasks++) {
+    filter_case(2, 2, 4, 6, 2, 6, 3, 1, 1, 1, 1, tasks);     /* 2 groups of 2 -> 3 */
+    filter_case(2, 1, 15, 9, 3, 7, 3, 2, 1, 1, 0, tasks);    /* odd channels per group, stride 2 */
+    filter_case(2, 1, 12, 26, 2, 1, 1, 1, 1, 0, 0, tasks);   /* 1x1 image, 13 rows per group */
+    filter_case(2, 2, 8, 8, 4, 1, 3, 1, 1, 1, 1, tasks);     /* 1x1 image, 3x3 kernel */
+    filter_case(2, 1, 64, 20, 2, 30, 3, 1, 1, 1, 1, tasks);  /* several pixel chunks */
+    filter_case(1, 2, 6, 9, 3, 20, 5, 2, 1, 2, 2, tasks);    /* 1-D */
+    filter_case(3, 1, 4, 6, 2, 4, 3, 1, 1, 1, 1, tasks);     /* 3-D */
+    transpose_case_g(2, 2, 4, 6, 2, 5, 3, 2, 1, 1, 1, 1, tasks);  /* stride 2, output_padding */
+    transpose_case_g(2, 1, 21, 15, 3, 6, 3, 1, 1, 1, 0, 0, tasks); /* odd channels, no bias */
+    transpose_case_g(2, 2, 6, 8, 2, 1, 3, 1, 1, 1, 0, 1, tasks);  /* 1x1 input */
+    transpose_case_g(2, 1, 64, 18, 2, 30, 3, 1, 1, 1, 0, 1, tasks); /* several pixel chunks */
+    transpose_case_g(1, 2, 6, 8, 2, 9, 4, 3, 1, 1, 2, 1, tasks);  /* 1-D */
+    transpose_case_g(3, 1, 4, 6, 2, 3, 2, 2, 1, 0, 0, 1, tasks);  /* 3-D */
+  }
+  printf("grouped: filter grad worst rel err %.3g, transpose worst rel err %.3g\n", worst_filter,
+         worst_transpose);
+}
+
+/* Depthwise (group = c_in = c_out): cnnrt_f32_dwconv_grad_filter_neon and
+ * cnnrt_f32_dwconv_transpose_neon vs the references, max |got - want| / max |want| <= 2e-6. */
+static double worst_dw = 0.0;
+
+static void expect_close_dw(const char *what, const float *got, const float *want, int64_t len) {
+  const double rel = max_rel_err(got, want, len);
+  worst_dw = fmax(worst_dw, rel);
+  if (!(rel <= 2e-6)) {
+    fprintf(stderr, "%s: rel err %.3g\n", what, rel);
+  }
+  assert_true(rel <= 2e-6);
+}
+
+static void dw_case(int sp, int64_t n, int64_t c, int64_t in, int64_t last_extra, int64_t k,
+                    int64_t s, int64_t d, int64_t pb, int64_t pe, int tasks, int with_bias) {
+  cnnrt_conv_params p; /* the forward depthwise Conv x -> dy */
+  memset(&p, 0, sizeof p);
+  p.spatial = sp;
+  p.n = n;
+  p.c_in = p.c_out = p.group = c;
+  int64_t in_vol = 1, out_vol = 1, kvol = 1;
+  for (int i = 0; i < 3; i++) {
+    p.in[i] = p.out[i] = p.kernel[i] = p.stride[i] = p.dilation[i] = 1;
+    if (i < sp) {
+      p.in[i] = in + (i == sp - 1 ? last_extra : 0); /* the last axis longer: vector rows */
+      p.kernel[i] = k;
+      p.stride[i] = s;
+      p.dilation[i] = d;
+      p.pad_begin[i] = pb;
+      p.out[i] = cnnrt_conv_floor_div(p.in[i] + pb + pe - ((k - 1) * d + 1), s) + 1;
+      if (p.out[i] < 1) {
+        return;
+      }
+    }
+    in_vol *= p.in[i];
+    out_vol *= p.out[i];
+    kvol *= p.kernel[i];
+  }
+  const int64_t nx = n * c * in_vol, ny = n * c * out_vol, nw = c * kvol;
+  float *x = malloc(sizeof(float) * (size_t)nx), *dy = malloc(sizeof(float) * (size_t)ny);
+  float *w = malloc(sizeof(float) * (size_t)nw), *bias = malloc(sizeof(float) * (size_t)c);
+  float *dw0 = malloc(sizeof(float) * (size_t)nw), *dw1 = malloc(sizeof(float) * (size_t)nw);
+  float *dx0 = malloc(sizeof(float) * (size_t)nx), *dx1 = malloc(sizeof(float) * (size_t)nx);
+  for (int64_t i = 0; i < nx; i++) {
+    x[i] = urand();
+  }
+  for (int64_t i = 0; i < ny; i++) {
+    dy[i] = urand();
+  }
+  for (int64_t i = 0; i < nw; i++) {
+    w[i] = urand();
+    dw1[i] = 12345.0f; /* must be overwritten */
+  }
+  for (int64_t i = 0; i < c; i++) {
+    bias[i] = urand();
+  }
+  cnnrt_parallel par = {run_reverse, NULL, tasks};
+  const cnnrt_parallel *pp = tasks > 1 ? &par : NULL;
+
+  assert_true(cnnrt_conv_grad_neon_is_depthwise(&p) || c == 1);
+  cnnrt_f32_conv_grad_filter_ref(&p, x, dy, dw0);
+  cnnrt_f32_dwconv_grad_filter_neon(&p, x, dy, dw1, pp);
+  expect_close_dw("dw filter grad", dw1, dw0, nw);
+
+  /* the data gradient: ConvTranspose dy -> dx with the forward's geometry swapped */
+  cnnrt_conv_params q = p;
+  for (int i = 0; i < 3; i++) {
+    q.in[i] = p.out[i];
+    q.out[i] = p.in[i];
+  }
+  const float *b = with_bias ? bias : NULL;
+  for (int64_t i = 0; i < nx; i++) {
+    dx1[i] = 777.0f;
+  }
+  cnnrt_f32_conv_transpose_ref(&q, dy, w, b, dx0);
+  cnnrt_f32_dwconv_transpose_neon(&q, dy, w, b, dx1, pp);
+  expect_close_dw("dw transpose", dx1, dx0, nx);
+
+  free(x);
+  free(dy);
+  free(w);
+  free(bias);
+  free(dw0);
+  free(dw1);
+  free(dx0);
+  free(dx1);
+}
+
+static void test_dwconv_grad_neon(void **state) {
+  (void)state;
+  worst_dw = 0.0;
+  int k = 0;
+  const int64_t chans[] = {1, 3, 17};
+  for (size_t ci = 0; ci < 3; ci++) {
+    for (int64_t s = 1; s <= 3; s++) {
+      for (int64_t in = 1; in <= 12; in += 5) {
+        k++;
+        /* rows of 13 and 14 more: vector bodies and 1-3 element remainders */
+        dw_case(2, 1 + k % 2, chans[ci], in, 13, 3, s, 1, 1, 1, 1 + k % 3, k % 2);
+        dw_case(2, 1, chans[ci], in, 14, 1, s, 1, 0, 0, 2, 0);      /* 1x1 kernel */
+        dw_case(2, 2, chans[ci], in + 4, 13, 5, s, 1, 2, 1, 3, 1);  /* 5x5, asymmetric pad */
+        dw_case(2, 1, chans[ci], in + 4, 15, 3, s, 2, 2, 0, 1, 0);  /* dilation 2 */
+      }
+    }
+  }
+  dw_case(1, 2, 5, 20, 0, 3, 1, 1, 1, 1, 2, 1); /* 1-D */
+  dw_case(1, 1, 4, 30, 0, 3, 2, 1, 1, 0, 1, 0);
+  dw_case(3, 1, 3, 4, 13, 3, 1, 1, 1, 1, 2, 1); /* 3-D */
+  dw_case(3, 2, 2, 5, 0, 2, 2, 1, 0, 0, 1, 0);
+  dw_case(2, 2, 9, 1, 0, 3, 1, 1, 1, 1, 3, 1); /* 1x1 image, padded 3x3 kernel */
+  dw_case(2, 1, 6, 1, 0, 1, 1, 1, 0, 0, 2, 0); /* 1x1 image, 1x1 kernel */
+  printf("depthwise: worst rel err %.3g\n", worst_dw);
 }
 
 /* max |got - want| / (1 + |want|) over n */
@@ -314,6 +472,9 @@ static void test_act_grad_neon(void **state) {
       if (i % 5 == 0) {
         x = edges[(i / 5) % 8]; /* the boundaries exactly */
       }
+      if (kind == CNNRT_GRAD_MISH && i % 7 == 1) {
+        x = 15.0f + (float)(i % 11); /* around the x > 20 switch (20 itself included) */
+      }
       if (kind == CNNRT_GRAD_SIGMOID) {
         x = 0.5f + 0.5f * urand(); /* outputs in (0, 1) */
       } else if (kind == CNNRT_GRAD_TANH) {
@@ -331,10 +492,11 @@ static void test_act_grad_neon(void **state) {
     if (!(e <= 1e-6)) {
       fprintf(stderr, "act_grad kind %d: max rel err %g\n", kind, e);
     }
+    printf("act_grad kind %2d: max err %.3g\n", kind, e);
     assert_true(e <= 1e-6);
     vectorized += cnnrt_act_grad_neon_has(kind);
   }
-  assert_int_equal(vectorized, 12);
+  assert_int_equal(vectorized, CNNRT_GRAD_COUNT); /* every kind has its NEON form */
   free(v);
   free(dy);
   free(want);
@@ -345,6 +507,10 @@ int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_conv_grad_filter_neon),
                                      cmocka_unit_test(test_conv_transpose_gemm_neon),
                                      cmocka_unit_test(test_optim_neon),
-                                     cmocka_unit_test(test_act_grad_neon)};
+                                     cmocka_unit_test(test_act_grad_neon),
+                                     /* last: the tests above see the same random data as
+                                      * before these were added */
+                                     cmocka_unit_test(test_conv_grad_grouped_neon),
+                                     cmocka_unit_test(test_dwconv_grad_neon)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,13 @@
  *  - MaxPool and AveragePool gradients for 1-D to 3-D windows, kernels 1-3, strides 1-3,
  *    dilation 2, symmetric/asymmetric pads, ceil mode, count_include_pad on and off, rows of 1
  *    to 41 elements, 1 to 5 planes over 1 to 3 tasks; MaxPool inputs with ties and NaNs,
- *    compared bit for bit; AveragePool within 1e-6 relative. */
+ *    compared bit for bit; AveragePool within 1e-6 relative;
+ *  - InstanceNormalization (batch 1..3, channels 1, 3, 17, the planes above, data far from
+ *    zero, optional dscale/dbias) and LayerNormalization (1..12 rows of 1..784 elements, with
+ *    and without scale, optional dscale/dbias) gradients, 1..4 tasks in reverse: dx within 2e-6
+ *    of max|ref| (or of the largest term scale * inv * dy), the parameter sums within 1e-5;
+ *  - GlobalMaxPool gradients (planes of 1 to 70 elements, ties, NaNs, -0/+0, infinities) bit
+ *    for bit. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -318,12 +324,225 @@ static void test_pool_grads(void **state) {
   assert_true(n_cases > 500);
 }
 
+/* Largest |scale| * inv * |dy| over the (row or plane) groups of `len` elements: the size of
+ * the terms whose cancellation gives dx (the floor of its error bound). */
+static double norm_term(const float *x, const float *dy, int64_t groups, int64_t len, float eps,
+                        double max_scale) {
+  double term = 0.0;
+  for (int64_t g = 0; g < groups; g++) {
+    double s = 0.0, sq = 0.0, mdy = 0.0;
+    for (int64_t i = 0; i < len; i++) {
+      s += x[g * len + i];
+      mdy = fmax(mdy, fabs((double)dy[g * len + i]));
+    }
+    const double m = len > 0 ? s / (double)len : 0.0;
+    for (int64_t i = 0; i < len; i++) {
+      sq += (x[g * len + i] - m) * (x[g * len + i] - m);
+    }
+    term = fmax(term, max_scale * mdy / sqrt((len > 0 ? sq / (double)len : 0.0) + (double)eps));
+  }
+  return term;
+}
+
+/* Largest per-channel sum of |dy * xhat| (InstanceNormalization's dscale terms). */
+static double dscale_terms(const float *x, const float *dy, int64_t n, int64_t c, int64_t spatial,
+                           float eps) {
+  double worst_sum = 0.0;
+  for (int64_t ch = 0; ch < c; ch++) {
+    double sum = 0.0;
+    for (int64_t b = 0; b < n; b++) {
+      const float *xp = x + (b * c + ch) * spatial, *dyp = dy + (b * c + ch) * spatial;
+      double s = 0.0, sq = 0.0;
+      for (int64_t i = 0; i < spatial; i++) {
+        s += xp[i];
+      }
+      const double m = spatial > 0 ? s / (double)spatial : 0.0;
+      for (int64_t i = 0; i < spatial; i++) {
+        sq += (xp[i] - m) * (xp[i] - m);
+      }
+      const double inv = 1.0 / sqrt((spatial > 0 ? sq / (double)spatial : 0.0) + (double)eps);
+      for (int64_t i = 0; i < spatial; i++) {
+        sum += fabs((double)dyp[i] * (xp[i] - m) * inv);
+      }
+    }
+    worst_sum = fmax(worst_sum, sum);
+  }
+  return worst_sum;
+}
+
+static void instancenorm_case(int64_t n, int64_t c, int64_t spatial, float centre, float spread,
+                              int tasks, int with_params) {
+  const int64_t total = n * c * spatial;
+  float *x = alloc_f(total), *dy = alloc_f(total), *dx0 = alloc_f(total), *dx1 = alloc_f(total);
+  float *scale = alloc_f(c), *p0 = alloc_f(2 * c), *p1 = alloc_f(2 * c);
+  for (int64_t i = 0; i < total; i++) {
+    x[i] = centre + spread * urand();
+    dy[i] = urand();
+  }
+  double max_scale = 0.0;
+  for (int64_t i = 0; i < c; i++) {
+    scale[i] = 1.0f + 0.5f * urand();
+    max_scale = fmax(max_scale, fabs((double)scale[i]));
+  }
+  cnnrt_parallel par = {run_reverse, NULL, tasks};
+  const float eps = 1e-5f;
+  cnnrt_f32_instancenorm_grad_ref(n, c, spatial, eps, x, scale, dy, dx0,
+                                  with_params ? p0 : NULL, with_params ? p0 + c : NULL);
+  cnnrt_f32_instancenorm_grad_neon(n, c, spatial, eps, x, scale, dy, dx1,
+                                   with_params ? p1 : NULL, with_params ? p1 + c : NULL,
+                                   tasks > 1 ? &par : NULL);
+  expect_close("instancenorm dx", dx1, dx0, total, 2e-6,
+               norm_term(x, dy, n * c, spatial, eps, max_scale));
+  if (with_params) {
+    /* dscale sums dy * xhat over n * spatial terms of both signs and may cancel far below
+     * them (without FMA the products round differently): the error may reach 1e-7 of the
+     * largest per-channel sum of |dy * xhat| (about one float rounding of the terms) when that
+     * exceeds 1e-5 of max |dscale| */
+    expect_close("instancenorm dscale", p1, p0, c, 1e-5,
+                 1e-2 * dscale_terms(x, dy, n, c, spatial, eps));
+    expect_close("instancenorm dbias", p1 + c, p0 + c, c, 1e-5, 0.0);
+  }
+  free(x);
+  free(dy);
+  free(dx0);
+  free(dx1);
+  free(scale);
+  free(p0);
+  free(p1);
+}
+
+static void test_instancenorm(void **state) {
+  (void)state;
+  worst = 0.0;
+  const int64_t batches[] = {1, 2, 3};
+  const int64_t channels[] = {1, 3, 17};
+  const int64_t planes[] = {1, 7, 8, 9, 49, 300, 784};
+  int k = 0;
+  for (size_t b = 0; b < 3; b++) {
+    for (size_t c = 0; c < 3; c++) {
+      for (size_t s = 0; s < sizeof planes / sizeof planes[0]; s++) {
+        k++;
+        instancenorm_case(batches[b], channels[c], planes[s], 0.3f, 2.0f, 1 + k % 4, k % 3 != 0);
+      }
+    }
+  }
+  instancenorm_case(2, 5, 300, 100.0f, 0.1f, 2, 1);
+  instancenorm_case(1, 3, 1000, 1000.0f, 1.0f, 3, 1);
+  instancenorm_case(2, 9, 49, 1000.0f, 0.5f, 4, 1);
+  printf("instancenorm: worst rel err %.3g\n", worst);
+}
+
+static void layernorm_case(int64_t outer, int64_t inner, float centre, float spread, int tasks,
+                           int with_scale, int with_params) {
+  const int64_t total = outer * inner;
+  float *x = alloc_f(total), *dy = alloc_f(total), *dx0 = alloc_f(total), *dx1 = alloc_f(total);
+  float *scale = alloc_f(inner), *p0 = alloc_f(2 * inner), *p1 = alloc_f(2 * inner);
+  for (int64_t i = 0; i < total; i++) {
+    x[i] = centre + spread * urand();
+    dy[i] = urand();
+  }
+  double max_scale = with_scale ? 0.0 : 1.0;
+  for (int64_t i = 0; i < inner; i++) {
+    scale[i] = 1.0f + 0.5f * urand();
+    max_scale = fmax(max_scale, with_scale ? fabs((double)scale[i]) : 1.0);
+  }
+  cnnrt_parallel par = {run_reverse, NULL, tasks};
+  const float eps = 1e-5f;
+  const float *sc = with_scale ? scale : NULL;
+  cnnrt_f32_layernorm_grad_ref(outer, inner, eps, x, sc, dy, dx0, with_params ? p0 : NULL,
+                               with_params ? p0 + inner : NULL);
+  cnnrt_f32_layernorm_grad_neon(outer, inner, eps, x, sc, dy, dx1, with_params ? p1 : NULL,
+                                with_params ? p1 + inner : NULL, tasks > 1 ? &par : NULL);
+  expect_close("layernorm dx", dx1, dx0, total, 2e-6,
+               norm_term(x, dy, outer, inner, eps, max_scale));
+  if (with_params) {
+    /* float sums over the rows in both (the reference adds rounded products): judged against
+     * the largest |dy * xhat| term times the row count */
+    expect_close("layernorm dscale", p1, p0, inner, 1e-5, 0.0);
+    expect_close("layernorm dbias", p1 + inner, p0 + inner, inner, 1e-6, 0.0);
+  }
+  free(x);
+  free(dy);
+  free(dx0);
+  free(dx1);
+  free(scale);
+  free(p0);
+  free(p1);
+}
+
+static void test_layernorm(void **state) {
+  (void)state;
+  worst = 0.0;
+  const int64_t outers[] = {1, 2, 5, 12};
+  const int64_t inners[] = {1, 3, 7, 8, 9, 17, 49, 300, 784};
+  int k = 0;
+  for (size_t o = 0; o < sizeof outers / sizeof outers[0]; o++) {
+    for (size_t i = 0; i < sizeof inners / sizeof inners[0]; i++) {
+      k++;
+      layernorm_case(outers[o], inners[i], 0.3f, 2.0f, 1 + k % 4, k % 2, k % 3 != 0);
+    }
+  }
+  layernorm_case(4, 300, 100.0f, 0.1f, 2, 1, 1);
+  layernorm_case(3, 1000, 1000.0f, 1.0f, 3, 1, 1);
+  layernorm_case(6, 49, 1000.0f, 0.5f, 4, 0, 0);
+  printf("layernorm: worst rel err %.3g\n", worst);
+}
+
+/* GlobalMaxPool: planes of 1 (1x1 images) to 70 elements, values on a coarse grid (ties),
+ * optionally with NaNs, -0/+0 and infinities; bit-identical to the reference (first NaN, else
+ * first maximum), dx pre-filled with garbage (every element must be written). */
+static void test_global_maxpool_grad(void **state) {
+  (void)state;
+  const int64_t spatials[] = {1, 2, 7, 8, 9, 15, 16, 17, 49, 70};
+  int n_global = 0;
+  for (size_t si = 0; si < sizeof spatials / sizeof spatials[0]; si++) {
+    for (int64_t planes = 1; planes <= 7; planes += 3) {
+      for (int mode = 0; mode < 4; mode++) {
+        const int64_t sp = spatials[si], total = planes * sp;
+        float *x = malloc(sizeof(float) * (size_t)total), *dy = malloc(sizeof(float) * (size_t)planes);
+        float *want = malloc(sizeof(float) * (size_t)total), *got = malloc(sizeof(float) * (size_t)total);
+        for (int64_t i = 0; i < total; i++) {
+          x[i] = roundf(4.0f * urand()) * 0.5f; /* ties */
+          if (mode == 1 && (i * 7 + sp) % 11 == 3) {
+            x[i] = NAN;
+          }
+          if (mode == 2) {
+            x[i] = (i % 3 == 0) ? -0.0f : ((i % 3 == 1) ? 0.0f : -1.0f);
+          }
+          if (mode == 3 && i % 5 == 2) {
+            x[i] = (i % 2) ? INFINITY : -INFINITY;
+          }
+          want[i] = 777.0f;
+          got[i] = -777.0f;
+        }
+        for (int64_t i = 0; i < planes; i++) {
+          dy[i] = urand();
+        }
+        cnnrt_parallel par = {run_reverse, NULL, 1 + (int)(planes % 3)};
+        cnnrt_f32_global_maxpool_grad_ref(planes, sp, x, dy, want);
+        cnnrt_f32_global_maxpool_grad_neon(planes, sp, x, dy, got, &par);
+        assert_memory_equal(got, want, sizeof(float) * (size_t)total);
+        n_global++;
+        free(x);
+        free(dy);
+        free(want);
+        free(got);
+      }
+    }
+  }
+  printf("global maxpool: %d cases bit-identical\n", n_global);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_batchnorm),
       cmocka_unit_test(test_batchnorm_offset),
       cmocka_unit_test(test_softmax),
       cmocka_unit_test(test_pool_grads),
+      /* last: the tests above see the same random data as before these were added */
+      cmocka_unit_test(test_instancenorm),
+      cmocka_unit_test(test_layernorm),
+      cmocka_unit_test(test_global_maxpool_grad),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
