@@ -1017,6 +1017,58 @@ static inline int cnnrt_conv_avx2_pointwise(const cnnrt_conv_geom *g) {
 }
 
 
+/* A pointwise convolution of 1-pixel images (squeeze-excitation's two 1x1 convolutions after
+ * the global average pool) is a matrix-vector product per image: the GEMM would run its 6x8
+ * tile with one valid column in eight and apply the activation row by row. Here each 6-row
+ * panel of the packed weights is streamed once against the image's channel vector x: per k step
+ * one 8-float load of the panel (6 rows; the 2 extra lanes are the next step's, ignored, and the
+ * last step's load is masked so nothing past the panel is read), one broadcast of x[kk] and one
+ * FMA, four steps in flight. y gets act(W x + bias + residual) for the rows of panels
+ * [panel0, panel1); residual may be y itself. */
+static inline void cnnrt_f32_gemv_packed_a_avx2(int64_t m, int64_t k, const float *a_packed,
+                                                const float *x, const float *bias,
+                                                const float *residual, float *y, int64_t act,
+                                                float alpha, float beta, int64_t panel0,
+                                                int64_t panel1) {
+  const __m256i six = cnnrt_avx2_lane_mask(6);
+  for (int64_t pn = panel0; pn < panel1; pn++) {
+    const float *a = a_packed + pn * 6 * k;
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    int64_t kk = 0;
+    for (; kk + 5 <= k; kk += 4) { /* the 8-float loads end inside step kk + 4 */
+      s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + 6 * kk), _mm256_broadcast_ss(x + kk), s0);
+      s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + 6 * kk + 6), _mm256_broadcast_ss(x + kk + 1), s1);
+      s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + 6 * kk + 12), _mm256_broadcast_ss(x + kk + 2), s2);
+      s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + 6 * kk + 18), _mm256_broadcast_ss(x + kk + 3), s3);
+    }
+    for (; kk + 1 < k; kk++) {
+      s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + 6 * kk), _mm256_broadcast_ss(x + kk), s0);
+    }
+    if (kk < k) { /* the panel's last step: 6 floats only */
+      s1 = _mm256_fmadd_ps(_mm256_maskload_ps(a + 6 * kk, six), _mm256_broadcast_ss(x + kk), s1);
+    }
+    float v[8];
+    _mm256_storeu_ps(v, _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    const int64_t rows = cnnrt_gemm_avx2_min(6, m - 6 * pn);
+    for (int64_t r = 0; r < rows; r++) {
+      const int64_t i = 6 * pn + r;
+      float t = v[r];
+      if (bias != NULL) {
+        t += bias[i];
+      }
+      if (residual != NULL) {
+        t += residual[i];
+      }
+      y[i] = t;
+    }
+  }
+  const int64_t i0 = 6 * panel0, i1 = cnnrt_gemm_avx2_min(m, 6 * panel1);
+  if (i1 > i0) {
+    cnnrt_f32_act_avx2(act, alpha, beta, i1 - i0, y + i0, y + i0);
+  }
+}
+
 /* Task `task` of n_tasks: output pixels [lo, hi) of the flattened (batch, pixel) range from
  * cnnrt_f32_gemm_avx2_split(n * P, task, n_tasks), all output channels.
  * x [n, c_in, in...], w_packed = cnnrt_f32_pack_a_mr6(c_out, c_in * kvol, w), bias [c_out] or
@@ -1033,12 +1085,24 @@ static inline void cnnrt_f32_conv_gemm_avx2_range(const cnnrt_conv_params *p, co
   const int64_t m = p->c_out;
   const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
   const int64_t P = g.out[0] * g.out[1] * g.out[2];
+  const int pointwise = cnnrt_conv_avx2_pointwise(&g);
+  if (pointwise && P == 1) {
+    /* 1-pixel images: one GEMV per image, the tasks split the weight panels (every image), so
+     * that both threads stream their own part of the weights. */
+    const int64_t panels = (m + 5) / 6;
+    const int64_t pa = panels * task / n_tasks, pb = panels * (task + 1) / n_tasks;
+    for (int64_t b = 0; b < p->n; b++) {
+      cnnrt_f32_gemv_packed_a_avx2(m, k, w_packed, x + b * p->c_in, bias,
+                                   residual != NULL ? residual + b * m : NULL, y + b * m, p->act,
+                                   p->alpha, p->beta, pa, pb);
+    }
+    return;
+  }
   int64_t lo, hi;
   cnnrt_f32_gemm_avx2_split(p->n * P, task, n_tasks, &lo, &hi);
   if (m <= 0 || lo >= hi) {
     return;
   }
-  const int pointwise = cnnrt_conv_avx2_pointwise(&g);
   const int vec_pack = cnnrt_conv_avx2_fits_i32(&g);
   const int64_t kc_max = cnnrt_gemm_avx2_kc(k);
   const int64_t nc_blk = cnnrt_gemm_avx2_nc(P);
