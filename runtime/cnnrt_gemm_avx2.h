@@ -224,9 +224,35 @@ CNNRT_AVX2_INLINE void cnnrt_gemm_avx2_store8(float *c, const float *bias, const
  * cnnrt_act_avx2.h (~3e-7 relative, see there). Kept apart from the stores: evaluated while
  * the accumulators are live, their polynomials would make gcc / clang spill accumulators inside
  * the k loop. The tile is still in L1. */
+#if defined(CNNRT_ACT_AVX512)
+/* SiLU / sigmoid over the rows of a stored tile with the switch outside the row loop, so that
+ * the 16-lane function's constants stay in registers for the whole tile (a call of
+ * cnnrt_f32_act_avx2 per row of 8..32 floats reloaded them every row, and measured ~2x the
+ * array kernel's time per element inside the 1x1 convolutions). */
+#define CNNRT_GEMM_TILE_ACT512(FN)                                                                 \
+  for (int64_t r = 0; r < mr; r++) {                                                               \
+    float *row = c + r * ldc;                                                                      \
+    for (int64_t j = 0; j < nr; j += 16) {                                                         \
+      const __mmask16 m_ =                                                                         \
+          nr - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (nr - j)) - 1u);                    \
+      _mm512_mask_storeu_ps(row + j, m_, FN(_mm512_maskz_loadu_ps(m_, row + j)));                  \
+    }                                                                                              \
+  }
+#endif
+
 static inline void cnnrt_gemm_avx2_scalar_act(float *c, int64_t ldc, int64_t mr, int64_t nr,
                                               const cnnrt_gemm_avx2_epi *e) {
   if (e->last && !cnnrt_avx2_act_is_vector(e->act)) {
+#if defined(CNNRT_ACT_AVX512)
+    if (e->act == CNNRT_ACT_SILU) {
+      CNNRT_GEMM_TILE_ACT512(cnnrt_f32_silu_avx512_ps)
+      return;
+    }
+    if (e->act == CNNRT_ACT_SIGMOID) {
+      CNNRT_GEMM_TILE_ACT512(cnnrt_f32_sigmoid_avx512_ps)
+      return;
+    }
+#endif
     for (int64_t r = 0; r < mr; r++) {
       cnnrt_f32_act_avx2(e->act, e->alpha, e->beta, nr, c + r * ldc, c + r * ldc);
     }
