@@ -315,39 +315,47 @@ CNNRT_ACT_AVX2_ARRAY(exp, cnnrt_f32_exp_avx2_ps(v))
  * AVX-512 forms of sigmoid and SiLU (16 lanes), used by cnnrt_f32_act_avx2 (the conv / GEMM /
  * depthwise epilogue) when built with __AVX512F__ (and not -DCNNRT_NO_AVX512): EfficientNet
  * applies SiLU to every expanded activation, and at 8 lanes it cost as much as the 1x1
- * convolution producing it. Same algorithms as the AVX2 forms above; the reciprocal starts from
- * the 14-bit estimate, so results may differ from the AVX2 ones in the last bit (both ~3e-7).
+ * convolution producing it. Same formulas as the AVX2 forms above, but e^t is a shorter
+ * polynomial scaled by vscalefps (see below) and the reciprocal starts from the 14-bit
+ * estimate, so results may differ from the AVX2 ones in the last bits (both < 1e-6).
  * ------------------------------------------------------------------------------------------- */
 #if defined(__AVX512F__) && !defined(CNNRT_NO_AVX512)
 #define CNNRT_ACT_AVX512 1
 
+/* e^-|x| as the pair (p, n): e^-|x| = p * 2^n with p = e^r in [0.7, 1.42] (degree-5 minimax
+ * polynomial on |r| <= ln2/2, 1.7e-7 relative; 2e-6 is the tests' bound) and n an integer-valued
+ * float. The power of two is applied by vscalefps, which rounds once, into the denormals too, so
+ * callers that multiply e^-|x| by a factor m apply it as scalef(m * p, n). No exponent-field
+ * arithmetic: n is -|x| / ln 2 rounded, unclamped (-inf for infinite x, and scalef(m, -inf) is 0
+ * for finite m and NaN for infinite m, which is the scalar m * exp(-inf)); the polynomial's
+ * argument is clamped to -150 (n to -216) so that r stays small, e^-150 * m underflowing for
+ * |m| < 1e20 whatever p is. NaN x gives NaN p and n. About half the instructions of the AVX2
+ * form, which is what the conv / depthwise SiLU epilogue pays per 16 outputs. */
 typedef struct cnnrt_f32_exp_parts_avx512 {
-  __m512 p, s1, s2;
+  __m512 p, n;
 } cnnrt_f32_exp_parts_avx512;
 
-static inline cnnrt_f32_exp_parts_avx512 cnnrt_f32_exp_split_avx512_ps(__m512 x) {
+/* -|x| (sign bit set; integer form: _mm512_or_ps needs AVX512DQ) */
+static inline __m512 cnnrt_f32_neg_abs_avx512_ps(__m512 x) {
+  return _mm512_castsi512_ps(
+      _mm512_or_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int32_t)0x80000000u)));
+}
+
+static inline cnnrt_f32_exp_parts_avx512 cnnrt_f32_exp_neg_abs_avx512_ps(__m512 x) {
   cnnrt_f32_exp_parts_avx512 e;
-  const __m512 lo = _mm512_set1_ps(-150.0f);
-  const __m512 xc = _mm512_min_ps(_mm512_set1_ps(100.0f), _mm512_max_ps(lo, x)); /* NaN passes */
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), xc);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187e-06f), r);
-  const __m512 z = _mm512_mul_ps(r, r);
-  __m512 q = _mm512_fmadd_ps(_mm512_set1_ps(1.9875691500e-4f), r, _mm512_set1_ps(1.3981999507e-3f));
-  q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(8.3334519073e-3f));
-  q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(4.1665795894e-2f));
-  q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(1.6666665459e-1f));
-  q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(5.0000001201e-1f));
-  e.p = _mm512_fmadd_ps(q, z, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  const __m512i ni = _mm512_cvtps_epi32(n);
-  const __m512i n1 = _mm512_srai_epi32(ni, 1);
-  const __m512i n2 = _mm512_sub_epi32(ni, n1);
-  const __m512i bias = _mm512_set1_epi32(127);
-  e.s1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n1, bias), 23));
-  e.s2 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(n2, bias), 23));
-  /* below the clamp the result is 0; lanes that are not below it (NaN included) keep s2 */
-  e.s2 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, lo, _CMP_NLT_UQ), e.s2);
+  const __m512 a = cnnrt_f32_neg_abs_avx512_ps(x);
+  e.n = _mm512_roundscale_ps(_mm512_mul_ps(a, _mm512_set1_ps(1.44269504088896341f)),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  /* max returns its second operand when either is NaN: NaN flows through */
+  const __m512 t = _mm512_max_ps(_mm512_set1_ps(-150.0f), a);
+  const __m512 np = _mm512_max_ps(_mm512_set1_ps(-216.0f), e.n); /* = round(t / ln 2) */
+  __m512 r = _mm512_fnmadd_ps(np, _mm512_set1_ps(0.693145751953125f), t); /* exact */
+  r = _mm512_fnmadd_ps(np, _mm512_set1_ps(1.428606765330187e-06f), r);
+  __m512 q = _mm512_fmadd_ps(_mm512_set1_ps(8.290315047e-03f), r, _mm512_set1_ps(4.189793020e-02f));
+  q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(1.666763574e-01f));
+  q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(4.999915063e-01f));
+  q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(9.999997020e-01f));
+  e.p = _mm512_fmadd_ps(q, r, _mm512_set1_ps(1.0f));
   return e;
 }
 
@@ -356,27 +364,24 @@ static inline __m512 cnnrt_f32_recip_avx512_ps(__m512 d) {
   return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(1.0f)), r);
 }
 
-/* -|x| (sign bit set; integer form: _mm512_or_ps needs AVX512DQ) */
-static inline __m512 cnnrt_f32_neg_abs_avx512_ps(__m512 x) {
-  return _mm512_castsi512_ps(
-      _mm512_or_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int32_t)0x80000000u)));
-}
-
+/* 1 / (1 + e^-|x|) for x >= 0, e^-|x| / (1 + e^-|x|) below (the power of two applied last). */
 static inline __m512 cnnrt_f32_sigmoid_avx512_ps(__m512 x) {
-  const __m512 one = _mm512_set1_ps(1.0f);
-  const cnnrt_f32_exp_parts_avx512 ep = cnnrt_f32_exp_split_avx512_ps(cnnrt_f32_neg_abs_avx512_ps(x));
-  const __m512 e = _mm512_mul_ps(_mm512_mul_ps(ep.p, ep.s1), ep.s2);
-  const __m512 num =
-      _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ), e, one);
-  return _mm512_mul_ps(num, cnnrt_f32_recip_avx512_ps(_mm512_add_ps(one, e)));
+  const cnnrt_f32_exp_parts_avx512 ep = cnnrt_f32_exp_neg_abs_avx512_ps(x);
+  const __m512 rc =
+      cnnrt_f32_recip_avx512_ps(_mm512_add_ps(_mm512_set1_ps(1.0f), _mm512_scalef_ps(ep.p, ep.n)));
+  const __m512 neg = _mm512_scalef_ps(_mm512_mul_ps(ep.p, rc), ep.n);
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ), neg, rc);
 }
 
+/* x / (1 + e^-|x|) for x >= 0, x e^-|x| / (1 + e^-|x|) below (the power of two applied last, so
+ * results in the denormal range are rounded once; x = -inf gives scalef(-inf, -inf) = NaN, the
+ * scalar x * sigmoid(x) = -inf * 0). */
 static inline __m512 cnnrt_f32_silu_avx512_ps(__m512 x) {
-  const __m512 one = _mm512_set1_ps(1.0f);
-  const cnnrt_f32_exp_parts_avx512 e = cnnrt_f32_exp_split_avx512_ps(cnnrt_f32_neg_abs_avx512_ps(x));
-  const __m512 ev = _mm512_mul_ps(_mm512_mul_ps(e.p, e.s1), e.s2); /* e^-|x| */
-  const __m512 q = _mm512_mul_ps(x, cnnrt_f32_recip_avx512_ps(_mm512_add_ps(one, ev)));
-  const __m512 neg = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(q, e.p), e.s1), e.s2);
+  const cnnrt_f32_exp_parts_avx512 ep = cnnrt_f32_exp_neg_abs_avx512_ps(x);
+  const __m512 rc =
+      cnnrt_f32_recip_avx512_ps(_mm512_add_ps(_mm512_set1_ps(1.0f), _mm512_scalef_ps(ep.p, ep.n)));
+  const __m512 q = _mm512_mul_ps(x, rc);
+  const __m512 neg = _mm512_scalef_ps(_mm512_mul_ps(q, ep.p), ep.n);
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ), neg, q);
 }
 

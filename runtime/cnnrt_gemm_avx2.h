@@ -224,9 +224,35 @@ CNNRT_AVX2_INLINE void cnnrt_gemm_avx2_store8(float *c, const float *bias, const
  * cnnrt_act_avx2.h (~3e-7 relative, see there). Kept apart from the stores: evaluated while
  * the accumulators are live, their polynomials would make gcc / clang spill accumulators inside
  * the k loop. The tile is still in L1. */
+#if defined(CNNRT_ACT_AVX512)
+/* SiLU / sigmoid over the rows of a stored tile with the switch outside the row loop, so that
+ * the 16-lane function's constants stay in registers for the whole tile (a call of
+ * cnnrt_f32_act_avx2 per row of 8..32 floats reloaded them every row, and measured ~2x the
+ * array kernel's time per element inside the 1x1 convolutions). */
+#define CNNRT_GEMM_TILE_ACT512(FN)                                                                 \
+  for (int64_t r = 0; r < mr; r++) {                                                               \
+    float *row = c + r * ldc;                                                                      \
+    for (int64_t j = 0; j < nr; j += 16) {                                                         \
+      const __mmask16 m_ =                                                                         \
+          nr - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (nr - j)) - 1u);                    \
+      _mm512_mask_storeu_ps(row + j, m_, FN(_mm512_maskz_loadu_ps(m_, row + j)));                  \
+    }                                                                                              \
+  }
+#endif
+
 static inline void cnnrt_gemm_avx2_scalar_act(float *c, int64_t ldc, int64_t mr, int64_t nr,
                                               const cnnrt_gemm_avx2_epi *e) {
   if (e->last && !cnnrt_avx2_act_is_vector(e->act)) {
+#if defined(CNNRT_ACT_AVX512)
+    if (e->act == CNNRT_ACT_SILU) {
+      CNNRT_GEMM_TILE_ACT512(cnnrt_f32_silu_avx512_ps)
+      return;
+    }
+    if (e->act == CNNRT_ACT_SIGMOID) {
+      CNNRT_GEMM_TILE_ACT512(cnnrt_f32_sigmoid_avx512_ps)
+      return;
+    }
+#endif
     for (int64_t r = 0; r < mr; r++) {
       cnnrt_f32_act_avx2(e->act, e->alpha, e->beta, nr, c + r * ldc, c + r * ldc);
     }
@@ -1017,6 +1043,58 @@ static inline int cnnrt_conv_avx2_pointwise(const cnnrt_conv_geom *g) {
 }
 
 
+/* A pointwise convolution of 1-pixel images (squeeze-excitation's two 1x1 convolutions after
+ * the global average pool) is a matrix-vector product per image: the GEMM would run its 6x8
+ * tile with one valid column in eight and apply the activation row by row. Here each 6-row
+ * panel of the packed weights is streamed once against the image's channel vector x: per k step
+ * one 8-float load of the panel (6 rows; the 2 extra lanes are the next step's, ignored, and the
+ * last step's load is masked so nothing past the panel is read), one broadcast of x[kk] and one
+ * FMA, four steps in flight. y gets act(W x + bias + residual) for the rows of panels
+ * [panel0, panel1); residual may be y itself. */
+static inline void cnnrt_f32_gemv_packed_a_avx2(int64_t m, int64_t k, const float *a_packed,
+                                                const float *x, const float *bias,
+                                                const float *residual, float *y, int64_t act,
+                                                float alpha, float beta, int64_t panel0,
+                                                int64_t panel1) {
+  const __m256i six = cnnrt_avx2_lane_mask(6);
+  for (int64_t pn = panel0; pn < panel1; pn++) {
+    const float *a = a_packed + pn * 6 * k;
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    int64_t kk = 0;
+    for (; kk + 5 <= k; kk += 4) { /* the 8-float loads end inside step kk + 4 */
+      s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + 6 * kk), _mm256_broadcast_ss(x + kk), s0);
+      s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + 6 * kk + 6), _mm256_broadcast_ss(x + kk + 1), s1);
+      s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + 6 * kk + 12), _mm256_broadcast_ss(x + kk + 2), s2);
+      s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + 6 * kk + 18), _mm256_broadcast_ss(x + kk + 3), s3);
+    }
+    for (; kk + 1 < k; kk++) {
+      s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + 6 * kk), _mm256_broadcast_ss(x + kk), s0);
+    }
+    if (kk < k) { /* the panel's last step: 6 floats only */
+      s1 = _mm256_fmadd_ps(_mm256_maskload_ps(a + 6 * kk, six), _mm256_broadcast_ss(x + kk), s1);
+    }
+    float v[8];
+    _mm256_storeu_ps(v, _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    const int64_t rows = cnnrt_gemm_avx2_min(6, m - 6 * pn);
+    for (int64_t r = 0; r < rows; r++) {
+      const int64_t i = 6 * pn + r;
+      float t = v[r];
+      if (bias != NULL) {
+        t += bias[i];
+      }
+      if (residual != NULL) {
+        t += residual[i];
+      }
+      y[i] = t;
+    }
+  }
+  const int64_t i0 = 6 * panel0, i1 = cnnrt_gemm_avx2_min(m, 6 * panel1);
+  if (i1 > i0) {
+    cnnrt_f32_act_avx2(act, alpha, beta, i1 - i0, y + i0, y + i0);
+  }
+}
+
 /* Task `task` of n_tasks: output pixels [lo, hi) of the flattened (batch, pixel) range from
  * cnnrt_f32_gemm_avx2_split(n * P, task, n_tasks), all output channels.
  * x [n, c_in, in...], w_packed = cnnrt_f32_pack_a_mr6(c_out, c_in * kvol, w), bias [c_out] or
@@ -1033,12 +1111,24 @@ static inline void cnnrt_f32_conv_gemm_avx2_range(const cnnrt_conv_params *p, co
   const int64_t m = p->c_out;
   const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
   const int64_t P = g.out[0] * g.out[1] * g.out[2];
+  const int pointwise = cnnrt_conv_avx2_pointwise(&g);
+  if (pointwise && P == 1) {
+    /* 1-pixel images: one GEMV per image, the tasks split the weight panels (every image), so
+     * that both threads stream their own part of the weights. */
+    const int64_t panels = (m + 5) / 6;
+    const int64_t pa = panels * task / n_tasks, pb = panels * (task + 1) / n_tasks;
+    for (int64_t b = 0; b < p->n; b++) {
+      cnnrt_f32_gemv_packed_a_avx2(m, k, w_packed, x + b * p->c_in, bias,
+                                   residual != NULL ? residual + b * m : NULL, y + b * m, p->act,
+                                   p->alpha, p->beta, pa, pb);
+    }
+    return;
+  }
   int64_t lo, hi;
   cnnrt_f32_gemm_avx2_split(p->n * P, task, n_tasks, &lo, &hi);
   if (m <= 0 || lo >= hi) {
     return;
   }
-  const int pointwise = cnnrt_conv_avx2_pointwise(&g);
   const int vec_pack = cnnrt_conv_avx2_fits_i32(&g);
   const int64_t kc_max = cnnrt_gemm_avx2_kc(k);
   const int64_t nc_blk = cnnrt_gemm_avx2_nc(P);

@@ -190,6 +190,22 @@ static void test_silu(void **state) {
   check_fn("silu", cnnrt_f32_silu_avx2, ref_silu, 2e-6, -200, 200);
 }
 
+/* The epilogue's sigmoid and SiLU (cnnrt_f32_act_avx2: the 16-lane forms in the -mavx512f
+ * build of this test, which the conv / GEMM / depthwise kernels apply) over the same dense sweep
+ * and special values as the array kernels. */
+static void epilogue_sigmoid(int64_t n, const float *x, float *y) {
+  cnnrt_f32_act_avx2(CNNRT_ACT_SIGMOID, 0.0f, 0.0f, n, x, y);
+}
+static void epilogue_silu(int64_t n, const float *x, float *y) {
+  cnnrt_f32_act_avx2(CNNRT_ACT_SILU, 0.0f, 0.0f, n, x, y);
+}
+
+static void test_epilogue_sweep(void **state) {
+  (void)state;
+  check_fn("epi_sigmoid", epilogue_sigmoid, ref_sigmoid, 2e-6, -200, 200);
+  check_fn("epi_silu", epilogue_silu, ref_silu, 2e-6, -200, 200);
+}
+
 static void test_mish(void **state) {
   (void)state;
   check_fn("mish", cnnrt_f32_mish_avx2, ref_mish, 2e-6, -200, 200);
@@ -406,7 +422,7 @@ int main(void) {
       cmocka_unit_test(test_silu),       cmocka_unit_test(test_mish),
       cmocka_unit_test(test_hard_swish), cmocka_unit_test(test_relu),
       cmocka_unit_test(test_gelu),       cmocka_unit_test(test_tails),
-      cmocka_unit_test(test_epilogue_act),
+      cmocka_unit_test(test_epilogue_act), cmocka_unit_test(test_epilogue_sweep),
       cmocka_unit_test(test_epilogue_tails), cmocka_unit_test(test_softmax),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

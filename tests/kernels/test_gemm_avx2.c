@@ -445,7 +445,7 @@ static int run_conv_case(const conv_case *t, int id) {
       cnnrt_f32_conv_gemm_avx2(&p, x, wp, bias, t->inplace ? y : res, y, scratch);
       free(scratch);
     } else {
-      for (int64_t task = 0; task < nt; task++) {
+      for (int64_t task = nt - 1; task >= 0; task--) { /* last to first */
         void *scratch = malloc((size_t)sb);
         assert_non_null(scratch);
         cnnrt_f32_conv_gemm_avx2_range(&p, x, wp, bias, t->inplace ? y : res, y, scratch, task, nt);
@@ -513,6 +513,19 @@ static const conv_case conv_cases[] = {
      0, 0, CNNRT_ACT_RELU}, /* stride 2, rows of 20: deinterleaved loads */
     {2, 1, 3, 7, A3(12, 70, 1), A3(7, 7, 1), A3(2, 2, 1), A3(1, 1, 1), A3(3, 3, 0), A3(3, 3, 0), 1,
      0, 0, CNNRT_ACT_NONE}, /* ResNet stem with rows of 35 */
+    /* pointwise on 1-pixel images (squeeze-excitation): the GEMV over the packed panels */
+    {2, 1, 48, 35, A3(1, 1, 1), A3(1, 1, 1), A3(1, 1, 1), A3(1, 1, 1), A3(0, 0, 0), A3(0, 0, 0), 1,
+     0, 0, CNNRT_ACT_SIGMOID}, /* k multiple of 4, last panel of 5 rows */
+    {2, 3, 13, 7, A3(1, 1, 1), A3(1, 1, 1), A3(1, 1, 1), A3(1, 1, 1), A3(0, 0, 0), A3(0, 0, 0), 1,
+     1, 1, CNNRT_ACT_SILU}, /* batch 3, odd k, in-place residual */
+    {2, 1, 1, 6, A3(1, 1, 1), A3(1, 1, 1), A3(1, 1, 1), A3(1, 1, 1), A3(0, 0, 0), A3(0, 0, 0), 0,
+     0, 0, CNNRT_ACT_NONE}, /* k = 1: the masked step alone */
+    {2, 2, 700, 20, A3(1, 1, 1), A3(1, 1, 1), A3(1, 1, 1), A3(1, 1, 1), A3(0, 0, 0), A3(0, 0, 0), 0,
+     1, 0, CNNRT_ACT_RELU}, /* long k, separate residual */
+    {1, 1, 6, 1, A3(1, 1, 1), A3(1, 1, 1), A3(1, 1, 1), A3(1, 1, 1), A3(0, 0, 0), A3(0, 0, 0), 1,
+     0, 0, CNNRT_ACT_HARD_SWISH}, /* one output channel, 1-D */
+    {2, 1, 5, 1160, A3(1, 1, 1), A3(1, 1, 1), A3(1, 1, 1), A3(1, 1, 1), A3(0, 0, 0), A3(0, 0, 0),
+     1, 0, 0, CNNRT_ACT_SILU}, /* many panels over the tasks */
 };
 
 static void test_conv(void **state) {

@@ -14,6 +14,8 @@ Models (all with random, seeded weights -- nothing is downloaded):
     resnet18       torchvision resnet18,      input 1x3x64x64
     mobilenet_v2   torchvision mobilenet_v2,  input 1x3x64x64
     squeezenet1_1  torchvision squeezenet1_1, input 1x3x64x64
+    efficientnet_b0 torchvision efficientnet_b0, input 1x3x64x64 (SiLU, squeeze-excitation,
+                   5x5 depthwise)
     unet           small 2-level U-Net (ConvTranspose, Concat, bilinear+nearest Resize), 1x3x32x32
     zoo            assorted ops (GroupNorm, Hardswish, SiLU, GELU, shuffle, ...), 1x3x32x32
 BatchNorm running stats and affine params are re-initialised with random non-trivial
@@ -145,6 +147,7 @@ MODELS = {
     "resnet18":      (lambda: _tv("resnet18"),      (1, 3, 64, 64), None, None),
     "mobilenet_v2":  (lambda: _tv("mobilenet_v2"),  (1, 3, 64, 64), None, None),
     "squeezenet1_1": (lambda: _tv("squeezenet1_1"), (1, 3, 64, 64), ["input"], ["logits"]),
+    "efficientnet_b0": (lambda: _tv("efficientnet_b0"), (1, 3, 64, 64), None, None),
     "unet":          (lambda: UNet(),               (1, 3, 32, 32), ["image"], ["mask"]),
     "zoo":           (lambda: Zoo(),                (1, 3, 32, 32), ["zoo/in:0"], ["zoo/probs:0"]),
 }
