@@ -35,7 +35,8 @@
  *   Tile            dy viewed as [r0, d0, r1, d1, ...], ReduceSum over the r's
  *   strided Slice   reversed (negative steps), each element padded by step-1 zeros, Pad
  *   Pad             per axis: constant a Slice, reflect/edge the centre plus the border regions
- *                   mirrored back / summed onto the edge, wrap whole periods summed; then a zero
+ *                   mirrored back / summed onto the edge (numpy's long reflect: periods folded),
+ *                   wrap whole periods summed; then a zero
  *                   Pad puts back what negative pads cropped
  *   LpPool          |x|^(p-2) x times AveragePool's adjoint of dy y^(1-p) (Expand if global)
  *   Depth/SpaceToDepth  Reshape, Transpose by the inverse permutation, Reshape
@@ -1191,6 +1192,31 @@ static int reduce_sum_axis(ad *a, int x, int k, int keepdims) {
   return finish(a, id) ? r : -1;
 }
 
+/* The adjoint of one axis of a wrap Pad of data of length n with b >= 0 pads before: output o
+ * is element (o - b) mod n. g is shifted (zeros in front) so that its first element is a copy of
+ * element 0, zero-filled to m whole periods, viewed as [m, n] and summed over m. */
+static int wrap_axis_grad(ad *a, int g, int k, int64_t b, int64_t n) {
+  const cn_value *v = &a->g->values[g];
+  const int rank = v->rank;
+  if (rank >= CN_MAX_RANK) {
+    unsupported(a, "wrap (or long reflect) Pad of a rank-8 tensor");
+    return -1;
+  }
+  int64_t shift = (n - b % n) % n, len = shift + v->dims[k], m = (len + n - 1) / n;
+  int64_t dims[CN_MAX_RANK];
+  for (int j = 0, i = 0; j < rank; j++) {
+    dims[i++] = j == k ? m : v->dims[j];
+    if (j == k) {
+      dims[i++] = n;
+    }
+  }
+  int t = pad_axis(a, g, k, shift, m * n - len);
+  if (t < 0) {
+    return -1;
+  }
+  return reduce_sum_axis(a, reshape_to(a, t, rank + 1, dims), k, 0);
+}
+
 /* The adjoint of one axis of a reflect/edge Pad of data of length n (n >= 1) with b >= 0 pads
  * before and e >= 0 after: the centre of g plus the border regions added back where they were
  * read from (mirrored for reflect, summed onto the first or last element for edge). */
@@ -1199,8 +1225,16 @@ static int border_axis_grad(ad *a, int64_t mode, int g, int k, int64_t b, int64_
     mode = CNNRT_PAD_EDGE; /* (reflect of one element repeats it, as numpy) */
   }
   if (mode == CNNRT_PAD_REFLECT && (b > n - 1 || e > n - 1)) {
-    unsupported(a, "reflect Pad with pads longer than the axis minus one");
-    return -1;
+    /* numpy's back-and-forth reflection: output o reads (o - b) mod 2(n-1) =: m, element m for
+     * m < n, else 2(n-1) - m. Whole periods summed (as wrap), then the period's second half
+     * (elements n-2 .. 1, reversed) added onto the first. */
+    int64_t period = 2 * (n - 1);
+    int per = wrap_axis_grad(a, g, k, b, period);
+    if (per < 0 || n == 2) { /* (n == 2: the period is the two elements) */
+      return per;
+    }
+    int second = slice_steps(a, slice_steps(a, per, k, n, period, 1), k, n - 3, -(n - 2) - 1, -1);
+    return binary(a, CN_OP_ADD, slice_steps(a, per, k, 0, n, 1), pad_axis(a, second, k, 1, 1));
   }
   int sum = slice_steps(a, g, k, b, b + n, 1);
   for (int side = 0; side < 2 && sum >= 0; side++) {
@@ -1219,31 +1253,6 @@ static int border_axis_grad(ad *a, int64_t mode, int g, int k, int64_t b, int64_
     sum = part < 0 ? -1 : binary(a, CN_OP_ADD, sum, part);
   }
   return sum;
-}
-
-/* The adjoint of one axis of a wrap Pad of data of length n with b >= 0 pads before: output o
- * is element (o - b) mod n. g is shifted (zeros in front) so that its first element is a copy of
- * element 0, zero-filled to m whole periods, viewed as [m, n] and summed over m. */
-static int wrap_axis_grad(ad *a, int g, int k, int64_t b, int64_t n) {
-  const cn_value *v = &a->g->values[g];
-  const int rank = v->rank;
-  if (rank >= CN_MAX_RANK) {
-    unsupported(a, "wrap Pad of a tensor of the largest rank");
-    return -1;
-  }
-  int64_t shift = (n - b % n) % n, len = shift + v->dims[k], m = (len + n - 1) / n;
-  int64_t dims[CN_MAX_RANK];
-  for (int j = 0, i = 0; j < rank; j++) {
-    dims[i++] = j == k ? m : v->dims[j];
-    if (j == k) {
-      dims[i++] = n;
-    }
-  }
-  int t = pad_axis(a, g, k, shift, m * n - len);
-  if (t < 0) {
-    return -1;
-  }
-  return reduce_sum_axis(a, reshape_to(a, t, rank + 1, dims), k, 0);
 }
 
 /* The gradient of Pad (cnnrt_pad): negative pads crop first, then each axis is padded by its

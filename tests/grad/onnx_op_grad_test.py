@@ -38,27 +38,25 @@ def lrn(x, size, alpha, beta, bias):
 
 def pad_by_map(x, pads, mode):
     """ONNX Pad (cnnrt_pad, onnxruntime): negative pads crop first, then each axis is padded
-    from the cropped data: wrap periodically, edge by repeating the end elements, reflect as
-    numpy (pads < length)."""
+    from the cropped data as numpy.pad does (wrap periodically, edge by repeating the end
+    elements, reflect back and forth also for pads >= the length): per axis an index map taken
+    from numpy.pad of 0..n-1 (wrap: o mod n), applied with index_select."""
     r = x.dim()
     for k in range(r):
         b, e = pads[k], pads[r + k]
         n = x.shape[k]
         x = x.narrow(k, max(-b, 0), n - max(-b, 0) - max(-e, 0))
-        n = x.shape[k]
-        o = torch.arange(-max(b, 0), n + max(e, 0))
-        if mode == "wrap":
-            idx = o % n
-        elif mode == "edge":
-            idx = o.clamp(0, n - 1)
+        if mode == "wrap":  # (numpy 1.24's wrap repeats a partial period first when pad > n)
+            idx = np.arange(-max(b, 0), x.shape[k] + max(e, 0)) % x.shape[k]
         else:
-            idx = torch.where(o < 0, -o, torch.where(o >= n, 2 * (n - 1) - o, o))
-        x = x.index_select(k, idx)
+            idx = np.pad(np.arange(x.shape[k]), (max(b, 0), max(e, 0)), mode=mode)
+        x = x.index_select(k, torch.tensor(idx))
     return x
 
 
 WRAP_PADS = [0, 1, 6, -1, 0, 0, 3, 2]     # axis 2: pads longer than the axis; axis 3: a crop
 CROP_PADS = [0, -1, 2, -2, 1, 0, -1, 3]   # crops then reflect/edge on the cropped data
+LONG_PADS = [0, 3, 6, 1, 0, 2, 3, 5]      # reflect pads >= the length (2, 4, 3): back and forth
 
 CASES = {
     # name: (op, attributes, input shape, reference)
@@ -86,6 +84,7 @@ CASES = {
     "pad_wrap": ("Pad", dict(mode="wrap"), (2, 3, 4, 5), lambda x: pad_by_map(x, WRAP_PADS, "wrap")),
     "pad_wrap_1d": ("Pad", dict(mode="wrap"), (3, 4), lambda x: pad_by_map(x, [2, 9, 0, -1], "wrap")),
     "pad_reflect_crop": ("Pad", dict(mode="reflect"), (2, 4, 5, 6), lambda x: pad_by_map(x, CROP_PADS, "reflect")),
+    "pad_reflect_long": ("Pad", dict(mode="reflect"), (2, 2, 4, 3), lambda x: pad_by_map(x, LONG_PADS, "reflect")),
     "pad_edge_crop": ("Pad", dict(mode="edge"), (2, 4, 5, 6), lambda x: pad_by_map(x, CROP_PADS, "edge")),
     # ReduceProd over two axes with windows holding 0, 1 and 2 zeros (ZEROS below)
     "reduce_prod_axes": ("ReduceProd", dict(axes=[1, 3], keepdims=0), (2, 3, 4, 2),
@@ -107,6 +106,7 @@ EXTRA = {"layernorm": ([("ln_scale", LN_SCALE), ("ln_bias", LN_BIAS)], 17),
          "pad_wrap": ([("pads", np.array(WRAP_PADS, np.int64))], 13),
          "pad_wrap_1d": ([("pads", np.array([2, 9, 0, -1], np.int64))], 13),
          "pad_reflect_crop": ([("pads", np.array(CROP_PADS, np.int64))], 13),
+         "pad_reflect_long": ([("pads", np.array(LONG_PADS, np.int64))], 13),
          "pad_edge_crop": ([("pads", np.array(CROP_PADS, np.int64))], 13),
          "resize_scales_param": ([("roi", np.array([0, 0, 0, 0, 1, 1, 1, 1], np.float32)),
                                   ("scales", np.array([1, 1, 2, 1.5], np.float32))], 13)}
