@@ -34,10 +34,10 @@
  *   MatMul (1-D)    the operand promoted to a row/column, dy given the unit axis back
  *   Tile            dy viewed as [r0, d0, r1, d1, ...], ReduceSum over the r's
  *   strided Slice   reversed (negative steps), each element padded by step-1 zeros, Pad
- *   Pad             per axis: constant a Slice, reflect/edge the centre plus the border regions
+ *   Pad             constant: a Slice; per axis, reflect/edge: the centre plus the border regions
  *                   mirrored back / summed onto the edge (numpy's long reflect: periods folded),
- *                   wrap whole periods summed; then a zero
- *                   Pad puts back what negative pads cropped
+ *                   wrap: whole periods summed; then a zero Pad puts back what negative pads
+ *                   cropped
  *   LpPool          |x|^(p-2) x times AveragePool's adjoint of dy y^(1-p) (Expand if global)
  *   Depth/SpaceToDepth  Reshape, Transpose by the inverse permutation, Reshape
  *   LRN             closed form with channel-window sums (AveragePool over [N, 1, C, rest])
@@ -1256,13 +1256,14 @@ static int border_axis_grad(ad *a, int64_t mode, int g, int k, int64_t b, int64_
 }
 
 /* The gradient of Pad (cnnrt_pad): negative pads crop first, then each axis is padded by its
- * mode from the cropped data. So per axis: the mode's adjoint from dy down to the cropped length
- * (constant: a Slice; reflect/edge: border_axis_grad; wrap: wrap_axis_grad), then one zero Pad
+ * mode from the cropped data. So: the mode's adjoint from dy down to the cropped lengths
+ * (constant: one Slice of all axes; per axis, reflect/edge: border_axis_grad; wrap:
+ * wrap_axis_grad), then one zero Pad
  * places the cropped gradient back into x's shape (zeros where the crop dropped elements). */
 static int pad_grad(ad *a, const cnnrt_pad_params *p, int dy) {
   const int rank = (int)p->rank;
-  int64_t place[2 * CN_MAX_RANK];
-  bool crop = false;
+  int64_t place[2 * CN_MAX_RANK], starts[CN_MAX_RANK], ends[CN_MAX_RANK];
+  bool crop = false, padded = false;
   int g = dy;
   for (int k = 0; k < rank && g >= 0; k++) {
     /* (as cnnrt_pad: `front` pad positions, `nc` kept elements from `lo`, then `back`) */
@@ -1274,6 +1275,8 @@ static int pad_grad(ad *a, const cnnrt_pad_params *p, int dy) {
     place[k] = lo;
     place[rank + k] = in - lo - nc;
     crop |= lo != 0 || in - lo - nc != 0;
+    starts[k] = front;
+    ends[k] = front + nc;
     if (nc == 0 || out == 0) { /* nothing of x reaches the output */
       int64_t dims[CN_MAX_RANK];
       for (int j = 0; j < rank; j++) {
@@ -1284,11 +1287,18 @@ static int pad_grad(ad *a, const cnnrt_pad_params *p, int dy) {
     if (front == 0 && back == 0) {
       continue;
     }
+    padded = true;
     switch (p->mode) {
-    case CNNRT_PAD_CONSTANT: g = slice_steps(a, g, k, front, front + nc, 1); break;
+    case CNNRT_PAD_CONSTANT: break; /* (one Slice of all axes below) */
     case CNNRT_PAD_WRAP: g = wrap_axis_grad(a, g, k, front, nc); break;
     default: g = border_axis_grad(a, p->mode, g, k, front, nc, back); break;
     }
+  }
+  if (g >= 0 && padded && p->mode == CNNRT_PAD_CONSTANT) {
+    int id = begin_node(a, CN_OP_SLICE, 9, &dy, 1, 1, &g);
+    attr_ints(a, id, "starts", starts, rank);
+    attr_ints(a, id, "ends", ends, rank);
+    g = finish(a, id) ? g : -1;
   }
   if (g < 0 || !crop) {
     return g;
