@@ -17,20 +17,27 @@
  *                   batch_norm_train_grad (batch statistics)
  *   activations     act_grad (from x or from y, whichever is exact and cheap), Neg
  *   Softmax & co.   softmax_grad, log_softmax_grad
- *   Add/Sub/Mul/Div/Pow(constant exponent)/Sum/Mean with broadcasting: elementwise ops, then
- *                   ReduceSum + Reshape back to each operand's shape
+ *   Add/Sub/Mul/Div/Pow/Sum/Mean with broadcasting: elementwise ops, then ReduceSum + Reshape
+ *                   back to each operand's shape (Pow's exponent: y ln(a) dy, PyTorch's masks)
+ *   Clip            act_grad for constant bounds; Where masks (torch.clamp's) for run-time or
+ *                   differentiated bounds, which get the summed dy where they were taken
  *   views           Reshape back to the input's shape; Transpose by the inverse permutation
- *   Concat/Split    Slice / Concat;  Slice/Pad: Pad / Slice;  Expand: ReduceSum
+ *   Concat/Split    Slice / Concat;  Slice: Pad;  Expand: ReduceSum
  *   ReduceSum/Mean  Reshape + Expand (+ Mul by 1/count)
  *   Instance/LayerNorm  instance_norm_grad, layer_norm_grad;  Resize/Upsample: resize_grad
+ *                   (roi/scales are sampling parameters: no gradient, as in PyTorch)
  *   PRelu, Where    Where of the upstream gradient (Greater for PRelu's mask)
  *   Min/Max         Where(input == result) sharing dy evenly among ties (PyTorch's maximum)
- *   ReduceMax/Min   the same per reduced window (PyTorch's amax); ReduceL1/L2/SumSquare/Prod/
- *                   LogSum/LogSumExp by their closed forms, then Expand
+ *   ReduceMax/Min   the same per reduced window (PyTorch's amax); ReduceL1/L2/SumSquare/
+ *                   LogSum/LogSumExp by their closed forms, ReduceProd by counting zeros per
+ *                   window (the product of the others), then Expand
  *   MatMul (1-D)    the operand promoted to a row/column, dy given the unit axis back
  *   Tile            dy viewed as [r0, d0, r1, d1, ...], ReduceSum over the r's
  *   strided Slice   reversed (negative steps), each element padded by step-1 zeros, Pad
- *   reflect/edge Pad  the centre plus the border regions mirrored back / summed onto the edge
+ *   Pad             constant: a Slice; per axis, reflect/edge: the centre plus the border regions
+ *                   mirrored back / summed onto the edge (numpy's long reflect: periods folded),
+ *                   wrap: whole periods summed; then a zero Pad puts back what negative pads
+ *                   cropped
  *   LpPool          |x|^(p-2) x times AveragePool's adjoint of dy y^(1-p) (Expand if global)
  *   Depth/SpaceToDepth  Reshape, Transpose by the inverse permutation, Reshape
  *   LRN             closed form with channel-window sums (AveragePool over [N, 1, C, rest])
@@ -626,8 +633,61 @@ static bool const_float_input(ad *a, const cn_node *n, int i, float def, float *
   return true;
 }
 
+/* Comparison (or And/Or) of two values as an opset-13 node, which every comparison op has. */
+static int compare(ad *a, cn_op op, int x, int y) {
+  int in[2] = {x, y};
+  return node1(a, op, 13, in, 2);
+}
+
+/* Clip with bounds read at run time (opset >= 11 inputs that are not constants, or that are
+ * differentiated), as PyTorch's clamp with tensor bounds (clamp_backward,
+ * clamp_backward_min_max), y = min(max(x, lo), hi):
+ *   dx  = dy where lo <= x <= hi (ties with a bound pass the gradient to x)
+ *   dlo = sum of dy where x < lo and lo < hi
+ *   dhi = sum of dy where x > hi or hi < lo   (lo > hi: y = hi everywhere)
+ * An absent bound is -inf / +inf and drops out of the conditions. (With lo == hi, PyTorch gives
+ * the elements outside to neither bound; so does this.) */
+static void rule_clip_runtime(ad *a, const cn_node *n, int dy) {
+  int x = n->in[0];
+  int lo = cn_has_input(n, 1) ? n->in[1] : -1, hi = cn_has_input(n, 2) ? n->in[2] : -1;
+  int zero = const_f32(a, 0.0f, 0, NULL);
+  if (wants(a, n, 0)) {
+    int in_range = -1;
+    if (lo >= 0) {
+      in_range = compare(a, CN_OP_GREATER_OR_EQUAL, x, lo);
+    }
+    if (hi >= 0) {
+      int le = compare(a, CN_OP_LESS_OR_EQUAL, x, hi);
+      in_range = in_range < 0 ? le : compare(a, CN_OP_AND, in_range, le);
+    }
+    accumulate(a, x, in_range < 0 ? dy : sum_to(a, where3(a, in_range, dy, zero), x));
+  }
+  if (wants(a, n, 1)) {
+    int below = compare(a, CN_OP_LESS, x, lo);
+    if (hi >= 0) {
+      below = compare(a, CN_OP_AND, below, compare(a, CN_OP_LESS, lo, hi));
+    }
+    accumulate(a, lo, sum_to(a, where3(a, below, dy, zero), lo));
+  }
+  if (wants(a, n, 2)) {
+    int above = compare(a, CN_OP_GREATER, x, hi);
+    if (lo >= 0) {
+      above = compare(a, CN_OP_OR, above, compare(a, CN_OP_LESS, hi, lo));
+    }
+    accumulate(a, hi, sum_to(a, where3(a, above, dy, zero), hi));
+  }
+}
+
 static void rule_unary(ad *a, const cn_node *n, int dy) {
   int x = n->in[0], y = n->out[0];
+  if (n->op == CN_OP_CLIP && n->opset >= 11) {
+    float lo, hi;
+    if (wants(a, n, 1) || wants(a, n, 2) || !const_float_input(a, n, 1, -INFINITY, &lo) ||
+        !const_float_input(a, n, 2, INFINITY, &hi)) {
+      rule_clip_runtime(a, n, dy);
+      return;
+    }
+  }
   if (!wants(a, n, 0)) {
     return;
   }
@@ -664,10 +724,10 @@ static void rule_unary(ad *a, const cn_node *n, int dy) {
     if (n->opset < 11) {
       alpha = cn_attr_float(n, "min", -INFINITY);
       beta = cn_attr_float(n, "max", INFINITY);
-    } else if (!const_float_input(a, n, 1, -INFINITY, &alpha) ||
-               !const_float_input(a, n, 2, INFINITY, &beta)) {
-      unsupported(a, "Clip with bounds computed at run time");
-      return;
+    } else { /* constant bounds (the run-time ones went to rule_clip_runtime) */
+      bool ok = const_float_input(a, n, 1, -INFINITY, &alpha) &&
+                const_float_input(a, n, 2, INFINITY, &beta);
+      CN_ASSERT(ok);
     }
     break;
   case CN_OP_SQRT: kind = CNNRT_GRAD_SQRT; break;
@@ -696,6 +756,37 @@ static void rule_unary(ad *a, const cn_node *n, int dy) {
   }
 }
 
+/* y = a^b with a run-time, non-scalar or differentiated exponent, as PyTorch's pow_backward_self
+ * and pow_backward_exponent:
+ *   da = b a^(b-1) dy, 0 where b == 0 (else 0 * a^-1 would give NaN at a == 0)
+ *   db = y ln(a) dy,   0 where a == 0 and b >= 0 (the limit of a^b ln a for b > 0; 0^0 := 1)
+ * (a < 0 gives ln(a) = NaN in db, as in PyTorch), each summed back to its operand's shape. An
+ * integer exponent is cast to float first (it gets no gradient: only float values do). */
+static void rule_pow(ad *a, const cn_node *n, int dy) {
+  int A = n->in[0], B = n->in[1], y = n->out[0];
+  int bf = B;
+  if (a->g->values[B].dtype != CNNRT_F32) {
+    int id = begin_node(a, CN_OP_CAST, 13, &B, 1, 1, &bf);
+    attr_int(a, id, "to", 1); /* TensorProto.FLOAT */
+    if (!finish(a, id)) {
+      return;
+    }
+  }
+  int zero = const_f32(a, 0.0f, 0, NULL);
+  if (wants(a, n, 0)) {
+    int t = binary(a, CN_OP_POW, A, binary(a, CN_OP_SUB, bf, const_f32(a, 1.0f, 0, NULL)));
+    int d = binary(a, CN_OP_MUL, dy, binary(a, CN_OP_MUL, bf, t));
+    accumulate(a, A, sum_to(a, where3(a, compare(a, CN_OP_EQUAL, bf, zero), zero, d), A));
+  }
+  if (wants(a, n, 1)) {
+    int ln = node1(a, CN_OP_LOG, 13, &A, 1);
+    int d = binary(a, CN_OP_MUL, dy, binary(a, CN_OP_MUL, y, ln));
+    int mask = compare(a, CN_OP_AND, compare(a, CN_OP_EQUAL, A, zero),
+                       compare(a, CN_OP_GREATER_OR_EQUAL, bf, zero));
+    accumulate(a, B, sum_to(a, where3(a, mask, zero, d), B));
+  }
+}
+
 static void rule_binary(ad *a, const cn_node *n, int dy) {
   int A = n->in[0], B = n->n_in > 1 ? n->in[1] : -1, y = n->out[0];
   switch (n->op) {
@@ -720,16 +811,17 @@ static void rule_binary(ad *a, const cn_node *n, int dy) {
     break;
   case CN_OP_POW: {
     const cn_value *e = &a->g->values[B];
-    if (wants(a, n, 1) || e->kind != CN_VALUE_CONST || cn_value_numel(e) != 1 ||
-        !cn_dtype_is_float(e->dtype)) {
-      unsupported(a, "Pow is differentiated only for a constant scalar exponent");
-      return;
-    }
-    if (wants(a, n, 0)) { /* b * a^(b-1) */
+    if (!wants(a, n, 1) && e->kind == CN_VALUE_CONST && cn_value_numel(e) == 1 &&
+        cn_dtype_is_float(e->dtype)) { /* constant scalar exponent: b * a^(b-1) */
       float b = (float)cn_value_get_float(e, 0);
+      if (b == 0.0f) {
+        return; /* y = 1: a zero gradient (PyTorch's 0 also where a == 0) */
+      }
       int t = binary(a, CN_OP_POW, A, const_f32(a, b - 1.0f, 0, NULL));
       accumulate(a, A, sum_to(a, binary(a, CN_OP_MUL, dy, scale_by(a, t, b)), A));
+      break;
     }
+    rule_pow(a, n, dy);
     break;
   }
   case CN_OP_PRELU: { /* y = x > 0 ? x : slope * x */
@@ -894,12 +986,9 @@ static void rule_resize(ad *a, const cn_node *n, int dy) {
   if (!wants(a, n, 0)) {
     return;
   }
-  for (int i = 1; i < n->n_in; i++) {
-    if (wants(a, n, i)) {
-      unsupported(a, "Resize with scales or sizes computed from differentiated values");
-      return;
-    }
-  }
+  /* roi, scales and sizes are discrete sampling parameters: like PyTorch's interpolate
+   * (scale_factor and size get no gradient), they get none even when computed from
+   * differentiated values. */
   if (n->n_in > 4) {
     unsupported(a, "Resize with more than 4 inputs");
     return;
@@ -977,8 +1066,31 @@ static void rule_reduce(ad *a, const cn_node *n, int dy) {
     dx = binary(a, CN_OP_MUL, node1(a, CN_OP_EXP, 13, &t, 1), g);
     break;
   }
-  case CN_OP_REDUCE_PROD: { /* y / x dy; zeros in x are not handled (PyTorch's special case) */
-    dx = binary(a, CN_OP_MUL, binary(a, CN_OP_DIV, yk, x), g);
+  case CN_OP_REDUCE_PROD: {
+    /* dx = dy times the product of the other elements of x's window, by counting zeros (as
+     * PyTorch's prod_backward): none -> y / x; one -> the product of the non-zero others at the
+     * zero's position, 0 elsewhere; two or more -> 0. p is the product of the window with its
+     * zeros replaced by 1, so p / x' (x' = x with zeros as 1) is y / x where there are none. */
+    int one = const_f32(a, 1.0f, 0, NULL);
+    int xz = compare(a, CN_OP_EQUAL, x, zero);
+    int xs = where3(a, xz, one, x);
+    int f = mask_f32(a, xz), nz, prod;
+    int id = begin_node(a, CN_OP_REDUCE_SUM, 11, &f, 1, 1, &nz);
+    attr_ints(a, id, "axes", axes, na);
+    attr_int(a, id, "keepdims", 1);
+    if (!finish(a, id)) {
+      return;
+    }
+    id = begin_node(a, CN_OP_REDUCE_PROD, 13, &xs, 1, 1, &prod);
+    attr_ints(a, id, "axes", axes, na);
+    attr_int(a, id, "keepdims", 1);
+    if (!finish(a, id)) {
+      return;
+    }
+    int others = where3(a, xz, prod, binary(a, CN_OP_DIV, prod, xs));
+    int sel = where3(a, xz, mask_f32(a, compare(a, CN_OP_EQUAL, nz, one)),
+                     mask_f32(a, compare(a, CN_OP_EQUAL, nz, zero)));
+    dx = binary(a, CN_OP_MUL, binary(a, CN_OP_MUL, others, sel), g);
     break;
   }
   case CN_OP_REDUCE_MAX:
@@ -1070,44 +1182,131 @@ static int pad_axis(ad *a, int x, int axis, int64_t before, int64_t after) {
   return finish(a, id) ? out : -1;
 }
 
-/* The gradient of reflect/edge Pad, one axis at a time: the centre of dy, plus the border
- * regions added back where they were read from (mirrored for reflect, summed onto the first or
- * last element for edge). Returns -1 after an error. */
-static int pad_border_grad(ad *a, const cnnrt_pad_params *p, int dy) {
-  int g = dy;
-  for (int k = 0; k < p->rank && g >= 0; k++) {
-    int64_t b = p->pad_begin[k], n = p->in[k], e = p->out[k] - p->in[k] - p->pad_begin[k];
-    if (b < 0 || e < 0) {
-      unsupported(a, "reflect/edge Pad with negative pads");
-      return -1;
+/* Sum over axis k (dropped). */
+static int reduce_sum_axis(ad *a, int x, int k, int keepdims) {
+  int64_t ax = k;
+  int r;
+  int id = begin_node(a, CN_OP_REDUCE_SUM, 11, &x, 1, 1, &r);
+  attr_ints(a, id, "axes", &ax, 1);
+  attr_int(a, id, "keepdims", keepdims);
+  return finish(a, id) ? r : -1;
+}
+
+/* The adjoint of one axis of a wrap Pad of data of length n with b >= 0 pads before: output o
+ * is element (o - b) mod n. g is shifted (zeros in front) so that its first element is a copy of
+ * element 0, zero-filled to m whole periods, viewed as [m, n] and summed over m. */
+static int wrap_axis_grad(ad *a, int g, int k, int64_t b, int64_t n) {
+  const cn_value *v = &a->g->values[g];
+  const int rank = v->rank;
+  if (rank >= CN_MAX_RANK) {
+    unsupported(a, "wrap (or long reflect) Pad of a rank-8 tensor");
+    return -1;
+  }
+  int64_t shift = (n - b % n) % n, len = shift + v->dims[k], m = (len + n - 1) / n;
+  int64_t dims[CN_MAX_RANK];
+  for (int j = 0, i = 0; j < rank; j++) {
+    dims[i++] = j == k ? m : v->dims[j];
+    if (j == k) {
+      dims[i++] = n;
     }
-    if (b == 0 && e == 0) {
+  }
+  int t = pad_axis(a, g, k, shift, m * n - len);
+  if (t < 0) {
+    return -1;
+  }
+  return reduce_sum_axis(a, reshape_to(a, t, rank + 1, dims), k, 0);
+}
+
+/* The adjoint of one axis of a reflect/edge Pad of data of length n (n >= 1) with b >= 0 pads
+ * before and e >= 0 after: the centre of g plus the border regions added back where they were
+ * read from (mirrored for reflect, summed onto the first or last element for edge). */
+static int border_axis_grad(ad *a, int64_t mode, int g, int k, int64_t b, int64_t n, int64_t e) {
+  if (n == 1) {
+    mode = CNNRT_PAD_EDGE; /* (reflect of one element repeats it, as numpy) */
+  }
+  if (mode == CNNRT_PAD_REFLECT && (b > n - 1 || e > n - 1)) {
+    /* numpy's back-and-forth reflection: output o reads (o - b) mod 2(n-1) =: m, element m for
+     * m < n, else 2(n-1) - m. Whole periods summed (as wrap), then the period's second half
+     * (elements n-2 .. 1, reversed) added onto the first. */
+    int64_t period = 2 * (n - 1);
+    int per = wrap_axis_grad(a, g, k, b, period);
+    if (per < 0 || n == 2) { /* (n == 2: the period is the two elements) */
+      return per;
+    }
+    int second = slice_steps(a, slice_steps(a, per, k, n, period, 1), k, n - 3, -(n - 2) - 1, -1);
+    return binary(a, CN_OP_ADD, slice_steps(a, per, k, 0, n, 1), pad_axis(a, second, k, 1, 1));
+  }
+  int sum = slice_steps(a, g, k, b, b + n, 1);
+  for (int side = 0; side < 2 && sum >= 0; side++) {
+    int64_t len = side == 0 ? b : e;
+    if (len == 0) {
       continue;
     }
-    int sum = slice_steps(a, g, k, b, b + n, 1);
-    for (int side = 0; side < 2; side++) {
-      int64_t len = side == 0 ? b : e;
-      if (len == 0) {
-        continue;
-      }
-      int part = side == 0 ? slice_steps(a, g, k, 0, b, 1) : slice_steps(a, g, k, b + n, b + n + e, 1);
-      if (p->mode == CNNRT_PAD_REFLECT) { /* out b-1-i <- in 1+i; out b+n+j <- in n-2-j */
-        part = slice_steps(a, part, k, len - 1, -len - 1, -1);
-        part = side == 0 ? pad_axis(a, part, k, 1, n - 1 - len) : pad_axis(a, part, k, n - 1 - len, 1);
-      } else { /* edge: every border element is a copy of the first (last) one */
-        int64_t ax = k;
-        int r;
-        int id = begin_node(a, CN_OP_REDUCE_SUM, 11, &part, 1, 1, &r);
-        attr_ints(a, id, "axes", &ax, 1);
-        attr_int(a, id, "keepdims", 1);
-        part = finish(a, id) ? r : -1;
-        part = side == 0 ? pad_axis(a, part, k, 0, n - 1) : pad_axis(a, part, k, n - 1, 0);
-      }
-      sum = part < 0 ? -1 : binary(a, CN_OP_ADD, sum, part);
+    int part = side == 0 ? slice_steps(a, g, k, 0, b, 1) : slice_steps(a, g, k, b + n, b + n + e, 1);
+    if (mode == CNNRT_PAD_REFLECT) { /* out b-1-i <- in 1+i; out b+n+j <- in n-2-j */
+      part = slice_steps(a, part, k, len - 1, -len - 1, -1);
+      part = side == 0 ? pad_axis(a, part, k, 1, n - 1 - len) : pad_axis(a, part, k, n - 1 - len, 1);
+    } else { /* edge: every border element is a copy of the first (last) one */
+      part = reduce_sum_axis(a, part, k, 1);
+      part = side == 0 ? pad_axis(a, part, k, 0, n - 1) : pad_axis(a, part, k, n - 1, 0);
     }
-    g = sum;
+    sum = part < 0 ? -1 : binary(a, CN_OP_ADD, sum, part);
   }
-  return g;
+  return sum;
+}
+
+/* The gradient of Pad (cnnrt_pad): negative pads crop first, then each axis is padded by its
+ * mode from the cropped data. So: the mode's adjoint from dy down to the cropped lengths
+ * (constant: one Slice of all axes; per axis, reflect/edge: border_axis_grad; wrap:
+ * wrap_axis_grad), then one zero Pad
+ * places the cropped gradient back into x's shape (zeros where the crop dropped elements). */
+static int pad_grad(ad *a, const cnnrt_pad_params *p, int dy) {
+  const int rank = (int)p->rank;
+  int64_t place[2 * CN_MAX_RANK], starts[CN_MAX_RANK], ends[CN_MAX_RANK];
+  bool crop = false, padded = false;
+  int g = dy;
+  for (int k = 0; k < rank && g >= 0; k++) {
+    /* (as cnnrt_pad: `front` pad positions, `nc` kept elements from `lo`, then `back`) */
+    int64_t in = p->in[k], out = p->out[k], b = p->pad_begin[k], e = out - in - b;
+    int64_t front = b > 0 ? (b < out ? b : out) : 0, lo = b < 0 ? -b : 0;
+    int64_t hi = in - (e < 0 ? -e : 0), nc = hi > lo ? hi - lo : 0;
+    nc = nc < out - front ? nc : out - front;
+    int64_t back = out - front - nc;
+    place[k] = lo;
+    place[rank + k] = in - lo - nc;
+    crop |= lo != 0 || in - lo - nc != 0;
+    starts[k] = front;
+    ends[k] = front + nc;
+    if (nc == 0 || out == 0) { /* nothing of x reaches the output */
+      int64_t dims[CN_MAX_RANK];
+      for (int j = 0; j < rank; j++) {
+        dims[j] = p->in[j];
+      }
+      return const_f32(a, 0.0f, rank, dims);
+    }
+    if (front == 0 && back == 0) {
+      continue;
+    }
+    padded = true;
+    switch (p->mode) {
+    case CNNRT_PAD_CONSTANT: break; /* (one Slice of all axes below) */
+    case CNNRT_PAD_WRAP: g = wrap_axis_grad(a, g, k, front, nc); break;
+    default: g = border_axis_grad(a, p->mode, g, k, front, nc, back); break;
+    }
+  }
+  if (g >= 0 && padded && p->mode == CNNRT_PAD_CONSTANT) {
+    int id = begin_node(a, CN_OP_SLICE, 9, &dy, 1, 1, &g);
+    attr_ints(a, id, "starts", starts, rank);
+    attr_ints(a, id, "ends", ends, rank);
+    g = finish(a, id) ? g : -1;
+  }
+  if (g < 0 || !crop) {
+    return g;
+  }
+  int out;
+  int id = begin_node(a, CN_OP_PAD, 2, &g, 1, 1, &out);
+  attr_ints(a, id, "pads", place, 2 * rank);
+  return finish(a, id) ? out : -1;
 }
 
 static void rule_tensor(ad *a, const cn_node *n, int dy) {
@@ -1247,31 +1446,7 @@ static void rule_tensor(ad *a, const cn_node *n, int dy) {
     if (!wants(a, n, 0)) {
       return;
     }
-    const cnnrt_pad_params *p = cn_tensor_pad_params(n);
-    if (p->mode == CNNRT_PAD_REFLECT || p->mode == CNNRT_PAD_EDGE) {
-      accumulate(a, n->in[0], pad_border_grad(a, p, dy));
-      break;
-    }
-    if (p->mode != CNNRT_PAD_CONSTANT) {
-      unsupported(a, "Pad in wrap mode");
-      return;
-    }
-    int64_t starts[CN_MAX_RANK], ends[CN_MAX_RANK];
-    for (int k = 0; k < p->rank; k++) {
-      if (p->pad_begin[k] < 0 || p->out[k] < p->in[k] + p->pad_begin[k]) {
-        unsupported(a, "Pad with negative pads");
-        return;
-      }
-      starts[k] = p->pad_begin[k];
-      ends[k] = p->pad_begin[k] + p->in[k];
-    }
-    int out;
-    int id = begin_node(a, CN_OP_SLICE, 9, &dy, 1, 1, &out);
-    attr_ints(a, id, "starts", starts, (int)p->rank);
-    attr_ints(a, id, "ends", ends, (int)p->rank);
-    if (finish(a, id)) {
-      accumulate(a, n->in[0], out);
-    }
+    accumulate(a, n->in[0], pad_grad(a, cn_tensor_pad_params(n), dy));
     break;
   }
   case CN_OP_DEPTH_TO_SPACE:

@@ -18,6 +18,20 @@ class Lambda(nn.Module):
         return self.fn(self.mods, *xs)
 
 
+class Scalars(nn.Module):
+    """0-d parameters (as Clip's tensor bounds) under the given names."""
+
+    def __init__(self, **values):
+        super().__init__()
+        for k, v in values.items():
+            setattr(self, k, nn.Parameter(torch.tensor(float(v))))
+
+
+# ReduceProd windows along the last axis with 0, 1 and 2 zeros (x * PROD_MASK, x of shape (2, 3, 4))
+PROD_MASK = torch.tensor([[[1., 1., 1., 1.], [1., 0., 1., 1.], [0., 1., 0., 1.]],
+                          [[0., 1., 1., 1.], [1., 1., 1., 1.], [0., 0., 0., 1.]]])
+
+
 def seq(*mods):
     return lambda: nn.Sequential(*mods)
 
@@ -89,6 +103,28 @@ CASES = {
     "exp_log_sqrt": (act(lambda x: torch.sqrt(torch.exp(x) + 1.0) + torch.log(x * x + 0.5)), [(2, 3, 5, 5)], "eval"),
     "abs_neg_recip": (act(lambda x: -torch.abs(x) + 1.0 / (x * x + 1.0)), [(2, 3, 5, 5)], "eval"),
     "pow": (act(lambda x: torch.pow(x, 3.0) * 0.5 + x ** 2), [(2, 3, 5, 5)], "eval"),
+    # Pow with a tensor exponent (broadcast, differentiated), PyTorch's conventions at a == 0:
+    # da masked to 0 where b == 0 (0^0, out2), db masked to 0 where a == 0 and b >= 0 (out1, out2)
+    "pow_tensor": (lambda: Lambda(lambda m, a, b, c: (torch.pow(a * a + 0.5, b),
+                                                      torch.pow(torch.relu(a), torch.relu(b) + 1.0),
+                                                      torch.pow(torch.relu(a) + (a > 0) * 0.3, c * (a > 0)))),
+                   [(2, 3, 4), (3, 1), (4,)], "eval"),
+    # Clip with tensor bounds (torch.clamp: dx where lo <= x <= hi, ties to x; dlo where x < lo
+    # and lo < hi; dhi where x > hi or hi < lo): initializer bounds (out0, on a quarter grid so that
+    # elements tie with both bounds), bounds computed at run time (out1), one bound only (out2,
+    # out3), lo > hi (out4: y = hi everywhere)
+    "clip_tensor_bounds": (lambda: Lambda(lambda m, x: (
+        torch.clamp(torch.floor(x * 4.0) / 4.0 + m[0].s, m[0].lo, m[0].hi) * 1.0,
+        torch.clamp(x, m[0].lo * 2.0, m[0].hi - x.mean()),
+        torch.clamp(x, min=m[0].hi * 1.0), torch.clamp(x, max=m[0].lo + 0.25),
+        torch.clamp(x * 1.5, m[0].hi * 1.0, m[0].lo * 1.0)), Scalars(s=0.0, lo=-0.5, hi=0.75)),
+        [(2, 3, 5, 4)], "eval"),
+    # ReduceProd with zeros: windows with 0, 1 and 2+ zeros (out0), keepdims (out1), all axes with
+    # one zero (out2)
+    "reduce_prod_zeros": (lambda: Lambda(lambda m, x: ((x * PROD_MASK).prod(dim=2),
+                                                       (x * PROD_MASK).prod(dim=0, keepdim=True),
+                                                       (x[:, 1] * PROD_MASK[:, 1] + 0.5 * PROD_MASK[:, 1]).prod())),
+                          [(2, 3, 4)], "eval"),
     # broadcasting arithmetic
     "add_broadcast": (lambda: Lambda(lambda m, a, b: a + b), [(2, 3, 4, 5), (3, 1, 5)], "eval"),
     "sub_broadcast": (lambda: Lambda(lambda m, a, b: a - b), [(2, 3, 4, 5), (1, 3, 1, 1)], "eval"),
@@ -108,6 +144,9 @@ CASES = {
     "chunk_both": (lambda: Lambda(lambda m, x: (lambda c: c[0] * c[1])(torch.chunk(x, 2, dim=2))), [(2, 3, 6)], "eval"),
     "slice": (lambda: Lambda(lambda m, x: x[:, 1:3, 2:, :-1] * 3.0), [(2, 4, 5, 6)], "eval"),
     "pad": (lambda: Lambda(lambda m, x: F.pad(x, (1, 2, 0, 1)) * 2.0), [(2, 3, 4, 4)], "eval"),
+    # constant Pad with negative pads (a crop): the gradient is dy placed back with zeros
+    "pad_negative": (lambda: Lambda(lambda m, x: (F.pad(x, (-1, 2, 1, -2)) * 2.0,
+                                                  F.pad(x, (-2, -1, 0, -3), value=0.5) * 1.0)), [(2, 3, 5, 6)], "eval"),
     "pad_reflect_edge": (lambda: Lambda(lambda m, x: (F.pad(x, (1, 2, 3, 1), mode="reflect") * 1.0,
                                                       F.pad(x, (2, 1, 0, 3), mode="replicate") * 1.0)), [(2, 3, 5, 4)], "eval"),
     "pixel_shuffle": (lambda: Lambda(lambda m, x: (F.pixel_shuffle(x, 2) * 1.0, F.pixel_unshuffle(x, 2) * 1.0)), [(2, 8, 4, 6)], "eval"),

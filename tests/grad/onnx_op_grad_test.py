@@ -36,6 +36,28 @@ def lrn(x, size, alpha, beta, bias):
     return x / (bias + alpha / size * s) ** beta
 
 
+def pad_by_map(x, pads, mode):
+    """ONNX Pad (cnnrt_pad, onnxruntime): negative pads crop first, then each axis is padded
+    from the cropped data as numpy.pad does (wrap periodically, edge by repeating the end
+    elements, reflect back and forth also for pads >= the length): per axis an index map taken
+    from numpy.pad of 0..n-1 (wrap: o mod n), applied with index_select."""
+    r = x.dim()
+    for k in range(r):
+        b, e = pads[k], pads[r + k]
+        n = x.shape[k]
+        x = x.narrow(k, max(-b, 0), n - max(-b, 0) - max(-e, 0))
+        if mode == "wrap":  # (numpy 1.24's wrap repeats a partial period first when pad > n)
+            idx = np.arange(-max(b, 0), x.shape[k] + max(e, 0)) % x.shape[k]
+        else:
+            idx = np.pad(np.arange(x.shape[k]), (max(b, 0), max(e, 0)), mode=mode)
+        x = x.index_select(k, torch.tensor(idx))
+    return x
+
+
+WRAP_PADS = [0, 1, 6, -1, 0, 0, 3, 2]     # axis 2: pads longer than the axis; axis 3: a crop
+CROP_PADS = [0, -1, 2, -2, 1, 0, -1, 3]   # crops then reflect/edge on the cropped data
+LONG_PADS = [0, 3, 6, 1, 0, 2, 3, 5]      # reflect pads >= the length (2, 4, 3): back and forth
+
 CASES = {
     # name: (op, attributes, input shape, reference)
     "lppool_p2": ("LpPool", dict(kernel_shape=[2, 3], strides=[2, 2], pads=[1, 0, 0, 1], p=2),
@@ -59,12 +81,37 @@ CASES = {
     "layernorm": ("LayerNormalization", dict(axis=-2, epsilon=1e-5), (2, 3, 5, 6),
                   lambda x: F.layer_norm(x, (5, 6), torch.tensor(LN_SCALE, dtype=torch.float64),
                                          torch.tensor(LN_BIAS, dtype=torch.float64), 1e-5)),
+    "pad_wrap": ("Pad", dict(mode="wrap"), (2, 3, 4, 5), lambda x: pad_by_map(x, WRAP_PADS, "wrap")),
+    "pad_wrap_1d": ("Pad", dict(mode="wrap"), (3, 4), lambda x: pad_by_map(x, [2, 9, 0, -1], "wrap")),
+    "pad_reflect_crop": ("Pad", dict(mode="reflect"), (2, 4, 5, 6), lambda x: pad_by_map(x, CROP_PADS, "reflect")),
+    "pad_reflect_long": ("Pad", dict(mode="reflect"), (2, 2, 4, 3), lambda x: pad_by_map(x, LONG_PADS, "reflect")),
+    "pad_edge_crop": ("Pad", dict(mode="edge"), (2, 4, 5, 6), lambda x: pad_by_map(x, CROP_PADS, "edge")),
+    # ReduceProd over two axes with windows holding 0, 1 and 2 zeros (ZEROS below)
+    "reduce_prod_axes": ("ReduceProd", dict(axes=[1, 3], keepdims=0), (2, 3, 4, 2),
+                         lambda x: x.prod(dim=3).prod(dim=1)),
+    # Resize whose roi and scales are float initializers (parameters as far as --grad goes): they
+    # are sampling parameters and get a zero gradient, as PyTorch's scale_factor/size get none
+    "resize_scales_param": ("Resize", dict(mode="linear"), (2, 3, 4, 5),
+                            lambda x: F.interpolate(x, scale_factor=(2, 1.5), mode="bilinear",
+                                                    align_corners=False)),
 }
+# Elements set to zero in x (ReduceProd: windows over axes 1 and 3 of 6 elements each)
+ZEROS = {"reduce_prod_axes": [(0, 1, 0, 0), (0, 0, 1, 0), (0, 2, 1, 1), (1, 1, 2, 1), (1, 2, 3, 0),
+                              (1, 0, 3, 1)]}
 # LayerNormalization's scale and bias (initializers; the gradient checked is the one of x)
 LN_SCALE = (1.0 + 0.1 * np.arange(30, dtype=np.float32).reshape(5, 6) % 0.7).astype(np.float32)
 LN_BIAS = (0.05 * np.arange(30, dtype=np.float32).reshape(5, 6) - 0.5).astype(np.float32)
 # extra (initializer) inputs and opset of the cases that need them
-EXTRA = {"layernorm": ([("ln_scale", LN_SCALE), ("ln_bias", LN_BIAS)], 17)}
+EXTRA = {"layernorm": ([("ln_scale", LN_SCALE), ("ln_bias", LN_BIAS)], 17),
+         "pad_wrap": ([("pads", np.array(WRAP_PADS, np.int64))], 13),
+         "pad_wrap_1d": ([("pads", np.array([2, 9, 0, -1], np.int64))], 13),
+         "pad_reflect_crop": ([("pads", np.array(CROP_PADS, np.int64))], 13),
+         "pad_reflect_long": ([("pads", np.array(LONG_PADS, np.int64))], 13),
+         "pad_edge_crop": ([("pads", np.array(CROP_PADS, np.int64))], 13),
+         "resize_scales_param": ([("roi", np.array([0, 0, 0, 0, 1, 1, 1, 1], np.float32)),
+                                  ("scales", np.array([1, 1, 2, 1.5], np.float32))], 13)}
+# float initializers whose gradient must be exactly zero
+ZERO_GRADS = {"resize_scales_param": ["roi", "scales"]}
 
 
 def main():
@@ -82,6 +129,8 @@ def main():
     os.makedirs(os.path.join(args.work, "res"))
     rng = np.random.default_rng(5)
     x = rng.standard_normal(shape).astype(np.float32)
+    for i in ZEROS.get(args.case, []):
+        x[i] = 0.0
     xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
     y = ref_fn(xt)
     dy = rng.standard_normal(tuple(y.shape)).astype(np.float32)
@@ -120,6 +169,11 @@ def main():
         good = got.shape == want.shape and d <= args.rtol * ref
         ok &= good
         print("  %-10s max|d|=%.3g max|ref|=%.3g rel=%.3g %s" % (label, d, ref, d / ref, "ok" if good else "FAIL"))
+    for name in ZERO_GRADS.get(args.case, []):
+        path = os.path.join(w, "res", "grad_%s.npy" % name)
+        good = os.path.exists(path) and not np.any(np.load(path))
+        ok &= good
+        print("  grad %-5s zero: %s" % (name, "ok" if good else "FAIL"))
     print("case %s: %s" % (args.case, "PASS" if ok else "FAIL"))
     return 0 if ok else 1
 
