@@ -508,7 +508,7 @@ static const struct {
     {CN_RT_CONV_AVX2 | CN_RT_ACT_AVX2 | CN_RT_ACT_GRAD_AVX2 | CN_RT_NORM_GRAD_AVX2 | CN_RT_XSMM,
      "cnnrt_act_avx2.h"},
     {CN_RT_CONV_AVX2, "cnnrt_dwconv_avx2.h"},   {CN_RT_GEMV_AVX2, "cnnrt_gemv_avx2.h"},
-    {CN_RT_CONV_AVX2, "cnnrt_dwconv_avx512.h"},
+    {CN_RT_CONV_AVX2, "cnnrt_dwconv_avx512.h"}, {CN_RT_CONV_AVX2, "cnnrt_conv_direct_avx2.h"},
     {CN_RT_CONV_NEON | CN_RT_ACT_NEON | CN_RT_GEMV_NEON | CN_RT_NORM_GRAD_NEON, "cnnrt_act_neon.h"},
     {CN_RT_CONV_NEON, "cnnrt_gemm_neon.h"},     {CN_RT_CONV_NEON, "cnnrt_dwconv_neon.h"},
     {CN_RT_GEMV_NEON, "cnnrt_gemv_neon.h"},     {CN_RT_XSMM, "cnnrt_xsmm.h"},

@@ -48,6 +48,9 @@ enum cn_conv_variant {
   /* 3x3 stride-1 layers by Winograd F(4x4,3x3) (runtime/cnnrt_winograd.h): weights transformed
    * and packed at build time (schedule.c, schedule_x86_winograd) */
   CN_CONV_WINOGRAD_AVX2,
+  /* few input channels (an image network's first layer): direct convolution reading an
+   * implicit im2col (runtime/cnnrt_conv_direct_avx2.h); weights in the GEMM's 6-row panels */
+  CN_CONV_DIRECT_AVX2,
   /* ARM targets (schedule.c, schedule_arm): weights packed in cn_neon_gemm_mr(target)-row
    * panels for runtime/cnnrt_gemm_neon.h; depthwise in runtime/cnnrt_dwconv_neon.h */
   CN_CONV_GEMM_NEON = 16,

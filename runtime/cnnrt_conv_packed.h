@@ -10,6 +10,7 @@
 
 #include "cnnrt.h"
 #include "cnnrt_conv.h"
+#include "cnnrt_conv_direct_avx2.h"
 #include "cnnrt_dwconv_avx2.h"
 #include "cnnrt_dwconv_avx512.h"
 #include "cnnrt_gemm_avx2.h"
@@ -117,6 +118,13 @@ static inline void cnnrt_conv_gemm_avx2_task(void *arg, int64_t t) {
   const cnnrt_conv_task *a = (const cnnrt_conv_task *)arg;
   cnnrt_f32_conv_gemm_avx2_range(a->p, a->x, a->w, a->bias, a->residual, a->y,
                                  a->scratch + t * a->scratch_stride, t, a->n_tasks);
+}
+
+/* Few input channels (cnnrt_conv_direct_avx2.h): the same weights, task split by output rows. */
+static inline void cnnrt_conv_direct_avx2_task(void *arg, int64_t t) {
+  const cnnrt_conv_task *a = (const cnnrt_conv_task *)arg;
+  cnnrt_f32_conv_direct_avx2_range(a->p, a->x, a->w, a->bias, a->residual, a->y,
+                                   a->scratch + t * a->scratch_stride, t, a->n_tasks);
 }
 #endif
 

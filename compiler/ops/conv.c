@@ -300,6 +300,20 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     cn_emit_line(e, "#else");
     cn_emit_line(e, "    cnnrt_f32_conv_packed_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
     cn_emit_line(e, "#endif");
+  } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_DIRECT_AVX2) {
+    /* Few input channels (schedule.c): the GEMM's packed weights, tasks over output rows with
+     * one scratch region each; the portable fallback reads the same layout. */
+    cn_emit_use(e, CN_RT_CONV_AVX2);
+    int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
+    cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1};",
+                 p, x, w, b, r, y, cn_emit_scratch(e, n),
+                 (long long)(n->scratch_bytes / max_tasks));
+    cn_emit_line(e, "    t.n_tasks = cnnrt_task_count(par, %lld);", (long long)max_tasks);
+    cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_direct_avx2_task, &t, t.n_tasks);");
+    cn_emit_line(e, "#else");
+    cn_emit_line(e, "    cnnrt_f32_conv_packed_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+    cn_emit_line(e, "#endif");
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_WINOGRAD_AVX2) {
     emit_conv_winograd(e, n, p, x, w, b, r, y);
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GEMM_AVX2_PACK) {

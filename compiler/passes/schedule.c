@@ -8,7 +8,9 @@
  *
  * On x86-64, 2-D group-1 convolutions run as a packed GEMM (weights re-laid out here, once, into
  * the 6-row panels the AVX2 microkernel reads; the portable fallback reads the same layout) and
- * depthwise convolutions use the AVX2 depthwise kernel. The packed layout serves two tiles: the
+ * depthwise convolutions use the AVX2 depthwise kernel; those with at most 4 input channels (an
+ * image network's first layer) use the direct kernel of cnnrt_conv_direct_avx2.h on the same
+ * packed weights. The packed layout serves two tiles: the
  * AVX2 6x16 tile, and where the generated code is built with AVX-512 (__AVX512F__, e.g.
  * -march=native on Zen 4/5 or Skylake-SP and later) a 12x32 tile over two adjacent panels of each
  * operand; measured on Zen 5 it runs the ResNet convolutions 1.6-2x faster than the AVX2 tile.
@@ -19,6 +21,7 @@
 #include <string.h>
 
 #include "../../runtime/cnnrt_conv.h"
+#include "../../runtime/cnnrt_conv_direct_avx2.h"
 #include "../../runtime/cnnrt_conv_grad_avx2.h"
 #include "../../runtime/cnnrt_conv_grad_neon.h"
 #include "../../runtime/cnnrt_gemm_avx2.h"
@@ -293,7 +296,19 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, c
     if (p->group == 1 && winograd && schedule_x86_winograd(g, i, max_threads)) {
       continue;
     }
-    if (p->group == 1) {
+    if (cnnrt_conv_direct_applies(p)) {
+      /* At most 4 input channels (the 3-channel stems): the GEMM's depth would be only
+       * c_in * kh * kw and the im2col of the strided input costs as much as the multiply;
+       * bench/kernels/bench_stem_avx2.c measured the direct kernel 1.4-1.6x faster on the
+       * ResNet, MobileNetV2, SqueezeNet and EfficientNet stems (Zen 5, -march=native). Same
+       * packed weights as the GEMM. */
+      pack_conv_weights(g, n);
+      n = &g->nodes[i];
+      n->variant = CN_CONV_DIRECT_AVX2;
+      n->kernel = "f32_conv_direct_12x32_avx512|6x16_avx2 (c_in <= 4)";
+      int64_t per_task = (cnnrt_f32_conv_direct_avx2_scratch_bytes(n->params) + 63) / 64 * 64;
+      n->scratch_bytes = per_task * (max_threads > 1 ? max_threads : 1);
+    } else if (p->group == 1) {
       pack_conv_weights(g, n);
       n = &g->nodes[i]; /* (values may have moved; nodes did not, but keep it obvious) */
       n->variant = CN_CONV_GEMM_AVX2;
