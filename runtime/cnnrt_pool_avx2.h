@@ -3,12 +3,16 @@
  * over the threads of `par` as cnnrt_pool_task_fn does.
  *
  * Windowed pools (1-D to 3-D; the last axis is the contiguous one): for each output row the
- * outputs whose window lies wholly inside the row along the last axis (the interior) run 8 at a
- * time with the accumulator in a register; the taps of the 8 windows are one vector each: a plain
- * unaligned load for stride 1, two loads deinterleaved with shuffles for stride 2 (reading no
- * element outside the window span), a gather for larger strides. An interior that is not a
- * multiple of 8 ends with one vector that overlaps the previous one (the outputs are recomputed,
- * not accumulated, so the overlap is harmless). Border outputs take the reference's scalar step.
+ * outputs whose window lies wholly inside the row along the last axis (the interior) run in
+ * vectors of 8 with the accumulators in registers, 4 vectors at a time (2 on rows of up to 24
+ * interior outputs): a single chain of k dependent max/add operations per vector is
+ * latency-bound. The taps of the 8 windows are one vector each: a plain unaligned load for
+ * stride 1; for stride 2 two loads whose even / odd elements are the wanted ones (with
+ * dilation 1 two consecutive taps come from the same two loads), reading no element outside
+ * the windows, lanes left permuted until the store; a gather for larger strides. The vectors'
+ * starts are clamped to end at the interior's end, so a remainder overlaps the previous
+ * vector (outputs are recomputed, not accumulated: harmless). Border outputs take the
+ * reference's scalar step.
  * The taps are visited in the reference's order (rows of the first two axes, then the last axis)
  * with the reference's operations:
  *   MaxPool: acc = x > acc ? x : acc, which is exactly _mm256_max_ps(x, acc) (MAXPS returns its
@@ -44,8 +48,10 @@ static inline void cnnrt_pool_avx2_interior_(const cnnrt_pool_geom *g, int64_t *
   *hi = b;
 }
 
-/* x[0], x[s], ..., x[7s]: reads only x[0 .. 7s] (stride 2: two loads of x[0..7] and x[7..14]
- * whose even / odd elements are the wanted ones). */
+/* The taps x[0], x[s], ..., x[7s] of 8 outputs, reading only x[0 .. 7s]. Stride 2 (two loads
+ * of x[0..7] and x[7..14] whose even / odd elements are the wanted ones) leaves the lanes in
+ * the order of outputs 0 1 4 5 2 3 6 7, the same for every tap: the accumulator is put back in
+ * order once, by cnnrt_pool_avx2_unpermute_, instead of permuting every tap. */
 static inline __m256 cnnrt_pool_avx2_load_(const float *x, int64_t s, __m256i gather_idx) {
   if (s == 1) {
     return _mm256_loadu_ps(x);
@@ -54,11 +60,82 @@ static inline __m256 cnnrt_pool_avx2_load_(const float *x, int64_t s, __m256i ga
     const __m256 a = _mm256_loadu_ps(x);     /* x0 .. x7 */
     const __m256 b = _mm256_loadu_ps(x + 7); /* x7 .. x14 */
     /* per 128-bit lane: a[0], a[2], b[1], b[3] -> x0 x2 x8 x10 | x4 x6 x12 x14 */
-    const __m256 m = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 2, 0));
-    return _mm256_castpd_ps(
-        _mm256_permute4x64_pd(_mm256_castps_pd(m), _MM_SHUFFLE(3, 1, 2, 0)));
+    return _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 2, 0));
   }
   return _mm256_i32gather_ps(x, gather_idx, 4);
+}
+
+static inline __m256 cnnrt_pool_avx2_unpermute_(__m256 v, int64_t s) {
+  if (s != 2) {
+    return v;
+  }
+  return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+/* One tap of 8 windows into the accumulator: max (MAXPS returns acc unless v > acc) or sum. */
+static inline __m256 cnnrt_pool_avx2_tap_(int max, __m256 acc, const float *x, int64_t s,
+                                          __m256i gather_idx) {
+  const __m256 v = cnnrt_pool_avx2_load_(x, s, gather_idx);
+  return max ? _mm256_max_ps(v, acc) : _mm256_add_ps(acc, v);
+}
+
+/* Two consecutive taps of 8 stride-2 windows (dilation 1), in order: the even elements of
+ * x[0 .. 15], then the odd ones, both in the lane order of cnnrt_pool_avx2_load_'s stride 2. */
+static inline void cnnrt_pool_avx2_tap2_(int max, __m256 *acc, const float *x) {
+  const __m256 a = _mm256_loadu_ps(x), b = _mm256_loadu_ps(x + 8);
+  const __m256 even = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)); /* x0 x2 x8 x10 | x4 .. */
+  const __m256 odd = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));  /* x1 x3 x9 x11 | x5 .. */
+  *acc = max ? _mm256_max_ps(even, *acc) : _mm256_add_ps(*acc, even);
+  *acc = max ? _mm256_max_ps(odd, *acc) : _mm256_add_ps(*acc, odd);
+}
+
+/* The nv (2 or 4) accumulators of outputs os[i] + [0, 8) of one output row: the real rows of the
+ * first two axes ([a0, b0) x [a1, b1) from st0, st1), all k taps of the last axis, in the
+ * reference's order. Always inlined, so that the calls with constant max / s compile to
+ * branch-free loops. With nv = 2, accs[2..3] are left as they are. */
+#define CNNRT_POOL_AVX2_INLINE static inline __attribute__((always_inline))
+CNNRT_POOL_AVX2_INLINE void cnnrt_pool_avx2_acc4_(int nv, int max, int64_t s,
+                                                  const cnnrt_pool_geom *g,
+                                                  const float *xc, int64_t st0, int64_t a0,
+                                                  int64_t b0, int64_t st1, int64_t a1,
+                                                  int64_t b1, const int64_t os[4],
+                                                  __m256i gather_idx, __m256 accs[4]) {
+  const int64_t in1 = g->in[1], in2 = g->in[2], k2 = g->k[2], d2 = g->d[2];
+  const __m256 init = _mm256_set1_ps(max ? -INFINITY : 0.0f);
+  __m256 acc0 = init, acc1 = init, acc2 = init, acc3 = init;
+  for (int64_t j0 = a0; j0 < b0; j0++) {
+    for (int64_t j1 = a1; j1 < b1; j1++) {
+      const float *xr = xc + ((st0 + j0 * g->d[0]) * in1 + st1 + j1 * g->d[1]) * in2 - g->pb[2];
+      const float *x0 = xr + os[0] * s, *x1 = xr + os[1] * s;
+      const float *x2 = xr + os[2] * s, *x3 = xr + os[3] * s;
+      int64_t j2 = 0;
+      if (s == 2 && d2 == 1) {
+        /* taps j2, j2 + 1 together: the even and odd elements of x[j2 .. j2 + 15] (two loads
+         * instead of four; every element read is a tap of one of the 8 windows) */
+        for (; j2 + 1 < k2; j2 += 2) {
+          cnnrt_pool_avx2_tap2_(max, &acc0, x0 + j2);
+          cnnrt_pool_avx2_tap2_(max, &acc1, x1 + j2);
+          if (nv > 2) {
+            cnnrt_pool_avx2_tap2_(max, &acc2, x2 + j2);
+            cnnrt_pool_avx2_tap2_(max, &acc3, x3 + j2);
+          }
+        }
+      }
+      for (; j2 < k2; j2++) {
+        const int64_t t = j2 * d2;
+        acc0 = cnnrt_pool_avx2_tap_(max, acc0, x0 + t, s, gather_idx);
+        acc1 = cnnrt_pool_avx2_tap_(max, acc1, x1 + t, s, gather_idx);
+        if (nv > 2) {
+          acc2 = cnnrt_pool_avx2_tap_(max, acc2, x2 + t, s, gather_idx);
+          acc3 = cnnrt_pool_avx2_tap_(max, acc3, x3 + t, s, gather_idx);
+        }
+      }
+    }
+  }
+  accs[0] = acc0;
+  accs[1] = acc1;
+  accs[2] = acc2;
+  accs[3] = acc3;
 }
 
 /* The reference's result for one output o2 of a row (border outputs): the taps in its order. */
@@ -90,14 +167,13 @@ static inline void cnnrt_f32_pool_range_avx2(const cnnrt_pool_params *p, int max
                                              int64_t nc1, const float *x, float *y) {
   cnnrt_pool_geom g;
   cnnrt_pool_geom_init(p, &g);
-  const int64_t in1 = g.in[1], in2 = g.in[2], out1 = g.out[1], out2 = g.out[2];
-  const int64_t k2 = g.k[2], s2 = g.s[2], d2 = g.d[2], pb2 = g.pb[2];
+  const int64_t in1 = g.in[1], out1 = g.out[1], out2 = g.out[2];
+  const int64_t k2 = g.k[2], s2 = g.s[2];
   int64_t ilo, ihi;
   cnnrt_pool_avx2_interior_(&g, &ilo, &ihi);
   const int vec = ihi - ilo >= 8;
   const __m256i gather_idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
                                                 _mm256_set1_epi32((int)s2));
-  const int use_gather = s2 > 2;
   /* AveragePool's counted range per axis (the real input, or the padded one) */
   int64_t lo[3], hi[3];
   for (int i = 0; i < 3; i++) {
@@ -121,38 +197,40 @@ static inline void cnnrt_f32_pool_range_avx2(const cnnrt_pool_params *p, int max
         float *yr = yc + (o0 * out1 + o1) * out2;
         for (int64_t o2 = 0; o2 < out2; o2++) {
           if (vec && o2 == ilo) {
-            /* interior, 8 outputs at a time; the last vector ends at ihi */
-            const __m256 init = _mm256_set1_ps(max ? -INFINITY : 0.0f);
+            /* Interior: 4 vectors of 8 outputs at a time (4 independent dependency chains:
+             * one chain of k taps is latency-bound), vector starts clamped to end at ihi
+             * (overlapping vectors recompute the same outputs). */
             const __m256 div = _mm256_set1_ps((float)(c01 * k2));
-            for (int64_t v0 = ilo; v0 < ihi; v0 += 8) {
-              const int64_t o = v0 + 8 <= ihi ? v0 : ihi - 8;
-              __m256 acc = init;
-              for (int64_t j0 = a0; j0 < b0; j0++) {
-                for (int64_t j1 = a1; j1 < b1; j1++) {
-                  const float *xr =
-                      xc + ((st0 + j0 * g.d[0]) * in1 + st1 + j1 * g.d[1]) * in2 + o * s2 - pb2;
-                  if (use_gather) {
-                    for (int64_t j2 = 0; j2 < k2; j2++) {
-                      const __m256 v = _mm256_i32gather_ps(xr + j2 * d2, gather_idx, 4);
-                      acc = max ? _mm256_max_ps(v, acc) : _mm256_add_ps(acc, v);
-                    }
-                  } else if (max) {
-                    for (int64_t j2 = 0; j2 < k2; j2++) {
-                      acc = _mm256_max_ps(cnnrt_pool_avx2_load_(xr + j2 * d2, s2, gather_idx),
-                                          acc);
-                    }
-                  } else {
-                    for (int64_t j2 = 0; j2 < k2; j2++) {
-                      acc = _mm256_add_ps(acc,
-                                          cnnrt_pool_avx2_load_(xr + j2 * d2, s2, gather_idx));
-                    }
-                  }
+            for (int64_t v0 = ilo; v0 < ihi; v0 += ihi - v0 > 16 ? 32 : 16) {
+              int64_t os[4];
+              for (int i = 0; i < 4; i++) {
+                os[i] = v0 + 8 * i + 8 <= ihi ? v0 + 8 * i : ihi - 8;
+              }
+              __m256 accs[4];
+              /* 4 vectors while at least 3 are distinct, else 2 (narrow rows) */
+              const int nv = ihi - v0 > 16 ? 4 : 2;
+              const int64_t s = s2;
+#define CNNRT_POOL_AVX2_ACC_(NV, MAX, S)                                                         \
+  cnnrt_pool_avx2_acc4_(NV, MAX, S, &g, xc, st0, a0, b0, st1, a1, b1, os, gather_idx, accs)
+              if (max && s == 2) { /* the common cases specialised by inlining constants */
+                if (nv == 4) CNNRT_POOL_AVX2_ACC_(4, 1, 2); else CNNRT_POOL_AVX2_ACC_(2, 1, 2);
+              } else if (max && s == 1) {
+                if (nv == 4) CNNRT_POOL_AVX2_ACC_(4, 1, 1); else CNNRT_POOL_AVX2_ACC_(2, 1, 1);
+              } else if (!max && s == 2) {
+                if (nv == 4) CNNRT_POOL_AVX2_ACC_(4, 0, 2); else CNNRT_POOL_AVX2_ACC_(2, 0, 2);
+              } else if (!max && s == 1) {
+                if (nv == 4) CNNRT_POOL_AVX2_ACC_(4, 0, 1); else CNNRT_POOL_AVX2_ACC_(2, 0, 1);
+              } else {
+                if (nv == 4) CNNRT_POOL_AVX2_ACC_(4, max, s); else CNNRT_POOL_AVX2_ACC_(2, max, s);
+              }
+#undef CNNRT_POOL_AVX2_ACC_
+              for (int i = 0; i < nv; i++) {
+                __m256 r = cnnrt_pool_avx2_unpermute_(accs[i], s2);
+                if (!max) {
+                  r = c01 > 0 ? _mm256_div_ps(r, div) : _mm256_setzero_ps();
                 }
+                _mm256_storeu_ps(yr + os[i], r);
               }
-              if (!max) {
-                acc = c01 > 0 ? _mm256_div_ps(acc, div) : _mm256_setzero_ps();
-              }
-              _mm256_storeu_ps(yr + o, acc);
             }
             o2 = ihi - 1;
             continue;

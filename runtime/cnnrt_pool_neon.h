@@ -3,9 +3,10 @@
  * planes ((n, c) pairs) split over the threads of `par`; the mirror of cnnrt_pool_avx2.h.
  *
  * Windowed pools: along the last axis the outputs whose window lies wholly inside the row (the
- * interior) run 4 at a time with the accumulator in a register, the last vector overlapping the
- * previous one when the interior is not a multiple of 4 (outputs are recomputed, not
- * accumulated); border outputs take the reference's scalar step. The taps of the 4 windows are
+ * interior) run in vectors of 4, two vectors at a time (two independent dependency chains),
+ * with the accumulators in registers, the last vectors overlapping the previous ones when the
+ * interior is not a multiple of 8 (outputs are recomputed, not accumulated); border outputs
+ * take the reference's scalar step. The taps of the 4 windows are
  * one vector each: a load for stride 1, two overlapping loads x[0..3], x[3..6] unzipped for
  * stride 2 (vld2q would read x[7], possibly past the tensor), four lanes filled from scalars
  * otherwise (NEON has no gather). Taps in the reference's order, with its operations:
@@ -130,29 +131,37 @@ static inline void cnnrt_f32_pool_range_neon(const cnnrt_pool_params *p, int max
         float *yr = yc + (o0 * out1 + o1) * out2;
         for (int64_t o2 = 0; o2 < out2; o2++) {
           if (vec && o2 == ilo) {
-            /* interior, 4 outputs at a time; the last vector ends at ihi */
-            for (int64_t v0 = ilo; v0 < ihi; v0 += 4) {
-              const int64_t o = v0 + 4 <= ihi ? v0 : ihi - 4;
-              float32x4_t acc = vdupq_n_f32(max ? -INFINITY : 0.0f);
+            /* interior: two vectors of 4 outputs at a time (two independent dependency
+             * chains), their starts clamped to end at ihi */
+            for (int64_t v0 = ilo; v0 < ihi; v0 += 8) {
+              const int64_t oa = v0 + 4 <= ihi ? v0 : ihi - 4;
+              const int64_t ob = v0 + 8 <= ihi ? v0 + 4 : ihi - 4;
+              float32x4_t acca = vdupq_n_f32(max ? -INFINITY : 0.0f), accb = acca;
               for (int64_t j0 = a0; j0 < b0; j0++) {
                 for (int64_t j1 = a1; j1 < b1; j1++) {
                   const float *xr =
-                      xc + ((st0 + j0 * g.d[0]) * in1 + st1 + j1 * g.d[1]) * in2 + o * s2 - pb2;
+                      xc + ((st0 + j0 * g.d[0]) * in1 + st1 + j1 * g.d[1]) * in2 - pb2;
+                  const float *xa = xr + oa * s2, *xb = xr + ob * s2;
                   if (max) {
                     for (int64_t j2 = 0; j2 < k2; j2++) {
-                      acc = cnnrt_pool_neon_max_(cnnrt_pool_neon_load_(xr + j2 * d2, s2), acc);
+                      acca = cnnrt_pool_neon_max_(cnnrt_pool_neon_load_(xa + j2 * d2, s2), acca);
+                      accb = cnnrt_pool_neon_max_(cnnrt_pool_neon_load_(xb + j2 * d2, s2), accb);
                     }
                   } else {
                     for (int64_t j2 = 0; j2 < k2; j2++) {
-                      acc = vaddq_f32(acc, cnnrt_pool_neon_load_(xr + j2 * d2, s2));
+                      acca = vaddq_f32(acca, cnnrt_pool_neon_load_(xa + j2 * d2, s2));
+                      accb = vaddq_f32(accb, cnnrt_pool_neon_load_(xb + j2 * d2, s2));
                     }
                   }
                 }
               }
               if (!max) {
-                acc = c01 > 0 ? cnnrt_pool_neon_div_(acc, (float)(c01 * k2)) : vdupq_n_f32(0.0f);
+                const float cnt = (float)(c01 * k2);
+                acca = c01 > 0 ? cnnrt_pool_neon_div_(acca, cnt) : vdupq_n_f32(0.0f);
+                accb = c01 > 0 ? cnnrt_pool_neon_div_(accb, cnt) : vdupq_n_f32(0.0f);
               }
-              vst1q_f32(yr + o, acc);
+              vst1q_f32(yr + oa, acca);
+              vst1q_f32(yr + ob, accb);
             }
             o2 = ihi - 1;
             continue;
