@@ -61,6 +61,8 @@ typedef struct cn_emitter {
 #define CN_RT_WINOGRAD (UINT64_C(1) << 26)
 #define CN_RT_NORM_GRAD_NEON (UINT64_C(1) << 27) /* BatchNormalization / softmax gradients (NEON) */
 #define CN_RT_POOL_GRAD_NEON (UINT64_C(1) << 28) /* MaxPool / AveragePool gradients (NEON) */
+#define CN_RT_POOL_AVX2 (UINT64_C(1) << 29) /* forward MaxPool / AveragePool / global pools (AVX2) */
+#define CN_RT_POOL_NEON (UINT64_C(1) << 30) /* forward MaxPool / AveragePool / global pools (NEON) */
 void cn_emit_use(cn_emitter *e, cn_rt_set headers);
 
 /* Appends a line (indentation included by the caller's format). */

@@ -182,6 +182,29 @@ void cn_emit_pool(cn_emitter *e, cn_graph *g, cn_node *n) {
     x = xf;
     y = cn_emit_scratch_at(e, n, cn_value_numel(xv) * 4, "float");
   }
+  const bool arm = e->opt->target == CN_TARGET_AARCH64 || e->opt->target == CN_TARGET_ARMV7;
+  const bool x86 = e->opt->target == CN_TARGET_X86_64;
+  if (is_global(n->op) && n->op != CN_OP_GLOBAL_LP_POOL && (arm || x86)) {
+    /* The vector reductions of runtime/cnnrt_pool_{avx2,neon}.h (bit-identical to the
+     * references); the NEON header falls back to the references by itself. */
+    const char *fn = n->op == CN_OP_GLOBAL_AVERAGE_POOL ? "avgpool" : "maxpool";
+    const long long nc = (long long)(p->n * p->c), size = (long long)spatial_size(p);
+    if (arm) {
+      cn_emit_use(e, CN_RT_POOL_NEON);
+      cn_emit_line(e, "    cnnrt_f32_global_%s_neon(%lld, %lld, %s, %s);", fn, nc, size, x, y);
+    } else {
+      cn_emit_use(e, CN_RT_POOL_AVX2);
+      cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+      cn_emit_line(e, "    cnnrt_f32_global_%s_avx2(%lld, %lld, %s, %s);", fn, nc, size, x, y);
+      cn_emit_line(e, "#else");
+      cn_emit_line(e, "    cnnrt_f32_global_%s_ref(%lld, %lld, %s, %s);", fn, nc, size, x, y);
+      cn_emit_line(e, "#endif");
+    }
+    if (yv->dtype != CNNRT_F32) {
+      cn_emit_cast(e, cn_value_numel(yv), CNNRT_F32, y, yv->dtype, cn_emit_out_void(e, n->out[0]));
+    }
+    return;
+  }
   if (is_global(n->op)) {
     const char *fn = n->op == CN_OP_GLOBAL_AVERAGE_POOL ? "avgpool"
                      : n->op == CN_OP_GLOBAL_MAX_POOL   ? "maxpool"
@@ -201,8 +224,30 @@ void cn_emit_pool(cn_emitter *e, cn_graph *g, cn_node *n) {
   }
   const char *pp = cn_emit_params(e, "cnnrt_pool_params", CN_FIELDS(pool_fields), n->params);
   const int64_t work = cn_value_numel(yv) * p->kernel[0] * p->kernel[1] * p->kernel[2];
-  if ((n->op == CN_OP_MAX_POOL || n->op == CN_OP_AVERAGE_POOL) && p->n * p->c >= 2 &&
-      work >= CN_PARALLEL_MIN_WORK) {
+  const bool split = p->n * p->c >= 2 && work >= CN_PARALLEL_MIN_WORK;
+  const bool with_indices = n->op == CN_OP_MAX_POOL && n->n_out > 1 && n->out[1] >= 0;
+  const bool simd = (n->op == CN_OP_MAX_POOL && !with_indices) || n->op == CN_OP_AVERAGE_POOL;
+  if (simd && arm) {
+    /* runtime/cnnrt_pool_neon.h: planes over the threads of `par` when the layer is large
+     * enough to split (the references without NEON, in the header) */
+    cn_emit_use(e, CN_RT_POOL_NEON);
+    cn_emit_line(e, "    cnnrt_f32_%s_neon(%s, %s, %s, %s);",
+                 n->op == CN_OP_MAX_POOL ? "maxpool" : "avgpool", pp, x, y,
+                 split ? "par" : "NULL");
+    if (yv->dtype != CNNRT_F32) {
+      cn_emit_cast(e, cn_value_numel(yv), CNNRT_F32, y, yv->dtype, cn_emit_out_void(e, n->out[0]));
+    }
+    return;
+  }
+  if (simd && x86) { /* runtime/cnnrt_pool_avx2.h, the code below without AVX2 */
+    cn_emit_use(e, CN_RT_POOL_AVX2);
+    cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+    cn_emit_line(e, "    cnnrt_f32_%s_avx2(%s, %s, %s, %s);",
+                 n->op == CN_OP_MAX_POOL ? "maxpool" : "avgpool", pp, x, y,
+                 split ? "par" : "NULL");
+    cn_emit_line(e, "#else");
+  }
+  if ((n->op == CN_OP_MAX_POOL || n->op == CN_OP_AVERAGE_POOL) && split) {
     /* Split over the (batch, channel) planes across the threads of `par` (ResNet's stem
      * MaxPool is ~1% of the network: serial, it costs 2% of the time on 2 threads). */
     const char *ind = n->op == CN_OP_MAX_POOL && n->n_out > 1 && n->out[1] >= 0
@@ -213,6 +258,9 @@ void cn_emit_pool(cn_emitter *e, cn_graph *g, cn_node *n) {
     cn_emit_line(e, "    t.n_tasks = par != NULL && par->run != NULL && par->threads > 1 ? "
                     "par->threads : 1;");
     cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_pool_task_fn, &t, t.n_tasks);");
+    if (simd && x86) {
+      cn_emit_line(e, "#endif");
+    }
     if (yv->dtype != CNNRT_F32) {
       cn_emit_cast(e, cn_value_numel(yv), CNNRT_F32, y, yv->dtype, cn_emit_out_void(e, n->out[0]));
     }
@@ -226,6 +274,9 @@ void cn_emit_pool(cn_emitter *e, cn_graph *g, cn_node *n) {
   case CN_OP_AVERAGE_POOL: cn_emit_line(e, "    cnnrt_f32_avgpool_ref(%s, %s, %s);", pp, x, y); break;
   case CN_OP_LP_POOL: cn_emit_line(e, "    cnnrt_f32_lppool_ref(%s, %s, %s);", pp, x, y); break;
   default: CN_UNREACHABLE();
+  }
+  if (simd && x86) {
+    cn_emit_line(e, "#endif");
   }
   if (yv->dtype != CNNRT_F32) {
     cn_emit_cast(e, cn_value_numel(yv), CNNRT_F32, y, yv->dtype, cn_emit_out_void(e, n->out[0]));

@@ -1,0 +1,326 @@
+/* cnnrt_pool_avx2.h — AVX2 forms of the forward MaxPool (without Indices), AveragePool and
+ * GlobalMaxPool / GlobalAveragePool of cnnrt_pool.h, same contracts, planes ((n, c) pairs) split
+ * over the threads of `par` as cnnrt_pool_task_fn does.
+ *
+ * Windowed pools (1-D to 3-D; the last axis is the contiguous one): for each output row the
+ * outputs whose window lies wholly inside the row along the last axis (the interior) run in
+ * vectors of 8 with the accumulators in registers, 4 vectors at a time (2 on rows of up to 24
+ * interior outputs): a single chain of k dependent max/add operations per vector is
+ * latency-bound. The taps of the 8 windows are one vector each: a plain unaligned load for
+ * stride 1; for stride 2 two loads whose even / odd elements are the wanted ones (with
+ * dilation 1 two consecutive taps come from the same two loads), reading no element outside
+ * the windows, lanes left permuted until the store; a gather for larger strides. The vectors'
+ * starts are clamped to end at the interior's end, so a remainder overlaps the previous
+ * vector (outputs are recomputed, not accumulated: harmless). Border outputs take the
+ * reference's scalar step.
+ * The taps are visited in the reference's order (rows of the first two axes, then the last axis)
+ * with the reference's operations:
+ *   MaxPool: acc = x > acc ? x : acc, which is exactly _mm256_max_ps(x, acc) (MAXPS returns its
+ *     second operand when either is NaN or both are equal): NaN is ignored, the first of equal
+ *     values (+0 / -0) is kept, an all-NaN or all-padding window gives -inf. Bit-identical.
+ *   AveragePool: the sum of the real taps from 0.0f in the same order, divided (a true division)
+ *     by the same count as the reference. Bit-identical.
+ * Global pools: 8 partial results per plane as cnnrt_pool_reduce keeps them (lane l holds the
+ * elements l mod 8, the tail added lane by lane, the lanes combined in order). Bit-identical.
+ * Empty without AVX2+FMA (the generated code then calls the references). */
+#ifndef CNNRT_POOL_AVX2_H
+#define CNNRT_POOL_AVX2_H
+
+#include "cnnrt.h"
+#include "cnnrt_pool.h"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+/* Interior of the last axis: outputs [*lo, *hi) whose k taps all fall inside [0, in). */
+static inline void cnnrt_pool_avx2_interior_(const cnnrt_pool_geom *g, int64_t *lo, int64_t *hi) {
+  const int64_t span = (g->k[2] - 1) * g->d[2];
+  int64_t a = (g->pb[2] + g->s[2] - 1) / g->s[2]; /* o * s - pb >= 0 */
+  int64_t b = g->in[2] - span + g->pb[2] > 0 ? (g->in[2] - 1 - span + g->pb[2]) / g->s[2] + 1
+                                                : 0; /* o * s - pb + span < in */
+  if (b > g->out[2]) {
+    b = g->out[2];
+  }
+  if (a > b) {
+    a = b;
+  }
+  *lo = a;
+  *hi = b;
+}
+
+/* The taps x[0], x[s], ..., x[7s] of 8 outputs, reading only x[0 .. 7s]. Stride 2 (two loads
+ * of x[0..7] and x[7..14] whose even / odd elements are the wanted ones) leaves the lanes in
+ * the order of outputs 0 1 4 5 2 3 6 7, the same for every tap: the accumulator is put back in
+ * order once, by cnnrt_pool_avx2_unpermute_, instead of permuting every tap. */
+static inline __m256 cnnrt_pool_avx2_load_(const float *x, int64_t s, __m256i gather_idx) {
+  if (s == 1) {
+    return _mm256_loadu_ps(x);
+  }
+  if (s == 2) {
+    const __m256 a = _mm256_loadu_ps(x);     /* x0 .. x7 */
+    const __m256 b = _mm256_loadu_ps(x + 7); /* x7 .. x14 */
+    /* per 128-bit lane: a[0], a[2], b[1], b[3] -> x0 x2 x8 x10 | x4 x6 x12 x14 */
+    return _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 2, 0));
+  }
+  return _mm256_i32gather_ps(x, gather_idx, 4);
+}
+
+static inline __m256 cnnrt_pool_avx2_unpermute_(__m256 v, int64_t s) {
+  if (s != 2) {
+    return v;
+  }
+  return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+/* One tap of 8 windows into the accumulator: max (MAXPS returns acc unless v > acc) or sum. */
+static inline __m256 cnnrt_pool_avx2_tap_(int max, __m256 acc, const float *x, int64_t s,
+                                          __m256i gather_idx) {
+  const __m256 v = cnnrt_pool_avx2_load_(x, s, gather_idx);
+  return max ? _mm256_max_ps(v, acc) : _mm256_add_ps(acc, v);
+}
+
+/* Two consecutive taps of 8 stride-2 windows (dilation 1), in order: the even elements of
+ * x[0 .. 15], then the odd ones, both in the lane order of cnnrt_pool_avx2_load_'s stride 2. */
+static inline void cnnrt_pool_avx2_tap2_(int max, __m256 *acc, const float *x) {
+  const __m256 a = _mm256_loadu_ps(x), b = _mm256_loadu_ps(x + 8);
+  const __m256 even = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)); /* x0 x2 x8 x10 | x4 .. */
+  const __m256 odd = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));  /* x1 x3 x9 x11 | x5 .. */
+  *acc = max ? _mm256_max_ps(even, *acc) : _mm256_add_ps(*acc, even);
+  *acc = max ? _mm256_max_ps(odd, *acc) : _mm256_add_ps(*acc, odd);
+}
+
+/* The nv (2 or 4) accumulators of outputs os[i] + [0, 8) of one output row: the real rows of the
+ * first two axes ([a0, b0) x [a1, b1) from st0, st1), all k taps of the last axis, in the
+ * reference's order. Always inlined, so that the calls with constant max / s compile to
+ * branch-free loops. With nv = 2, accs[2..3] are left as they are. */
+#define CNNRT_POOL_AVX2_INLINE static inline __attribute__((always_inline))
+CNNRT_POOL_AVX2_INLINE void cnnrt_pool_avx2_acc4_(int nv, int max, int64_t s,
+                                                  const cnnrt_pool_geom *g,
+                                                  const float *xc, int64_t st0, int64_t a0,
+                                                  int64_t b0, int64_t st1, int64_t a1,
+                                                  int64_t b1, const int64_t os[4],
+                                                  __m256i gather_idx, __m256 accs[4]) {
+  const int64_t in1 = g->in[1], in2 = g->in[2], k2 = g->k[2], d2 = g->d[2];
+  const __m256 init = _mm256_set1_ps(max ? -INFINITY : 0.0f);
+  __m256 acc0 = init, acc1 = init, acc2 = init, acc3 = init;
+  for (int64_t j0 = a0; j0 < b0; j0++) {
+    for (int64_t j1 = a1; j1 < b1; j1++) {
+      const float *xr = xc + ((st0 + j0 * g->d[0]) * in1 + st1 + j1 * g->d[1]) * in2 - g->pb[2];
+      const float *x0 = xr + os[0] * s, *x1 = xr + os[1] * s;
+      const float *x2 = xr + os[2] * s, *x3 = xr + os[3] * s;
+      int64_t j2 = 0;
+      if (s == 2 && d2 == 1) {
+        /* taps j2, j2 + 1 together: the even and odd elements of x[j2 .. j2 + 15] (two loads
+         * instead of four; every element read is a tap of one of the 8 windows) */
+        for (; j2 + 1 < k2; j2 += 2) {
+          cnnrt_pool_avx2_tap2_(max, &acc0, x0 + j2);
+          cnnrt_pool_avx2_tap2_(max, &acc1, x1 + j2);
+          if (nv > 2) {
+            cnnrt_pool_avx2_tap2_(max, &acc2, x2 + j2);
+            cnnrt_pool_avx2_tap2_(max, &acc3, x3 + j2);
+          }
+        }
+      }
+      for (; j2 < k2; j2++) {
+        const int64_t t = j2 * d2;
+        acc0 = cnnrt_pool_avx2_tap_(max, acc0, x0 + t, s, gather_idx);
+        acc1 = cnnrt_pool_avx2_tap_(max, acc1, x1 + t, s, gather_idx);
+        if (nv > 2) {
+          acc2 = cnnrt_pool_avx2_tap_(max, acc2, x2 + t, s, gather_idx);
+          acc3 = cnnrt_pool_avx2_tap_(max, acc3, x3 + t, s, gather_idx);
+        }
+      }
+    }
+  }
+  accs[0] = acc0;
+  accs[1] = acc1;
+  accs[2] = acc2;
+  accs[3] = acc3;
+}
+
+/* The reference's result for one output o2 of a row (border outputs): the taps in its order. */
+static inline float cnnrt_pool_avx2_one_(const cnnrt_pool_geom *g, int max, const float *xc,
+                                         int64_t st0, int64_t a0, int64_t b0, int64_t st1,
+                                         int64_t a1, int64_t b1, int64_t o2) {
+  const int64_t st2 = o2 * g->s[2] - g->pb[2];
+  int64_t a2, b2;
+  cnnrt_pool_taps(st2, g->k[2], g->d[2], 0, g->in[2], &a2, &b2);
+  float acc = max ? -INFINITY : 0.0f;
+  for (int64_t j0 = a0; j0 < b0; j0++) {
+    for (int64_t j1 = a1; j1 < b1; j1++) {
+      const float *xr = xc + ((st0 + j0 * g->d[0]) * g->in[1] + st1 + j1 * g->d[1]) * g->in[2];
+      for (int64_t j2 = a2; j2 < b2; j2++) {
+        const float v = xr[st2 + j2 * g->d[2]];
+        if (max) {
+          acc = v > acc ? v : acc;
+        } else {
+          acc += v;
+        }
+      }
+    }
+  }
+  return acc;
+}
+
+/* MaxPool (max = 1) or AveragePool (max = 0) of planes [nc0, nc1). */
+static inline void cnnrt_f32_pool_range_avx2(const cnnrt_pool_params *p, int max, int64_t nc0,
+                                             int64_t nc1, const float *x, float *y) {
+  cnnrt_pool_geom g;
+  cnnrt_pool_geom_init(p, &g);
+  const int64_t in1 = g.in[1], out1 = g.out[1], out2 = g.out[2];
+  const int64_t k2 = g.k[2], s2 = g.s[2];
+  int64_t ilo, ihi;
+  cnnrt_pool_avx2_interior_(&g, &ilo, &ihi);
+  const int vec = ihi - ilo >= 8;
+  const __m256i gather_idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                                _mm256_set1_epi32((int)s2));
+  /* AveragePool's counted range per axis (the real input, or the padded one) */
+  int64_t lo[3], hi[3];
+  for (int i = 0; i < 3; i++) {
+    lo[i] = p->count_include_pad ? -g.pb[i] : 0;
+    hi[i] = p->count_include_pad ? g.in[i] + g.pe[i] : g.in[i];
+  }
+  for (int64_t nc = nc0; nc < nc1; nc++) {
+    const float *xc = x + nc * g.in_size;
+    float *yc = y + nc * g.out_size;
+    for (int64_t o0 = 0; o0 < g.out[0]; o0++) {
+      const int64_t st0 = o0 * g.s[0] - g.pb[0];
+      int64_t a0, b0, ca0, cb0;
+      cnnrt_pool_taps(st0, g.k[0], g.d[0], 0, g.in[0], &a0, &b0);
+      cnnrt_pool_taps(st0, g.k[0], g.d[0], lo[0], hi[0], &ca0, &cb0);
+      for (int64_t o1 = 0; o1 < out1; o1++) {
+        const int64_t st1 = o1 * g.s[1] - g.pb[1];
+        int64_t a1, b1, ca1, cb1;
+        cnnrt_pool_taps(st1, g.k[1], g.d[1], 0, in1, &a1, &b1);
+        cnnrt_pool_taps(st1, g.k[1], g.d[1], lo[1], hi[1], &ca1, &cb1);
+        const int64_t c01 = (cb0 - ca0) * (cb1 - ca1);
+        float *yr = yc + (o0 * out1 + o1) * out2;
+        for (int64_t o2 = 0; o2 < out2; o2++) {
+          if (vec && o2 == ilo) {
+            /* Interior: 4 vectors of 8 outputs at a time (4 independent dependency chains:
+             * one chain of k taps is latency-bound), vector starts clamped to end at ihi
+             * (overlapping vectors recompute the same outputs). */
+            const __m256 div = _mm256_set1_ps((float)(c01 * k2));
+            for (int64_t v0 = ilo; v0 < ihi; v0 += ihi - v0 > 16 ? 32 : 16) {
+              int64_t os[4];
+              for (int i = 0; i < 4; i++) {
+                os[i] = v0 + 8 * i + 8 <= ihi ? v0 + 8 * i : ihi - 8;
+              }
+              __m256 accs[4];
+              /* 4 vectors while at least 3 are distinct, else 2 (narrow rows) */
+              const int nv = ihi - v0 > 16 ? 4 : 2;
+              const int64_t s = s2;
+#define CNNRT_POOL_AVX2_ACC_(NV, MAX, S)                                                         \
+  cnnrt_pool_avx2_acc4_(NV, MAX, S, &g, xc, st0, a0, b0, st1, a1, b1, os, gather_idx, accs)
+              if (max && s == 2) { /* the common cases specialised by inlining constants */
+                if (nv == 4) CNNRT_POOL_AVX2_ACC_(4, 1, 2); else CNNRT_POOL_AVX2_ACC_(2, 1, 2);
+              } else if (max && s == 1) {
+                if (nv == 4) CNNRT_POOL_AVX2_ACC_(4, 1, 1); else CNNRT_POOL_AVX2_ACC_(2, 1, 1);
+              } else if (!max && s == 2) {
+                if (nv == 4) CNNRT_POOL_AVX2_ACC_(4, 0, 2); else CNNRT_POOL_AVX2_ACC_(2, 0, 2);
+              } else if (!max && s == 1) {
+                if (nv == 4) CNNRT_POOL_AVX2_ACC_(4, 0, 1); else CNNRT_POOL_AVX2_ACC_(2, 0, 1);
+              } else {
+                if (nv == 4) CNNRT_POOL_AVX2_ACC_(4, max, s); else CNNRT_POOL_AVX2_ACC_(2, max, s);
+              }
+#undef CNNRT_POOL_AVX2_ACC_
+              for (int i = 0; i < nv; i++) {
+                __m256 r = cnnrt_pool_avx2_unpermute_(accs[i], s2);
+                if (!max) {
+                  r = c01 > 0 ? _mm256_div_ps(r, div) : _mm256_setzero_ps();
+                }
+                _mm256_storeu_ps(yr + os[i], r);
+              }
+            }
+            o2 = ihi - 1;
+            continue;
+          }
+          const float r = cnnrt_pool_avx2_one_(&g, max, xc, st0, a0, b0, st1, a1, b1, o2);
+          if (max) {
+            yr[o2] = r;
+          } else {
+            yr[o2] = cnnrt_pool_avg_edge(&g, r, c01, o2, lo[2], hi[2]);
+          }
+        }
+      }
+    }
+  }
+}
+
+typedef struct cnnrt_pool_avx2_task {
+  const cnnrt_pool_params *p;
+  const float *x;
+  float *y;
+  int64_t n_tasks;
+  int max;
+} cnnrt_pool_avx2_task;
+
+static inline void cnnrt_pool_avx2_task_fn_(void *arg, int64_t t) {
+  const cnnrt_pool_avx2_task *a = (const cnnrt_pool_avx2_task *)arg;
+  const int64_t planes = a->p->n * a->p->c;
+  cnnrt_f32_pool_range_avx2(a->p, a->max, planes * t / a->n_tasks, planes * (t + 1) / a->n_tasks,
+                            a->x, a->y);
+}
+
+static inline int64_t cnnrt_pool_avx2_tasks_(const cnnrt_parallel *par, int64_t planes) {
+  const int64_t threads = par != NULL && par->run != NULL && par->threads > 1 ? par->threads : 1;
+  return threads < planes ? threads : (planes > 0 ? planes : 1);
+}
+
+/* MaxPool without Indices (par may be NULL: one task). */
+static inline void cnnrt_f32_maxpool_avx2(const cnnrt_pool_params *p, const float *x, float *y,
+                                          const cnnrt_parallel *par) {
+  cnnrt_pool_avx2_task t = {p, x, y, cnnrt_pool_avx2_tasks_(par, p->n * p->c), 1};
+  cnnrt_parallel_for(par, cnnrt_pool_avx2_task_fn_, &t, t.n_tasks);
+}
+
+static inline void cnnrt_f32_avgpool_avx2(const cnnrt_pool_params *p, const float *x, float *y,
+                                          const cnnrt_parallel *par) {
+  cnnrt_pool_avx2_task t = {p, x, y, cnnrt_pool_avx2_tasks_(par, p->n * p->c), 0};
+  cnnrt_parallel_for(par, cnnrt_pool_avx2_task_fn_, &t, t.n_tasks);
+}
+
+/* ---- Global pools ---- */
+
+/* cnnrt_pool_reduce (SUM or MAX) of one plane with the 8 lanes in a register. */
+static inline float cnnrt_pool_reduce_avx2_(int max, const float *x, int64_t n) {
+  const float init = max ? -INFINITY : 0.0f;
+  __m256 acc = _mm256_set1_ps(init);
+  const int64_t nv = n - n % CNNRT_POOL_LANES;
+  if (max) {
+    for (int64_t i = 0; i < nv; i += 8) {
+      acc = _mm256_max_ps(_mm256_loadu_ps(x + i), acc);
+    }
+  } else {
+    for (int64_t i = 0; i < nv; i += 8) {
+      acc = _mm256_add_ps(acc, _mm256_loadu_ps(x + i));
+    }
+  }
+  float lanes[8];
+  _mm256_storeu_ps(lanes, acc);
+  cnnrt_pool_row(max ? CNNRT_POOL_OP_MAX : CNNRT_POOL_OP_SUM, 0.0f, lanes, x + nv, n - nv, 1);
+  float r = init;
+  for (int l = 0; l < 8; l++) {
+    r = max ? (lanes[l] > r ? lanes[l] : r) : r + lanes[l];
+  }
+  return r;
+}
+
+static inline void cnnrt_f32_global_avgpool_avx2(int64_t n_c, int64_t spatial_size,
+                                                 const float *x, float *y) {
+  for (int64_t i = 0; i < n_c; i++) {
+    const float s = cnnrt_pool_reduce_avx2_(0, x + i * spatial_size, spatial_size);
+    y[i] = spatial_size > 0 ? s / (float)spatial_size : 0.0f;
+  }
+}
+
+static inline void cnnrt_f32_global_maxpool_avx2(int64_t n_c, int64_t spatial_size,
+                                                 const float *x, float *y) {
+  for (int64_t i = 0; i < n_c; i++) {
+    y[i] = cnnrt_pool_reduce_avx2_(1, x + i * spatial_size, spatial_size);
+  }
+}
+
+#endif /* __AVX2__ && __FMA__ */
+
+#endif /* CNNRT_POOL_AVX2_H */
