@@ -54,7 +54,11 @@ enum cn_runtime_header {
   CN_RT_XSMM = 1u << 25,
   CN_RT_WINOGRAD = 1u << 26, /* Winograd F(4x4,3x3) convolution (AVX2, portable reference) */
   CN_RT_NORM_GRAD_NEON = 1u << 27, /* BatchNormalization / softmax gradients (NEON) */
-  CN_RT_POOL_GRAD_NEON = 1u << 28  /* MaxPool / AveragePool gradients (NEON) */
+  CN_RT_POOL_GRAD_NEON = 1u << 28, /* MaxPool / AveragePool gradients (NEON) */
+  /* forward BatchNormalization (inference, training mode), Instance/LayerNormalization and the
+   * channel affine map, each with its portable fallback */
+  CN_RT_NORM_AVX2 = 1u << 29,
+  CN_RT_NORM_NEON = 1u << 30
 };
 void cn_emit_use(cn_emitter *e, unsigned headers);
 
