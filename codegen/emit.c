@@ -509,7 +509,8 @@ static const struct {
      "cnnrt_act_avx2.h"},
     {CN_RT_CONV_AVX2, "cnnrt_dwconv_avx2.h"},   {CN_RT_GEMV_AVX2, "cnnrt_gemv_avx2.h"},
     {CN_RT_CONV_AVX2, "cnnrt_dwconv_avx512.h"}, {CN_RT_CONV_AVX2, "cnnrt_conv_direct_avx2.h"},
-    {CN_RT_CONV_NEON | CN_RT_ACT_NEON | CN_RT_GEMV_NEON | CN_RT_NORM_GRAD_NEON, "cnnrt_act_neon.h"},
+    {CN_RT_CONV_NEON | CN_RT_ACT_NEON | CN_RT_GEMV_NEON | CN_RT_NORM_GRAD_NEON | CN_RT_NORM_NEON,
+     "cnnrt_act_neon.h"},
     {CN_RT_CONV_NEON, "cnnrt_gemm_neon.h"},     {CN_RT_CONV_NEON, "cnnrt_dwconv_neon.h"},
     {CN_RT_GEMV_NEON, "cnnrt_gemv_neon.h"},     {CN_RT_XSMM, "cnnrt_xsmm.h"},
     {CN_RT_CONV_GRAD, "cnnrt_conv_grad.h"},     {CN_RT_POOL_GRAD, "cnnrt_pool_grad.h"},
@@ -521,6 +522,7 @@ static const struct {
     {CN_RT_WINOGRAD, "cnnrt_winograd.h"},
     {CN_RT_NORM_GRAD_NEON, "cnnrt_norm_grad_neon.h"}, {CN_RT_POOL_GRAD_NEON, "cnnrt_pool_grad_neon.h"},
     {CN_RT_POOL_AVX2, "cnnrt_pool_avx2.h"},     {CN_RT_POOL_NEON, "cnnrt_pool_neon.h"},
+    {CN_RT_NORM_AVX2, "cnnrt_norm_avx2.h"},     {CN_RT_NORM_NEON, "cnnrt_norm_neon.h"},
 };
 
 /* Emits the copies into graph outputs that are not computed in place (an output that is a graph

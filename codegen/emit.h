@@ -63,6 +63,10 @@ typedef struct cn_emitter {
 #define CN_RT_POOL_GRAD_NEON (UINT64_C(1) << 28) /* MaxPool / AveragePool gradients (NEON) */
 #define CN_RT_POOL_AVX2 (UINT64_C(1) << 29) /* forward MaxPool / AveragePool / global pools (AVX2) */
 #define CN_RT_POOL_NEON (UINT64_C(1) << 30) /* forward MaxPool / AveragePool / global pools (NEON) */
+/* forward BatchNormalization (inference, training mode), Instance/LayerNormalization and the
+ * channel affine map, each with its portable fallback */
+#define CN_RT_NORM_AVX2 (UINT64_C(1) << 31)
+#define CN_RT_NORM_NEON (UINT64_C(1) << 32)
 void cn_emit_use(cn_emitter *e, cn_rt_set headers);
 
 /* Appends a line (indentation included by the caller's format). */

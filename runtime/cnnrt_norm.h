@@ -67,8 +67,11 @@ static inline void cnnrt_f32_instancenorm_ref(int64_t n, int64_t c, int64_t spat
       /* (x - mean) * a + bias rather than x * a + (bias - mean * a): the latter cancels
        * catastrophically when |mean| >> std. */
       const float m = (float)mean;
-      const float a = (float)((double)scale[ch] / sqrt(var + (double)eps));
-      const float s = bias[ch];
+      const double a_d = (double)scale[ch] / sqrt(var + (double)eps);
+      const float a = (float)a_d;
+      /* x - mean = (x - m) + (m - mean): the second term, below float resolution of the mean
+       * but not of the output, is folded into the offset */
+      const float s = (float)((double)bias[ch] + ((double)m - mean) * a_d);
       for (int64_t i = 0; i < spatial; i++) {
         y[base + i] = (x[base + i] - m) * a + s;
       }
@@ -93,6 +96,7 @@ static inline void cnnrt_f32_layernorm_ref(int64_t outer, int64_t inner, float e
     double mu, var;
     cnnrt_norm__meanvar(xr, inner, &mu, &var);
     const float m = (float)mu;
+    const float corr = (float)((double)m - mu); /* x - mu = (x - m) + corr */
     const float is = (float)(1.0 / sqrt(var + (double)eps));
     if (mean != NULL) {
       mean[o] = m;
@@ -102,15 +106,15 @@ static inline void cnnrt_f32_layernorm_ref(int64_t outer, int64_t inner, float e
     }
     if (scale != NULL && bias != NULL) {
       for (int64_t i = 0; i < inner; i++) {
-        yr[i] = (xr[i] - m) * is * scale[i] + bias[i];
+        yr[i] = ((xr[i] - m) + corr) * is * scale[i] + bias[i];
       }
     } else if (scale != NULL) {
       for (int64_t i = 0; i < inner; i++) {
-        yr[i] = (xr[i] - m) * is * scale[i];
+        yr[i] = ((xr[i] - m) + corr) * is * scale[i];
       }
     } else { /* no scale: not valid ONNX, kept so that NULL means 1 consistently */
       for (int64_t i = 0; i < inner; i++) {
-        yr[i] = (xr[i] - m) * is + (bias != NULL ? bias[i] : 0.0f);
+        yr[i] = ((xr[i] - m) + corr) * is + (bias != NULL ? bias[i] : 0.0f);
       }
     }
   }
@@ -280,19 +284,20 @@ static inline void cnnrt_f32_hardmax_ref(int64_t outer, int64_t axis_len, int64_
   }
 }
 
-/* Inference BatchNormalization with parameters known only at run time (graph inputs): the same
- * per-channel affine map, computed per channel on the fly. */
+/* Inference BatchNormalization with parameters known only at run time (graph inputs):
+ * y = (x - mean) * s + bias, s = scale / sqrt(var + eps) (x - mean first, as ONNX defines it:
+ * x * s + (bias - mean * s) cancels when |mean| >> std). */
 static inline void cnnrt_f32_batchnorm_ref(int64_t n, int64_t c, int64_t spatial, float eps,
                                            const float *x, const float *scale, const float *bias,
                                            const float *mean, const float *var, float *y) {
   for (int64_t b = 0; b < n; b++) {
     for (int64_t ch = 0; ch < c; ch++) {
       const float s = scale[ch] / sqrtf(var[ch] + eps);
-      const float t = bias[ch] - mean[ch] * s;
+      const float m = mean[ch], t = bias[ch];
       const float *xp = x + (b * c + ch) * spatial;
       float *yp = y + (b * c + ch) * spatial;
       for (int64_t i = 0; i < spatial; i++) {
-        yp[i] = xp[i] * s + t;
+        yp[i] = (xp[i] - m) * s + t;
       }
     }
   }
@@ -325,13 +330,17 @@ static inline void cnnrt_f32_batchnorm_train_ref(int64_t n, int64_t c, int64_t s
       }
     }
     const double v = count > 0 ? sq / count : 0.0;
-    const float s = (float)((double)scale[ch] / sqrt(v + (double)eps));
-    const float t = (float)((double)bias[ch] - m * (double)s);
+    const double s_d = (double)scale[ch] / sqrt(v + (double)eps);
+    const float s = (float)s_d;
+    /* y = (x - mf) * s + t with mf the mean rounded to float and m - mf folded into t: x - mf
+     * is exact near the mean, where x * s + (bias - m * s) would cancel when |m| >> std */
+    const float mf = (float)m;
+    const float t = (float)((double)bias[ch] + ((double)mf - m) * s_d);
     for (int64_t b = 0; b < n; b++) {
       const float *xp = x + (b * c + ch) * spatial;
       float *yp = y + (b * c + ch) * spatial;
       for (int64_t i = 0; i < spatial; i++) {
-        yp[i] = xp[i] * s + t;
+        yp[i] = (xp[i] - mf) * s + t;
       }
     }
     if (run_mean) {

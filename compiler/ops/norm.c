@@ -1,6 +1,7 @@
 /* norm.c — normalisation and softmax: BatchNormalization (inference and training mode),
  * InstanceNormalization, LayerNormalization, LRN, Softmax, LogSoftmax, Hardmax and the internal
  * per-channel affine op that unfused BatchNormalization becomes (runtime/cnnrt_norm.h). */
+#include <stdio.h>
 #include <string.h>
 
 #include "../../codegen/emit.h"
@@ -217,32 +218,57 @@ static const char *out_or_null(cn_emitter *e, cn_node *n, int i) {
   return cn_emit_out(e, i < n->n_out ? n->out[i] : -1);
 }
 
+/* A call of forward kernel cnnrt_f32_<fn>_ref(args), or of its SIMD form (same arguments and
+ * the thread pool): x86-64 the AVX2 form under its guard, the reference otherwise; ARM targets
+ * the NEON form (the header falls back to the reference without NEON); other targets the
+ * reference. */
+static void emit_norm_call(cn_emitter *e, const char *fn, const char *args) {
+  if (e->opt->target == CN_TARGET_X86_64) {
+    cn_emit_use(e, CN_RT_NORM_AVX2);
+    cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+    cn_emit_line(e, "    cnnrt_f32_%s_avx2(%s, par);", fn, args);
+    cn_emit_line(e, "#else");
+    cn_emit_line(e, "    cnnrt_f32_%s_ref(%s);", fn, args);
+    cn_emit_line(e, "#endif");
+  } else if (e->opt->target == CN_TARGET_AARCH64 || e->opt->target == CN_TARGET_ARMV7) {
+    cn_emit_use(e, CN_RT_NORM_NEON);
+    cn_emit_line(e, "    cnnrt_f32_%s_neon(%s, par);", fn, args);
+  } else {
+    cn_emit_line(e, "    cnnrt_f32_%s_ref(%s);", fn, args);
+  }
+}
+
 void cn_emit_norm(cn_emitter *e, cn_graph *g, cn_node *n) {
   (void)g;
   const norm_params *p = n->params;
   cn_emit_use(e, CN_RT_NORM);
   const char *x = cn_emit_in(e, n->in[0]), *y = cn_emit_out(e, n->out[0]);
   long long N = p->n, C = p->c, S = p->spatial;
+  char args[2048]; /* a kernel's argument list (value expressions are short) */
   switch (n->op) {
   case CN_OP_BATCH_NORM:
     if (p->training) {
-      cn_emit_line(e, "    cnnrt_f32_batchnorm_train_ref(%lld, %lld, %lld, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s);",
-                   N, C, S, cn_emit_float(e, p->eps), cn_emit_float(e, p->momentum), x,
-                   in_or_null(e, n, 1), in_or_null(e, n, 2), in_or_null(e, n, 3),
-                   in_or_null(e, n, 4), y, out_or_null(e, n, 1), out_or_null(e, n, 2));
+      snprintf(args, sizeof args, "%lld, %lld, %lld, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s", N, C,
+               S, cn_emit_float(e, p->eps), cn_emit_float(e, p->momentum), x, in_or_null(e, n, 1),
+               in_or_null(e, n, 2), in_or_null(e, n, 3), in_or_null(e, n, 4), y,
+               out_or_null(e, n, 1), out_or_null(e, n, 2));
+      emit_norm_call(e, "batchnorm_train", args);
     } else {
-      cn_emit_line(e, "    cnnrt_f32_batchnorm_ref(%lld, %lld, %lld, %s, %s, %s, %s, %s, %s, %s);",
-                   N, C, S, cn_emit_float(e, p->eps), x, in_or_null(e, n, 1), in_or_null(e, n, 2),
-                   in_or_null(e, n, 3), in_or_null(e, n, 4), y);
+      snprintf(args, sizeof args, "%lld, %lld, %lld, %s, %s, %s, %s, %s, %s, %s", N, C, S,
+               cn_emit_float(e, p->eps), x, in_or_null(e, n, 1), in_or_null(e, n, 2),
+               in_or_null(e, n, 3), in_or_null(e, n, 4), y);
+      emit_norm_call(e, "batchnorm", args);
     }
     break;
   case CN_OP_CHANNEL_AFFINE:
-    cn_emit_line(e, "    cnnrt_f32_channel_affine_ref(%lld, %lld, %lld, %s, %s, %s, %s);", N, C, S,
-                 x, in_or_null(e, n, 1), in_or_null(e, n, 2), y);
+    snprintf(args, sizeof args, "%lld, %lld, %lld, %s, %s, %s, %s", N, C, S, x,
+             in_or_null(e, n, 1), in_or_null(e, n, 2), y);
+    emit_norm_call(e, "channel_affine", args);
     break;
   case CN_OP_INSTANCE_NORM:
-    cn_emit_line(e, "    cnnrt_f32_instancenorm_ref(%lld, %lld, %lld, %s, %s, %s, %s, %s);", N, C,
-                 S, cn_emit_float(e, p->eps), x, in_or_null(e, n, 1), in_or_null(e, n, 2), y);
+    snprintf(args, sizeof args, "%lld, %lld, %lld, %s, %s, %s, %s, %s", N, C, S,
+             cn_emit_float(e, p->eps), x, in_or_null(e, n, 1), in_or_null(e, n, 2), y);
+    emit_norm_call(e, "instancenorm", args);
     break;
   case CN_OP_LRN:
     cn_emit_line(e, "    cnnrt_f32_lrn_ref(%lld, %lld, %lld, %lld, %s, %s, %s, %s, %s);", N, C, S,
@@ -250,10 +276,10 @@ void cn_emit_norm(cn_emitter *e, cn_graph *g, cn_node *n) {
                  cn_emit_float(e, p->bias), x, y);
     break;
   case CN_OP_LAYER_NORM:
-    cn_emit_line(e, "    cnnrt_f32_layernorm_ref(%lld, %lld, %s, %s, %s, %s, %s, %s, %s);",
-                 (long long)p->outer, (long long)p->inner, cn_emit_float(e, p->eps), x,
-                 in_or_null(e, n, 1), in_or_null(e, n, 2), y, out_or_null(e, n, 1),
-                 out_or_null(e, n, 2));
+    snprintf(args, sizeof args, "%lld, %lld, %s, %s, %s, %s, %s, %s, %s", (long long)p->outer,
+             (long long)p->inner, cn_emit_float(e, p->eps), x, in_or_null(e, n, 1),
+             in_or_null(e, n, 2), y, out_or_null(e, n, 1), out_or_null(e, n, 2));
+    emit_norm_call(e, "layernorm", args);
     break;
   case CN_OP_SOFTMAX:
   case CN_OP_LOG_SOFTMAX:
