@@ -520,6 +520,8 @@ static const struct {
     {CN_RT_CONV_GRAD_NEON, "cnnrt_conv_grad_neon.h"}, {CN_RT_ACT_GRAD_NEON, "cnnrt_act_grad_neon.h"},
     {CN_RT_WINOGRAD, "cnnrt_winograd.h"},
     {CN_RT_NORM_GRAD_NEON, "cnnrt_norm_grad_neon.h"}, {CN_RT_POOL_GRAD_NEON, "cnnrt_pool_grad_neon.h"},
+    {CN_RT_SCATTER_GRAD_SIMD, "cnnrt_scatter_grad_avx2.h"},
+    {CN_RT_SCATTER_GRAD_SIMD, "cnnrt_scatter_grad_neon.h"},
 };
 
 /* Emits the copies into graph outputs that are not computed in place (an output that is a graph

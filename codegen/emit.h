@@ -54,7 +54,10 @@ enum cn_runtime_header {
   CN_RT_XSMM = 1u << 25,
   CN_RT_WINOGRAD = 1u << 26, /* Winograd F(4x4,3x3) convolution (AVX2, portable reference) */
   CN_RT_NORM_GRAD_NEON = 1u << 27, /* BatchNormalization / softmax gradients (NEON) */
-  CN_RT_POOL_GRAD_NEON = 1u << 28  /* MaxPool / AveragePool gradients (NEON) */
+  CN_RT_POOL_GRAD_NEON = 1u << 28, /* MaxPool / AveragePool gradients (NEON) */
+  /* Gather and Resize gradients, AVX2 and NEON forms (both headers: one bit, bits are scarce;
+   * each header is empty or the references off its ISA) */
+  CN_RT_SCATTER_GRAD_SIMD = 1u << 29
 };
 void cn_emit_use(cn_emitter *e, unsigned headers);
 
