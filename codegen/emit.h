@@ -57,7 +57,8 @@ enum cn_runtime_header {
   CN_RT_POOL_GRAD_NEON = 1u << 28, /* MaxPool / AveragePool gradients (NEON) */
   /* Gather and Resize gradients, AVX2 and NEON forms (both headers: one bit, bits are scarce;
    * each header is empty or the references off its ISA) */
-  CN_RT_SCATTER_GRAD_SIMD = 1u << 29
+  CN_RT_SCATTER_GRAD_SIMD = 1u << 29,
+  CN_RT_RESIZE_SIMD = 1u << 30 /* forward Resize, AVX2 and NEON forms (both headers, as above) */
 };
 void cn_emit_use(cn_emitter *e, unsigned headers);
 

@@ -71,31 +71,12 @@ static inline void cnnrt_f32_resize_grad_ref(const cnnrt_resize_params *p, const
  * span of input columns (lanes = rows), which is then transposed and added into the input rows
  * the group's rows tap (the height adjoint, an axpy along the row). Blocks are bounded so the
  * span and the column table stay on the stack. Any mode (nearest, linear, cubic) and coordinate
- * mode runs this way: only the tap tables differ; extrapolated rows and columns pass nothing. */
-
-#define CNNRT_RESIZE_GRAD_BLOCK 64 /* output columns per block, input columns per span */
-
-/* True when the SIMD forms' plan applies: rank >= 2, no empty axis, leading axes identity. */
-static inline int cnnrt_resize_grad_last2_ok(const cnnrt_resize_params *p) {
-  if (p->rank < 2) {
-    return 0;
-  }
-  for (int64_t d = 0; d < p->rank; d++) {
-    if (p->in[d] <= 0 || p->out[d] <= 0) {
-      return 0;
-    }
-  }
-  for (int64_t d = 0; d < p->rank - 2; d++) {
-    if (!cnnrt_resize__axis_is_identity(p, d)) {
-      return 0;
-    }
-  }
-  return 1;
-}
+ * mode runs this way: only the tap tables differ; extrapolated rows and columns pass nothing.
+ * The column blocks are cnnrt_resize_col_block's (cnnrt_resize.h). */
 
 /* True when both last axes are nearest upsamplings by exactly 2 (output o reads input o / 2
  * with weight 1: U-Net / FPN decoders), where every input element's gradient is the sum of a
- * 2x2 block of dy. Assumes cnnrt_resize_grad_last2_ok. */
+ * 2x2 block of dy. Assumes cnnrt_resize_last2_ok. */
 static inline int cnnrt_resize_grad_nearest2(const cnnrt_resize_params *p) {
   if (p->mode != CNNRT_RESIZE_NEAREST) {
     return 0;
@@ -113,40 +94,6 @@ static inline int cnnrt_resize_grad_nearest2(const cnnrt_resize_params *p) {
     }
   }
   return 1;
-}
-
-/* Column table of the block of output columns starting at j0: column j0 + j has nt[j] taps
- * (0: extrapolated) at input columns ci[4 j + t] with weights cw[4 j + t]; all of them lie in
- * [*lo, *lo + CNNRT_RESIZE_GRAD_BLOCK). Returns the block's end (at most
- * CNNRT_RESIZE_GRAD_BLOCK columns; fewer when the taps spread wider, as in downsampling). */
-static inline int64_t cnnrt_resize_grad_col_block(const cnnrt_resize_params *p, int64_t j0,
-                                                  int nt[CNNRT_RESIZE_GRAD_BLOCK],
-                                                  int64_t ci[4 * CNNRT_RESIZE_GRAD_BLOCK],
-                                                  float cw[4 * CNNRT_RESIZE_GRAD_BLOCK],
-                                                  int64_t *lo) {
-  const int64_t ax = p->rank - 1, ow = p->out[ax];
-  int64_t mn = -1, mx = -1, j = 0;
-  for (; j < CNNRT_RESIZE_GRAD_BLOCK && j0 + j < ow; j++) {
-    int64_t idx[4];
-    double w[4];
-    const int n = cnnrt_resize__taps(p, ax, j0 + j, idx, w);
-    if (n > 0) {
-      const int64_t nmn = mn < 0 || idx[0] < mn ? idx[0] : mn;
-      const int64_t nmx = idx[n - 1] > mx ? idx[n - 1] : mx;
-      if (j > 0 && nmx - nmn >= CNNRT_RESIZE_GRAD_BLOCK) {
-        break; /* this column starts the next block */
-      }
-      mn = nmn;
-      mx = nmx;
-    }
-    nt[j] = n;
-    for (int t = 0; t < n; t++) {
-      ci[4 * j + t] = idx[t];
-      cw[4 * j + t] = (float)w[t];
-    }
-  }
-  *lo = mn < 0 ? 0 : mn;
-  return j0 + j;
 }
 
 #endif /* CNNRT_RESIZE_GRAD_H */

@@ -180,18 +180,18 @@ static inline void cnnrt_resize_grad_avx2_plane_(const cnnrt_resize_params *p, c
                                                  float *dx) {
   const int64_t r = p->rank, ih = p->in[r - 2], iw = p->in[r - 1];
   const int64_t oh = p->out[r - 2], ow = p->out[r - 1];
-  int nt[CNNRT_RESIZE_GRAD_BLOCK];
-  int64_t ci[4 * CNNRT_RESIZE_GRAD_BLOCK];
-  float cw[4 * CNNRT_RESIZE_GRAD_BLOCK];
-  __m256 acc[CNNRT_RESIZE_GRAD_BLOCK];
-  float rows[8][CNNRT_RESIZE_GRAD_BLOCK];
+  int nt[CNNRT_RESIZE_BLOCK];
+  int64_t ci[4 * CNNRT_RESIZE_BLOCK];
+  float cw[4 * CNNRT_RESIZE_BLOCK];
+  __m256 acc[CNNRT_RESIZE_BLOCK];
+  float rows[8][CNNRT_RESIZE_BLOCK];
   memset(dx, 0, (size_t)(ih * iw) * sizeof *dx);
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256i row_off = _mm256_mullo_epi32(lane, _mm256_set1_epi32((int)ow));
   for (int64_t j0 = 0; j0 < ow;) {
     int64_t lo;
-    const int64_t j1 = cnnrt_resize_grad_col_block(p, j0, nt, ci, cw, &lo);
-    const int64_t span = iw - lo < CNNRT_RESIZE_GRAD_BLOCK ? iw - lo : CNNRT_RESIZE_GRAD_BLOCK;
+    const int64_t j1 = cnnrt_resize_col_block(p, j0, nt, ci, cw, &lo);
+    const int64_t span = iw - lo < CNNRT_RESIZE_BLOCK ? iw - lo : CNNRT_RESIZE_BLOCK;
     const int64_t span8 = (span + 7) / 8 * 8;
     for (int64_t y0 = 0; y0 < oh; y0 += 8) {
       const int nrows = oh - y0 < 8 ? (int)(oh - y0) : 8;
@@ -273,7 +273,7 @@ static inline void cnnrt_resize_grad_avx2_task_(void *arg, int64_t task) {
 
 static inline void cnnrt_f32_resize_grad_avx2(const cnnrt_resize_params *p, const float *dy,
                                               float *dx, const cnnrt_parallel *par) {
-  if (!cnnrt_resize_grad_last2_ok(p)) {
+  if (!cnnrt_resize_last2_ok(p)) {
     cnnrt_f32_resize_grad_ref(p, dy, dx);
     return;
   }

@@ -178,16 +178,16 @@ static inline void cnnrt_resize_grad_neon_plane_(const cnnrt_resize_params *p, c
                                                  float *dx) {
   const int64_t r = p->rank, ih = p->in[r - 2], iw = p->in[r - 1];
   const int64_t oh = p->out[r - 2], ow = p->out[r - 1];
-  int nt[CNNRT_RESIZE_GRAD_BLOCK];
-  int64_t ci[4 * CNNRT_RESIZE_GRAD_BLOCK];
-  float cw[4 * CNNRT_RESIZE_GRAD_BLOCK];
-  float32x4_t acc[CNNRT_RESIZE_GRAD_BLOCK];
-  float rows[4][CNNRT_RESIZE_GRAD_BLOCK];
+  int nt[CNNRT_RESIZE_BLOCK];
+  int64_t ci[4 * CNNRT_RESIZE_BLOCK];
+  float cw[4 * CNNRT_RESIZE_BLOCK];
+  float32x4_t acc[CNNRT_RESIZE_BLOCK];
+  float rows[4][CNNRT_RESIZE_BLOCK];
   memset(dx, 0, (size_t)(ih * iw) * sizeof *dx);
   for (int64_t j0 = 0; j0 < ow;) {
     int64_t lo;
-    const int64_t j1 = cnnrt_resize_grad_col_block(p, j0, nt, ci, cw, &lo);
-    const int64_t span = iw - lo < CNNRT_RESIZE_GRAD_BLOCK ? iw - lo : CNNRT_RESIZE_GRAD_BLOCK;
+    const int64_t j1 = cnnrt_resize_col_block(p, j0, nt, ci, cw, &lo);
+    const int64_t span = iw - lo < CNNRT_RESIZE_BLOCK ? iw - lo : CNNRT_RESIZE_BLOCK;
     const int64_t span4 = (span + 3) / 4 * 4;
     for (int64_t y0 = 0; y0 < oh; y0 += 4) {
       const int nrows = oh - y0 < 4 ? (int)(oh - y0) : 4;
@@ -284,7 +284,7 @@ static inline void cnnrt_resize_grad_neon_task_(void *arg, int64_t task) {
 
 static inline void cnnrt_f32_resize_grad_neon(const cnnrt_resize_params *p, const float *dy,
                                               float *dx, const cnnrt_parallel *par) {
-  if (!cnnrt_resize_grad_last2_ok(p)) {
+  if (!cnnrt_resize_last2_ok(p)) {
     cnnrt_f32_resize_grad_ref(p, dy, dx);
     return;
   }

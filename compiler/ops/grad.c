@@ -530,10 +530,11 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
       cn_emit_use(e, CN_RT_RESIZE | CN_RT_RESIZE_GRAD | CN_RT_SCATTER_GRAD_SIMD);
     }
     char args[1024];
-    const int len = snprintf(args, sizeof args, "%lld, %lld, %lld, %s, %lld, %d, %s, %s", (long long)p->outer,
-             (long long)p->axis_len, (long long)p->inner, cn_emit_in_void(e, n->in[0]),
-             (long long)p->n_indices, cn_dtype_size(x->dtype) /* x: the indices here */,
-             cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]));
+    const int len =
+        snprintf(args, sizeof args, "%lld, %lld, %lld, %s, %lld, %d, %s, %s", (long long)p->outer,
+                 (long long)p->axis_len, (long long)p->inner, cn_emit_in_void(e, n->in[0]),
+                 (long long)p->n_indices, cn_dtype_size(x->dtype) /* x: the indices here */,
+                 cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]));
     CN_ASSERT(len > 0 && len < (int)sizeof args);
     if (arm) { /* the NEON form (the reference without NEON, in the header) */
       cn_emit_line(e, "    cnnrt_f32_gather_grad_neon(%s, par);", args);
