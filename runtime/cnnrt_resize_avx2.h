@@ -5,12 +5,15 @@
  * column tables of cnnrt_resize_col_block (blocks of up to 64 output columns whose taps lie in a
  * span of at most 64 input columns):
  *   nearest   an output row reads one source row; consecutive output rows reading the same
- *             source row are copied; a row is 8 gathers per 8 outputs, or, when the width is a
- *             nearest 2x upsampling (column j reads j / 2), unpack-and-permute duplication.
- *             Bit-identical to the reference.
+ *             source row are copied; when the width is a nearest 2x upsampling (column j reads
+ *             j / 2) a row is duplicated with unpack-and-permute, otherwise 8 outputs within 8
+ *             inputs are a load and a lane permute, others read by index (a gather measured no
+ *             faster). Bit-identical to the reference.
  *   linear / cubic   the source rows of an output row are first combined over the block's
- *             input span (vector axpys with the row weights), then each output column gathers
- *             its taps from that combination (one gather + FMA per tap, 8 columns at a time).
+ *             input span (vector axpys with the row weights), then each output column reads
+ *             its taps from that combination, 8 columns at a time, one FMA per tap: one load
+ *             and a lane permute when the 8 taps lie within 8 inputs (upsampling), a gather
+ *             otherwise.
  *             The reference interpolates each row first and then combines the rows: the
  *             products are the same, the order differs (within ~1e-6 relative).
  * Extrapolated rows and columns (tf_crop_and_resize) get extrapolation_value. Other shapes
@@ -59,6 +62,21 @@ static inline void cnnrt_resize_avx2_dup2_row_(const float *x, int64_t w, float 
   }
 }
 
+/* When the 8 indices g[0..8) all lie in [g[0], g[0] + 8) (upsampling: neighbouring outputs
+ * read neighbouring inputs), sets *rel to g - g[0] and returns g[0], else -1: the 8 reads are
+ * then one load and a lane permute instead of a gather. */
+static inline int32_t cnnrt_resize_avx2_window8_(const int32_t *g, __m256i *rel) {
+  const __m256i idx = _mm256_sub_epi32(_mm256_loadu_si256((const __m256i *)g),
+                                       _mm256_set1_epi32(g[0]));
+  const __m256i bad = _mm256_or_si256(_mm256_cmpgt_epi32(idx, _mm256_set1_epi32(7)),
+                                      _mm256_cmpgt_epi32(_mm256_setzero_si256(), idx));
+  if (!_mm256_testz_si256(bad, bad)) {
+    return -1;
+  }
+  *rel = idx;
+  return g[0];
+}
+
 static inline void cnnrt_resize_avx2_fill_(float *y, int64_t n, float v) {
   for (int64_t j = 0; j < n; j++) {
     y[j] = v;
@@ -97,7 +115,9 @@ static inline void cnnrt_resize_avx2_plane_(const cnnrt_resize_params *p, const 
   float cw[4 * CNNRT_RESIZE_BLOCK];
   int32_t gi[4][CNNRT_RESIZE_BLOCK]; /* tap t of column j: span offset, weight (0: padding) */
   float gw[4][CNNRT_RESIZE_BLOCK];
-  float comb[CNNRT_RESIZE_BLOCK]; /* the source rows combined over the span */
+  float comb[CNNRT_RESIZE_BLOCK]; /* the source rows combined over the span (zero beyond it:
+                                    the windowed loads may read past the span, unused lanes) */
+  memset(comb, 0, sizeof comb);
   for (int64_t j0 = 0; j0 < ow;) {
     int64_t lo;
     const int64_t j1 = cnnrt_resize_col_block(p, j0, nt, ci, cw, &lo);
@@ -133,8 +153,15 @@ static inline void cnnrt_resize_avx2_plane_(const cnnrt_resize_params *p, const 
         prev = ri[0];
         const float *src = x + ri[0] * iw + lo;
         for (; j + 8 <= nb; j += 8) {
-          const __m256i idx = _mm256_loadu_si256((const __m256i *)&gi[0][j]);
-          _mm256_storeu_ps(yo + j, _mm256_i32gather_ps(src, idx, 4));
+          __m256i rel;
+          const int32_t b = cnnrt_resize_avx2_window8_(&gi[0][j], &rel);
+          if (b >= 0 && b + 8 <= iw - lo) {
+            _mm256_storeu_ps(yo + j, _mm256_permutevar8x32_ps(_mm256_loadu_ps(src + b), rel));
+          } else { /* indexed loads: a gather is no faster for a plain copy */
+            for (int k = 0; k < 8; k++) {
+              yo[j + k] = src[gi[0][j + k]];
+            }
+          }
         }
         for (; j < nb; j++) {
           yo[j] = src[gi[0][j]];
@@ -163,14 +190,15 @@ static inline void cnnrt_resize_avx2_plane_(const cnnrt_resize_params *p, const 
           }
         }
         for (; j + 8 <= nb; j += 8) {
-          __m256 acc = _mm256_mul_ps(
-              _mm256_loadu_ps(&gw[0][j]),
-              _mm256_i32gather_ps(comb, _mm256_loadu_si256((const __m256i *)&gi[0][j]), 4));
-          for (int t = 1; t < ntmax; t++) {
-            acc = _mm256_fmadd_ps(
-                _mm256_loadu_ps(&gw[t][j]),
-                _mm256_i32gather_ps(comb, _mm256_loadu_si256((const __m256i *)&gi[t][j]), 4),
-                acc);
+          __m256 acc = _mm256_setzero_ps();
+          for (int t = 0; t < ntmax; t++) {
+            __m256i rel;
+            const int32_t b = cnnrt_resize_avx2_window8_(&gi[t][j], &rel);
+            const __m256 v =
+                b >= 0 && b + 8 <= CNNRT_RESIZE_BLOCK
+                    ? _mm256_permutevar8x32_ps(_mm256_loadu_ps(comb + b), rel)
+                    : _mm256_i32gather_ps(comb, _mm256_loadu_si256((const __m256i *)&gi[t][j]), 4);
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(&gw[t][j]), v, acc);
           }
           _mm256_storeu_ps(yo + j, acc);
         }

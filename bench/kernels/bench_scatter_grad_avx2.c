@@ -1,5 +1,6 @@
 /* bench_scatter_grad_avx2.c — single-thread speed of the AVX2 Resize and Gather gradients
- * (runtime/cnnrt_scatter_grad_avx2.h) against their scalar references, on decoder-like shapes
+ * (runtime/cnnrt_scatter_grad_avx2.h) and of the forward Resize (runtime/cnnrt_resize_avx2.h,
+ * lines "fwd") against their scalar references, on decoder-like shapes
  * (64 channels, 56x56 inputs: nearest 2x, bilinear 2x in two coordinate modes, bilinear 1.7x,
  * a 0.5x downsampling, cubic 2x) and an embedding-like Gather (rows of 256 floats). Kernels
  * alternate round by round (the machine is shared): medians of the per-round ratios, thread
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cnnrt_resize_avx2.h"
 #include "cnnrt_scatter_grad_avx2.h"
 
 #if !(defined(__AVX2__) && defined(__FMA__))
@@ -92,6 +94,24 @@ static void bench_resize(const char *name, int64_t c, int64_t h, int64_t w, int6
   qsort(ratio, ROUNDS, sizeof ratio[0], cmp_double);
   printf("%-34s ref %8.3f ms  avx2 %7.3f ms  speedup %5.1fx  rel err %.2g\n", name, 1e3 * tref,
          1e3 * tavx, ratio[ROUNDS / 2], rel_err(got, ref, nx));
+  /* The forward: dy's shape is the output's. */
+  float *yref = buf(ny, 3), *ygot = buf(ny, 4);
+  tref = tavx = 1e30;
+  for (int r = 0; r < ROUNDS; r++) {
+    double t0 = now();
+    cnnrt_f32_resize_ref(&p, ref, yref);
+    double t1 = now();
+    cnnrt_f32_resize_avx2(&p, ref, ygot, NULL);
+    double t2 = now();
+    ratio[r] = (t1 - t0) / (t2 - t1);
+    tref = fmin(tref, t1 - t0);
+    tavx = fmin(tavx, t2 - t1);
+  }
+  qsort(ratio, ROUNDS, sizeof ratio[0], cmp_double);
+  printf("  fwd %-30s ref %8.3f ms  avx2 %7.3f ms  speedup %5.1fx  rel err %.2g\n", name,
+         1e3 * tref, 1e3 * tavx, ratio[ROUNDS / 2], rel_err(ygot, yref, ny));
+  free(yref);
+  free(ygot);
   free(dy);
   free(ref);
   free(got);
