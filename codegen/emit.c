@@ -523,6 +523,10 @@ static const struct {
     {CN_RT_NORM_GRAD_NEON, "cnnrt_norm_grad_neon.h"}, {CN_RT_POOL_GRAD_NEON, "cnnrt_pool_grad_neon.h"},
     {CN_RT_POOL_AVX2, "cnnrt_pool_avx2.h"},     {CN_RT_POOL_NEON, "cnnrt_pool_neon.h"},
     {CN_RT_NORM_AVX2, "cnnrt_norm_avx2.h"},     {CN_RT_NORM_NEON, "cnnrt_norm_neon.h"},
+    {CN_RT_SCATTER_GRAD_SIMD, "cnnrt_scatter_grad_avx2.h"},
+    {CN_RT_SCATTER_GRAD_SIMD, "cnnrt_scatter_grad_neon.h"},
+    {CN_RT_RESIZE_SIMD, "cnnrt_resize_avx2.h"},
+    {CN_RT_RESIZE_SIMD, "cnnrt_resize_neon.h"},
 };
 
 /* Emits the copies into graph outputs that are not computed in place (an output that is a graph

@@ -67,6 +67,11 @@ typedef struct cn_emitter {
  * channel affine map, each with its portable fallback */
 #define CN_RT_NORM_AVX2 (UINT64_C(1) << 31)
 #define CN_RT_NORM_NEON (UINT64_C(1) << 32)
+/* Gather and Resize gradients, AVX2 and NEON forms (both headers; each is the references off its
+ * ISA) */
+#define CN_RT_SCATTER_GRAD_SIMD (UINT64_C(1) << 33)
+/* forward Resize, AVX2 and NEON forms (both headers, as above) */
+#define CN_RT_RESIZE_SIMD (UINT64_C(1) << 34)
 void cn_emit_use(cn_emitter *e, cn_rt_set headers);
 
 /* Appends a line (indentation included by the caller's format). */

@@ -270,6 +270,63 @@ static inline int cnnrt_resize__axis_is_identity(const cnnrt_resize_params *p, i
   return 1;
 }
 
+/* ---- Column blocks of the SIMD forms (cnnrt_resize_avx2.h / _neon.h, the gradients'
+ * cnnrt_scatter_grad_avx2.h / _neon.h) ---- */
+
+#define CNNRT_RESIZE_BLOCK 64 /* output columns per block, input columns per span */
+
+/* True when the SIMD forms' last-two-axes plan applies: rank >= 2, no empty axis, leading axes
+ * identity. */
+static inline int cnnrt_resize_last2_ok(const cnnrt_resize_params *p) {
+  if (p->rank < 2) {
+    return 0;
+  }
+  for (int64_t d = 0; d < p->rank; d++) {
+    if (p->in[d] <= 0 || p->out[d] <= 0) {
+      return 0;
+    }
+  }
+  for (int64_t d = 0; d < p->rank - 2; d++) {
+    if (!cnnrt_resize__axis_is_identity(p, d)) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* Column table of the block of output columns starting at j0: column j0 + j has nt[j] taps
+ * (0: extrapolated) at input columns ci[4 j + t] with weights cw[4 j + t]; all of them lie in
+ * [*lo, *lo + CNNRT_RESIZE_BLOCK). Returns the block's end (at most
+ * CNNRT_RESIZE_BLOCK columns; fewer when the taps spread wider, as in downsampling). */
+static inline int64_t cnnrt_resize_col_block(const cnnrt_resize_params *p, int64_t j0,
+                                             int nt[CNNRT_RESIZE_BLOCK],
+                                             int64_t ci[4 * CNNRT_RESIZE_BLOCK],
+                                             float cw[4 * CNNRT_RESIZE_BLOCK], int64_t *lo) {
+  const int64_t ax = p->rank - 1, ow = p->out[ax];
+  int64_t mn = -1, mx = -1, j = 0;
+  for (; j < CNNRT_RESIZE_BLOCK && j0 + j < ow; j++) {
+    int64_t idx[4];
+    double w[4];
+    const int n = cnnrt_resize__taps(p, ax, j0 + j, idx, w);
+    if (n > 0) {
+      const int64_t nmn = mn < 0 || idx[0] < mn ? idx[0] : mn;
+      const int64_t nmx = idx[n - 1] > mx ? idx[n - 1] : mx;
+      if (j > 0 && nmx - nmn >= CNNRT_RESIZE_BLOCK) {
+        break; /* this column starts the next block */
+      }
+      mn = nmn;
+      mx = nmx;
+    }
+    nt[j] = n;
+    for (int t = 0; t < n; t++) {
+      ci[4 * j + t] = idx[t];
+      cw[4 * j + t] = (float)w[t];
+    }
+  }
+  *lo = mn < 0 ? 0 : mn;
+  return j0 + j;
+}
+
 /* ---- General path: any rank, any mode ---- */
 
 static inline void cnnrt_resize__general(const cnnrt_resize_params *p, const float *x,

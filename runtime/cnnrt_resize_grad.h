@@ -64,4 +64,36 @@ static inline void cnnrt_f32_resize_grad_ref(const cnnrt_resize_params *p, const
   }
 }
 
+/* ---- Plan shared by the SIMD forms (cnnrt_scatter_grad_avx2.h, cnnrt_scatter_grad_neon.h) ----
+ * They handle the common case (the last two axes resized, leading axes untouched: NCHW) as the
+ * separable adjoint dx = Wh^T dy Ww, per plane: for a block of output columns and a group of
+ * output rows (one per vector lane), the width adjoint accumulates every column's taps into a
+ * span of input columns (lanes = rows), which is then transposed and added into the input rows
+ * the group's rows tap (the height adjoint, an axpy along the row). Blocks are bounded so the
+ * span and the column table stay on the stack. Any mode (nearest, linear, cubic) and coordinate
+ * mode runs this way: only the tap tables differ; extrapolated rows and columns pass nothing.
+ * The column blocks are cnnrt_resize_col_block's (cnnrt_resize.h). */
+
+/* True when both last axes are nearest upsamplings by exactly 2 (output o reads input o / 2
+ * with weight 1: U-Net / FPN decoders), where every input element's gradient is the sum of a
+ * 2x2 block of dy. Assumes cnnrt_resize_last2_ok. */
+static inline int cnnrt_resize_grad_nearest2(const cnnrt_resize_params *p) {
+  if (p->mode != CNNRT_RESIZE_NEAREST) {
+    return 0;
+  }
+  for (int64_t d = p->rank - 2; d < p->rank; d++) {
+    if (p->out[d] != 2 * p->in[d]) {
+      return 0;
+    }
+    for (int64_t o = 0; o < p->out[d]; o++) {
+      int64_t idx[4];
+      double w[4];
+      if (cnnrt_resize__taps(p, d, o, idx, w) != 1 || idx[0] != o / 2 || w[0] != 1.0) {
+        return 0;
+      }
+    }
+  }
+  return 1;
+}
+
 #endif /* CNNRT_RESIZE_GRAD_H */

@@ -707,6 +707,24 @@ static inline void cnnrt_gather(int64_t outer, int64_t axis_len, int64_t inner_b
  * [outer, axis_len, inner] starts at zero, then dx[o, idx(k), :] += dy[o, k, :] for every index
  * k in order, so repeated indices add up (a scatter-add). Indices wrap and clamp exactly as
  * cnnrt_gather reads them, so the pair stays adjoint even for bad run-time indices. */
+/* Index k of Gather's indices (4- or 8-byte), wrapped once if negative and clamped into
+ * [0, axis_len) as cnnrt_gather reads it; axis_len > 0. Shared by the gradient's forms. */
+static inline int64_t cnnrt_gather_grad_index(const void *indices, int64_t index_elem_size,
+                                              int64_t k, int64_t axis_len) {
+  int64_t idx;
+  if (index_elem_size == 4) {
+    int32_t v;
+    memcpy(&v, (const unsigned char *)indices + 4 * k, 4);
+    idx = v;
+  } else {
+    memcpy(&idx, (const unsigned char *)indices + 8 * k, 8);
+  }
+  if (idx < 0) {
+    idx += axis_len;
+  }
+  return idx < 0 ? 0 : (idx >= axis_len ? axis_len - 1 : idx);
+}
+
 static inline void cnnrt_f32_gather_grad_ref(int64_t outer, int64_t axis_len, int64_t inner,
                                              const void *indices, int64_t n_indices,
                                              int64_t index_elem_size, const float *dy,
@@ -721,18 +739,7 @@ static inline void cnnrt_f32_gather_grad_ref(int64_t outer, int64_t axis_len, in
     float *dxo = dx + o * axis_len * inner;
     const float *dyo = dy + o * n_indices * inner;
     for (int64_t k = 0; k < n_indices; k++) {
-      int64_t idx;
-      if (index_elem_size == 4) {
-        int32_t v;
-        memcpy(&v, (const unsigned char *)indices + 4 * k, 4);
-        idx = v;
-      } else {
-        memcpy(&idx, (const unsigned char *)indices + 8 * k, 8);
-      }
-      if (idx < 0) {
-        idx += axis_len;
-      }
-      idx = idx < 0 ? 0 : (idx >= axis_len ? axis_len - 1 : idx);
+      const int64_t idx = cnnrt_gather_grad_index(indices, index_elem_size, k, axis_len);
       float *d = dxo + idx * inner;
       const float *s = dyo + k * inner;
       for (int64_t i = 0; i < inner; i++) {

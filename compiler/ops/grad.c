@@ -20,6 +20,7 @@
  *   gather_grad           (indices, dy) -> dx     axis (normalised), size (x's length along axis):
  *                                                 a scatter-add of dy into zeros (x itself is not
  *                                                 read, so it need not be kept for the backward) */
+#include <stdio.h>
 #include <string.h>
 
 #include "../../codegen/emit.h"
@@ -556,21 +557,57 @@ void cn_emit_grad(cn_emitter *e, cn_graph *g, cn_node *n) {
     }
     break;
   }
-  case CN_OP_GATHER_GRAD: { /* scalar: a scatter-add, memory-bound (runtime/cnnrt_tensor.h) */
-    cn_emit_use(e, CN_RT_TENSOR);
+  case CN_OP_GATHER_GRAD: { /* a scatter-add (runtime/cnnrt_tensor.h; SIMD forms in
+                              * cnnrt_scatter_grad_avx2.h / _neon.h, bit-identical) */
     const grad_params *p = n->params;
-    cn_emit_line(e, "    cnnrt_f32_gather_grad_ref(%lld, %lld, %lld, %s, %lld, %d, %s, %s);",
-                 (long long)p->outer, (long long)p->axis_len, (long long)p->inner,
-                 cn_emit_in_void(e, n->in[0]), (long long)p->n_indices,
-                 cn_dtype_size(x->dtype) /* x: the indices here */, cn_emit_in(e, n->in[1]),
-                 cn_emit_out(e, n->out[0]));
+    const bool x86 = e->opt->target == CN_TARGET_X86_64, arm = target_is_arm(e);
+    cn_emit_use(e, CN_RT_TENSOR);
+    if (x86 || arm) {
+      cn_emit_use(e, CN_RT_RESIZE | CN_RT_RESIZE_GRAD | CN_RT_SCATTER_GRAD_SIMD);
+    }
+    char args[1024];
+    const int len =
+        snprintf(args, sizeof args, "%lld, %lld, %lld, %s, %lld, %d, %s, %s", (long long)p->outer,
+                 (long long)p->axis_len, (long long)p->inner, cn_emit_in_void(e, n->in[0]),
+                 (long long)p->n_indices, cn_dtype_size(x->dtype) /* x: the indices here */,
+                 cn_emit_in(e, n->in[1]), cn_emit_out(e, n->out[0]));
+    CN_ASSERT(len > 0 && len < (int)sizeof args);
+    if (arm) { /* the NEON form (the reference without NEON, in the header) */
+      cn_emit_line(e, "    cnnrt_f32_gather_grad_neon(%s, par);", args);
+      break;
+    }
+    if (x86) {
+      cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+      cn_emit_line(e, "    cnnrt_f32_gather_grad_avx2(%s, par);", args);
+      cn_emit_line(e, "#else");
+    }
+    cn_emit_line(e, "    cnnrt_f32_gather_grad_ref(%s);", args);
+    if (x86) {
+      cn_emit_line(e, "#endif");
+    }
     break;
   }
   case CN_OP_RESIZE_GRAD: {
+    const bool x86 = e->opt->target == CN_TARGET_X86_64, arm = target_is_arm(e);
     cn_emit_use(e, CN_RT_RESIZE | CN_RT_RESIZE_GRAD);
+    if (x86 || arm) { /* the SIMD headers include cnnrt_tensor.h (Gather's index helper) */
+      cn_emit_use(e, CN_RT_TENSOR | CN_RT_SCATTER_GRAD_SIMD);
+    }
     const char *p = cn_emit_params(e, "cnnrt_resize_params", CN_FIELDS(resize_fields), n->params);
-    cn_emit_line(e, "    cnnrt_f32_resize_grad_ref(%s, %s, %s);", p, cn_emit_in(e, n->in[n->n_in - 1]),
-                 cn_emit_out(e, n->out[0]));
+    const char *dy = cn_emit_in(e, n->in[n->n_in - 1]), *dx = cn_emit_out(e, n->out[0]);
+    if (arm) { /* the NEON form (the reference without NEON, in the header) */
+      cn_emit_line(e, "    cnnrt_f32_resize_grad_neon(%s, %s, %s, par);", p, dy, dx);
+      break;
+    }
+    if (x86) {
+      cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+      cn_emit_line(e, "    cnnrt_f32_resize_grad_avx2(%s, %s, %s, par);", p, dy, dx);
+      cn_emit_line(e, "#else");
+    }
+    cn_emit_line(e, "    cnnrt_f32_resize_grad_ref(%s, %s, %s);", p, dy, dx);
+    if (x86) {
+      cn_emit_line(e, "#endif");
+    }
     break;
   }
   default:

@@ -155,10 +155,27 @@ static const cn_field resize_fields[] = {
     CN_I64(cnnrt_resize_params, from_sizes),
 };
 
+/* x86-64: the AVX2 form under __AVX2__ && __FMA__ (runtime/cnnrt_resize_avx2.h), the reference
+ * otherwise; --target aarch64 / armv7: the NEON form (the reference without NEON, inside the
+ * header); other targets the reference. */
 void cn_emit_resize(cn_emitter *e, cn_graph *g, cn_node *n) {
   (void)g;
-  cn_emit_use(e, CN_RT_RESIZE);
+  const bool x86 = e->opt->target == CN_TARGET_X86_64;
+  const bool arm = e->opt->target == CN_TARGET_AARCH64 || e->opt->target == CN_TARGET_ARMV7;
+  cn_emit_use(e, CN_RT_RESIZE | (x86 || arm ? CN_RT_RESIZE_SIMD : 0u));
   const char *p = cn_emit_params(e, "cnnrt_resize_params", CN_FIELDS(resize_fields), n->params);
-  cn_emit_line(e, "    cnnrt_f32_resize_ref(%s, %s, %s);", p, cn_emit_in(e, n->in[0]),
-               cn_emit_out(e, n->out[0]));
+  const char *x = cn_emit_in(e, n->in[0]), *y = cn_emit_out(e, n->out[0]);
+  if (arm) {
+    cn_emit_line(e, "    cnnrt_f32_resize_neon(%s, %s, %s, par);", p, x, y);
+    return;
+  }
+  if (x86) {
+    cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+    cn_emit_line(e, "    cnnrt_f32_resize_avx2(%s, %s, %s, par);", p, x, y);
+    cn_emit_line(e, "#else");
+  }
+  cn_emit_line(e, "    cnnrt_f32_resize_ref(%s, %s, %s);", p, x, y);
+  if (x86) {
+    cn_emit_line(e, "#endif");
+  }
 }

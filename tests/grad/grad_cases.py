@@ -138,6 +138,10 @@ CASES = {
     "resize_nearest": (lambda: Lambda(lambda m, x: F.interpolate(x, scale_factor=2, mode="nearest") * 1.0), [(2, 3, 4, 5)], "eval"),
     "resize_bilinear": (lambda: Lambda(lambda m, x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)), [(2, 3, 4, 5)], "eval"),
     "resize_bilinear_ac": (lambda: Lambda(lambda m, x: F.interpolate(x, size=(7, 9), mode="bilinear", align_corners=True)), [(1, 2, 4, 5)], "eval"),
+    # non-integer scales, downsampling (legacy nearest: asymmetric, floor; bilinear: half_pixel)
+    "resize_mixed": (lambda: Lambda(lambda m, x: (F.interpolate(x, size=(7, 11), mode="nearest") * 1.0,
+                                                  F.interpolate(x, size=(3, 4), mode="bilinear", align_corners=False))),
+                     [(2, 3, 5, 6)], "eval"),
     # data movement
     "concat": (lambda: Lambda(lambda m, a, b: torch.cat([m[0](a), b, a], dim=1), nn.Conv2d(3, 2, 1)), [(2, 3, 4, 4), (2, 5, 4, 4)], "eval"),
     "split": (lambda: Lambda(lambda m, x: torch.split(x, [2, 3, 1], dim=1)[0] * 2.0 + torch.split(x, [2, 3, 1], dim=1)[2]), [(2, 6, 4)], "eval"),
