@@ -42,6 +42,24 @@ const char *cn_emit_comment(cn_emitter *e, const char *s) {
 
 void cn_emit_use(cn_emitter *e, cn_rt_set headers) { e->headers |= headers; }
 
+void cn_emit_simd_call(cn_emitter *e, cn_rt_set avx2, cn_rt_set neon, const char *fn,
+                       const char *args, bool with_par) {
+  const char *par = with_par ? ", par" : "";
+  if (e->opt->target == CN_TARGET_X86_64) {
+    cn_emit_use(e, avx2);
+    cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+    cn_emit_line(e, "    cnnrt_f32_%s_avx2(%s%s);", fn, args, par);
+    cn_emit_line(e, "#else");
+    cn_emit_line(e, "    cnnrt_f32_%s_ref(%s);", fn, args);
+    cn_emit_line(e, "#endif");
+  } else if (e->opt->target == CN_TARGET_AARCH64 || e->opt->target == CN_TARGET_ARMV7) {
+    cn_emit_use(e, neon);
+    cn_emit_line(e, "    cnnrt_f32_%s_neon(%s%s);", fn, args, par);
+  } else {
+    cn_emit_line(e, "    cnnrt_f32_%s_ref(%s);", fn, args);
+  }
+}
+
 void cn_emit_line(cn_emitter *e, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -74,6 +74,14 @@ typedef struct cn_emitter {
 #define CN_RT_RESIZE_SIMD (UINT64_C(1) << 34)
 void cn_emit_use(cn_emitter *e, cn_rt_set headers);
 
+/* A forward kernel call in the form the target runs: on x86-64 cnnrt_f32_<fn>_avx2 under
+ * `#if defined(__AVX2__) && defined(__FMA__)` with cnnrt_f32_<fn>_ref in the `#else`; on aarch64
+ * and armv7 cnnrt_f32_<fn>_neon (its header falls back to the reference without NEON); on other
+ * targets the reference. args: the reference's arguments; the SIMD forms take them too, then
+ * `par` when with_par. avx2 / neon: the runtime headers of those forms. */
+void cn_emit_simd_call(cn_emitter *e, cn_rt_set avx2, cn_rt_set neon, const char *fn,
+                       const char *args, bool with_par);
+
 /* Appends a line (indentation included by the caller's format). */
 void cn_emit_line(cn_emitter *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -218,26 +218,6 @@ static const char *out_or_null(cn_emitter *e, cn_node *n, int i) {
   return cn_emit_out(e, i < n->n_out ? n->out[i] : -1);
 }
 
-/* A call of forward kernel cnnrt_f32_<fn>_ref(args), or of its SIMD form (same arguments and
- * the thread pool): x86-64 the AVX2 form under its guard, the reference otherwise; ARM targets
- * the NEON form (the header falls back to the reference without NEON); other targets the
- * reference. */
-static void emit_norm_call(cn_emitter *e, const char *fn, const char *args) {
-  if (e->opt->target == CN_TARGET_X86_64) {
-    cn_emit_use(e, CN_RT_NORM_AVX2);
-    cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
-    cn_emit_line(e, "    cnnrt_f32_%s_avx2(%s, par);", fn, args);
-    cn_emit_line(e, "#else");
-    cn_emit_line(e, "    cnnrt_f32_%s_ref(%s);", fn, args);
-    cn_emit_line(e, "#endif");
-  } else if (e->opt->target == CN_TARGET_AARCH64 || e->opt->target == CN_TARGET_ARMV7) {
-    cn_emit_use(e, CN_RT_NORM_NEON);
-    cn_emit_line(e, "    cnnrt_f32_%s_neon(%s, par);", fn, args);
-  } else {
-    cn_emit_line(e, "    cnnrt_f32_%s_ref(%s);", fn, args);
-  }
-}
-
 void cn_emit_norm(cn_emitter *e, cn_graph *g, cn_node *n) {
   (void)g;
   const norm_params *p = n->params;
@@ -252,23 +232,23 @@ void cn_emit_norm(cn_emitter *e, cn_graph *g, cn_node *n) {
                S, cn_emit_float(e, p->eps), cn_emit_float(e, p->momentum), x, in_or_null(e, n, 1),
                in_or_null(e, n, 2), in_or_null(e, n, 3), in_or_null(e, n, 4), y,
                out_or_null(e, n, 1), out_or_null(e, n, 2));
-      emit_norm_call(e, "batchnorm_train", args);
+      cn_emit_simd_call(e, CN_RT_NORM_AVX2, CN_RT_NORM_NEON, "batchnorm_train", args, true);
     } else {
       snprintf(args, sizeof args, "%lld, %lld, %lld, %s, %s, %s, %s, %s, %s, %s", N, C, S,
                cn_emit_float(e, p->eps), x, in_or_null(e, n, 1), in_or_null(e, n, 2),
                in_or_null(e, n, 3), in_or_null(e, n, 4), y);
-      emit_norm_call(e, "batchnorm", args);
+      cn_emit_simd_call(e, CN_RT_NORM_AVX2, CN_RT_NORM_NEON, "batchnorm", args, true);
     }
     break;
   case CN_OP_CHANNEL_AFFINE:
     snprintf(args, sizeof args, "%lld, %lld, %lld, %s, %s, %s, %s", N, C, S, x,
              in_or_null(e, n, 1), in_or_null(e, n, 2), y);
-    emit_norm_call(e, "channel_affine", args);
+    cn_emit_simd_call(e, CN_RT_NORM_AVX2, CN_RT_NORM_NEON, "channel_affine", args, true);
     break;
   case CN_OP_INSTANCE_NORM:
     snprintf(args, sizeof args, "%lld, %lld, %lld, %s, %s, %s, %s, %s", N, C, S,
              cn_emit_float(e, p->eps), x, in_or_null(e, n, 1), in_or_null(e, n, 2), y);
-    emit_norm_call(e, "instancenorm", args);
+    cn_emit_simd_call(e, CN_RT_NORM_AVX2, CN_RT_NORM_NEON, "instancenorm", args, true);
     break;
   case CN_OP_LRN:
     cn_emit_line(e, "    cnnrt_f32_lrn_ref(%lld, %lld, %lld, %lld, %s, %s, %s, %s, %s);", N, C, S,
@@ -279,7 +259,7 @@ void cn_emit_norm(cn_emitter *e, cn_graph *g, cn_node *n) {
     snprintf(args, sizeof args, "%lld, %lld, %s, %s, %s, %s, %s, %s, %s", (long long)p->outer,
              (long long)p->inner, cn_emit_float(e, p->eps), x, in_or_null(e, n, 1),
              in_or_null(e, n, 2), y, out_or_null(e, n, 1), out_or_null(e, n, 2));
-    emit_norm_call(e, "layernorm", args);
+    cn_emit_simd_call(e, CN_RT_NORM_AVX2, CN_RT_NORM_NEON, "layernorm", args, true);
     break;
   case CN_OP_SOFTMAX:
   case CN_OP_LOG_SOFTMAX:

@@ -1,5 +1,6 @@
 /* pool.c — MaxPool (with Indices), AveragePool, LpPool and the global pools, 1-D to 3-D
  * (runtime/cnnrt_pool.h). Resolves auto_pad and ceil_mode into explicit output sizes and pads. */
+#include <stdio.h>
 #include <string.h>
 
 #include "../../codegen/emit.h"
@@ -187,19 +188,11 @@ void cn_emit_pool(cn_emitter *e, cn_graph *g, cn_node *n) {
   if (is_global(n->op) && n->op != CN_OP_GLOBAL_LP_POOL && (arm || x86)) {
     /* The vector reductions of runtime/cnnrt_pool_{avx2,neon}.h (bit-identical to the
      * references); the NEON header falls back to the references by itself. */
-    const char *fn = n->op == CN_OP_GLOBAL_AVERAGE_POOL ? "avgpool" : "maxpool";
-    const long long nc = (long long)(p->n * p->c), size = (long long)spatial_size(p);
-    if (arm) {
-      cn_emit_use(e, CN_RT_POOL_NEON);
-      cn_emit_line(e, "    cnnrt_f32_global_%s_neon(%lld, %lld, %s, %s);", fn, nc, size, x, y);
-    } else {
-      cn_emit_use(e, CN_RT_POOL_AVX2);
-      cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
-      cn_emit_line(e, "    cnnrt_f32_global_%s_avx2(%lld, %lld, %s, %s);", fn, nc, size, x, y);
-      cn_emit_line(e, "#else");
-      cn_emit_line(e, "    cnnrt_f32_global_%s_ref(%lld, %lld, %s, %s);", fn, nc, size, x, y);
-      cn_emit_line(e, "#endif");
-    }
+    char fn[32], args[512]; /* (value expressions are short) */
+    snprintf(fn, sizeof fn, "global_%s", n->op == CN_OP_GLOBAL_AVERAGE_POOL ? "avgpool" : "maxpool");
+    snprintf(args, sizeof args, "%lld, %lld, %s, %s", (long long)(p->n * p->c),
+             (long long)spatial_size(p), x, y);
+    cn_emit_simd_call(e, CN_RT_POOL_AVX2, CN_RT_POOL_NEON, fn, args, false);
     if (yv->dtype != CNNRT_F32) {
       cn_emit_cast(e, cn_value_numel(yv), CNNRT_F32, y, yv->dtype, cn_emit_out_void(e, n->out[0]));
     }

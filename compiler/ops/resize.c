@@ -1,6 +1,7 @@
 /* resize.c — Resize (opsets 10, 11, 13) and Upsample (7, 9): every interpolation mode, nearest
  * rounding mode and coordinate transformation (runtime/cnnrt_resize.h). Scales, sizes and roi
  * must be compile-time constants. */
+#include <stdio.h>
 #include <string.h>
 
 #include "../../codegen/emit.h"
@@ -155,27 +156,12 @@ static const cn_field resize_fields[] = {
     CN_I64(cnnrt_resize_params, from_sizes),
 };
 
-/* x86-64: the AVX2 form under __AVX2__ && __FMA__ (runtime/cnnrt_resize_avx2.h), the reference
- * otherwise; --target aarch64 / armv7: the NEON form (the reference without NEON, inside the
- * header); other targets the reference. */
+/* The AVX2 / NEON forms (runtime/cnnrt_resize_{avx2,neon}.h) where the target has them. */
 void cn_emit_resize(cn_emitter *e, cn_graph *g, cn_node *n) {
   (void)g;
-  const bool x86 = e->opt->target == CN_TARGET_X86_64;
-  const bool arm = e->opt->target == CN_TARGET_AARCH64 || e->opt->target == CN_TARGET_ARMV7;
-  cn_emit_use(e, CN_RT_RESIZE | (x86 || arm ? CN_RT_RESIZE_SIMD : 0u));
+  cn_emit_use(e, CN_RT_RESIZE);
   const char *p = cn_emit_params(e, "cnnrt_resize_params", CN_FIELDS(resize_fields), n->params);
-  const char *x = cn_emit_in(e, n->in[0]), *y = cn_emit_out(e, n->out[0]);
-  if (arm) {
-    cn_emit_line(e, "    cnnrt_f32_resize_neon(%s, %s, %s, par);", p, x, y);
-    return;
-  }
-  if (x86) {
-    cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
-    cn_emit_line(e, "    cnnrt_f32_resize_avx2(%s, %s, %s, par);", p, x, y);
-    cn_emit_line(e, "#else");
-  }
-  cn_emit_line(e, "    cnnrt_f32_resize_ref(%s, %s, %s);", p, x, y);
-  if (x86) {
-    cn_emit_line(e, "#endif");
-  }
+  char args[512]; /* (value expressions are short) */
+  snprintf(args, sizeof args, "%s, %s, %s", p, cn_emit_in(e, n->in[0]), cn_emit_out(e, n->out[0]));
+  cn_emit_simd_call(e, CN_RT_RESIZE_SIMD, CN_RT_RESIZE_SIMD, "resize", args, true);
 }
