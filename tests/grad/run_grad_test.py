@@ -290,6 +290,11 @@ def main():
             print("case %s: no shape for activation inputs %s FAIL" % (args.case, missing[:3]))
             return 1
 
+    def arena_bytes(out_dir):
+        """the M_ARENA_BYTES macro of the generated header in out_dir"""
+        with open(os.path.join(out_dir, "m.h")) as f:
+            return int(re.search(r"#define M_ARENA_BYTES (\d+)", f.read()).group(1))
+
     def plain_arena(extra):
         """NAME_ARENA_BYTES of the exported model (no extra outputs) with cnncc flags extra"""
         out_dir = os.path.join(work, "plain%d" % len(extra))
@@ -298,8 +303,7 @@ def main():
         if args.threads > 1:
             cmd += ["--max-threads", str(args.threads)]
         subprocess.run(cmd, check=True, capture_output=True)
-        with open(os.path.join(out_dir, "m.h")) as f:
-            return int(re.search(r"#define M_ARENA_BYTES (\d+)", f.read()).group(1))
+        return arena_bytes(out_dir)
 
     def compile_and_run(tag, extra):
         """cnncc (with extra flags), build, run; returns (result folder, NAME_ARENA_BYTES) or
@@ -333,9 +337,7 @@ def main():
         if r.returncode != 0:
             print(r.stdout + r.stderr)
             return None, "run failed"
-        with open(os.path.join(out_dir, "m.h")) as f:
-            arena = int(re.search(r"#define M_ARENA_BYTES (\d+)", f.read()).group(1))
-        return res, arena
+        return res, arena_bytes(out_dir)
 
     if args.checkpoint is not None:
         # --checkpoint: the same gradients as without it (recomputation reads the same inputs),
