@@ -51,6 +51,9 @@ enum cn_conv_variant {
   /* few input channels (an image network's first layer): direct convolution reading an
    * implicit im2col (runtime/cnnrt_conv_direct_avx2.h); weights in the GEMM's 6-row panels */
   CN_CONV_DIRECT_AVX2,
+  /* grouped, not depthwise (ResNeXt, RegNet): one packed GEMM per group, each group's weights
+   * in their own 6-row panels (runtime/cnnrt_gemm_avx2.h, cnnrt_f32_conv_grouped_pack_mr6) */
+  CN_CONV_GROUPED_AVX2,
   /* ARM targets (schedule.c, schedule_arm): weights packed in cn_neon_gemm_mr(target)-row
    * panels for runtime/cnnrt_gemm_neon.h; depthwise in runtime/cnnrt_dwconv_neon.h */
   CN_CONV_GEMM_NEON = 16,
@@ -58,6 +61,9 @@ enum cn_conv_variant {
   /* the NEON GEMM for run-time weights (a train step's parameters, a data gradient's filter
    * input): the generated code packs them into the front of the node's scratch */
   CN_CONV_GEMM_NEON_PACK,
+  /* grouped, not depthwise: one NEON packed GEMM per group, each group's weights in their own
+   * mr-row panels (runtime/cnnrt_gemm_neon.h, cnnrt_f32_conv_grouped_pack_mr) */
+  CN_CONV_GROUPED_NEON,
   /* --gemm libxsmm (schedule.c, cn_pass_schedule_xsmm): group-1 2-D convolutions on libxsmm's
    * JIT kernels, weights as ONNX gives them (runtime/cnnrt_xsmm.h) */
   CN_CONV_XSMM = 32

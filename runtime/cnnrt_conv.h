@@ -28,6 +28,18 @@ typedef struct cnnrt_conv_params {
   float alpha, beta;                /* activation parameters */
 } cnnrt_conv_params;                /* unused slots [spatial, 3): size 1, stride 1, dilation 1, pad 0 */
 
+/* One group of one image of p as a group-1 problem (the grouped GEMM kernels run one of these
+ * per (image, group)): batch 1, the channels of one group, the same geometry and epilogue. */
+static inline cnnrt_conv_params cnnrt_conv_group_params(const cnnrt_conv_params *p) {
+  cnnrt_conv_params q = *p;
+  const int64_t groups = p->group > 1 ? p->group : 1;
+  q.n = 1;
+  q.c_in = p->c_in / groups;
+  q.c_out = p->c_out / groups;
+  q.group = 1;
+  return q;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Attribute resolution (called by the compiler, per spatial axis).
  * ------------------------------------------------------------------------------------------- */

@@ -82,6 +82,26 @@ static inline void cnnrt_f32_conv_packed_ref(const cnnrt_conv_params *p, const f
   }
 }
 
+/* Grouped convolution reading weights packed by cnnrt_f32_conv_grouped_pack_mr6 (one 6-row panel
+ * block per group): the portable fallback of cnnrt_f32_conv_grouped_gemm_avx2_range, one
+ * cnnrt_f32_conv_packed_ref per (image, group). Semantics of cnnrt_f32_conv_ref. */
+static inline void cnnrt_f32_conv_grouped_packed_ref(const cnnrt_conv_params *p, const float *x,
+                                                     const float *wp, const float *bias,
+                                                     const float *residual, float *y) {
+  const cnnrt_conv_params sp = cnnrt_conv_group_params(p);
+  const int64_t in_plane = p->in[0] * p->in[1], plane = p->out[0] * p->out[1];
+  const int64_t wg = cnnrt_f32_pack_a_mr6_bytes(sp.c_out, sp.c_in * p->kernel[0] * p->kernel[1]) /
+                     (int64_t)sizeof(float);
+  for (int64_t b = 0; b < p->n; b++) {
+    for (int64_t g = 0; g < p->group; g++) {
+      const int64_t yo = (b * p->c_out + g * sp.c_out) * plane;
+      cnnrt_f32_conv_packed_ref(&sp, x + (b * p->c_in + g * sp.c_in) * in_plane, wp + g * wg,
+                                bias != NULL ? bias + g * sp.c_out : NULL,
+                                residual != NULL ? residual + yo : NULL, y + yo);
+    }
+  }
+}
+
 /* One convolution split into tasks for the cnnrt_parallel hook: task t computes its share of
  * the output pixels with its own scratch region (scratch + t * scratch_stride). */
 typedef struct cnnrt_conv_task {
@@ -118,6 +138,13 @@ static inline void cnnrt_conv_gemm_avx2_task(void *arg, int64_t t) {
   const cnnrt_conv_task *a = (const cnnrt_conv_task *)arg;
   cnnrt_f32_conv_gemm_avx2_range(a->p, a->x, a->w, a->bias, a->residual, a->y,
                                  a->scratch + t * a->scratch_stride, t, a->n_tasks);
+}
+
+/* Grouped: task t takes its share of the flattened (image, group, pixel) range. */
+static inline void cnnrt_conv_grouped_gemm_avx2_task(void *arg, int64_t t) {
+  const cnnrt_conv_task *a = (const cnnrt_conv_task *)arg;
+  cnnrt_f32_conv_grouped_gemm_avx2_range(a->p, a->x, a->w, a->bias, a->residual, a->y,
+                                         a->scratch + t * a->scratch_stride, t, a->n_tasks);
 }
 
 /* Few input channels (cnnrt_conv_direct_avx2.h): the same weights, task split by output rows. */

@@ -64,6 +64,27 @@ static inline void cnnrt_f32_pack_a_mr6(int64_t m, int64_t k, const float *a, fl
   }
 }
 
+/* Bytes of a grouped convolution's weights packed group by group (cnnrt_f32_conv_grouped_pack_mr6). */
+static inline int64_t cnnrt_f32_conv_grouped_pack_mr6_bytes(const cnnrt_conv_params *p) {
+  const int64_t kvol = p->kernel[0] * p->kernel[1] * p->kernel[2];
+  return p->group * cnnrt_f32_pack_a_mr6_bytes(p->c_out / p->group, p->c_in / p->group * kvol);
+}
+
+/* Packs a grouped convolution's weights [c_out, c_in / group, kernel...] for
+ * cnnrt_f32_conv_grouped_gemm_avx2_range: group g's rows [g * c_out / group, ...) viewed as
+ * [c_out / group, c_in / group * kvol] in 6-row panels, at packed + g * (its packed floats).
+ * Each group's last panel is zero-padded on its own, so that a group's GEMM never reads the next
+ * group's rows. Portable (the compiler runs it at build time). */
+static inline void cnnrt_f32_conv_grouped_pack_mr6(const cnnrt_conv_params *p, const float *w,
+                                                   float *packed) {
+  const int64_t kvol = p->kernel[0] * p->kernel[1] * p->kernel[2];
+  const int64_t m = p->c_out / p->group, k = p->c_in / p->group * kvol;
+  const int64_t wg = cnnrt_f32_pack_a_mr6_bytes(m, k) / (int64_t)sizeof(float);
+  for (int64_t g = 0; g < p->group; g++) {
+    cnnrt_f32_pack_a_mr6(m, k, w + g * m * k, packed + g * wg);
+  }
+}
+
 /* ---- Blocking and scratch sizes: portable, so that the compiler can plan the arena. ---- */
 
 /* Cache blocking (Zen 4: 32 KiB L1d, 1 MiB L2 per core). The kc x 16 B micro-panel (20 KiB at
@@ -118,6 +139,12 @@ static inline int64_t cnnrt_f32_conv_gemm_avx2_scratch_bytes(const cnnrt_conv_pa
   return 64 +
          (cnnrt_gemm_avx2_kc(p->c_in * kvol) + 1) * ((nc + 15) / 16 * 16) * (int64_t)sizeof(float) +
          cnnrt_im2col_tab_bytes(kvol);
+}
+
+/* Scratch bytes of one task of cnnrt_f32_conv_grouped_gemm_avx2_range: one group's GEMM. */
+static inline int64_t cnnrt_f32_conv_grouped_avx2_scratch_bytes(const cnnrt_conv_params *p) {
+  const cnnrt_conv_params sp = cnnrt_conv_group_params(p);
+  return cnnrt_f32_conv_gemm_avx2_scratch_bytes(&sp);
 }
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -1095,15 +1122,14 @@ static inline void cnnrt_f32_gemv_packed_a_avx2(int64_t m, int64_t k, const floa
   }
 }
 
-/* Task `task` of n_tasks: output pixels [lo, hi) of the flattened (batch, pixel) range from
- * cnnrt_f32_gemm_avx2_split(n * P, task, n_tasks), all output channels.
- * x [n, c_in, in...], w_packed = cnnrt_f32_pack_a_mr6(c_out, c_in * kvol, w), bias [c_out] or
- * NULL, residual (shape of y) or NULL and may be y itself; y must not alias x. Requires
- * p->group == 1. */
-static inline void cnnrt_f32_conv_gemm_avx2_range(const cnnrt_conv_params *p, const float *x,
-                                                  const float *w_packed, const float *bias,
-                                                  const float *residual, float *y, void *scratch,
-                                                  int64_t task, int64_t n_tasks) {
+/* Output pixels [lo, hi) of the flattened (batch, pixel) range, all output channels, with
+ * scratch of cnnrt_f32_conv_gemm_avx2_scratch_bytes(p) bytes. x [n, c_in, in...], w_packed =
+ * cnnrt_f32_pack_a_mr6(c_out, c_in * kvol, w), bias [c_out] or NULL, residual (shape of y) or
+ * NULL and may be y itself; y must not alias x. Requires p->group == 1. */
+static inline void cnnrt_f32_conv_gemm_avx2_pixels(const cnnrt_conv_params *p, const float *x,
+                                                   const float *w_packed, const float *bias,
+                                                   const float *residual, float *y,
+                                                   void *scratch, int64_t lo, int64_t hi) {
   CNNRT_ASSERT(p->group == 1);
   const cnnrt_conv_geom g = cnnrt_conv_make_geom(p);
   const int64_t kvol = g.k[0] * g.k[1] * g.k[2];
@@ -1112,20 +1138,6 @@ static inline void cnnrt_f32_conv_gemm_avx2_range(const cnnrt_conv_params *p, co
   const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
   const int64_t P = g.out[0] * g.out[1] * g.out[2];
   const int pointwise = cnnrt_conv_avx2_pointwise(&g);
-  if (pointwise && P == 1) {
-    /* 1-pixel images: one GEMV per image, the tasks split the weight panels (every image), so
-     * that both threads stream their own part of the weights. */
-    const int64_t panels = (m + 5) / 6;
-    const int64_t pa = panels * task / n_tasks, pb = panels * (task + 1) / n_tasks;
-    for (int64_t b = 0; b < p->n; b++) {
-      cnnrt_f32_gemv_packed_a_avx2(m, k, w_packed, x + b * p->c_in, bias,
-                                   residual != NULL ? residual + b * m : NULL, y + b * m, p->act,
-                                   p->alpha, p->beta, pa, pb);
-    }
-    return;
-  }
-  int64_t lo, hi;
-  cnnrt_f32_gemm_avx2_split(p->n * P, task, n_tasks, &lo, &hi);
   if (m <= 0 || lo >= hi) {
     return;
   }
@@ -1173,6 +1185,68 @@ static inline void cnnrt_f32_conv_gemm_avx2_range(const cnnrt_conv_params *p, co
         k0 += kc;
       } while (k0 < k);
     }
+  }
+}
+
+/* Task `task` of n_tasks: output pixels [lo, hi) of the flattened (batch, pixel) range from
+ * cnnrt_f32_gemm_avx2_split(n * P, task, n_tasks), all output channels (arguments as for
+ * cnnrt_f32_conv_gemm_avx2_pixels). Requires p->group == 1. */
+static inline void cnnrt_f32_conv_gemm_avx2_range(const cnnrt_conv_params *p, const float *x,
+                                                  const float *w_packed, const float *bias,
+                                                  const float *residual, float *y, void *scratch,
+                                                  int64_t task, int64_t n_tasks) {
+  CNNRT_ASSERT(p->group == 1);
+  const cnnrt_conv_geom g = cnnrt_conv_make_geom(p);
+  const int64_t k = p->c_in * g.k[0] * g.k[1] * g.k[2];
+  const int64_t m = p->c_out;
+  const int64_t P = g.out[0] * g.out[1] * g.out[2];
+  if (cnnrt_conv_avx2_pointwise(&g) && P == 1) {
+    /* 1-pixel images: one GEMV per image, the tasks split the weight panels (every image), so
+     * that both threads stream their own part of the weights. */
+    const int64_t panels = (m + 5) / 6;
+    const int64_t pa = panels * task / n_tasks, pb = panels * (task + 1) / n_tasks;
+    for (int64_t b = 0; b < p->n; b++) {
+      cnnrt_f32_gemv_packed_a_avx2(m, k, w_packed, x + b * p->c_in, bias,
+                                   residual != NULL ? residual + b * m : NULL, y + b * m, p->act,
+                                   p->alpha, p->beta, pa, pb);
+    }
+    return;
+  }
+  int64_t lo, hi;
+  cnnrt_f32_gemm_avx2_split(p->n * P, task, n_tasks, &lo, &hi);
+  cnnrt_f32_conv_gemm_avx2_pixels(p, x, w_packed, bias, residual, y, scratch, lo, hi);
+}
+
+/* Grouped convolution (1 < group, not the depthwise kernel's case): one packed GEMM per group,
+ * group g reading input channels [g * c_in / group, ...) and writing output channels
+ * [g * c_out / group, ...). w_packed = cnnrt_f32_conv_grouped_pack_mr6(p, w): each group's
+ * [c_out / group, c_in / group * kvol] weights in 6-row panels, group after group. The work is
+ * the flattened (image, group, pixel) range, split into balanced 16-aligned task ranges, so
+ * that both threads are busy even when one group's plane is small (7 x 7) and a task crosses
+ * group boundaries. Scratch per task: cnnrt_f32_conv_grouped_avx2_scratch_bytes(p). */
+static inline void cnnrt_f32_conv_grouped_gemm_avx2_range(const cnnrt_conv_params *p,
+                                                          const float *x, const float *w_packed,
+                                                          const float *bias,
+                                                          const float *residual, float *y,
+                                                          void *scratch, int64_t task,
+                                                          int64_t n_tasks) {
+  const cnnrt_conv_params sp = cnnrt_conv_group_params(p);
+  const cnnrt_conv_geom g = cnnrt_conv_make_geom(p);
+  const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
+  const int64_t P = g.out[0] * g.out[1] * g.out[2];
+  const int64_t wg = cnnrt_f32_pack_a_mr6_bytes(sp.c_out, sp.c_in * g.k[0] * g.k[1] * g.k[2]) /
+                     (int64_t)sizeof(float);
+  int64_t lo, hi;
+  cnnrt_f32_gemm_avx2_split(p->n * p->group * P, task, n_tasks, &lo, &hi);
+  for (int64_t u = lo / P; u * P < hi; u++) { /* unit u: image u / group, group u % group */
+    const int64_t b = u / p->group, grp = u % p->group;
+    const int64_t q0 = lo > u * P ? lo - u * P : 0;
+    const int64_t q1 = hi < (u + 1) * P ? hi - u * P : P;
+    const int64_t yo = (b * p->c_out + grp * sp.c_out) * P;
+    cnnrt_f32_conv_gemm_avx2_pixels(&sp, x + (b * p->c_in + grp * sp.c_in) * in_plane,
+                                    w_packed + grp * wg, bias != NULL ? bias + grp * sp.c_out : NULL,
+                                    residual != NULL ? residual + yo : NULL, y + yo, scratch, q0,
+                                    q1);
   }
 }
 

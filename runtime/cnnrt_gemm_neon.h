@@ -140,6 +140,53 @@ static inline void cnnrt_f32_conv_packed_mr_ref(const cnnrt_conv_params *p, cons
   }
 }
 
+/* Bytes of a grouped convolution's weights packed by cnnrt_f32_conv_grouped_pack_mr. */
+static inline int64_t cnnrt_f32_conv_grouped_pack_mr_bytes(const cnnrt_conv_params *p,
+                                                           int64_t mr) {
+  return p->group * cnnrt_f32_pack_a_mr_bytes(p->c_out / p->group,
+                                              p->c_in / p->group * p->kernel[0] * p->kernel[1],
+                                              mr);
+}
+
+/* Packs a grouped 2-D convolution's weights [c_out, c_in / group, kh, kw]: group g's rows viewed
+ * as [c_out / group, c_in / group * kh * kw] in mr-row panels (zero-padded per group, so that a
+ * group's GEMM never reads the next group's rows), group after group. */
+static inline void cnnrt_f32_conv_grouped_pack_mr(const cnnrt_conv_params *p, const float *w,
+                                                  int64_t mr, float *packed) {
+  const int64_t m = p->c_out / p->group, k = p->c_in / p->group * p->kernel[0] * p->kernel[1];
+  const int64_t wg = cnnrt_f32_pack_a_mr_bytes(m, k, mr) / (int64_t)sizeof(float);
+  for (int64_t g = 0; g < p->group; g++) {
+    cnnrt_f32_pack_a_mr(m, k, mr, w + g * m * k, packed + g * wg);
+  }
+}
+
+/* Scratch bytes of one task of cnnrt_f32_conv_grouped_gemm_neon_range: one group's GEMM. */
+static inline int64_t cnnrt_f32_conv_grouped_neon_scratch_bytes(const cnnrt_conv_params *p) {
+  const cnnrt_conv_params sp = cnnrt_conv_group_params(p);
+  return cnnrt_f32_conv_gemm_neon_scratch_bytes(&sp);
+}
+
+/* The portable fallback of the grouped NEON GEMM on the same packed weights: one
+ * cnnrt_f32_conv_packed_mr_ref per (image, group). Semantics of cnnrt_f32_conv_ref. */
+static inline void cnnrt_f32_conv_grouped_packed_mr_ref(const cnnrt_conv_params *p,
+                                                        const float *x, const float *wp,
+                                                        int64_t mr, const float *bias,
+                                                        const float *residual, float *y) {
+  const cnnrt_conv_params sp = cnnrt_conv_group_params(p);
+  const int64_t in_plane = p->in[0] * p->in[1], plane = p->out[0] * p->out[1];
+  const int64_t wg =
+      cnnrt_f32_pack_a_mr_bytes(sp.c_out, sp.c_in * p->kernel[0] * p->kernel[1], mr) /
+      (int64_t)sizeof(float);
+  for (int64_t b = 0; b < p->n; b++) {
+    for (int64_t g = 0; g < p->group; g++) {
+      const int64_t yo = (b * p->c_out + g * sp.c_out) * plane;
+      cnnrt_f32_conv_packed_mr_ref(&sp, x + (b * p->c_in + g * sp.c_in) * in_plane, wp + g * wg,
+                                   mr, bias != NULL ? bias + g * sp.c_out : NULL,
+                                   residual != NULL ? residual + yo : NULL, y + yo);
+    }
+  }
+}
+
 #if defined(__ARM_NEON) || defined(__ARM_NEON__)
 #include "cnnrt_act_neon.h"
 #include "cnnrt_dwconv_neon.h"
@@ -431,18 +478,19 @@ static inline void cnnrt_gemm_neon_pack_b(const cnnrt_conv_params *p, const floa
   }
 }
 
-/* Output pixels [n * t / n_tasks, n * (t + 1) / n_tasks) of every image and output channel. */
-static inline void cnnrt_f32_conv_gemm_neon_range(const cnnrt_conv_params *p, const float *x,
-                                                  const float *wp, int64_t mr, const float *bias,
-                                                  const float *residual, float *y, void *scratch,
-                                                  int64_t t, int64_t n_tasks) {
+/* Output pixels [jlo, jhi) of every image, every output channel (scratch of
+ * cnnrt_f32_conv_gemm_neon_scratch_bytes(p) bytes). Requires p->group == 1. */
+static inline void cnnrt_f32_conv_gemm_neon_pixels(const cnnrt_conv_params *p, const float *x,
+                                                   const float *wp, int64_t mr,
+                                                   const float *bias, const float *residual,
+                                                   float *y, void *scratch, int64_t jlo,
+                                                   int64_t jhi) {
   CNNRT_ASSERT(p->spatial == 2 && p->group == 1 && mr % 4 == 0 && mr <= 8);
   const int64_t NR = CNNRT_GEMM_NEON_NR;
   const int64_t m = p->c_out, k = p->c_in * p->kernel[0] * p->kernel[1];
   const int64_t plane = p->out[0] * p->out[1];
   const int64_t in_image = p->c_in * p->in[0] * p->in[1];
   const int64_t kcb = cnnrt_gemm_neon_kc(k);
-  const int64_t jlo = plane * t / n_tasks, jhi = plane * (t + 1) / n_tasks;
   float *bp = (float *)(((uintptr_t)scratch + 63u) & ~(uintptr_t)63u);
   float tile[CNNRT_GEMM_NEON_TILE_MAX];
   for (int64_t b = 0; b < p->n; b++) {
@@ -496,6 +544,46 @@ static inline void cnnrt_f32_conv_gemm_neon_range(const cnnrt_conv_params *p, co
   }
 }
 
+/* Output pixels [n * t / n_tasks, n * (t + 1) / n_tasks) of every image and output channel. */
+static inline void cnnrt_f32_conv_gemm_neon_range(const cnnrt_conv_params *p, const float *x,
+                                                  const float *wp, int64_t mr, const float *bias,
+                                                  const float *residual, float *y, void *scratch,
+                                                  int64_t t, int64_t n_tasks) {
+  const int64_t plane = p->out[0] * p->out[1];
+  cnnrt_f32_conv_gemm_neon_pixels(p, x, wp, mr, bias, residual, y, scratch, plane * t / n_tasks,
+                                  plane * (t + 1) / n_tasks);
+}
+
+/* Grouped convolution (1 < group, not the depthwise kernel's case): one packed GEMM per group on
+ * weights packed by cnnrt_f32_conv_grouped_pack_mr (group after group). Task t of n_tasks takes
+ * its balanced share of the flattened (image, group, pixel) range, so that both cores are busy
+ * even when a group's plane is small and a task crosses group boundaries. Scratch per task:
+ * cnnrt_f32_conv_grouped_neon_scratch_bytes(p). */
+static inline void cnnrt_f32_conv_grouped_gemm_neon_range(const cnnrt_conv_params *p,
+                                                          const float *x, const float *wp,
+                                                          int64_t mr, const float *bias,
+                                                          const float *residual, float *y,
+                                                          void *scratch, int64_t t,
+                                                          int64_t n_tasks) {
+  const cnnrt_conv_params sp = cnnrt_conv_group_params(p);
+  const int64_t in_plane = p->in[0] * p->in[1], P = p->out[0] * p->out[1];
+  const int64_t wg =
+      cnnrt_f32_pack_a_mr_bytes(sp.c_out, sp.c_in * p->kernel[0] * p->kernel[1], mr) /
+      (int64_t)sizeof(float);
+  const int64_t total = p->n * p->group * P;
+  const int64_t lo = total * t / n_tasks, hi = total * (t + 1) / n_tasks;
+  for (int64_t u = lo / P; u * P < hi; u++) { /* unit u: image u / group, group u % group */
+    const int64_t b = u / p->group, grp = u % p->group;
+    const int64_t q0 = lo > u * P ? lo - u * P : 0;
+    const int64_t q1 = hi < (u + 1) * P ? hi - u * P : P;
+    const int64_t yo = (b * p->c_out + grp * sp.c_out) * P;
+    cnnrt_f32_conv_gemm_neon_pixels(&sp, x + (b * p->c_in + grp * sp.c_in) * in_plane,
+                                    wp + grp * wg, mr, bias != NULL ? bias + grp * sp.c_out : NULL,
+                                    residual != NULL ? residual + yo : NULL, y + yo, scratch, q0,
+                                    q1);
+  }
+}
+
 /* How many tasks to split a layer into: the hook's thread count, at most `max_tasks` (the
  * number of scratch regions the memory plan reserved). */
 static inline int64_t cnnrt_neon_task_count(const cnnrt_parallel *par, int64_t max_tasks) {
@@ -515,6 +603,12 @@ static inline void cnnrt_conv_gemm_neon_task(void *arg, int64_t t) {
   const cnnrt_conv_neon_task *a = (const cnnrt_conv_neon_task *)arg;
   cnnrt_f32_conv_gemm_neon_range(a->p, a->x, a->w, a->mr, a->bias, a->residual, a->y,
                                  a->scratch + t * a->scratch_stride, t, a->n_tasks);
+}
+
+static inline void cnnrt_conv_grouped_gemm_neon_task(void *arg, int64_t t) {
+  const cnnrt_conv_neon_task *a = (const cnnrt_conv_neon_task *)arg;
+  cnnrt_f32_conv_grouped_gemm_neon_range(a->p, a->x, a->w, a->mr, a->bias, a->residual, a->y,
+                                         a->scratch + t * a->scratch_stride, t, a->n_tasks);
 }
 
 #endif /* __ARM_NEON */

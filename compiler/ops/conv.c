@@ -300,6 +300,21 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     cn_emit_line(e, "#else");
     cn_emit_line(e, "    cnnrt_f32_conv_packed_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
     cn_emit_line(e, "#endif");
+  } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GROUPED_AVX2) {
+    /* Grouped: one GEMM per group on weights packed group by group (schedule.c); tasks over
+     * the (image, group, pixel) range, one scratch region each; the portable fallback reads the
+     * same layout. */
+    cn_emit_use(e, CN_RT_CONV_AVX2);
+    int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
+    cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1};",
+                 p, x, w, b, r, y, cn_emit_scratch(e, n),
+                 (long long)(n->scratch_bytes / max_tasks));
+    cn_emit_line(e, "    t.n_tasks = cnnrt_task_count(par, %lld);", (long long)max_tasks);
+    cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_grouped_gemm_avx2_task, &t, t.n_tasks);");
+    cn_emit_line(e, "#else");
+    cn_emit_line(e, "    cnnrt_f32_conv_grouped_packed_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+    cn_emit_line(e, "#endif");
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_DIRECT_AVX2) {
     /* Few input channels (schedule.c): the GEMM's packed weights, tasks over output rows with
      * one scratch region each; the portable fallback reads the same layout. */
@@ -359,6 +374,22 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_gemm_neon_task, &t, t.n_tasks);");
     cn_emit_line(e, "#else");
     cn_emit_line(e, "    cnnrt_f32_conv_packed_mr_ref(%s, %s, %s, %d, %s, %s, %s);", p, x, w, mr, b, r, y);
+    cn_emit_line(e, "#endif");
+  } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GROUPED_NEON) {
+    /* Grouped: one NEON GEMM per group on weights packed group by group in mr-row panels
+     * (schedule.c); the portable fallback reads the same layout. */
+    cn_emit_use(e, CN_RT_CONV_NEON);
+    int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
+    int mr = cn_neon_gemm_mr((int)e->opt->target);
+    cn_emit_line(e, "#if defined(__ARM_NEON) || defined(__ARM_NEON__)");
+    cn_emit_line(e, "    cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1, %d};",
+                 p, x, w, b, r, y, cn_emit_scratch(e, n), (long long)(n->scratch_bytes / max_tasks),
+                 mr);
+    cn_emit_line(e, "    t.n_tasks = cnnrt_neon_task_count(par, %lld);", (long long)max_tasks);
+    cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_grouped_gemm_neon_task, &t, t.n_tasks);");
+    cn_emit_line(e, "#else");
+    cn_emit_line(e, "    cnnrt_f32_conv_grouped_packed_mr_ref(%s, %s, %s, %d, %s, %s, %s);", p, x, w, mr,
+                 b, r, y);
     cn_emit_line(e, "#endif");
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GEMM_NEON_PACK) {
     /* Run-time weights: packed into the front of the scratch in the target's panel height

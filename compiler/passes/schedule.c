@@ -158,6 +158,20 @@ static void schedule_arm_conv(cn_graph *g, int i, int target, int max_threads) {
   } else if (p->group == p->c_in && p->group == p->c_out) {
     n->variant = CN_CONV_DW_NEON;
     n->kernel = "f32_dwconv2d_neon";
+  } else if (p->group > 1 && known) {
+    /* Grouped: one NEON packed GEMM per group, weights packed here group after group in the
+     * target's panel height; tasks split the (image, group, pixel) range. */
+    const int64_t mr = cn_neon_gemm_mr(target);
+    int id = add_packed_const_bytes(g, n->in[1], "_packed",
+                                    cnnrt_f32_conv_grouped_pack_mr_bytes(p, mr));
+    cnnrt_f32_conv_grouped_pack_mr(p, g->values[n->in[1]].data, mr, g->values[id].data);
+    n = &g->nodes[i];
+    n->in[1] = id;
+    n->variant = CN_CONV_GROUPED_NEON;
+    n->kernel = target == 1 ? "f32_conv_grouped_gemm_8x12_neon (one GEMM per group)"
+                            : "f32_conv_grouped_gemm_4x8_neon (one GEMM per group)";
+    int64_t per_task = (cnnrt_f32_conv_grouped_neon_scratch_bytes(n->params) + 63) / 64 * 64;
+    n->scratch_bytes = per_task * (max_threads > 1 ? max_threads : 1);
   }
 }
 
@@ -319,6 +333,19 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, c
     } else if (p->group == p->c_in && p->group == p->c_out) {
       n->variant = CN_CONV_DW_AVX2;
       n->kernel = "f32_dwconv2d_avx2";
+    } else {
+      /* Grouped (ResNeXt's 32 groups, RegNet's 8-channel groups, a depthwise layer with a
+       * channel multiplier): one packed GEMM per group on that group's channels, weights packed
+       * here group after group; tasks split the (image, group, pixel) range. */
+      const int64_t bytes = cnnrt_f32_conv_grouped_pack_mr6_bytes(p);
+      int id = add_packed_const_bytes(g, n->in[1], "_packed", bytes);
+      cnnrt_f32_conv_grouped_pack_mr6(p, g->values[n->in[1]].data, g->values[id].data);
+      n = &g->nodes[i];
+      n->in[1] = id;
+      n->variant = CN_CONV_GROUPED_AVX2;
+      n->kernel = "f32_conv_grouped_gemm_12x32_avx512|6x16_avx2 (one GEMM per group)";
+      int64_t per_task = (cnnrt_f32_conv_grouped_avx2_scratch_bytes(n->params) + 63) / 64 * 64;
+      n->scratch_bytes = per_task * (max_threads > 1 ? max_threads : 1);
     }
   }
   return true;

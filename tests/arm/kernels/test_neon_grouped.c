@@ -1,0 +1,265 @@
+/* test_neon_grouped.c — the grouped convolution as one NEON packed GEMM per group
+ * (cnnrt_f32_conv_grouped_gemm_neon_range, cnnrt_gemm_neon.h) and its portable fallback on the
+ * same packed weights (cnnrt_f32_conv_grouped_packed_mr_ref), both for panel heights 4 and 8,
+ * against cnnrt_f32_conv_ref (the weights as ONNX gives them), cross-built for aarch64 and
+ * armv7 and run under qemu-user (tests/arm/CMakeLists.txt). The cases are those of
+ * tests/kernels/test_conv_grouped_avx2.c: groups 2, 3, 4, 8, 32; channels per group off the
+ * panel and vector widths (1, 3 in / 5 out, 7 / 13, ...); 1x1, 3x3 and 5x3 kernels; strides 1
+ * and 2; dilation 2; asymmetric pads; 1x1 planes; batch 2; every fused activation; bias absent
+ * / present; residual absent / separate / in place; 1, 2, 3 and 5 tasks run in reverse order
+ * (task ranges crossing group and image boundaries). Guard zones around y catch stray stores. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cnnrt_conv.h"
+#include "cnnrt_gemm_neon.h"
+
+#include "../../kernel_test_util.h"
+
+#if !defined(__ARM_NEON) && !defined(__ARM_NEON__)
+#error "test_neon_grouped.c is built for NEON targets only"
+#endif
+
+#define GUARD 16
+#define GUARD_VAL -12345.0f
+
+typedef struct grouped_case {
+  int64_t n, groups, cig, cog, ih, iw, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
+  int act;
+  int bias, residual; /* residual: 0 none, 1 separate buffer, 2 in place (y = residual) */
+  int64_t tasks;
+} grouped_case;
+
+static int64_t out_size(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe) {
+  return cnnrt_conv_floor_div(in + pb + pe - ((k - 1) * d + 1), s) + 1;
+}
+
+/* Runs one case through the GEMM (fallback = 0) or the packed reference (fallback = 1); returns
+ * the max relative error vs cnnrt_f32_conv_ref (or fails on a guard). */
+static double run_case(const grouped_case *c, int64_t mr, int fallback) {
+  cnnrt_conv_params p;
+  memset(&p, 0, sizeof p);
+  p.spatial = 2;
+  p.n = c->n;
+  p.group = c->groups;
+  p.c_in = c->cig * c->groups;
+  p.c_out = c->cog * c->groups;
+  for (int a = 0; a < 3; a++) {
+    p.in[a] = p.out[a] = p.kernel[a] = p.stride[a] = p.dilation[a] = 1;
+  }
+  p.in[0] = c->ih;
+  p.in[1] = c->iw;
+  p.kernel[0] = c->kh;
+  p.kernel[1] = c->kw;
+  p.stride[0] = c->sh;
+  p.stride[1] = c->sw;
+  p.dilation[0] = c->dh;
+  p.dilation[1] = c->dw;
+  p.pad_begin[0] = c->pt;
+  p.pad_begin[1] = c->pl;
+  p.out[0] = out_size(c->ih, c->kh, c->sh, c->dh, c->pt, c->pb);
+  p.out[1] = out_size(c->iw, c->kw, c->sw, c->dw, c->pl, c->pr);
+  assert_true(p.out[0] >= 1 && p.out[1] >= 1);
+  p.act = c->act;
+  p.alpha = c->act == CNNRT_ACT_CLIP ? -0.25f : (c->act == CNNRT_ACT_HARD_SIGMOID ? 0.2f : 0.1f);
+  p.beta = 0.5f;
+  const int64_t xn = c->n * p.c_in * c->ih * c->iw, wn = p.c_out * c->cig * c->kh * c->kw;
+  const int64_t yn = c->n * p.c_out * p.out[0] * p.out[1];
+  float *x = malloc(sizeof(float) * (size_t)xn), *w = malloc(sizeof(float) * (size_t)wn);
+  float *b = malloc(sizeof(float) * (size_t)p.c_out), *r = malloc(sizeof(float) * (size_t)yn);
+  float *want = malloc(sizeof(float) * (size_t)yn);
+  float *ybuf = malloc(sizeof(float) * (size_t)(yn + 2 * GUARD));
+  float *wp = malloc((size_t)cnnrt_f32_conv_grouped_pack_mr_bytes(&p, mr));
+  const int64_t scratch_stride = (cnnrt_f32_conv_grouped_neon_scratch_bytes(&p) + 63) / 64 * 64;
+  unsigned char *scratch = malloc((size_t)(scratch_stride * c->tasks));
+  for (int64_t i = 0; i < xn; i++) x[i] = urand();
+  for (int64_t i = 0; i < wn; i++) w[i] = urand();
+  for (int64_t i = 0; i < p.c_out; i++) b[i] = urand();
+  for (int64_t i = 0; i < yn; i++) r[i] = urand();
+  for (int64_t i = 0; i < yn + 2 * GUARD; i++) ybuf[i] = GUARD_VAL;
+  float *y = ybuf + GUARD;
+  cnnrt_f32_conv_grouped_pack_mr(&p, w, mr, wp);
+  const float *bias = c->bias ? b : NULL;
+  cnnrt_f32_conv_ref(&p, x, w, bias, c->residual ? r : NULL, want);
+  const float *res = NULL;
+  if (c->residual == 1) {
+    res = r;
+  } else if (c->residual == 2) {
+    memcpy(y, r, sizeof(float) * (size_t)yn);
+    res = y;
+  }
+  if (fallback) {
+    cnnrt_f32_conv_grouped_packed_mr_ref(&p, x, wp, mr, bias, res, y);
+  } else {
+    cnnrt_conv_neon_task t = {&p, x, wp, bias, res, y, scratch, scratch_stride, c->tasks, mr};
+    cnnrt_parallel par = {run_reverse, NULL, (int)c->tasks};
+    cnnrt_parallel_for(&par, cnnrt_conv_grouped_gemm_neon_task, &t, c->tasks);
+  }
+  for (int64_t i = 0; i < GUARD; i++) {
+    if (ybuf[i] != GUARD_VAL || ybuf[GUARD + yn + i] != GUARD_VAL) {
+      fail_msg("store outside y (guard %lld)", (long long)i);
+    }
+  }
+  const double err = max_rel_err(y, want, yn);
+  free(x);
+  free(w);
+  free(b);
+  free(r);
+  free(want);
+  free(ybuf);
+  free(wp);
+  free(scratch);
+  return err;
+}
+
+static void check(const grouped_case *c) {
+  for (int64_t mr = 4; mr <= 8; mr += 4) {
+    for (int fallback = 0; fallback <= 1; fallback++) {
+      const double err = run_case(c, mr, fallback);
+      /* float32 sums of at most 40 * 9 products of values in [-1, 1) in another order: a few
+       * ulps of the sum; the vector activations of cnnrt_act_neon.h add ~3e-7 relative. */
+      if (!(err <= 2e-5)) {
+        fail_msg("%s mr %lld: n=%lld groups=%lld cig=%lld cog=%lld in=%lldx%lld k=%lldx%lld "
+                 "s=%lldx%lld d=%lldx%lld pads=%lld,%lld,%lld,%lld act=%d bias=%d res=%d "
+                 "tasks=%lld: rel err %g",
+                 fallback ? "packed_mr_ref" : "gemm_neon", (long long)mr, (long long)c->n,
+                 (long long)c->groups, (long long)c->cig, (long long)c->cog, (long long)c->ih,
+                 (long long)c->iw, (long long)c->kh, (long long)c->kw, (long long)c->sh,
+                 (long long)c->sw, (long long)c->dh, (long long)c->dw, (long long)c->pt,
+                 (long long)c->pl, (long long)c->pb, (long long)c->pr, c->act, c->bias,
+                 c->residual, (long long)c->tasks, err);
+      }
+    }
+  }
+}
+
+static grouped_case make(int64_t n, int64_t groups, int64_t cig, int64_t cog, int64_t ih,
+                         int64_t iw, int64_t kk, int64_t s, int64_t pad) {
+  grouped_case c;
+  memset(&c, 0, sizeof c);
+  c.n = n;
+  c.groups = groups;
+  c.cig = cig;
+  c.cog = cog;
+  c.ih = ih;
+  c.iw = iw;
+  c.kh = c.kw = kk;
+  c.sh = c.sw = s;
+  c.dh = c.dw = 1;
+  c.pt = c.pl = c.pb = c.pr = pad;
+  c.bias = 1;
+  c.tasks = 1;
+  return c;
+}
+
+/* Groups 2..32 with channels per group off the panel and vector widths, 1x1 and 3x3 kernels,
+ * strides 1 and 2, image sizes around the 16-column panel (7, 13, 16, 17), 1..5 tasks. */
+static void test_groups(void **state) {
+  (void)state;
+  static const int64_t groups[] = {2, 3, 4, 8, 32};
+  static const int64_t per_group[][2] = {{1, 1}, {3, 5}, {4, 4}, {5, 3}, {7, 13}, {8, 8}, {2, 6}};
+  static const int64_t sizes[] = {7, 13, 16, 17};
+  int n_cases = 0;
+  for (int gi = 0; gi < 5; gi++) {
+    for (int ci = 0; ci < 7; ci++) {
+      for (int kk = 1; kk <= 3; kk += 2) {
+        for (int64_t s = 1; s <= 2; s++) {
+          const int64_t size = sizes[(gi + ci + kk + s) % 4];
+          grouped_case c = make(1 + (ci + s) % 2, groups[gi], per_group[ci][0], per_group[ci][1],
+                                size, size + (gi % 2), kk, s, kk / 2);
+          c.tasks = 1 + (gi + ci + kk) % 3;
+          c.act = (gi + ci + kk + s) % 3 == 0 ? CNNRT_ACT_RELU : CNNRT_ACT_NONE;
+          c.residual = (gi + ci + s) % 3;
+          c.bias = (ci + s) % 4 != 0;
+          check(&c);
+          n_cases++;
+        }
+      }
+    }
+  }
+  assert_int_equal(n_cases, 5 * 7 * 2 * 2);
+}
+
+/* The shapes of real networks: ResNeXt's 32 x 4 (and 32 x 8 with stride 2), RegNet's 8-channel
+ * groups, a depthwise layer with a channel multiplier of 2 (group = c_in, c_out = 2 c_in). */
+static void test_network_shapes(void **state) {
+  (void)state;
+  grouped_case c = make(1, 32, 4, 4, 28, 28, 3, 1, 1);
+  c.act = CNNRT_ACT_RELU;
+  c.tasks = 2;
+  check(&c);
+  c = make(2, 32, 8, 8, 14, 14, 3, 2, 1);
+  c.tasks = 3;
+  c.residual = 2;
+  check(&c);
+  c = make(1, 6, 8, 8, 7, 7, 3, 1, 1);
+  c.act = CNNRT_ACT_RELU;
+  c.tasks = 2;
+  check(&c);
+  c = make(1, 12, 1, 2, 9, 9, 3, 1, 1);
+  c.tasks = 5;
+  check(&c);
+  c = make(1, 2, 40, 70, 10, 10, 3, 1, 1); /* k = 360 > KC: two k blocks per group */
+  c.tasks = 2;
+  c.residual = 1;
+  c.act = CNNRT_ACT_RELU;
+  check(&c);
+}
+
+/* Dilation, asymmetric and oversized pads, non-square kernels and strides, 1x1 planes (and the
+ * 1-pixel pointwise case), every activation. */
+static void test_odd_shapes(void **state) {
+  (void)state;
+  grouped_case c = make(1, 4, 3, 5, 11, 9, 3, 1, 2);
+  c.dh = c.dw = 2;
+  c.tasks = 2;
+  check(&c);
+  c = make(2, 3, 2, 3, 10, 12, 3, 2, 0);
+  c.kh = 5;
+  c.pt = 2;
+  c.pb = 1;
+  c.pl = 0;
+  c.pr = 3;
+  c.sh = 1;
+  c.tasks = 3;
+  c.residual = 2;
+  check(&c);
+  c = make(2, 8, 3, 5, 1, 1, 3, 1, 1); /* 1x1 plane, 3x3 kernel: only the centre tap */
+  c.tasks = 2;
+  c.residual = 1;
+  check(&c);
+  c = make(2, 8, 3, 5, 1, 1, 1, 1, 0); /* 1x1 plane, 1x1 kernel (the pointwise 1-pixel case) */
+  c.tasks = 3;
+  c.residual = 2;
+  check(&c);
+  c = make(1, 4, 5, 3, 6, 5, 1, 2, 0); /* strided 1x1 (not pointwise) */
+  c.tasks = 2;
+  check(&c);
+  static const int acts[] = {CNNRT_ACT_RELU,     CNNRT_ACT_LEAKY_RELU, CNNRT_ACT_CLIP,
+                             CNNRT_ACT_SIGMOID,  CNNRT_ACT_HARD_SIGMOID, CNNRT_ACT_HARD_SWISH,
+                             CNNRT_ACT_SILU,     CNNRT_ACT_TANH};
+  for (int a = 0; a < (int)(sizeof acts / sizeof acts[0]); a++) {
+    c = make(1, 4, 3, 5, 9, 8, 3, 1, 1);
+    c.act = acts[a];
+    c.residual = a % 3;
+    c.tasks = 1 + a % 3;
+    check(&c);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_groups),
+      cmocka_unit_test(test_network_shapes),
+      cmocka_unit_test(test_odd_shapes),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
