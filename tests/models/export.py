@@ -148,6 +148,8 @@ MODELS = {
     "mobilenet_v2":  (lambda: _tv("mobilenet_v2"),  (1, 3, 64, 64), None, None),
     "squeezenet1_1": (lambda: _tv("squeezenet1_1"), (1, 3, 64, 64), ["input"], ["logits"]),
     "efficientnet_b0": (lambda: _tv("efficientnet_b0"), (1, 3, 64, 64), None, None),
+    # grouped (not depthwise) convolutions: 16-channel groups, 1 to 25 groups per layer
+    "regnet_x_400mf": (lambda: _tv("regnet_x_400mf"), (1, 3, 64, 64), None, None),
     "unet":          (lambda: UNet(),               (1, 3, 32, 32), ["image"], ["mask"]),
     "zoo":           (lambda: Zoo(),                (1, 3, 32, 32), ["zoo/in:0"], ["zoo/probs:0"]),
 }
