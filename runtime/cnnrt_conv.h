@@ -40,6 +40,18 @@ static inline cnnrt_conv_params cnnrt_conv_group_params(const cnnrt_conv_params 
   return q;
 }
 
+/* Whether a grouped 2-D convolution runs as one packed GEMM per group (the compiler's schedule
+ * asks; portable). Not depthwise (its own kernels), and at least 3 input and 3 output channels
+ * per group: with 1 or 2 the GEMM's rows and depth are too short to pay for the im2col packing,
+ * and bench/kernels/bench_grouped_avx2.c measured the reference 1.4-2.3x faster (64 groups of
+ * 2 -> 2, 1 -> 2 and 1 -> 4 channels at 28 x 28, one thread, -march=native on Zen 5); 3 -> 3 is
+ * 1.1x faster on the GEMM, ResNeXt's 4 -> 4 1.0-1.7x, 8 -> 8 3.8x, 16 -> 16 (RegNet, ResNeXt's
+ * later stages) 14-17x. */
+static inline int cnnrt_conv_grouped_gemm_applies(const cnnrt_conv_params *p) {
+  return p->spatial == 2 && p->group > 1 && p->c_in % p->group == 0 &&
+         p->c_out % p->group == 0 && p->c_in / p->group >= 3 && p->c_out / p->group >= 3;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Attribute resolution (called by the compiler, per spatial axis).
  * ------------------------------------------------------------------------------------------- */

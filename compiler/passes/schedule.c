@@ -158,9 +158,11 @@ static void schedule_arm_conv(cn_graph *g, int i, int target, int max_threads) {
   } else if (p->group == p->c_in && p->group == p->c_out) {
     n->variant = CN_CONV_DW_NEON;
     n->kernel = "f32_dwconv2d_neon";
-  } else if (p->group > 1 && known) {
+  } else if (known && cnnrt_conv_grouped_gemm_applies(p)) {
     /* Grouped: one NEON packed GEMM per group, weights packed here group after group in the
-     * target's panel height; tasks split the (image, group, pixel) range. */
+     * target's panel height; tasks split the (image, group, pixel) range. The same rule as
+     * x86 (cnnrt_conv_grouped_gemm_applies: at least 3 channels per group in and out; not
+     * measured on an ARM core). */
     const int64_t mr = cn_neon_gemm_mr(target);
     int id = add_packed_const_bytes(g, n->in[1], "_packed",
                                     cnnrt_f32_conv_grouped_pack_mr_bytes(p, mr));
@@ -333,10 +335,11 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, c
     } else if (p->group == p->c_in && p->group == p->c_out) {
       n->variant = CN_CONV_DW_AVX2;
       n->kernel = "f32_dwconv2d_avx2";
-    } else {
-      /* Grouped (ResNeXt's 32 groups, RegNet's 8-channel groups, a depthwise layer with a
-       * channel multiplier): one packed GEMM per group on that group's channels, weights packed
-       * here group after group; tasks split the (image, group, pixel) range. */
+    } else if (cnnrt_conv_grouped_gemm_applies(p)) {
+      /* Grouped (ResNeXt's 32 groups of 4..32 channels, RegNet's 16-channel groups): one
+       * packed GEMM per group on that group's channels, weights packed here group after group;
+       * tasks split the (image, group, pixel) range. Groups of 1 or 2 channels (a depthwise
+       * layer with a channel multiplier) keep the reference, faster there (cnnrt_conv.h). */
       const int64_t bytes = cnnrt_f32_conv_grouped_pack_mr6_bytes(p);
       int id = add_packed_const_bytes(g, n->in[1], "_packed", bytes);
       cnnrt_f32_conv_grouped_pack_mr6(p, g->values[n->in[1]].data, g->values[id].data);

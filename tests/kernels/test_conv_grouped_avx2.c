@@ -253,11 +253,38 @@ static void test_odd_shapes(void **state) {
   }
 }
 
+/* The schedule's rule: grouped, at least 3 channels per group in and out, 2-D. */
+static void test_applies(void **state) {
+  (void)state;
+  cnnrt_conv_params p;
+  memset(&p, 0, sizeof p);
+  p.spatial = 2;
+  p.group = 32;
+  p.c_in = 32 * 4;
+  p.c_out = 32 * 4;
+  assert_true(cnnrt_conv_grouped_gemm_applies(&p));
+  p.c_in = 32 * 3;
+  p.c_out = 32 * 3;
+  assert_true(cnnrt_conv_grouped_gemm_applies(&p));
+  p.c_in = 32 * 2; /* 2 input channels per group */
+  assert_false(cnnrt_conv_grouped_gemm_applies(&p));
+  p.c_in = 32;
+  p.c_out = 64; /* depthwise with a channel multiplier */
+  assert_false(cnnrt_conv_grouped_gemm_applies(&p));
+  p.c_in = p.c_out = 32 * 4;
+  p.group = 1;
+  assert_false(cnnrt_conv_grouped_gemm_applies(&p));
+  p.group = 32;
+  p.spatial = 1;
+  assert_false(cnnrt_conv_grouped_gemm_applies(&p));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_groups),
       cmocka_unit_test(test_network_shapes),
       cmocka_unit_test(test_odd_shapes),
+      cmocka_unit_test(test_applies),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
