@@ -37,11 +37,12 @@
 
 #define CNNRT_CONV_MVEC_MR 32 /* output channels per weight panel */
 
-/* Geometry of the input the tiles read: the image itself or its zero-padded copy. */
+/* Geometry of the input the tiles read: the image itself or a copy of it in scratch. */
 typedef struct cnnrt_mvec_geom {
-  int64_t rows, cols; /* rows / columns of the copy (when padded) */
-  int padded;         /* 1: read a zero-padded copy in scratch, 0: read x directly */
-  int flat;           /* 1: 1x1, stride 1, pads 0: the plane is one row of oh * ow pixels */
+  int64_t rows, cols; /* rows / columns of the copy (when copied) */
+  int padded;         /* 1: read a copy in scratch, 0: read x directly */
+  int sub;            /* 1: a 1x1 kernel's copy holds just the taps, [c_in][oh][ow] */
+  int flat;           /* 1: the plane is read as one row of oh * ow pixels at stride 1 */
 } cnnrt_mvec_geom;
 
 static inline cnnrt_mvec_geom cnnrt_mvec_make_geom(const cnnrt_conv_params *p) {
@@ -50,18 +51,39 @@ static inline cnnrt_mvec_geom cnnrt_mvec_make_geom(const cnnrt_conv_params *p) {
   g.cols = (p->out[1] - 1) * p->stride[1] + (p->kernel[1] - 1) * p->dilation[1] + 1;
   g.padded = !(p->pad_begin[0] == 0 && p->pad_begin[1] == 0 && g.rows <= p->in[0] &&
                g.cols <= p->in[1]);
-  g.flat = !g.padded && p->kernel[0] == 1 && p->kernel[1] == 1 && p->stride[0] == 1 &&
-           p->stride[1] == 1 && p->out[1] == p->in[1];
+  const int one = p->kernel[0] == 1 && p->kernel[1] == 1;
+  g.flat = !g.padded && one && p->stride[0] == 1 && p->stride[1] == 1 && p->out[1] == p->in[1];
+  /* Any other 1x1 convolution (strided, padded, cropped) reads a copy of just its taps, which
+   * is then flat: a stride-2 tile's broadcasts would otherwise touch twice the cache lines. */
+  g.sub = one && !g.flat;
+  if (g.sub) {
+    g.padded = 1;
+    g.flat = 1;
+    g.rows = p->out[0];
+    g.cols = p->out[1];
+  }
   return g;
 }
 
-/* Scratch bytes of one task: the tap offset table and, when padded, the image copy. */
+/* Depth of the k blocks: k split into equal blocks of at most KC, so that a panel's 32 x kc
+ * weight block (16 KiB at kc = 128) stays in L1 while every tile of the plane runs over it. */
+#ifndef CNNRT_CONV_MVEC_KC
+#define CNNRT_CONV_MVEC_KC 128
+#endif
+static inline int64_t cnnrt_conv_mvec_kc(int64_t k) {
+  const int64_t nblk = (k + CNNRT_CONV_MVEC_KC - 1) / CNNRT_CONV_MVEC_KC;
+  return nblk > 0 ? (k + nblk - 1) / nblk : 0;
+}
+
+/* Scratch bytes of one task: the tap offset table, the partial sums of one panel over the
+ * plane ([pixel][32]) and, when padded, the image copy. */
 static inline int64_t cnnrt_f32_conv_mvec_scratch_bytes(const cnnrt_conv_params *p) {
   const cnnrt_mvec_geom g = cnnrt_mvec_make_geom(p);
   const int64_t k = p->c_in * p->kernel[0] * p->kernel[1];
   const int64_t tab = (k * (int64_t)sizeof(int32_t) + 63) / 64 * 64;
+  const int64_t part = p->out[0] * p->out[1] * CNNRT_CONV_MVEC_MR * (int64_t)sizeof(float);
   const int64_t copy = g.padded ? p->c_in * g.rows * g.cols * (int64_t)sizeof(float) : 0;
-  return 64 + tab + copy;
+  return 64 + tab + part + copy;
 }
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -87,7 +109,12 @@ static inline int64_t cnnrt_f32_conv_mvec_scratch_bytes(const cnnrt_conv_params 
  * buf[j * 32 + c]. NR and SW are compile-time constants at every call (SW 0: the run-time sw),
  * so the unused accumulators and the address arithmetic fold away. */
 #if defined(CNNRT_CONV_MVEC_AVX512)
-#define CNNRT_MVEC_ACC(j) __m512 a##j##0 = _mm512_setzero_ps(), a##j##1 = _mm512_setzero_ps()
+#define CNNRT_MVEC_ACC(j)                                                                          \
+  __m512 a##j##0 = _mm512_setzero_ps(), a##j##1 = _mm512_setzero_ps();                             \
+  if (NR > j && !first) {                                                                          \
+    a##j##0 = _mm512_loadu_ps(buf + j * 32);                                                       \
+    a##j##1 = _mm512_loadu_ps(buf + j * 32 + 16);                                                  \
+  }
 #define CNNRT_MVEC_FMA(j)                                                                          \
   if (NR > j) {                                                                                    \
     const __m512 xv = _mm512_set1_ps(xk[j * s]);                                                   \
@@ -102,13 +129,13 @@ static inline int64_t cnnrt_f32_conv_mvec_scratch_bytes(const cnnrt_conv_params 
 
 CNNRT_MVEC_INLINE void cnnrt_mvec_tile(const int NR, const int64_t SW, const float *wp,
                                        const int32_t *koff, int64_t k, const float *xb,
-                                       int64_t sw, int64_t rows, float *buf) {
+                                       int64_t sw, int64_t rows, int first, float *buf) {
   const int64_t s = SW != 0 ? SW : sw;
   (void)rows;
-  CNNRT_MVEC_ACC(0); CNNRT_MVEC_ACC(1); CNNRT_MVEC_ACC(2); CNNRT_MVEC_ACC(3);
-  CNNRT_MVEC_ACC(4); CNNRT_MVEC_ACC(5); CNNRT_MVEC_ACC(6); CNNRT_MVEC_ACC(7);
-  CNNRT_MVEC_ACC(8); CNNRT_MVEC_ACC(9); CNNRT_MVEC_ACC(10); CNNRT_MVEC_ACC(11);
-  CNNRT_MVEC_ACC(12); CNNRT_MVEC_ACC(13);
+  CNNRT_MVEC_ACC(0) CNNRT_MVEC_ACC(1) CNNRT_MVEC_ACC(2) CNNRT_MVEC_ACC(3)
+  CNNRT_MVEC_ACC(4) CNNRT_MVEC_ACC(5) CNNRT_MVEC_ACC(6) CNNRT_MVEC_ACC(7)
+  CNNRT_MVEC_ACC(8) CNNRT_MVEC_ACC(9) CNNRT_MVEC_ACC(10) CNNRT_MVEC_ACC(11)
+  CNNRT_MVEC_ACC(12) CNNRT_MVEC_ACC(13)
   for (int64_t kk = 0; kk < k; kk++) {
     const __m512 w0 = _mm512_loadu_ps(wp + kk * 32), w1 = _mm512_loadu_ps(wp + kk * 32 + 16);
     const float *xk = xb + koff[kk];
@@ -124,7 +151,12 @@ CNNRT_MVEC_INLINE void cnnrt_mvec_tile(const int NR, const int64_t SW, const flo
 }
 #else
 /* AVX2: 16 channels (two ymm) x NR <= 6 pixels = 12 accumulators, once per half panel. */
-#define CNNRT_MVEC_ACC(j) __m256 a##j##0 = _mm256_setzero_ps(), a##j##1 = _mm256_setzero_ps()
+#define CNNRT_MVEC_ACC(j)                                                                          \
+  __m256 a##j##0 = _mm256_setzero_ps(), a##j##1 = _mm256_setzero_ps();                             \
+  if (NR > j && !first) {                                                                          \
+    a##j##0 = _mm256_loadu_ps(bh + j * 32);                                                        \
+    a##j##1 = _mm256_loadu_ps(bh + j * 32 + 8);                                                    \
+  }
 #define CNNRT_MVEC_FMA(j)                                                                          \
   if (NR > j) {                                                                                    \
     const __m256 xv = _mm256_broadcast_ss(xk + j * s);                                             \
@@ -139,13 +171,13 @@ CNNRT_MVEC_INLINE void cnnrt_mvec_tile(const int NR, const int64_t SW, const flo
 
 CNNRT_MVEC_INLINE void cnnrt_mvec_tile(const int NR, const int64_t SW, const float *wp,
                                        const int32_t *koff, int64_t k, const float *xb,
-                                       int64_t sw, int64_t rows, float *buf) {
+                                       int64_t sw, int64_t rows, int first, float *buf) {
   const int64_t s = SW != 0 ? SW : sw;
   for (int64_t h = 0; h < 2 && h * 16 < rows; h++) {
     const float *wh = wp + h * 16;
     float *bh = buf + h * 16;
-    CNNRT_MVEC_ACC(0); CNNRT_MVEC_ACC(1); CNNRT_MVEC_ACC(2);
-    CNNRT_MVEC_ACC(3); CNNRT_MVEC_ACC(4); CNNRT_MVEC_ACC(5);
+    CNNRT_MVEC_ACC(0) CNNRT_MVEC_ACC(1) CNNRT_MVEC_ACC(2)
+    CNNRT_MVEC_ACC(3) CNNRT_MVEC_ACC(4) CNNRT_MVEC_ACC(5)
     for (int64_t kk = 0; kk < k; kk++) {
       const __m256 w0 = _mm256_loadu_ps(wh + kk * 32), w1 = _mm256_loadu_ps(wh + kk * 32 + 8);
       const float *xk = xb + koff[kk];
@@ -165,16 +197,17 @@ CNNRT_MVEC_INLINE void cnnrt_mvec_tile(const int NR, const int64_t SW, const flo
 #define CNNRT_MVEC_CASE(NR)                                                                        \
   case NR:                                                                                         \
     if (sw == 1) {                                                                                 \
-      cnnrt_mvec_tile(NR, 1, wp, koff, k, xb, sw, rows, buf);                                      \
+      cnnrt_mvec_tile(NR, 1, wp, koff, k, xb, sw, rows, first, buf);                                      \
     } else if (sw == 2) {                                                                          \
-      cnnrt_mvec_tile(NR, 2, wp, koff, k, xb, sw, rows, buf);                                      \
+      cnnrt_mvec_tile(NR, 2, wp, koff, k, xb, sw, rows, first, buf);                                      \
     } else {                                                                                       \
-      cnnrt_mvec_tile(NR, 0, wp, koff, k, xb, sw, rows, buf);                                      \
+      cnnrt_mvec_tile(NR, 0, wp, koff, k, xb, sw, rows, first, buf);                                      \
     }                                                                                              \
     break;
 
-static inline void cnnrt_mvec_tile_any(int64_t nr, const float *wp, const int32_t *koff, int64_t k,
-                                const float *xb, int64_t sw, int64_t rows, float *buf) {
+static inline void cnnrt_mvec_tile_any(int64_t nr, const float *wp, const int32_t *koff,
+                                       int64_t k, const float *xb, int64_t sw, int64_t rows,
+                                       int first, float *buf) {
   switch (nr) {
     CNNRT_MVEC_CASE(1) CNNRT_MVEC_CASE(2) CNNRT_MVEC_CASE(3)
     CNNRT_MVEC_CASE(4) CNNRT_MVEC_CASE(5) CNNRT_MVEC_CASE(6)
@@ -233,7 +266,9 @@ static inline void cnnrt_f32_conv_mvec_range(const cnnrt_conv_params *p, const f
   const int64_t rs = g.padded ? g.cols : iw, cs = g.padded ? g.rows * g.cols : ih * iw;
   unsigned char *s = (unsigned char *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
   int32_t *koff = (int32_t *)s;
-  float *xpad = (float *)(s + (k * (int64_t)sizeof(int32_t) + 63) / 64 * 64);
+  float *part = (float *)(s + (k * (int64_t)sizeof(int32_t) + 63) / 64 * 64);
+  float *xpad = part + plane * CNNRT_CONV_MVEC_MR;
+  const int64_t kc = cnnrt_conv_mvec_kc(k);
   for (int64_t ic = 0; ic < p->c_in; ic++) {
     for (int64_t ky = 0; ky < kh; ky++) {
       for (int64_t kx = 0; kx < kw; kx++) {
@@ -241,24 +276,25 @@ static inline void cnnrt_f32_conv_mvec_range(const cnnrt_conv_params *p, const f
       }
     }
   }
-  float buf[CNNRT_CONV_MVEC_MR * CNNRT_CONV_MVEC_NR];
   for (int64_t b = 0; b < p->n; b++) {
     const float *xb = x + b * p->c_in * ih * iw;
     const float *xin = xb;
     if (g.padded) {
-      /* xpad[ic][r][c] = x[ic][r - ph][c - pw], zero outside the image. */
+      /* xpad[ic][r][c] = x[ic][r * st_r - ph][c * st_c - pw], zero outside the image (st 1:
+       * the padded image; a 1x1 kernel's copy (g.sub): st the strides, just the taps). */
       const int64_t ph = p->pad_begin[0], pw = p->pad_begin[1];
+      const int64_t st_r = g.sub ? sh : 1, st_c = g.sub ? sw : 1;
       for (int64_t ic = 0; ic < p->c_in; ic++) {
         for (int64_t r = 0; r < g.rows; r++) {
           float *dst = xpad + ic * cs + r * rs;
-          const int64_t iy = r - ph;
+          const int64_t iy = r * st_r - ph;
           if (iy < 0 || iy >= ih) {
             memset(dst, 0, (size_t)g.cols * sizeof(float));
             continue;
           }
           const float *src = xb + (ic * ih + iy) * iw;
           for (int64_t c = 0; c < g.cols; c++) {
-            const int64_t ix = c - pw;
+            const int64_t ix = c * st_c - pw;
             dst[c] = ix >= 0 && ix < iw ? src[ix] : 0.0f;
           }
         }
@@ -275,12 +311,20 @@ static inline void cnnrt_f32_conv_mvec_range(const cnnrt_conv_params *p, const f
       const int64_t oc0 = pn * CNNRT_CONV_MVEC_MR;
       const int64_t rows = p->c_out - oc0 < CNNRT_CONV_MVEC_MR ? p->c_out - oc0 : CNNRT_CONV_MVEC_MR;
       const float *wpan = wp + oc0 * k;
-      for (int64_t oy = 0; oy < n_rows; oy++) {
-        for (int64_t ox0 = 0; ox0 < len; ox0 += tile) {
-          const int64_t nr = len - ox0 < tile ? len - ox0 : tile;
-          const float *xt = xin + oy * sh * rs + ox0 * sw;
-          cnnrt_mvec_tile_any(nr, wpan, koff, k, xt, sw, rows, buf);
-          cnnrt_mvec_epilogue(p, buf, nr, rows, oc0, oy * ow + ox0, plane, bias, rb, yb);
+      for (int64_t k0 = 0; k0 < k; k0 += kc) {
+        const int64_t kb = k - k0 < kc ? k - k0 : kc;
+        for (int64_t oy = 0; oy < n_rows; oy++) {
+          for (int64_t ox0 = 0; ox0 < len; ox0 += tile) {
+            const int64_t nr = len - ox0 < tile ? len - ox0 : tile;
+            const int64_t pix0 = oy * ow + ox0; /* (flat: oy = 0, ox0 the pixel) */
+            const float *xt = g.flat ? xin + ox0 : xin + oy * sh * rs + ox0 * sw;
+            float *pt = part + pix0 * CNNRT_CONV_MVEC_MR;
+            cnnrt_mvec_tile_any(nr, wpan + k0 * CNNRT_CONV_MVEC_MR, koff + k0, kb, xt,
+                                g.flat ? 1 : sw, rows, k0 == 0, pt);
+            if (k0 + kb == k) {
+              cnnrt_mvec_epilogue(p, pt, nr, rows, oc0, pix0, plane, bias, rb, yb);
+            }
+          }
         }
       }
     }
