@@ -222,28 +222,27 @@ static inline void cnnrt_mvec_tile_any(int64_t nr, const float *wp, const int32_
 #undef CNNRT_MVEC_CASE
 
 /* The epilogue of one tile: buf[j * 32 + c] holds channel oc0 + c of output pixel pix0 + j
- * (c < rows, j < nr); y / res point at the image's output / residual. */
+ * (c < rows, j < nr); y / res point at the image's output / residual. Per channel: bias and
+ * residual added while transposing into a row of nr pixels, the activation (array kernel)
+ * writing it into y. */
 static inline void cnnrt_mvec_epilogue(const cnnrt_conv_params *p, const float *buf, int64_t nr,
                                        int64_t rows, int64_t oc0, int64_t pix0, int64_t plane,
                                        const float *bias, const float *res, float *y) {
-  float t[CNNRT_CONV_MVEC_MR * CNNRT_CONV_MVEC_NR];
+  float row[CNNRT_CONV_MVEC_NR];
   for (int64_t c = 0; c < rows; c++) {
     const float b = bias != NULL ? bias[oc0 + c] : 0.0f;
-    float *tr = t + c * nr;
     if (res != NULL) {
       const float *rr = res + (oc0 + c) * plane + pix0;
       for (int64_t j = 0; j < nr; j++) {
-        tr[j] = buf[j * 32 + c] + b + rr[j];
+        row[j] = buf[j * 32 + c] + b + rr[j];
       }
     } else {
       for (int64_t j = 0; j < nr; j++) {
-        tr[j] = buf[j * 32 + c] + b;
+        row[j] = buf[j * 32 + c] + b;
       }
     }
-  }
-  cnnrt_f32_act_avx2(p->act, p->alpha, p->beta, rows * nr, t, t);
-  for (int64_t c = 0; c < rows; c++) {
-    memcpy(y + (oc0 + c) * plane + pix0, t + c * nr, (size_t)nr * sizeof(float));
+    /* (The residual row was read above: y may be the residual.) */
+    cnnrt_f32_act_avx2(p->act, p->alpha, p->beta, nr, row, y + (oc0 + c) * plane + pix0);
   }
 }
 
