@@ -228,6 +228,25 @@ static inline void cnnrt_mvec_tile_any(int64_t nr, const float *wp, const int32_
 static inline void cnnrt_mvec_epilogue(const cnnrt_conv_params *p, const float *buf, int64_t nr,
                                        int64_t rows, int64_t oc0, int64_t pix0, int64_t plane,
                                        const float *bias, const float *res, float *y) {
+  if (p->act == CNNRT_ACT_NONE || p->act == CNNRT_ACT_RELU) {
+    /* The common case in one scalar pass straight into y (a call of the array kernel per row
+     * of <= 14 pixels measured ~20% slower on the 1x1 K = 256 / 512 layers). `v > 0 ? v : 0`
+     * is cnnrt_apply_act's ReLU (NaN and -0 to +0). */
+    const int relu = p->act == CNNRT_ACT_RELU;
+    for (int64_t c = 0; c < rows; c++) {
+      const float b = bias != NULL ? bias[oc0 + c] : 0.0f;
+      float *yr = y + (oc0 + c) * plane + pix0;
+      const float *rr = res != NULL ? res + (oc0 + c) * plane + pix0 : NULL;
+      for (int64_t j = 0; j < nr; j++) {
+        float v = buf[j * 32 + c] + b;
+        if (rr != NULL) {
+          v += rr[j]; /* read before yr[j] is written: y may be the residual */
+        }
+        yr[j] = relu ? (v > 0.0f ? v : 0.0f) : v;
+      }
+    }
+    return;
+  }
   float row[CNNRT_CONV_MVEC_NR];
   for (int64_t c = 0; c < rows; c++) {
     const float b = bias != NULL ? bias[oc0 + c] : 0.0f;

@@ -126,12 +126,15 @@ static bool schedule_x86_winograd(cn_graph *g, int i, int max_threads) {
 }
 
 /* Thresholds of the output-channel-vectorised kernel (schedule_x86_mvec): at most this many
- * output pixels per image, at least this depth K = c_in * kh * kw. */
+ * output pixels per image, at least this depth K = c_in * kh * kw. Measured with
+ * bench/kernels/bench_conv_mvec_avx2.c (docs/runtime.md): faster than the packed GEMM on every
+ * ResNet 7x7 / 14x14 layer with K >= 512; at K = 256 (1x1 256->1024 at 14 px) 0.82-1.25x from
+ * run to run on the loaded machine, at K = 128 (28 px) 0.62-0.75x. */
 #ifndef CN_MVEC_MAX_PLANE
 #define CN_MVEC_MAX_PLANE 196
 #endif
 #ifndef CN_MVEC_MIN_K
-#define CN_MVEC_MIN_K 256
+#define CN_MVEC_MIN_K 512
 #endif
 
 /* The output-channel-vectorised convolution (runtime/cnnrt_conv_mvec.h) for an x86 group-1 2-D
