@@ -523,13 +523,14 @@ static const struct {
     {CN_RT_POOL, "cnnrt_pool.h"},               {CN_RT_NORM, "cnnrt_norm.h"},
     {CN_RT_REDUCE, "cnnrt_reduce.h"},           {CN_RT_RESIZE, "cnnrt_resize.h"},
     {CN_RT_CONV_AVX2 | CN_RT_XSMM, "cnnrt_gemm_avx2.h"},     {CN_RT_CONV_AVX2, "cnnrt_conv_packed.h"},
-    {CN_RT_CONV_AVX2 | CN_RT_ACT_AVX2 | CN_RT_ACT_GRAD_AVX2 | CN_RT_NORM_GRAD_AVX2 | CN_RT_XSMM,
+    {CN_RT_CONV_AVX2 | CN_RT_ACT_AVX2 | CN_RT_ACT_GRAD_AVX2 | CN_RT_NORM_GRAD_AVX2 | CN_RT_XSMM |
+         CN_RT_CONV_MVEC,
      "cnnrt_act_avx2.h"},
     {CN_RT_CONV_AVX2, "cnnrt_dwconv_avx2.h"},   {CN_RT_GEMV_AVX2, "cnnrt_gemv_avx2.h"},
     {CN_RT_CONV_AVX2, "cnnrt_dwconv_avx512.h"}, {CN_RT_CONV_AVX2, "cnnrt_conv_direct_avx2.h"},
     {CN_RT_CONV_NEON | CN_RT_ACT_NEON | CN_RT_GEMV_NEON | CN_RT_NORM_GRAD_NEON | CN_RT_NORM_NEON,
      "cnnrt_act_neon.h"},
-    {CN_RT_CONV_NEON, "cnnrt_gemm_neon.h"},     {CN_RT_CONV_NEON, "cnnrt_dwconv_neon.h"},
+    {CN_RT_CONV_NEON | CN_RT_CONV_MVEC, "cnnrt_gemm_neon.h"},     {CN_RT_CONV_NEON, "cnnrt_dwconv_neon.h"},
     {CN_RT_GEMV_NEON, "cnnrt_gemv_neon.h"},     {CN_RT_XSMM, "cnnrt_xsmm.h"},
     {CN_RT_CONV_GRAD, "cnnrt_conv_grad.h"},     {CN_RT_POOL_GRAD, "cnnrt_pool_grad.h"},
     {CN_RT_NORM_GRAD, "cnnrt_norm_grad.h"},     {CN_RT_ACT_GRAD, "cnnrt_act_grad.h"},
@@ -545,6 +546,7 @@ static const struct {
     {CN_RT_SCATTER_GRAD_SIMD, "cnnrt_scatter_grad_neon.h"},
     {CN_RT_RESIZE_SIMD, "cnnrt_resize_avx2.h"},
     {CN_RT_RESIZE_SIMD, "cnnrt_resize_neon.h"},
+    {CN_RT_CONV_MVEC, "cnnrt_conv_mvec.h"},
 };
 
 /* Emits the copies into graph outputs that are not computed in place (an output that is a graph

@@ -54,6 +54,10 @@ enum cn_conv_variant {
   /* grouped, not depthwise (ResNeXt, RegNet): one packed GEMM per group, each group's weights
    * in their own 6-row panels (runtime/cnnrt_gemm_avx2.h, cnnrt_f32_conv_grouped_pack_mr6) */
   CN_CONV_GROUPED_AVX2,
+  /* small output planes with a large K (ResNet's 7x7 / 14x14 layers): vectorised over output
+   * channels, tiles of 32 channels x up to 14 pixels (runtime/cnnrt_conv_mvec.h); weights in
+   * 32-row panels (cnnrt_f32_pack_a_mr), chosen by schedule.c's schedule_x86_mvec */
+  CN_CONV_MVEC_AVX512,
   /* ARM targets (schedule.c, schedule_arm): weights packed in cn_neon_gemm_mr(target)-row
    * panels for runtime/cnnrt_gemm_neon.h; depthwise in runtime/cnnrt_dwconv_neon.h */
   CN_CONV_GEMM_NEON = 16,

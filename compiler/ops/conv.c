@@ -7,6 +7,7 @@
 #include "../../runtime/cnnrt_conv_grad_avx2.h" /* ConvTranspose as GEMM: packed sizes */
 #include "../../runtime/cnnrt_conv_grad_neon.h"
 #include "../../runtime/cnnrt_gemm_avx2.h" /* packed-weight sizes (run-time packing) */
+#include "../../runtime/cnnrt_conv_mvec.h" /* CNNRT_CONV_MVEC_MR */
 #include "../../runtime/cnnrt_winograd.h"
 #include "../ops.h"
 
@@ -331,6 +332,21 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     cn_emit_line(e, "#endif");
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_WINOGRAD_AVX2) {
     emit_conv_winograd(e, n, p, x, w, b, r, y);
+  } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_MVEC_AVX512) {
+    /* Weights in 32-row panels (schedule.c, schedule_x86_mvec): tasks over panels of output
+     * channels, one scratch region each; the portable fallback reads the same layout. */
+    cn_emit_use(e, CN_RT_CONV_MVEC | CN_RT_CONV_AVX2); /* (cnnrt_task_count) */
+    int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
+    cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+    cn_emit_line(e, "    cnnrt_conv_mvec_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1};",
+                 p, x, w, b, r, y, cn_emit_scratch(e, n),
+                 (long long)(n->scratch_bytes / max_tasks));
+    cn_emit_line(e, "    t.n_tasks = cnnrt_task_count(par, %lld);", (long long)max_tasks);
+    cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_mvec_task_fn, &t, t.n_tasks);");
+    cn_emit_line(e, "#else");
+    cn_emit_line(e, "    cnnrt_f32_conv_packed_mr_ref(%s, %s, %s, %d, %s, %s, %s);", p, x, w,
+                 CNNRT_CONV_MVEC_MR, b, r, y);
+    cn_emit_line(e, "#endif");
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GEMM_AVX2_PACK) {
     /* Weights known at run time: pack them into the front of the scratch (schedule.c). */
     const cnnrt_conv_params *cp = n->params;

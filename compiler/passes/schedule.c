@@ -24,6 +24,7 @@
 #include "../../runtime/cnnrt_conv_direct_avx2.h"
 #include "../../runtime/cnnrt_conv_grad_avx2.h"
 #include "../../runtime/cnnrt_conv_grad_neon.h"
+#include "../../runtime/cnnrt_conv_mvec.h"
 #include "../../runtime/cnnrt_gemm_avx2.h"
 #include "../../runtime/cnnrt_gemm_neon.h"
 #define CNNRT_XSMM_SIZES_ONLY /* sizes only: the compiler does not link libxsmm */
@@ -120,6 +121,44 @@ static bool schedule_x86_winograd(cn_graph *g, int i, int max_threads) {
   n->kernel = "f32_conv_winograd43_avx2 (F(4x4,3x3), 36 GEMMs 12x32_avx512|6x16_avx2)";
   const int64_t tb = cnnrt_winograd43_tile_block(p, max_threads);
   int64_t per_task = (cnnrt_f32_conv_winograd43_scratch_bytes(p, tb) + 63) / 64 * 64;
+  n->scratch_bytes = per_task * (max_threads > 1 ? max_threads : 1);
+  return true;
+}
+
+/* Thresholds of the output-channel-vectorised kernel (schedule_x86_mvec): at most this many
+ * output pixels per image, at least this depth K = c_in * kh * kw. Measured with
+ * bench/kernels/bench_conv_mvec_avx2.c (docs/runtime.md): faster than the packed GEMM on every
+ * ResNet 7x7 / 14x14 layer with K >= 512; at K = 256 (1x1 256->1024 at 14 px) 0.82-1.25x from
+ * run to run on the loaded machine, at K = 128 (28 px) 0.62-0.75x. */
+#ifndef CN_MVEC_MAX_PLANE
+#define CN_MVEC_MAX_PLANE 196
+#endif
+#ifndef CN_MVEC_MIN_K
+#define CN_MVEC_MIN_K 512
+#endif
+
+/* The output-channel-vectorised convolution (runtime/cnnrt_conv_mvec.h) for an x86 group-1 2-D
+ * convolution with constant weights, a small output plane and a large K, where the packed
+ * GEMM's pixel-wide tiles are mostly empty (see the header). Weights re-laid out into 32-row
+ * panels. Returns whether it chose it. */
+static bool schedule_x86_mvec(cn_graph *g, int i, int max_threads) {
+  cn_node *n = &g->nodes[i];
+  const cnnrt_conv_params *p = n->params;
+  const cn_value *w = cn_in(g, n, 1);
+  if (p->spatial != 2 || p->group != 1 || w->kind != CN_VALUE_CONST || !w->data) {
+    return false;
+  }
+  const int64_t k = p->c_in * p->kernel[0] * p->kernel[1];
+  const cnnrt_mvec_geom mg = cnnrt_mvec_make_geom(p);
+  const int64_t span = p->c_in * (mg.padded ? mg.rows * mg.cols : p->in[0] * p->in[1]);
+  if (p->out[0] * p->out[1] > CN_MVEC_MAX_PLANE || k < CN_MVEC_MIN_K || span >= INT32_MAX) {
+    return false;
+  }
+  pack_conv_weights_mr(g, n, CNNRT_CONV_MVEC_MR);
+  n = &g->nodes[i];
+  n->variant = CN_CONV_MVEC_AVX512;
+  n->kernel = "f32_conv_mvec_32x14_avx512|16x6_avx2 (lanes over output channels)";
+  int64_t per_task = (cnnrt_f32_conv_mvec_scratch_bytes(n->params) + 63) / 64 * 64;
   n->scratch_bytes = per_task * (max_threads > 1 ? max_threads : 1);
   return true;
 }
@@ -310,6 +349,9 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, c
       continue;
     }
     if (p->group == 1 && winograd && schedule_x86_winograd(g, i, max_threads)) {
+      continue;
+    }
+    if (schedule_x86_mvec(g, i, max_threads)) {
       continue;
     }
     if (cnnrt_conv_direct_applies(p)) {

@@ -1,0 +1,130 @@
+/* bench_conv_mvec_avx2.c — single-thread speed of the output-channel-vectorised convolution
+ * (runtime/cnnrt_conv_mvec.h) against the packed-GEMM convolution (cnnrt_gemm_avx2.h) on the
+ * small-plane layers of ResNet-50 / ResNet-18 (7x7 and 14x14 outputs) and a few larger planes
+ * that decide the selection threshold, alternating the two kernels round by round (the machine
+ * is shared: medians of the per-round times). Thread CPU time, so descheduling does not count.
+ * Also prints the largest |mvec - gemm| / max|gemm| per layer (random inputs).
+ *
+ *   gcc -std=c99 -O2 -march=native -Iruntime bench/kernels/bench_conv_mvec_avx2.c -o bm -lm
+ *   ./bm [rounds] */
+#define _POSIX_C_SOURCE 199309L
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cnnrt_conv_mvec.h"
+#include "cnnrt_gemm_avx2.h"
+
+#if !(defined(__AVX2__) && defined(__FMA__))
+int main(void) {
+  fprintf(stderr, "build with -mavx2 -mfma (or -march=native)\n");
+  return 1;
+}
+#else
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static float *buf(int64_t n, uint32_t s) {
+  float *b = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+  for (int64_t i = 0; i < n; i++) {
+    s = s * 1664525u + 1013904223u;
+    b[i] = (float)(s >> 8) / 16777216.0f - 0.5f;
+  }
+  return b;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  const double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+typedef struct layer {
+  const char *name;
+  int64_t ci, co, hw, k, s; /* input plane hw x hw, kernel k x k, stride s, pad k / 2 */
+} layer;
+
+int main(int argc, char **argv) {
+  const int rounds = argc > 1 ? atoi(argv[1]) : 7;
+  static const layer layers[] = {
+      {"r50 l4 1x1 2048->512", 2048, 512, 7, 1, 1},
+      {"r50 l4 3x3 512->512", 512, 512, 7, 3, 1},
+      {"r50 l4 1x1 512->2048", 512, 2048, 7, 1, 1},
+      {"r50 l4 3x3 s2 512->512", 512, 512, 14, 3, 2},
+      {"r50 l4 ds 1x1 s2 1024->2048", 1024, 2048, 14, 1, 2},
+      {"r50 l3 1x1 1024->256", 1024, 256, 14, 1, 1},
+      {"r50 l3 3x3 256->256", 256, 256, 14, 3, 1},
+      {"r50 l3 1x1 256->1024", 256, 1024, 14, 1, 1},
+      {"r50 l3 3x3 s2 256->256", 256, 256, 28, 3, 2},
+      {"r18 l4 3x3 512->512", 512, 512, 7, 3, 1},
+      {"r18 l3 3x3 256->256", 256, 256, 14, 3, 1},
+      {"r50 l2 1x1 512->128 (28x28)", 512, 128, 28, 1, 1},
+      {"r50 l2 1x1 128->512 (28x28)", 128, 512, 28, 1, 1},
+      {"r18 l2 3x3 128->128 (28x28)", 128, 128, 28, 3, 1},
+  };
+  printf("%-30s %9s %9s %9s %8s %9s\n", "layer", "gemm GF/s", "mvec GF/s", "mvec/gemm", "K",
+         "rel err");
+  for (size_t li = 0; li < sizeof layers / sizeof layers[0]; li++) {
+    const layer *L = &layers[li];
+    cnnrt_conv_params p;
+    memset(&p, 0, sizeof p);
+    p.spatial = 2;
+    p.n = 1;
+    p.c_in = L->ci;
+    p.c_out = L->co;
+    p.group = 1;
+    for (int a = 0; a < 3; a++) {
+      p.in[a] = p.out[a] = p.kernel[a] = p.stride[a] = p.dilation[a] = 1;
+    }
+    const int64_t pad = L->k / 2;
+    p.in[0] = p.in[1] = L->hw;
+    p.kernel[0] = p.kernel[1] = L->k;
+    p.stride[0] = p.stride[1] = L->s;
+    p.pad_begin[0] = p.pad_begin[1] = pad;
+    p.out[0] = p.out[1] = (L->hw + 2 * pad - L->k) / L->s + 1;
+    p.act = CNNRT_ACT_RELU;
+    const int64_t k = L->ci * L->k * L->k, plane = p.out[0] * p.out[1];
+    float *x = buf(L->ci * L->hw * L->hw, 1), *w = buf(L->co * k, 2), *b = buf(L->co, 3);
+    float *y0 = buf(L->co * plane, 4), *y1 = buf(L->co * plane, 5);
+    float *w6 = malloc((size_t)cnnrt_f32_pack_a_mr6_bytes(L->co, k));
+    float *w32 = malloc((size_t)cnnrt_f32_pack_a_mr_bytes(L->co, k, CNNRT_CONV_MVEC_MR));
+    cnnrt_f32_pack_a_mr6(L->co, k, w, w6);
+    cnnrt_f32_pack_a_mr(L->co, k, CNNRT_CONV_MVEC_MR, w, w32);
+    unsigned char *s0 = malloc((size_t)cnnrt_f32_conv_gemm_avx2_scratch_bytes(&p));
+    unsigned char *s1 = malloc((size_t)cnnrt_f32_conv_mvec_scratch_bytes(&p));
+    const double flop = 2.0 * (double)k * (double)L->co * (double)plane;
+    const int reps = (int)(2e8 / flop) + 1;
+    double t0s[64], t1s[64];
+    for (int r = 0; r < rounds && r < 64; r++) {
+      double t = now();
+      for (int i = 0; i < reps; i++) {
+        cnnrt_f32_conv_gemm_avx2_range(&p, x, w6, b, NULL, y0, s0, 0, 1);
+      }
+      t0s[r] = (now() - t) / reps;
+      t = now();
+      for (int i = 0; i < reps; i++) {
+        cnnrt_f32_conv_mvec_range(&p, x, w32, b, NULL, y1, s1, 0, 1);
+      }
+      t1s[r] = (now() - t) / reps;
+    }
+    qsort(t0s, (size_t)rounds, sizeof(double), cmp_double);
+    qsort(t1s, (size_t)rounds, sizeof(double), cmp_double);
+    double err = 0, ref = 0;
+    for (int64_t i = 0; i < L->co * plane; i++) {
+      err = fmax(err, fabs((double)y1[i] - (double)y0[i]));
+      ref = fmax(ref, fabs((double)y0[i]));
+    }
+    const double g0 = flop / t0s[rounds / 2] * 1e-9, g1 = flop / t1s[rounds / 2] * 1e-9;
+    printf("%-30s %9.1f %9.1f %9.2f %8lld %9.1e\n", L->name, g0, g1, g1 / g0, (long long)k,
+           err / ref);
+    free(x), free(w), free(b), free(y0), free(y1), free(w6), free(w32), free(s0), free(s1);
+  }
+  return 0;
+}
+#endif

@@ -1,0 +1,369 @@
+/* cnnrt_conv_mvec.h — 2-D group-1 convolution vectorised over OUTPUT CHANNELS, for small output
+ * planes (ResNet's 7x7 and 14x14 layers) on x86.
+ *
+ * Why: the packed GEMM (cnnrt_gemm_avx2.h) puts output pixels in the vector lanes, so a 7x7
+ * plane (49 pixels) fills 49 of the 64 lanes of its 32-column AVX-512 tiles, and its thread split
+ * over pixels makes every thread stream the whole weight matrix. Here the lanes hold output
+ * channels: 32 channels (two zmm) x up to 14 consecutive output pixels per tile, and threads
+ * split the output channels, so each streams only its share of the weights.
+ *
+ * Layout and loops:
+ *  - Weights packed once, at build time, by the portable cnnrt_f32_pack_a_mr (cnnrt_gemm_neon.h)
+ *    with mr = 32: wp[panel][kk][32], kk = (ic * kh + ky) * kw + kx, padding rows zero. The
+ *    portable fallback cnnrt_f32_conv_packed_mr_ref (mr 32) reads the same layout.
+ *  - No im2col: the input value of tap kk for output pixel (oy, ox) is
+ *    xin[koff[kk] + oy * sh * rs + ox * sw], xin the image (pads all 0 and the taps inside it) or
+ *    a zero-padded copy of it in the task's scratch, rs its row stride, koff a per-task table of
+ *    K int32 offsets. A tile is nr consecutive pixels of one output row (a 1x1 stride-1 pad-0
+ *    convolution: of the whole plane, one "row" of oh * ow pixels), so its pixel j reads
+ *    base + j * sw: one broadcast per pixel and k step.
+ *  - AVX-512 tile: 32 channels x nr (<= 14) pixels, 2 * nr accumulators + 2 weight vectors +
+ *    1 broadcast <= 31 zmm; per k step 2 loads, nr broadcasts, 2 * nr FMAs, over the whole K
+ *    (the 32 x K panel stays in L2 while every tile of the plane runs over it).
+ *    AVX2 tile (builds without AVX-512): 16 channels x nr (<= 6) pixels, once per half panel.
+ *  - Epilogue per tile: accumulators stored [pixel][channel] into a small buffer, bias and
+ *    residual added while transposing to [channel][pixel], the activation applied by the array
+ *    kernel cnnrt_f32_act_avx2 (the GEMM epilogue's semantics), rows copied to y[oc * P + pixel].
+ *    Each residual element is read before that element of y is written (residual may be y).
+ *  - Threads: task t of n takes a contiguous range of the 32-channel panels; every task pads its
+ *    own copy of the image (scratch + t * stride, sized by cnnrt_f32_conv_mvec_scratch_bytes).
+ * Results equal cnnrt_f32_conv_ref up to float rounding (summation order). */
+#ifndef CNNRT_CONV_MVEC_H
+#define CNNRT_CONV_MVEC_H
+
+#include "cnnrt.h"
+#include "cnnrt_conv.h"
+#include "cnnrt_gemm_neon.h" /* cnnrt_f32_pack_a_mr, cnnrt_f32_conv_packed_mr_ref (portable) */
+
+#define CNNRT_CONV_MVEC_MR 32 /* output channels per weight panel */
+
+/* Geometry of the input the tiles read: the image itself or a copy of it in scratch. */
+typedef struct cnnrt_mvec_geom {
+  int64_t rows, cols; /* rows / columns of the copy (when copied) */
+  int padded;         /* 1: read a copy in scratch, 0: read x directly */
+  int sub;            /* 1: a 1x1 kernel's copy holds just the taps, [c_in][oh][ow] */
+  int flat;           /* 1: the plane is read as one row of oh * ow pixels at stride 1 */
+} cnnrt_mvec_geom;
+
+static inline cnnrt_mvec_geom cnnrt_mvec_make_geom(const cnnrt_conv_params *p) {
+  cnnrt_mvec_geom g;
+  g.rows = (p->out[0] - 1) * p->stride[0] + (p->kernel[0] - 1) * p->dilation[0] + 1;
+  g.cols = (p->out[1] - 1) * p->stride[1] + (p->kernel[1] - 1) * p->dilation[1] + 1;
+  g.padded = !(p->pad_begin[0] == 0 && p->pad_begin[1] == 0 && g.rows <= p->in[0] &&
+               g.cols <= p->in[1]);
+  const int one = p->kernel[0] == 1 && p->kernel[1] == 1;
+  g.flat = !g.padded && one && p->stride[0] == 1 && p->stride[1] == 1 && p->out[1] == p->in[1];
+  /* Any other 1x1 convolution (strided, padded, cropped) reads a copy of just its taps, which
+   * is then flat: a stride-2 tile's broadcasts would otherwise touch twice the cache lines. */
+  g.sub = one && !g.flat;
+  if (g.sub) {
+    g.padded = 1;
+    g.flat = 1;
+    g.rows = p->out[0];
+    g.cols = p->out[1];
+  }
+  return g;
+}
+
+/* Depth of the k blocks: k split into equal blocks of at most KC, so that a panel's 32 x kc
+ * weight block (16 KiB at kc = 128) stays in L1 while every tile of the plane runs over it. */
+#ifndef CNNRT_CONV_MVEC_KC
+#define CNNRT_CONV_MVEC_KC 128
+#endif
+static inline int64_t cnnrt_conv_mvec_kc(int64_t k) {
+  const int64_t nblk = (k + CNNRT_CONV_MVEC_KC - 1) / CNNRT_CONV_MVEC_KC;
+  return nblk > 0 ? (k + nblk - 1) / nblk : 0;
+}
+
+/* Scratch bytes of one task: the tap offset table, the partial sums of one panel over the
+ * plane ([pixel][32]) and, when padded, the image copy. */
+static inline int64_t cnnrt_f32_conv_mvec_scratch_bytes(const cnnrt_conv_params *p) {
+  const cnnrt_mvec_geom g = cnnrt_mvec_make_geom(p);
+  const int64_t k = p->c_in * p->kernel[0] * p->kernel[1];
+  const int64_t tab = (k * (int64_t)sizeof(int32_t) + 63) / 64 * 64;
+  const int64_t part = p->out[0] * p->out[1] * CNNRT_CONV_MVEC_MR * (int64_t)sizeof(float);
+  const int64_t copy = g.padded ? p->c_in * g.rows * g.cols * (int64_t)sizeof(float) : 0;
+  return 64 + tab + part + copy;
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#include <string.h>
+
+#include "cnnrt_act_avx2.h"
+
+#if defined(__GNUC__)
+#define CNNRT_MVEC_INLINE static inline __attribute__((always_inline))
+#else
+#define CNNRT_MVEC_INLINE static inline
+#endif
+
+#if defined(__AVX512F__) && !defined(CNNRT_NO_AVX512)
+#define CNNRT_CONV_MVEC_AVX512 1
+#define CNNRT_CONV_MVEC_NR 14 /* pixels per tile */
+#else
+#define CNNRT_CONV_MVEC_NR 6
+#endif
+
+/* Tile kernels: acc[j][c] = sum_kk wp[kk][c] * xb[koff[kk] + j * sw] for j < NR, stored into
+ * buf[j * 32 + c]. NR and SW are compile-time constants at every call (SW 0: the run-time sw),
+ * so the unused accumulators and the address arithmetic fold away. */
+#if defined(CNNRT_CONV_MVEC_AVX512)
+#define CNNRT_MVEC_ACC(j)                                                                          \
+  __m512 a##j##0 = _mm512_setzero_ps(), a##j##1 = _mm512_setzero_ps();                             \
+  if (NR > j && !first) {                                                                          \
+    a##j##0 = _mm512_loadu_ps(buf + j * 32);                                                       \
+    a##j##1 = _mm512_loadu_ps(buf + j * 32 + 16);                                                  \
+  }
+#define CNNRT_MVEC_FMA(j)                                                                          \
+  if (NR > j) {                                                                                    \
+    const __m512 xv = _mm512_set1_ps(xk[j * s]);                                                   \
+    a##j##0 = _mm512_fmadd_ps(w0, xv, a##j##0);                                                    \
+    a##j##1 = _mm512_fmadd_ps(w1, xv, a##j##1);                                                    \
+  }
+#define CNNRT_MVEC_STORE(j)                                                                        \
+  if (NR > j) {                                                                                    \
+    _mm512_storeu_ps(buf + j * 32, a##j##0);                                                       \
+    _mm512_storeu_ps(buf + j * 32 + 16, a##j##1);                                                  \
+  }
+
+CNNRT_MVEC_INLINE void cnnrt_mvec_tile(const int NR, const int64_t SW, const float *wp,
+                                       const int32_t *koff, int64_t k, const float *xb,
+                                       int64_t sw, int64_t rows, int first, float *buf) {
+  const int64_t s = SW != 0 ? SW : sw;
+  (void)rows;
+  CNNRT_MVEC_ACC(0) CNNRT_MVEC_ACC(1) CNNRT_MVEC_ACC(2) CNNRT_MVEC_ACC(3)
+  CNNRT_MVEC_ACC(4) CNNRT_MVEC_ACC(5) CNNRT_MVEC_ACC(6) CNNRT_MVEC_ACC(7)
+  CNNRT_MVEC_ACC(8) CNNRT_MVEC_ACC(9) CNNRT_MVEC_ACC(10) CNNRT_MVEC_ACC(11)
+  CNNRT_MVEC_ACC(12) CNNRT_MVEC_ACC(13)
+  for (int64_t kk = 0; kk < k; kk++) {
+    const __m512 w0 = _mm512_loadu_ps(wp + kk * 32), w1 = _mm512_loadu_ps(wp + kk * 32 + 16);
+    const float *xk = xb + koff[kk];
+    CNNRT_MVEC_FMA(0) CNNRT_MVEC_FMA(1) CNNRT_MVEC_FMA(2) CNNRT_MVEC_FMA(3)
+    CNNRT_MVEC_FMA(4) CNNRT_MVEC_FMA(5) CNNRT_MVEC_FMA(6) CNNRT_MVEC_FMA(7)
+    CNNRT_MVEC_FMA(8) CNNRT_MVEC_FMA(9) CNNRT_MVEC_FMA(10) CNNRT_MVEC_FMA(11)
+    CNNRT_MVEC_FMA(12) CNNRT_MVEC_FMA(13)
+  }
+  CNNRT_MVEC_STORE(0) CNNRT_MVEC_STORE(1) CNNRT_MVEC_STORE(2) CNNRT_MVEC_STORE(3)
+  CNNRT_MVEC_STORE(4) CNNRT_MVEC_STORE(5) CNNRT_MVEC_STORE(6) CNNRT_MVEC_STORE(7)
+  CNNRT_MVEC_STORE(8) CNNRT_MVEC_STORE(9) CNNRT_MVEC_STORE(10) CNNRT_MVEC_STORE(11)
+  CNNRT_MVEC_STORE(12) CNNRT_MVEC_STORE(13)
+}
+#else
+/* AVX2: 16 channels (two ymm) x NR <= 6 pixels = 12 accumulators, once per half panel. */
+#define CNNRT_MVEC_ACC(j)                                                                          \
+  __m256 a##j##0 = _mm256_setzero_ps(), a##j##1 = _mm256_setzero_ps();                             \
+  if (NR > j && !first) {                                                                          \
+    a##j##0 = _mm256_loadu_ps(bh + j * 32);                                                        \
+    a##j##1 = _mm256_loadu_ps(bh + j * 32 + 8);                                                    \
+  }
+#define CNNRT_MVEC_FMA(j)                                                                          \
+  if (NR > j) {                                                                                    \
+    const __m256 xv = _mm256_broadcast_ss(xk + j * s);                                             \
+    a##j##0 = _mm256_fmadd_ps(w0, xv, a##j##0);                                                    \
+    a##j##1 = _mm256_fmadd_ps(w1, xv, a##j##1);                                                    \
+  }
+#define CNNRT_MVEC_STORE(j)                                                                        \
+  if (NR > j) {                                                                                    \
+    _mm256_storeu_ps(bh + j * 32, a##j##0);                                                        \
+    _mm256_storeu_ps(bh + j * 32 + 8, a##j##1);                                                    \
+  }
+
+CNNRT_MVEC_INLINE void cnnrt_mvec_tile(const int NR, const int64_t SW, const float *wp,
+                                       const int32_t *koff, int64_t k, const float *xb,
+                                       int64_t sw, int64_t rows, int first, float *buf) {
+  const int64_t s = SW != 0 ? SW : sw;
+  for (int64_t h = 0; h < 2 && h * 16 < rows; h++) {
+    const float *wh = wp + h * 16;
+    float *bh = buf + h * 16;
+    CNNRT_MVEC_ACC(0) CNNRT_MVEC_ACC(1) CNNRT_MVEC_ACC(2)
+    CNNRT_MVEC_ACC(3) CNNRT_MVEC_ACC(4) CNNRT_MVEC_ACC(5)
+    for (int64_t kk = 0; kk < k; kk++) {
+      const __m256 w0 = _mm256_loadu_ps(wh + kk * 32), w1 = _mm256_loadu_ps(wh + kk * 32 + 8);
+      const float *xk = xb + koff[kk];
+      CNNRT_MVEC_FMA(0) CNNRT_MVEC_FMA(1) CNNRT_MVEC_FMA(2)
+      CNNRT_MVEC_FMA(3) CNNRT_MVEC_FMA(4) CNNRT_MVEC_FMA(5)
+    }
+    CNNRT_MVEC_STORE(0) CNNRT_MVEC_STORE(1) CNNRT_MVEC_STORE(2)
+    CNNRT_MVEC_STORE(3) CNNRT_MVEC_STORE(4) CNNRT_MVEC_STORE(5)
+  }
+}
+#endif
+#undef CNNRT_MVEC_ACC
+#undef CNNRT_MVEC_FMA
+#undef CNNRT_MVEC_STORE
+
+/* One instantiation per (nr, stride) pair: stride 1 and 2 compile-time, others run-time. */
+#define CNNRT_MVEC_CASE(NR)                                                                        \
+  case NR:                                                                                         \
+    if (sw == 1) {                                                                                 \
+      cnnrt_mvec_tile(NR, 1, wp, koff, k, xb, sw, rows, first, buf);                                      \
+    } else if (sw == 2) {                                                                          \
+      cnnrt_mvec_tile(NR, 2, wp, koff, k, xb, sw, rows, first, buf);                                      \
+    } else {                                                                                       \
+      cnnrt_mvec_tile(NR, 0, wp, koff, k, xb, sw, rows, first, buf);                                      \
+    }                                                                                              \
+    break;
+
+static inline void cnnrt_mvec_tile_any(int64_t nr, const float *wp, const int32_t *koff,
+                                       int64_t k, const float *xb, int64_t sw, int64_t rows,
+                                       int first, float *buf) {
+  switch (nr) {
+    CNNRT_MVEC_CASE(1) CNNRT_MVEC_CASE(2) CNNRT_MVEC_CASE(3)
+    CNNRT_MVEC_CASE(4) CNNRT_MVEC_CASE(5) CNNRT_MVEC_CASE(6)
+#if defined(CNNRT_CONV_MVEC_AVX512)
+    CNNRT_MVEC_CASE(7) CNNRT_MVEC_CASE(8) CNNRT_MVEC_CASE(9) CNNRT_MVEC_CASE(10)
+    CNNRT_MVEC_CASE(11) CNNRT_MVEC_CASE(12) CNNRT_MVEC_CASE(13) CNNRT_MVEC_CASE(14)
+#endif
+  default:
+    CNNRT_ASSERT(0);
+  }
+}
+#undef CNNRT_MVEC_CASE
+
+/* The epilogue of one tile: buf[j * 32 + c] holds channel oc0 + c of output pixel pix0 + j
+ * (c < rows, j < nr); y / res point at the image's output / residual. Per channel: bias and
+ * residual added while transposing into a row of nr pixels, the activation (array kernel)
+ * writing it into y. */
+static inline void cnnrt_mvec_epilogue(const cnnrt_conv_params *p, const float *buf, int64_t nr,
+                                       int64_t rows, int64_t oc0, int64_t pix0, int64_t plane,
+                                       const float *bias, const float *res, float *y) {
+  if (p->act == CNNRT_ACT_NONE || p->act == CNNRT_ACT_RELU) {
+    /* The common case in one scalar pass straight into y (a call of the array kernel per row
+     * of <= 14 pixels measured ~20% slower on the 1x1 K = 256 / 512 layers). `v > 0 ? v : 0`
+     * is cnnrt_apply_act's ReLU (NaN and -0 to +0). */
+    const int relu = p->act == CNNRT_ACT_RELU;
+    for (int64_t c = 0; c < rows; c++) {
+      const float b = bias != NULL ? bias[oc0 + c] : 0.0f;
+      float *yr = y + (oc0 + c) * plane + pix0;
+      const float *rr = res != NULL ? res + (oc0 + c) * plane + pix0 : NULL;
+      for (int64_t j = 0; j < nr; j++) {
+        float v = buf[j * 32 + c] + b;
+        if (rr != NULL) {
+          v += rr[j]; /* read before yr[j] is written: y may be the residual */
+        }
+        yr[j] = relu ? (v > 0.0f ? v : 0.0f) : v;
+      }
+    }
+    return;
+  }
+  float row[CNNRT_CONV_MVEC_NR];
+  for (int64_t c = 0; c < rows; c++) {
+    const float b = bias != NULL ? bias[oc0 + c] : 0.0f;
+    if (res != NULL) {
+      const float *rr = res + (oc0 + c) * plane + pix0;
+      for (int64_t j = 0; j < nr; j++) {
+        row[j] = buf[j * 32 + c] + b + rr[j];
+      }
+    } else {
+      for (int64_t j = 0; j < nr; j++) {
+        row[j] = buf[j * 32 + c] + b;
+      }
+    }
+    /* (The residual row was read above: y may be the residual.) */
+    cnnrt_f32_act_avx2(p->act, p->alpha, p->beta, nr, row, y + (oc0 + c) * plane + pix0);
+  }
+}
+
+/* Task t of n_tasks: output-channel panels [lo, hi) of every image. */
+static inline void cnnrt_f32_conv_mvec_range(const cnnrt_conv_params *p, const float *x,
+                                             const float *wp, const float *bias,
+                                             const float *residual, float *y,
+                                             unsigned char *scratch, int64_t t, int64_t n_tasks) {
+  CNNRT_ASSERT(p->spatial == 2 && p->group == 1);
+  const int64_t panels = (p->c_out + CNNRT_CONV_MVEC_MR - 1) / CNNRT_CONV_MVEC_MR;
+  const int64_t lo = panels * t / n_tasks, hi = panels * (t + 1) / n_tasks;
+  if (lo >= hi) {
+    return;
+  }
+  const cnnrt_mvec_geom g = cnnrt_mvec_make_geom(p);
+  const int64_t ih = p->in[0], iw = p->in[1], oh = p->out[0], ow = p->out[1];
+  const int64_t kh = p->kernel[0], kw = p->kernel[1], sh = p->stride[0], sw = p->stride[1];
+  const int64_t dh = p->dilation[0], dw = p->dilation[1];
+  const int64_t k = p->c_in * kh * kw, plane = oh * ow;
+  const int64_t rs = g.padded ? g.cols : iw, cs = g.padded ? g.rows * g.cols : ih * iw;
+  unsigned char *s = (unsigned char *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+  int32_t *koff = (int32_t *)s;
+  float *part = (float *)(s + (k * (int64_t)sizeof(int32_t) + 63) / 64 * 64);
+  float *xpad = part + plane * CNNRT_CONV_MVEC_MR;
+  const int64_t kc = cnnrt_conv_mvec_kc(k);
+  for (int64_t ic = 0; ic < p->c_in; ic++) {
+    for (int64_t ky = 0; ky < kh; ky++) {
+      for (int64_t kx = 0; kx < kw; kx++) {
+        koff[(ic * kh + ky) * kw + kx] = (int32_t)(ic * cs + ky * dh * rs + kx * dw);
+      }
+    }
+  }
+  for (int64_t b = 0; b < p->n; b++) {
+    const float *xb = x + b * p->c_in * ih * iw;
+    const float *xin = xb;
+    if (g.padded) {
+      /* xpad[ic][r][c] = x[ic][r * st_r - ph][c * st_c - pw], zero outside the image (st 1:
+       * the padded image; a 1x1 kernel's copy (g.sub): st the strides, just the taps). */
+      const int64_t ph = p->pad_begin[0], pw = p->pad_begin[1];
+      const int64_t st_r = g.sub ? sh : 1, st_c = g.sub ? sw : 1;
+      for (int64_t ic = 0; ic < p->c_in; ic++) {
+        for (int64_t r = 0; r < g.rows; r++) {
+          float *dst = xpad + ic * cs + r * rs;
+          const int64_t iy = r * st_r - ph;
+          if (iy < 0 || iy >= ih) {
+            memset(dst, 0, (size_t)g.cols * sizeof(float));
+            continue;
+          }
+          const float *src = xb + (ic * ih + iy) * iw;
+          for (int64_t c = 0; c < g.cols; c++) {
+            const int64_t ix = c * st_c - pw;
+            dst[c] = ix >= 0 && ix < iw ? src[ix] : 0.0f;
+          }
+        }
+      }
+      xin = xpad;
+    }
+    const float *rb = residual != NULL ? residual + b * p->c_out * plane : NULL;
+    float *yb = y + b * p->c_out * plane;
+    /* A "row" of `len` pixels split into equal tiles of at most NR. */
+    const int64_t n_rows = g.flat ? 1 : oh, len = g.flat ? plane : ow;
+    const int64_t n_tiles = (len + CNNRT_CONV_MVEC_NR - 1) / CNNRT_CONV_MVEC_NR;
+    const int64_t tile = (len + n_tiles - 1) / n_tiles;
+    for (int64_t pn = lo; pn < hi; pn++) {
+      const int64_t oc0 = pn * CNNRT_CONV_MVEC_MR;
+      const int64_t rows = p->c_out - oc0 < CNNRT_CONV_MVEC_MR ? p->c_out - oc0 : CNNRT_CONV_MVEC_MR;
+      const float *wpan = wp + oc0 * k;
+      for (int64_t k0 = 0; k0 < k; k0 += kc) {
+        const int64_t kb = k - k0 < kc ? k - k0 : kc;
+        for (int64_t oy = 0; oy < n_rows; oy++) {
+          for (int64_t ox0 = 0; ox0 < len; ox0 += tile) {
+            const int64_t nr = len - ox0 < tile ? len - ox0 : tile;
+            const int64_t pix0 = oy * ow + ox0; /* (flat: oy = 0, ox0 the pixel) */
+            const float *xt = g.flat ? xin + ox0 : xin + oy * sh * rs + ox0 * sw;
+            float *pt = part + pix0 * CNNRT_CONV_MVEC_MR;
+            cnnrt_mvec_tile_any(nr, wpan + k0 * CNNRT_CONV_MVEC_MR, koff + k0, kb, xt,
+                                g.flat ? 1 : sw, rows, k0 == 0, pt);
+            if (k0 + kb == k) {
+              cnnrt_mvec_epilogue(p, pt, nr, rows, oc0, pix0, plane, bias, rb, yb);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/* The task of the cnnrt_parallel hook (struct as cnnrt_conv_task of cnnrt_conv_packed.h). */
+typedef struct cnnrt_conv_mvec_task {
+  const cnnrt_conv_params *p;
+  const float *x, *w, *bias, *residual;
+  float *y;
+  unsigned char *scratch;
+  int64_t scratch_stride;
+  int64_t n_tasks;
+} cnnrt_conv_mvec_task;
+
+static inline void cnnrt_conv_mvec_task_fn(void *arg, int64_t t) {
+  const cnnrt_conv_mvec_task *a = (const cnnrt_conv_mvec_task *)arg;
+  cnnrt_f32_conv_mvec_range(a->p, a->x, a->w, a->bias, a->residual, a->y,
+                            a->scratch + t * a->scratch_stride, t, a->n_tasks);
+}
+#endif /* __AVX2__ && __FMA__ */
+
+#endif
