@@ -125,9 +125,9 @@ static inline int64_t cnnrt_im2col_tab_bytes(int64_t kvol) {
  * per task. On small images the pixel split is also uneven: 7 x 7 = 49 pixels give one task 32
  * columns and the other 17, both with all 9.4 MB of resnet50's 3 x 3 512->512 weights.
  * Measured with bench/kernels/bench_conv_threads_avx2.c on the resnet50 shapes (critical path in
- * thread CPU time, 2 tasks; pixels / channels): 7 x 7 layers 1.68-1.87x / 1.96-2.09x; 14 x 14
- * with c_out 1024-2048 1.81-1.86x / 1.95-2.01x; 14 x 14 with c_out 256 (c_out < 2 P) 1.86-1.93x
- * / 1.81-1.90x. */
+ * thread CPU time, 2 tasks, two runs; pixels / channels): 7 x 7 layers 1.68-1.87x / 1.89-2.09x;
+ * 14 x 14 with c_out 1024-2048 1.74-1.86x / 1.84-2.01x; 14 x 14 with c_out 256 (c_out < 2 P)
+ * within 0.07x of each other, either way. */
 #ifndef CNNRT_CONV_SPLIT_CHANNELS_MAX_PIXELS
 #define CNNRT_CONV_SPLIT_CHANNELS_MAX_PIXELS 256
 #endif
