@@ -27,9 +27,13 @@
  *    a column edge uses masked loads / stores, and a last panel of at most 8 columns runs a 6x8
  *    kernel (7 x 7 images: 49 = 3 * 16 + 1 pixels).
  *  - Results equal the portable references up to float rounding (different summation order).
- *  - Threading: the _range entries compute a contiguous range of columns (GEMM) or of output
- *    pixels (conv), each with its own scratch; cnnrt_f32_gemm_avx2_split gives balanced,
- *    16-aligned ranges.
+ *  - Threading: the _range entries compute a contiguous range of columns (GEMM) or, for the
+ *    convolution, either of output pixels (all channels) or of output channels (all pixels),
+ *    each task with its own scratch. cnnrt_f32_gemm_avx2_split gives balanced, 16-aligned
+ *    pixel ranges, cnnrt_f32_gemm_avx2_split_rows balanced ranges of whole 12-row (AVX-512) or
+ *    6-row panel units. cnnrt_conv_gemm_split_channels chooses between the two from the shape:
+ *    small images (7 x 7, 14 x 14) with many weights split over channels, so that each thread
+ *    streams only its half of the weights instead of all of them.
  *
  * Everything except the weight packing (which the compiler runs on any host) is compiled only
  * when __AVX2__ and __FMA__ are defined; without them this header declares nothing else. */
@@ -128,6 +132,37 @@ static inline int64_t cnnrt_gemm_avx2_kc(int64_t k) {
 /* Bytes of the im2col tap tables (cnnrt_im2col_tab) one task keeps in its scratch. */
 static inline int64_t cnnrt_im2col_tab_bytes(int64_t kvol) {
   return 2 * kvol * (2 + 16) * (int64_t)sizeof(int32_t) + 64;
+}
+
+/* The split of a GEMM convolution over n_tasks tasks: 1 = over output channels (every task
+ * computes all pixels of its rows and packs the whole im2col itself), 0 = over output pixels
+ * (every task computes all channels of its pixels and streams all the weights). Portable, so
+ * that the compiler can report it in --dump.
+ * Per task, the channel split saves streaming (1 - 1/T) of the c_out x k weights per column
+ * block and costs packing (1 - 1/T) more of the k x pixels im2col block, so it pays when the
+ * output has more channels than pixels; the weights come from memory (a network's weights do
+ * not stay in the cache) while the image block is packed from cache, hence c_out >= 2 * pixels.
+ * Small images only (at most 256 pixels, two 128-column blocks), and at least four 12-row units
+ * per task. On small images the pixel split is also uneven: 7 x 7 = 49 pixels give one task 32
+ * columns and the other 17, both with all 9.4 MB of resnet50's 3 x 3 512->512 weights.
+ * Measured with bench/kernels/bench_conv_threads_avx2.c on the resnet50 shapes (critical path in
+ * thread CPU time, 2 tasks, two runs; pixels / channels): 7 x 7 layers 1.68-1.87x / 1.89-2.09x;
+ * 14 x 14 with c_out 1024-2048 1.74-1.86x / 1.84-2.01x; 14 x 14 with c_out 256 (c_out < 2 P)
+ * within 0.07x of each other, either way. */
+#ifndef CNNRT_CONV_SPLIT_CHANNELS_MAX_PIXELS
+#define CNNRT_CONV_SPLIT_CHANNELS_MAX_PIXELS 256
+#endif
+static inline int cnnrt_conv_gemm_split_channels(const cnnrt_conv_params *p, int64_t n_tasks) {
+  if (n_tasks < 2) {
+    return 0;
+  }
+  const cnnrt_conv_geom g = cnnrt_conv_make_geom(p);
+  const int64_t pixels = p->n * g.out[0] * g.out[1] * g.out[2];
+  if (pixels <= 1) {
+    return 0; /* the 1-pixel GEMV path splits its weight panels already */
+  }
+  return pixels <= CNNRT_CONV_SPLIT_CHANNELS_MAX_PIXELS && p->c_out >= 2 * pixels &&
+         p->c_out >= 48 * n_tasks;
 }
 
 /* Scratch bytes of one task (every task of _range needs its own region of this size). */
@@ -737,6 +772,30 @@ static inline void cnnrt_f32_gemm_avx2_split(int64_t total, int64_t task, int64_
   *hi = b < total ? b : total;
 }
 
+/* Rows of the unit the channel split hands out: two 6-row panels for the AVX-512 12x32 tile
+ * (a task boundary inside a pair would run two half-empty tiles), one panel for AVX2. */
+#if defined(CNNRT_GEMM_AVX512)
+#define CNNRT_GEMM_AVX2_SPLIT_ROWS 12
+#else
+#define CNNRT_GEMM_AVX2_SPLIT_ROWS 6
+#endif
+
+/* Balanced split of the rows [0, m) into n_tasks contiguous ranges whose bounds are multiples of
+ * CNNRT_GEMM_AVX2_SPLIT_ROWS (so each range starts on a packed A panel: panel r0 / 6 begins at
+ * a_packed + r0 * k). */
+static inline void cnnrt_f32_gemm_avx2_split_rows(int64_t m, int64_t task, int64_t n_tasks,
+                                                  int64_t *lo, int64_t *hi) {
+  if (n_tasks < 1) {
+    n_tasks = 1;
+  }
+  const int64_t unit = CNNRT_GEMM_AVX2_SPLIT_ROWS;
+  const int64_t units = (m + unit - 1) / unit;
+  const int64_t a = unit * (units * task / n_tasks);
+  const int64_t b = unit * (units * (task + 1) / n_tasks);
+  *lo = a < m ? a : m;
+  *hi = b < m ? b : m;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * GEMM: C[m, n] = act(A * B + bias[row] + residual), A packed by cnnrt_f32_pack_a_mr6.
  * B row-major [k, n] with row stride ldb; C and residual row-major with row stride ldc.
@@ -1122,14 +1181,16 @@ static inline void cnnrt_f32_gemv_packed_a_avx2(int64_t m, int64_t k, const floa
   }
 }
 
-/* Output pixels [lo, hi) of the flattened (batch, pixel) range, all output channels, with
- * scratch of cnnrt_f32_conv_gemm_avx2_scratch_bytes(p) bytes. x [n, c_in, in...], w_packed =
+/* Output pixels [lo, hi) of the flattened (batch, pixel) range and output channels [r0, r1)
+ * (r0 a multiple of 6: the task's rows start on a packed A panel), with scratch of
+ * cnnrt_f32_conv_gemm_avx2_scratch_bytes(p) bytes. x [n, c_in, in...], w_packed =
  * cnnrt_f32_pack_a_mr6(c_out, c_in * kvol, w), bias [c_out] or NULL, residual (shape of y) or
- * NULL and may be y itself; y must not alias x. Requires p->group == 1. */
-static inline void cnnrt_f32_conv_gemm_avx2_pixels(const cnnrt_conv_params *p, const float *x,
-                                                   const float *w_packed, const float *bias,
-                                                   const float *residual, float *y,
-                                                   void *scratch, int64_t lo, int64_t hi) {
+ * NULL and may be y itself; y must not alias x. Requires p->group == 1. The building block of
+ * both task splits (cnnrt_f32_conv_gemm_avx2_range_split) and of the grouped convolution. */
+static inline void cnnrt_f32_conv_gemm_avx2_block(const cnnrt_conv_params *p, const float *x,
+                                                  const float *w_packed, const float *bias,
+                                                  const float *residual, float *y, void *scratch,
+                                                  int64_t lo, int64_t hi, int64_t r0, int64_t r1) {
   CNNRT_ASSERT(p->group == 1);
   const cnnrt_conv_geom g = cnnrt_conv_make_geom(p);
   const int64_t kvol = g.k[0] * g.k[1] * g.k[2];
@@ -1138,9 +1199,14 @@ static inline void cnnrt_f32_conv_gemm_avx2_pixels(const cnnrt_conv_params *p, c
   const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
   const int64_t P = g.out[0] * g.out[1] * g.out[2];
   const int pointwise = cnnrt_conv_avx2_pointwise(&g);
-  if (m <= 0 || lo >= hi) {
+  if (r1 <= r0 || lo >= hi) {
     return;
   }
+  /* From here on the task's rows are a GEMM of their own: A from panel r0 / 6 (r0 is a
+   * multiple of 6), C, bias and residual from row r0. */
+  const int64_t rows = r1 - r0;
+  const float *a_rows = w_packed + r0 * k;
+  const float *bias_rows = bias != NULL ? bias + r0 : NULL;
   const int vec_pack = cnnrt_conv_avx2_fits_i32(&g);
   const int64_t kc_max = cnnrt_gemm_avx2_kc(k);
   const int64_t nc_blk = cnnrt_gemm_avx2_nc(P);
@@ -1161,11 +1227,11 @@ static inline void cnnrt_f32_conv_gemm_avx2_pixels(const cnnrt_conv_params *p, c
     const int64_t q0 = lo > b * P ? lo - b * P : 0;
     const int64_t q1 = hi < (b + 1) * P ? hi - b * P : P;
     const float *xb = x + b * p->c_in * in_plane;
-    float *yb = y + b * m * P;
-    const float *rb = residual != NULL ? residual + b * m * P : NULL;
+    float *yb = y + (b * m + r0) * P;
+    const float *rb = residual != NULL ? residual + (b * m + r0) * P : NULL;
     if (pointwise) {
-      cnnrt_f32_gemm_packed_avx2_range(m, P, k, w_packed, xb, P, yb, P, bias, rb, p->act, p->alpha,
-                                       p->beta, q0, q1, scratch);
+      cnnrt_f32_gemm_packed_avx2_range(rows, P, k, a_rows, xb, P, yb, P, bias_rows, rb, p->act,
+                                       p->alpha, p->beta, q0, q1, scratch);
       continue;
     }
     for (int64_t j0 = q0; j0 < q1; j0 += nc_blk) {
@@ -1180,7 +1246,7 @@ static inline void cnnrt_f32_conv_gemm_avx2_pixels(const cnnrt_conv_params *p, c
         }
         e.first = k0 == 0;
         e.last = k0 + kc >= k;
-        cnnrt_gemm_avx2_macro(m, nc, kc, w_packed, k, k0, bp, yb + j0, P, bias,
+        cnnrt_gemm_avx2_macro(rows, nc, kc, a_rows, k, k0, bp, yb + j0, P, bias_rows,
                               rb != NULL ? rb + j0 : NULL, &e);
         k0 += kc;
       } while (k0 < k);
@@ -1188,13 +1254,18 @@ static inline void cnnrt_f32_conv_gemm_avx2_pixels(const cnnrt_conv_params *p, c
   }
 }
 
-/* Task `task` of n_tasks: output pixels [lo, hi) of the flattened (batch, pixel) range from
- * cnnrt_f32_gemm_avx2_split(n * P, task, n_tasks), all output channels (arguments as for
- * cnnrt_f32_conv_gemm_avx2_pixels). Requires p->group == 1. */
-static inline void cnnrt_f32_conv_gemm_avx2_range(const cnnrt_conv_params *p, const float *x,
-                                                  const float *w_packed, const float *bias,
-                                                  const float *residual, float *y, void *scratch,
-                                                  int64_t task, int64_t n_tasks) {
+/* Task `task` of n_tasks, split as by_channels says (cnnrt_conv_gemm_split_channels):
+ *  - 0: output pixels [lo, hi) of the flattened (batch, pixel) range from
+ *    cnnrt_f32_gemm_avx2_split(n * P, task, n_tasks), all output channels;
+ *  - 1: output channels [r0, r1) from cnnrt_f32_gemm_avx2_split_rows(c_out, task, n_tasks), all
+ *    pixels of every image (each task packs the im2col blocks itself).
+ * Arguments as for cnnrt_f32_conv_gemm_avx2_block. Either split writes every element of y
+ * exactly once over all tasks. */
+static inline void cnnrt_f32_conv_gemm_avx2_range_split(const cnnrt_conv_params *p,
+                                                        const float *x, const float *w_packed,
+                                                        const float *bias, const float *residual,
+                                                        float *y, void *scratch, int64_t task,
+                                                        int64_t n_tasks, int by_channels) {
   CNNRT_ASSERT(p->group == 1);
   const cnnrt_conv_geom g = cnnrt_conv_make_geom(p);
   const int64_t k = p->c_in * g.k[0] * g.k[1] * g.k[2];
@@ -1212,9 +1283,24 @@ static inline void cnnrt_f32_conv_gemm_avx2_range(const cnnrt_conv_params *p, co
     }
     return;
   }
-  int64_t lo, hi;
-  cnnrt_f32_gemm_avx2_split(p->n * P, task, n_tasks, &lo, &hi);
-  cnnrt_f32_conv_gemm_avx2_pixels(p, x, w_packed, bias, residual, y, scratch, lo, hi);
+  int64_t lo = 0, hi = p->n * P; /* the (batch, pixel) range of this task */
+  int64_t r0 = 0, r1 = m;        /* its output channels */
+  if (by_channels) {
+    cnnrt_f32_gemm_avx2_split_rows(m, task, n_tasks, &r0, &r1);
+  } else {
+    cnnrt_f32_gemm_avx2_split(p->n * P, task, n_tasks, &lo, &hi);
+  }
+  cnnrt_f32_conv_gemm_avx2_block(p, x, w_packed, bias, residual, y, scratch, lo, hi, r0, r1);
+}
+
+/* Task `task` of n_tasks, split over channels or pixels as cnnrt_conv_gemm_split_channels
+ * chooses for this shape and task count. */
+static inline void cnnrt_f32_conv_gemm_avx2_range(const cnnrt_conv_params *p, const float *x,
+                                                  const float *w_packed, const float *bias,
+                                                  const float *residual, float *y, void *scratch,
+                                                  int64_t task, int64_t n_tasks) {
+  cnnrt_f32_conv_gemm_avx2_range_split(p, x, w_packed, bias, residual, y, scratch, task, n_tasks,
+                                       cnnrt_conv_gemm_split_channels(p, n_tasks));
 }
 
 /* Grouped convolution (1 < group, not the depthwise kernel's case): one packed GEMM per group,
@@ -1243,10 +1329,10 @@ static inline void cnnrt_f32_conv_grouped_gemm_avx2_range(const cnnrt_conv_param
     const int64_t q0 = lo > u * P ? lo - u * P : 0;
     const int64_t q1 = hi < (u + 1) * P ? hi - u * P : P;
     const int64_t yo = (b * p->c_out + grp * sp.c_out) * P;
-    cnnrt_f32_conv_gemm_avx2_pixels(&sp, x + (b * p->c_in + grp * sp.c_in) * in_plane,
-                                    w_packed + grp * wg, bias != NULL ? bias + grp * sp.c_out : NULL,
-                                    residual != NULL ? residual + yo : NULL, y + yo, scratch, q0,
-                                    q1);
+    cnnrt_f32_conv_gemm_avx2_block(&sp, x + (b * p->c_in + grp * sp.c_in) * in_plane,
+                                   w_packed + grp * wg, bias != NULL ? bias + grp * sp.c_out : NULL,
+                                   residual != NULL ? residual + yo : NULL, y + yo, scratch, q0, q1,
+                                   0, sp.c_out);
   }
 }
 

@@ -370,7 +370,11 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, c
       pack_conv_weights(g, n);
       n = &g->nodes[i]; /* (values may have moved; nodes did not, but keep it obvious) */
       n->variant = CN_CONV_GEMM_AVX2;
-      n->kernel = "f32_conv_gemm_12x32_avx512|6x16_avx2";
+      /* The runtime splits the tasks by the same rule; --dump shows its choice for
+       * --max-threads tasks (a run with fewer threads may choose the pixel split). */
+      n->kernel = cnnrt_conv_gemm_split_channels(n->params, max_threads)
+                      ? "f32_conv_gemm_12x32_avx512|6x16_avx2 (tasks split output channels)"
+                      : "f32_conv_gemm_12x32_avx512|6x16_avx2";
       /* One scratch region per task; regions stay 64-byte aligned. */
       int64_t per_task = (cnnrt_f32_conv_gemm_avx2_scratch_bytes(n->params) + 63) / 64 * 64;
       n->scratch_bytes = per_task * (max_threads > 1 ? max_threads : 1);

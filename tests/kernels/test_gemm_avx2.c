@@ -444,15 +444,34 @@ static int run_conv_case(const conv_case *t, int id) {
       assert_non_null(scratch);
       cnnrt_f32_conv_gemm_avx2(&p, x, wp, bias, t->inplace ? y : res, y, scratch);
       free(scratch);
+      ok = check_close("conv", id * 10 + (int)tc, y, want, absum, slope, t->act, ny);
     } else {
-      for (int64_t task = nt - 1; task >= 0; task--) { /* last to first */
-        void *scratch = malloc((size_t)sb);
-        assert_non_null(scratch);
-        cnnrt_f32_conv_gemm_avx2_range(&p, x, wp, bias, t->inplace ? y : res, y, scratch, task, nt);
-        free(scratch);
+      /* Both splits (pixels, channels) forced, then the one cnnrt_conv_gemm_split_channels
+       * picks; tasks run last to first, each with its own scratch. */
+      for (int split = 0; split < 3 && ok; split++) {
+        if (split > 0 && t->inplace) {
+          memcpy(y, res, (size_t)ny * sizeof(float));
+        }
+        for (int64_t task = nt - 1; task >= 0; task--) {
+          void *scratch = malloc((size_t)sb);
+          assert_non_null(scratch);
+          const float *r = t->inplace ? y : res;
+          if (split < 2) {
+            cnnrt_f32_conv_gemm_avx2_range_split(&p, x, wp, bias, r, y, scratch, task, nt, split);
+          } else {
+            cnnrt_f32_conv_gemm_avx2_range(&p, x, wp, bias, r, y, scratch, task, nt);
+          }
+          free(scratch);
+        }
+        ok = check_close("conv", id * 100 + (int)tc * 10 + split, y, want, absum, slope, t->act,
+                         ny);
+        if (split < 2 && ok) { /* every element is written again by the next split */
+          float *fresh = nan_buf(ny);
+          memcpy(y, fresh, (size_t)ny * sizeof(float));
+          free(fresh);
+        }
       }
     }
-    ok = check_close("conv", id * 10 + (int)tc, y, want, absum, slope, t->act, ny);
     free(y);
   }
   free(x);
@@ -526,6 +545,22 @@ static const conv_case conv_cases[] = {
      0, 0, CNNRT_ACT_HARD_SWISH}, /* one output channel, 1-D */
     {2, 1, 5, 1160, A3(1, 1, 1), A3(1, 1, 1), A3(1, 1, 1), A3(1, 1, 1), A3(0, 0, 0), A3(0, 0, 0),
      1, 0, 0, CNNRT_ACT_SILU}, /* many panels over the tasks */
+    /* small planes with many channels: the shapes the split over output channels is for
+     * (c_out not a multiple of 12, so the last task's unit is partial) */
+    {2, 1, 20, 101, A3(7, 7, 1), A3(3, 3, 1), A3(1, 1, 1), A3(1, 1, 1), A3(1, 1, 0), A3(1, 1, 0),
+     1, 1, 1, CNNRT_ACT_RELU}, /* 7 x 7, 3x3, in-place residual */
+    {2, 1, 64, 110, A3(7, 7, 1), A3(3, 3, 1), A3(1, 1, 1), A3(1, 1, 1), A3(1, 1, 0), A3(1, 1, 0),
+     1, 0, 0, CNNRT_ACT_NONE}, /* 7 x 7, k = 576: two k blocks */
+    {2, 1, 33, 130, A3(7, 7, 1), A3(1, 1, 1), A3(1, 1, 1), A3(1, 1, 1), A3(0, 0, 0), A3(0, 0, 0),
+     1, 1, 1, CNNRT_ACT_RELU}, /* 7 x 7 pointwise, in-place residual */
+    {2, 1, 24, 107, A3(14, 14, 1), A3(1, 1, 1), A3(2, 2, 1), A3(1, 1, 1), A3(0, 0, 0),
+     A3(0, 0, 0), 0, 1, 0, CNNRT_ACT_NONE}, /* 14 x 14 -> 7 x 7, 1x1 stride 2 */
+    {2, 1, 16, 450, A3(14, 14, 1), A3(1, 1, 1), A3(1, 1, 1), A3(1, 1, 1), A3(0, 0, 0), A3(0, 0, 0),
+     1, 1, 0, CNNRT_ACT_RELU}, /* 14 x 14 pointwise, c_out >= 2 pixels */
+    {2, 1, 9, 103, A3(14, 14, 1), A3(3, 3, 1), A3(1, 1, 1), A3(1, 1, 1), A3(1, 1, 0), A3(1, 1, 0),
+     1, 1, 1, CNNRT_ACT_CLIP}, /* 14 x 14, 3x3, in place: two column blocks */
+    {2, 2, 10, 220, A3(7, 7, 1), A3(3, 3, 1), A3(1, 1, 1), A3(1, 1, 1), A3(1, 1, 0), A3(1, 1, 0),
+     1, 1, 0, CNNRT_ACT_RELU}, /* batch 2 of 7 x 7: every task takes both images */
 };
 
 static void test_conv(void **state) {
