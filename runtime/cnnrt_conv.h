@@ -296,8 +296,14 @@ static inline void cnnrt_f32_conv_init_rows(int64_t nb, float *const *yr, const 
  * be the residual buffer itself (in-place residual add): each row of the residual is read before
  * that row of y is first written.
  * ------------------------------------------------------------------------------------------- */
-static inline void cnnrt_f32_conv_ref(const cnnrt_conv_params *p, const float *x, const float *w,
-                                      const float *bias, const float *residual, float *y) {
+/* With in_scale [n, c_in] (NULL: none) input channel ic of image b is read as
+ * float(x * in_scale[b * c_in + ic]): a squeeze-excitation Mul fused into the convolution
+ * (compiler/passes/fuse.c). The scaled taps of a row go through a small stack buffer, so each
+ * output gets the same sums in the same order as from the Mul's output tensor. */
+#define CNNRT_CONV_SCALE_CHUNK 64
+static inline void cnnrt_f32_conv_scaled_ref(const cnnrt_conv_params *p, const float *x,
+                                             const float *in_scale, const float *w,
+                                             const float *bias, const float *residual, float *y) {
   const cnnrt_conv_geom g = cnnrt_conv_make_geom(p);
   const int64_t icg = p->c_in / p->group;
   const int64_t ocg = p->c_out / p->group;
@@ -351,8 +357,25 @@ static inline void cnnrt_f32_conv_ref(const cnnrt_conv_params *p, const float *x
                       wv[r] = wb[r * icg * kvol + wtap + kw];
                       ys[r] = yr[r] + lo;
                     }
-                    cnnrt_f32_conv_axpy_rows(nb, ys, wv, xrow + lo * g.s[2] + off, hi - lo, 1,
-                                             g.s[2]);
+                    const float *xt = xrow + lo * g.s[2] + off;
+                    if (in_scale == NULL) {
+                      cnnrt_f32_conv_axpy_rows(nb, ys, wv, xt, hi - lo, 1, g.s[2]);
+                      continue;
+                    }
+                    const float sc = in_scale[b * p->c_in + grp * icg + ic];
+                    for (int64_t c0 = lo; c0 < hi; c0 += CNNRT_CONV_SCALE_CHUNK) {
+                      const int64_t len =
+                          hi - c0 < CNNRT_CONV_SCALE_CHUNK ? hi - c0 : CNNRT_CONV_SCALE_CHUNK;
+                      float xs[CNNRT_CONV_SCALE_CHUNK];
+                      for (int64_t i = 0; i < len; i++) {
+                        xs[i] = xt[(c0 - lo + i) * g.s[2]] * sc;
+                      }
+                      float *yc[CNNRT_CONV_OC_BLOCK];
+                      for (int64_t r = 0; r < nb; r++) {
+                        yc[r] = yr[r] + c0;
+                      }
+                      cnnrt_f32_conv_axpy_rows(nb, yc, wv, xs, len, 1, 1);
+                    }
                   }
                 }
               }
@@ -365,6 +388,11 @@ static inline void cnnrt_f32_conv_ref(const cnnrt_conv_params *p, const float *x
       }
     }
   }
+}
+
+static inline void cnnrt_f32_conv_ref(const cnnrt_conv_params *p, const float *x, const float *w,
+                                      const float *bias, const float *residual, float *y) {
+  cnnrt_f32_conv_scaled_ref(p, x, NULL, w, bias, residual, y);
 }
 
 /* ---------------------------------------------------------------------------------------------

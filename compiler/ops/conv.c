@@ -284,6 +284,17 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
   const char *x = cn_emit_in(e, n->in[0]), *w = cn_emit_in(e, n->in[1]);
   const char *b = cn_emit_in(e, cn_has_input(n, 2) ? n->in[2] : -1);
   const char *r = cn_emit_in(e, n->residual), *y = cn_emit_out(e, n->out[0]);
+  /* A fused input scale (fuse.c): only the GEMM kernels and the references take one. */
+  const char *s = cn_emit_in(e, n->in_scale);
+  CN_ASSERT(n->in_scale < 0 || n->variant == CN_CONV_REF || n->variant == CN_CONV_GEMM_AVX2 ||
+            n->variant == CN_CONV_GEMM_AVX2_PACK || n->variant == CN_CONV_GEMM_NEON ||
+            n->variant == CN_CONV_GEMM_NEON_PACK);
+  /* The portable reference, with the input scale only where there is one (output unchanged). */
+  const char *ref = n->in_scale >= 0
+                        ? cn_emit_str(e, "cnnrt_f32_conv_scaled_ref(%s, %s, %s, %s, %s, %s, %s);",
+                                      p, x, s, w, b, r, y)
+                        : cn_emit_str(e, "cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w,
+                                      b, r, y);
   if (n->op == CN_OP_CONV && n->variant == CN_CONV_XSMM) {
     emit_conv_xsmm(e, p, x, w, b, r, y, n);
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GEMM_AVX2) {
@@ -292,13 +303,18 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     /* Split across the threads of `par`: one scratch region per task (schedule.c). */
     int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
     cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
-    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1};",
+    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1, %s};",
                  p, x, w, b, r, y, cn_emit_scratch(e, n),
-                 (long long)(n->scratch_bytes / max_tasks));
+                 (long long)(n->scratch_bytes / max_tasks), s);
     cn_emit_line(e, "    t.n_tasks = cnnrt_task_count(par, %lld);", (long long)max_tasks);
     cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_gemm_avx2_task, &t, t.n_tasks);");
     cn_emit_line(e, "#else");
-    cn_emit_line(e, "    cnnrt_f32_conv_packed_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+    if (n->in_scale >= 0) {
+      cn_emit_line(e, "    cnnrt_f32_conv_packed_scaled_ref(%s, %s, %s, %s, %s, %s, %s);", p, x, s,
+                   w, b, r, y);
+    } else {
+      cn_emit_line(e, "    cnnrt_f32_conv_packed_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+    }
     cn_emit_line(e, "#endif");
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_DIRECT_AVX2) {
     /* Few input channels (schedule.c): the GEMM's packed weights, tasks over output rows with
@@ -306,7 +322,7 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     cn_emit_use(e, CN_RT_CONV_AVX2);
     int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
     cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
-    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1};",
+    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1, NULL};",
                  p, x, w, b, r, y, cn_emit_scratch(e, n),
                  (long long)(n->scratch_bytes / max_tasks));
     cn_emit_line(e, "    t.n_tasks = cnnrt_task_count(par, %lld);", (long long)max_tasks);
@@ -327,20 +343,20 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     const char *wp = cn_emit_scratch_at(e, n, 0, "float");
     cn_emit_line(e, "    cnnrt_f32_pack_a_mr6(%lld, %lld, %s, %s);", (long long)m, (long long)k, w,
                  wp);
-    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1};",
+    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1, %s};",
                  p, x, wp, b, r, y, cn_emit_scratch_at(e, n, packed, "unsigned char"),
-                 (long long)((n->scratch_bytes - packed) / max_tasks));
+                 (long long)((n->scratch_bytes - packed) / max_tasks), s);
     cn_emit_line(e, "    t.n_tasks = cnnrt_task_count(par, %lld);", (long long)max_tasks);
     cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_gemm_avx2_task, &t, t.n_tasks);");
     cn_emit_line(e, "#else");
-    cn_emit_line(e, "    cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+    cn_emit_line(e, "    %s", ref);
     cn_emit_line(e, "#endif");
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_DW_AVX2) {
     cn_emit_use(e, CN_RT_CONV_AVX2);
     int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
     cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
-    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, NULL, 0, 1};", p, x, w, b, r,
-                 y);
+    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, NULL, 0, 1, NULL};", p, x, w, b,
+                 r, y);
     cn_emit_line(e, "    t.n_tasks = cnnrt_task_count(par, %lld);", (long long)max_tasks);
     cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_dwconv_avx2_task, &t, t.n_tasks);");
     cn_emit_line(e, "#else");
@@ -352,13 +368,19 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
     int mr = cn_neon_gemm_mr((int)e->opt->target);
     cn_emit_line(e, "#if defined(__ARM_NEON) || defined(__ARM_NEON__)");
-    cn_emit_line(e, "    cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1, %d};",
+    cn_emit_line(e, "    cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1, %d, %s};",
                  p, x, w, b, r, y, cn_emit_scratch(e, n), (long long)(n->scratch_bytes / max_tasks),
-                 mr);
+                 mr, s);
     cn_emit_line(e, "    t.n_tasks = cnnrt_neon_task_count(par, %lld);", (long long)max_tasks);
     cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_gemm_neon_task, &t, t.n_tasks);");
     cn_emit_line(e, "#else");
-    cn_emit_line(e, "    cnnrt_f32_conv_packed_mr_ref(%s, %s, %s, %d, %s, %s, %s);", p, x, w, mr, b, r, y);
+    if (n->in_scale >= 0) {
+      cn_emit_line(e, "    cnnrt_f32_conv_packed_mr_scaled_ref(%s, %s, %s, %s, %d, %s, %s, %s);", p, x,
+                   s, w, mr, b, r, y);
+    } else {
+      cn_emit_line(e, "    cnnrt_f32_conv_packed_mr_ref(%s, %s, %s, %d, %s, %s, %s);", p, x, w, mr, b,
+                   r, y);
+    }
     cn_emit_line(e, "#endif");
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GEMM_NEON_PACK) {
     /* Run-time weights: packed into the front of the scratch in the target's panel height
@@ -373,27 +395,27 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     const char *wp = cn_emit_scratch_at(e, n, 0, "float");
     cn_emit_line(e, "    cnnrt_f32_pack_a_mr(%lld, %lld, %lld, %s, %s);", (long long)m,
                  (long long)k, (long long)mr, w, wp);
-    cn_emit_line(e, "    cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, %s, %lld, 1, %lld};",
+    cn_emit_line(e, "    cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, %s, %lld, 1, %lld, %s};",
                  p, x, wp, b, r, y, cn_emit_scratch_at(e, n, packed, "unsigned char"),
-                 (long long)((n->scratch_bytes - packed) / max_tasks), (long long)mr);
+                 (long long)((n->scratch_bytes - packed) / max_tasks), (long long)mr, s);
     cn_emit_line(e, "    t.n_tasks = cnnrt_neon_task_count(par, %lld);", (long long)max_tasks);
     cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_gemm_neon_task, &t, t.n_tasks);");
     cn_emit_line(e, "#else");
-    cn_emit_line(e, "    cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+    cn_emit_line(e, "    %s", ref);
     cn_emit_line(e, "#endif");
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_DW_NEON) {
     cn_emit_use(e, CN_RT_CONV_NEON);
     int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
     cn_emit_line(e, "#if defined(__ARM_NEON) || defined(__ARM_NEON__)");
-    cn_emit_line(e, "    cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, NULL, 0, 1, 0};", p, x, w,
-                 b, r, y);
+    cn_emit_line(e, "    cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, NULL, 0, 1, 0, NULL};", p, x,
+                 w, b, r, y);
     cn_emit_line(e, "    t.n_tasks = cnnrt_neon_task_count(par, %lld);", (long long)max_tasks);
     cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_dwconv_neon_task, &t, t.n_tasks);");
     cn_emit_line(e, "#else");
     cn_emit_line(e, "    cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
     cn_emit_line(e, "#endif");
   } else if (n->op == CN_OP_CONV) {
-    cn_emit_line(e, "    cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+    cn_emit_line(e, "    %s", ref);
   } else if (n->op == CN_OP_CONV_TRANSPOSE && n->variant == 1) {
     /* schedule.c: W^T packed for the AVX2 GEMM as input 3; col2im after (cnnrt_conv_grad_avx2.h) */
     int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
