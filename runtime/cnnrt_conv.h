@@ -28,6 +28,17 @@ typedef struct cnnrt_conv_params {
   float alpha, beta;                /* activation parameters */
 } cnnrt_conv_params;                /* unused slots [spatial, 3): size 1, stride 1, dilation 1, pad 0 */
 
+/* Depthwise kernels with a fused GlobalAveragePool (compiler/passes/fuse.c): a per-plane
+ * reduction with the signature of the global pools (cnnrt_f32_global_avgpool_*):
+ * out[i] = reduce(y[i * plane_size .. (i + 1) * plane_size)) for i < n_planes. */
+typedef void (*cnnrt_plane_reduce_fn)(int64_t n_planes, int64_t plane_size, const float *y,
+                                      float *out);
+
+/* Planes of output reduced per chunk while they are still in cache: about 16 KB of them. */
+static inline int64_t cnnrt_reduce_chunk_planes(int64_t plane_size) {
+  return plane_size >= 4096 ? 1 : 4096 / (plane_size > 0 ? plane_size : 1);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Attribute resolution (called by the compiler, per spatial axis).
  * ------------------------------------------------------------------------------------------- */

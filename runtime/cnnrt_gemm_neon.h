@@ -172,6 +172,9 @@ typedef struct cnnrt_conv_neon_task {
   int64_t n_tasks;
   int64_t mr; /* row panel height of the packed weights */
   const float *in_scale; /* [n, c_in] input channel scale of the GEMM task, or NULL */
+  /* Depthwise task only (else NULL): a fused GlobalAveragePool, as in cnnrt_conv_task. */
+  cnnrt_plane_reduce_fn reduce;
+  float *reduced;
 } cnnrt_conv_neon_task;
 
 #if defined(__aarch64__)
@@ -535,7 +538,15 @@ static inline void cnnrt_dwconv_neon_task(void *arg, int64_t t) {
   CNNRT_ASSERT(a->in_scale == NULL);
   const int64_t planes = a->p->n * a->p->c_out;
   const int64_t lo = planes * t / a->n_tasks, hi = planes * (t + 1) / a->n_tasks;
-  cnnrt_f32_dwconv2d_neon_range(a->p, a->x, a->w, a->bias, a->residual, a->y, lo, hi);
+  const int64_t plane_size = a->p->out[0] * a->p->out[1] * a->p->out[2];
+  const int64_t chunk = a->reduce != NULL ? cnnrt_reduce_chunk_planes(plane_size) : hi - lo;
+  for (int64_t c0 = lo; c0 < hi; c0 += chunk) {
+    const int64_t c1 = hi - c0 < chunk ? hi : c0 + chunk;
+    cnnrt_f32_dwconv2d_neon_range(a->p, a->x, a->w, a->bias, a->residual, a->y, c0, c1);
+    if (a->reduce != NULL) {
+      a->reduce(c1 - c0, plane_size, a->y + c0 * plane_size, a->reduced + c0);
+    }
+  }
 }
 
 static inline void cnnrt_conv_gemm_neon_task(void *arg, int64_t t) {

@@ -2,7 +2,8 @@
  * activation after a Gemm / ConvTranspose) are applied by the producing kernel before it stores
  * its output, saving a full pass over the tensor each. Prologue fusion: a squeeze-excitation
  * channel scale (Mul of x [N, C, H, W] by s [N, C, 1, 1]) is applied by the pointwise Conv that
- * reads the product, where it packs its input. */
+ * reads the product, where it packs its input. A GlobalAveragePool of a depthwise Conv's output
+ * is computed by the depthwise kernel as a second output. */
 #include <string.h>
 
 #include "../../runtime/cnnrt_conv.h"
@@ -203,6 +204,46 @@ static void fuse_input_scales(cn_graph *g) {
   }
 }
 
+/* GlobalAveragePool of a depthwise Conv's output: the depthwise task reduces each chunk of
+ * planes right after writing it (while it is in L1/L2), with the function the standalone pool
+ * calls, so the pooled values are bit-identical. The pooled tensor becomes the Conv's second
+ * output and the pool node goes. Forward-only graphs: the backward code (--grad, --train) keeps
+ * the graph node for node. */
+static void fuse_pools_into_depthwise(cn_graph *g) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    if (g->nodes[i].backward) {
+      return;
+    }
+  }
+  for (int gi = 0; gi < g->n_nodes; gi++) {
+    cn_node *gap = &g->nodes[gi];
+    if (gap->dead || gap->op != CN_OP_GLOBAL_AVERAGE_POOL || gap->n_in != 1 || gap->n_out != 1 ||
+        gap->in[0] < 0 || gap->out[0] < 0) {
+      continue;
+    }
+    const int x = gap->in[0], pooled = gap->out[0];
+    const cn_value *xv = &g->values[x], *pv = &g->values[pooled];
+    const int pi = xv->producer;
+    if (pi < 0 || xv->dtype != CNNRT_F32 || pv->dtype != CNNRT_F32 || xv->rank != 4 ||
+        xv->layout != CN_LAYOUT_PLAIN || pv->layout != CN_LAYOUT_PLAIN) {
+      continue;
+    }
+    cn_node *c = &g->nodes[pi];
+    if (c->dead || c->op != CN_OP_CONV || c->n_out != 1 || c->out[0] != x || !c->params) {
+      continue;
+    }
+    const cnnrt_conv_params *p = c->params;
+    if (p->spatial != 2 || p->group != p->c_in || p->group != p->c_out) {
+      continue;
+    }
+    c->out = cn_realloc(c->out, 2 * sizeof(int));
+    c->out[1] = pooled;
+    c->n_out = 2;
+    g->values[pooled].producer = pi;
+    gap->dead = true;
+  }
+}
+
 bool cn_pass_fuse_epilogues(cn_graph *g, cn_diag *d) {
   (void)d;
   fuse_input_scales(g);
@@ -250,5 +291,6 @@ bool cn_pass_fuse_epilogues(cn_graph *g, cn_diag *d) {
       take_output(g, pi, ci);
     }
   }
+  fuse_pools_into_depthwise(g); /* after the activations: the pool reads the activated output */
   return true;
 }

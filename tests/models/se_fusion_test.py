@@ -1,22 +1,26 @@
 #!/usr/bin/env python3
-"""Squeeze-excitation input-scale fusion (compiler/passes/fuse.c): a small model with SE blocks,
-compiled with the fusion and with it blocked, both compared with PyTorch, and with each other
-bit for bit.
+"""Squeeze-excitation fusions (compiler/passes/fuse.c): a small model with SE blocks, compiled
+with the fusions and with them blocked, both compared with PyTorch, and with each other bit for
+bit.
 
 usage: /usr/bin/python3 tests/models/se_fusion_test.py --cnncc PATH --work DIR
            [--cc "gcc"] [--cflags "..."] [--threads N]
 
-The model (batch 2, 12x12 and 6x6 images, odd channel counts) has four SE blocks whose
-Mul(x, s) feeds:
-  A  a 1x1 conv, Mul(x, s)                       -> fused
-  B  a 1x1 conv with a residual Add, Mul(s, x)   -> fused
+The model (batch 2, 12x12 and 6x6 images, odd channel counts) has four SE blocks
+(GlobalAveragePool -> 1x1 conv + SiLU -> 1x1 conv + Sigmoid = s) whose Mul(x, s) feeds:
+  A  a 1x1 conv, Mul(x, s)                       -> scale fused into the 1x1 conv
+  B  a 1x1 conv with a residual Add, Mul(s, x)   -> scale fused into the 1x1 conv
   C  a 3x3 conv                                   -> not fused (not pointwise)
   D  a 1x1 conv and an Add                        -> not fused (the product has two readers)
+and whose pool reads x from a depthwise conv (A, B: the pool is fused into the depthwise conv as
+its second output) or from other convs (C, D: not fused).
 "fused" is model.onnx as exported; "blocked" is the same graph with every SE Mul's output also
-listed as a graph output, which the fusion leaves alone (the graph output must be written).
-Checks: cnncc --dump=fuse shows exactly 2 "+in_scale" convs for "fused" and none for "blocked";
-both programs' first output within 1e-4 of PyTorch (tests/models/run_model_test.py); and the
-two outputs identical bit for bit (the fused kernel forms float(x * s) exactly as the Mul did).
+listed as a graph output (the Mul must then write it), and with a same-shape Reshape between
+each depthwise conv and its pool (the pool no longer reads a conv's output).
+Checks: cnncc --dump=fuse shows exactly 2 "+in_scale" convs and 2 two-output (pooling) convs for
+"fused", none for "blocked"; both programs' first output within 1e-4 of PyTorch
+(tests/models/run_model_test.py); and the two outputs identical bit for bit (the fused kernels
+form float(x * s) as the Mul did, and reduce each plane with the pool's own function).
 """
 import argparse
 import os
@@ -42,7 +46,7 @@ def build_model(outdir):
             self.fc2 = nn.Conv2d(r, c, 1)
 
         def forward(self, x):
-            s = torch.mean(x, dim=(2, 3), keepdim=True)
+            s = nn.functional.adaptive_avg_pool2d(x, 1)  # GlobalAveragePool
             return torch.sigmoid(self.fc2(nn.functional.silu(self.fc1(s))))
 
     class Net(nn.Module):
@@ -94,11 +98,52 @@ def build_model(outdir):
         raise SystemExit("expected 4 SE Muls in the export, found %d" % len(muls))
     for name in muls:
         m.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
+    producer = {o: n for n in m.graph.node for o in n.output}
+    nodes = list(m.graph.node)
+    n_reshaped = 0
+    for k, n in enumerate(nodes):
+        if n.op_type != "GlobalAveragePool":
+            continue
+        src = n.input[0]
+        p = producer.get(src)
+        # the depthwise conv's SiLU: Mul(conv, Sigmoid(conv))
+        if p is None or p.op_type != "Mul" or not any(
+                producer.get(i) is not None and producer[i].op_type == "Conv" and
+                any(a.name == "group" and a.i > 1 for a in producer[i].attribute)
+                for i in p.input):
+            continue
+        shape_name, view = "blk_shape_%d" % k, "blk_view_%d" % k
+        m.graph.initializer.append(onnx.helper.make_tensor(
+            shape_name, onnx.TensorProto.INT64, [4], [0, 0, 0, 0]))  # 0: keep the dimension
+        m.graph.node.append(onnx.helper.make_node("Reshape", [src, shape_name], [view]))
+        n.input[0] = view
+        n_reshaped += 1
+    if n_reshaped != 2:
+        raise SystemExit("expected 2 pools of depthwise convs, found %d" % n_reshaped)
+    sorted_nodes = topo_sort(m.graph)
+    del m.graph.node[:]
+    m.graph.node.extend(sorted_nodes)
     onnx.save(m, os.path.join(blocked, "model.onnx"))
     return fused, blocked
 
 
-def count_in_scale(cnncc, model):
+def topo_sort(graph):
+    known = {i.name for i in graph.input} | {i.name for i in graph.initializer}
+    pending, done = list(graph.node), []
+    while pending:
+        for n in pending:
+            if all(i in known or i == "" for i in n.input):
+                done.append(n)
+                known.update(n.output)
+                pending.remove(n)
+                break
+        else:
+            raise SystemExit("cycle in the blocked graph")
+    return done
+
+
+def count_fusions(cnncc, model):
+    """(convs with a fused input scale, convs with a fused pool) in cnncc's --dump=fuse."""
     out = os.path.join(os.path.dirname(model), "dump", "m.c")
     p = subprocess.run([cnncc, model, "-o", out, "--dump=fuse"], stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT)
@@ -106,7 +151,9 @@ def count_in_scale(cnncc, model):
     if p.returncode != 0:
         print(text)
         raise SystemExit("FAIL: cnncc --dump=fuse exited with status %d" % p.returncode)
-    return sum(1 for line in text.splitlines() if " +in_scale " in line)
+    lines = text.splitlines()
+    return (sum(1 for line in lines if " +in_scale " in line),
+            sum(1 for line in lines if "], %" in line.split(" = conv(")[0] and " = conv(" in line))
 
 
 def main():
@@ -121,11 +168,11 @@ def main():
     os.makedirs(work, exist_ok=True)
     fused, blocked = build_model(work)
 
-    n_fused = count_in_scale(args.cnncc, os.path.join(fused, "model.onnx"))
-    n_blocked = count_in_scale(args.cnncc, os.path.join(blocked, "model.onnx"))
-    print("convs with a fused input scale: %d (want 2), blocked variant: %d (want 0)" %
-          (n_fused, n_blocked))
-    ok = n_fused == 2 and n_blocked == 0
+    n_fused = count_fusions(args.cnncc, os.path.join(fused, "model.onnx"))
+    n_blocked = count_fusions(args.cnncc, os.path.join(blocked, "model.onnx"))
+    print("fused input scales / pools: %d / %d (want 2 / 2), blocked variant: %d / %d (want 0 / 0)"
+          % (n_fused + n_blocked))
+    ok = n_fused == (2, 2) and n_blocked == (0, 0)
 
     outs = []
     for d in (fused, blocked):
