@@ -34,7 +34,8 @@ typedef struct cnnrt_conv_params {
 typedef void (*cnnrt_plane_reduce_fn)(int64_t n_planes, int64_t plane_size, const float *y,
                                       float *out);
 
-/* Planes of output reduced per chunk while they are still in cache: about 16 KB of them. */
+/* Planes of output the NEON depthwise task reduces per chunk, while they are still in cache:
+ * about 16 KB of them (the x86 kernels reduce each plane inside their plane loop). */
 static inline int64_t cnnrt_reduce_chunk_planes(int64_t plane_size) {
   return plane_size >= 4096 ? 1 : 4096 / (plane_size > 0 ? plane_size : 1);
 }

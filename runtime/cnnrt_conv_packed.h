@@ -97,8 +97,8 @@ static inline void cnnrt_f32_conv_packed_ref(const cnnrt_conv_params *p, const f
  * the output pixels with its own scratch region (scratch + t * scratch_stride). in_scale: see
  * cnnrt_f32_conv_gemm_avx2_range_scaled (only the GEMM task takes one; NULL elsewhere).
  * reduce / reduced (depthwise task only, else NULL): a GlobalAveragePool fused into the
- * convolution (compiler/passes/fuse.c); each chunk of planes is reduced into reduced[plane]
- * right after the task wrote it, by the very function the standalone pool calls. */
+ * convolution (compiler/passes/fuse.c); each plane is reduced into reduced[plane] right after
+ * the task wrote it, by the very function the standalone pool calls. */
 typedef struct cnnrt_conv_task {
   const cnnrt_conv_params *p;
   const float *x, *w, *bias, *residual;
@@ -126,19 +126,13 @@ static inline void cnnrt_dwconv_avx2_task(void *arg, int64_t t) {
   CNNRT_ASSERT(a->in_scale == NULL);
   const int64_t planes = a->p->n * a->p->c_out;
   const int64_t lo = planes * t / a->n_tasks, hi = planes * (t + 1) / a->n_tasks;
-  const int64_t plane_size = a->p->out[0] * a->p->out[1] * a->p->out[2];
-  const int64_t chunk = a->reduce != NULL ? cnnrt_reduce_chunk_planes(plane_size) : hi - lo;
-  for (int64_t c0 = lo; c0 < hi; c0 += chunk) {
-    const int64_t c1 = hi - c0 < chunk ? hi : c0 + chunk;
 #if defined(CNNRT_DW_AVX512)
-    cnnrt_f32_dwconv2d_avx512_range(a->p, a->x, a->w, a->bias, a->residual, a->y, c0, c1);
+  cnnrt_f32_dwconv2d_avx512_range_reduce(a->p, a->x, a->w, a->bias, a->residual, a->y, lo, hi,
+                                         a->reduce, a->reduced);
 #else
-    cnnrt_f32_dwconv2d_avx2_range(a->p, a->x, a->w, a->bias, a->residual, a->y, c0, c1);
+  cnnrt_f32_dwconv2d_avx2_range_reduce(a->p, a->x, a->w, a->bias, a->residual, a->y, lo, hi,
+                                       a->reduce, a->reduced);
 #endif
-    if (a->reduce != NULL) {
-      a->reduce(c1 - c0, plane_size, a->y + c0 * plane_size, a->reduced + c0);
-    }
-  }
 }
 
 static inline void cnnrt_conv_gemm_avx2_task(void *arg, int64_t t) {
