@@ -148,6 +148,7 @@ int cn_node_add(cn_graph *g, cn_op op, const char *name, const char *op_type, co
     n->out[i] = out[i];
   }
   n->residual = -1;
+  n->in_scale = -1;
   n->scratch_offset = -1;
   return id;
 }
@@ -435,6 +436,10 @@ void cn_graph_dump(const cn_graph *g, cn_buf *out) {
     if (n->residual >= 0) {
       cn_buf_puts(out, " +residual ");
       dump_value(g, n->residual, out);
+    }
+    if (n->in_scale >= 0) {
+      cn_buf_puts(out, " +in_scale ");
+      dump_value(g, n->in_scale, out);
     }
     if (n->act) {
       cn_buf_printf(out, " +act %d", n->act);

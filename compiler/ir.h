@@ -102,6 +102,9 @@ typedef struct cn_node {
   int act; /* enum cnnrt_act */
   float act_alpha, act_beta;
   int residual; /* value added before the activation, -1 for none */
+  /* Conv only: [N, C_in, 1, 1] value the input channels are multiplied by where the kernel reads
+   * them (a squeeze-excitation Mul fused into its consumer, fuse.c), -1 for none. */
+  int in_scale;
   /* Parameters resolved by shape inference, in the form the op family's kernels take. */
   void *params;
   /* Kernel chosen by the schedule pass (family-specific variant, 0 = portable reference) and

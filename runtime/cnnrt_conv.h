@@ -52,6 +52,18 @@ static inline int cnnrt_conv_grouped_gemm_applies(const cnnrt_conv_params *p) {
          p->c_out % p->group == 0 && p->c_in / p->group >= 3 && p->c_out / p->group >= 3;
 }
 
+/* Depthwise kernels with a fused GlobalAveragePool (compiler/passes/fuse.c): a per-plane
+ * reduction with the signature of the global pools (cnnrt_f32_global_avgpool_*):
+ * out[i] = reduce(y[i * plane_size .. (i + 1) * plane_size)) for i < n_planes. */
+typedef void (*cnnrt_plane_reduce_fn)(int64_t n_planes, int64_t plane_size, const float *y,
+                                      float *out);
+
+/* Planes of output the NEON depthwise task reduces per chunk, while they are still in cache:
+ * about 16 KB of them (the x86 kernels reduce each plane inside their plane loop). */
+static inline int64_t cnnrt_reduce_chunk_planes(int64_t plane_size) {
+  return plane_size >= 4096 ? 1 : 4096 / (plane_size > 0 ? plane_size : 1);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Attribute resolution (called by the compiler, per spatial axis).
  * ------------------------------------------------------------------------------------------- */
@@ -320,8 +332,14 @@ static inline void cnnrt_f32_conv_init_rows(int64_t nb, float *const *yr, const 
  * be the residual buffer itself (in-place residual add): each row of the residual is read before
  * that row of y is first written.
  * ------------------------------------------------------------------------------------------- */
-static inline void cnnrt_f32_conv_ref(const cnnrt_conv_params *p, const float *x, const float *w,
-                                      const float *bias, const float *residual, float *y) {
+/* With in_scale [n, c_in] (NULL: none) input channel ic of image b is read as
+ * float(x * in_scale[b * c_in + ic]): a squeeze-excitation Mul fused into the convolution
+ * (compiler/passes/fuse.c). The scaled taps of a row go through a small stack buffer, so each
+ * output gets the same sums in the same order as from the Mul's output tensor. */
+#define CNNRT_CONV_SCALE_CHUNK 64
+static inline void cnnrt_f32_conv_scaled_ref(const cnnrt_conv_params *p, const float *x,
+                                             const float *in_scale, const float *w,
+                                             const float *bias, const float *residual, float *y) {
   const cnnrt_conv_geom g = cnnrt_conv_make_geom(p);
   const int64_t icg = p->c_in / p->group;
   const int64_t ocg = p->c_out / p->group;
@@ -375,8 +393,25 @@ static inline void cnnrt_f32_conv_ref(const cnnrt_conv_params *p, const float *x
                       wv[r] = wb[r * icg * kvol + wtap + kw];
                       ys[r] = yr[r] + lo;
                     }
-                    cnnrt_f32_conv_axpy_rows(nb, ys, wv, xrow + lo * g.s[2] + off, hi - lo, 1,
-                                             g.s[2]);
+                    const float *xt = xrow + lo * g.s[2] + off;
+                    if (in_scale == NULL) {
+                      cnnrt_f32_conv_axpy_rows(nb, ys, wv, xt, hi - lo, 1, g.s[2]);
+                      continue;
+                    }
+                    const float sc = in_scale[b * p->c_in + grp * icg + ic];
+                    for (int64_t c0 = lo; c0 < hi; c0 += CNNRT_CONV_SCALE_CHUNK) {
+                      const int64_t len =
+                          hi - c0 < CNNRT_CONV_SCALE_CHUNK ? hi - c0 : CNNRT_CONV_SCALE_CHUNK;
+                      float xs[CNNRT_CONV_SCALE_CHUNK];
+                      for (int64_t i = 0; i < len; i++) {
+                        xs[i] = xt[(c0 - lo + i) * g.s[2]] * sc;
+                      }
+                      float *yc[CNNRT_CONV_OC_BLOCK];
+                      for (int64_t r = 0; r < nb; r++) {
+                        yc[r] = yr[r] + c0;
+                      }
+                      cnnrt_f32_conv_axpy_rows(nb, yc, wv, xs, len, 1, 1);
+                    }
                   }
                 }
               }
@@ -389,6 +424,11 @@ static inline void cnnrt_f32_conv_ref(const cnnrt_conv_params *p, const float *x
       }
     }
   }
+}
+
+static inline void cnnrt_f32_conv_ref(const cnnrt_conv_params *p, const float *x, const float *w,
+                                      const float *bias, const float *residual, float *y) {
+  cnnrt_f32_conv_scaled_ref(p, x, NULL, w, bias, residual, y);
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -20,9 +20,13 @@ static inline float cnnrt_packed_weight(const float *wp, int64_t k, int64_t oc, 
   return wp[(oc / 6) * 6 * k + kk * 6 + oc % 6];
 }
 
-static inline void cnnrt_f32_conv_packed_ref(const cnnrt_conv_params *p, const float *x,
-                                             const float *wp, const float *bias,
-                                             const float *residual, float *y) {
+/* in_scale [n, c_in] (NULL: none) scales the input channels where they are read, as
+ * float(x * s): a squeeze-excitation Mul fused into this convolution (compiler/passes/fuse.c).
+ * Without one the factor is 1.0f, which changes no value. */
+static inline void cnnrt_f32_conv_packed_scaled_ref(const cnnrt_conv_params *p, const float *x,
+                                                    const float *in_scale, const float *wp,
+                                                    const float *bias, const float *residual,
+                                                    float *y) {
   CNNRT_ASSERT(p->spatial == 2 && p->group == 1);
   const int64_t ih = p->in[0], iw = p->in[1], oh = p->out[0], ow = p->out[1];
   const int64_t kh = p->kernel[0], kw = p->kernel[1], sh = p->stride[0], sw = p->stride[1];
@@ -42,6 +46,7 @@ static inline void cnnrt_f32_conv_packed_ref(const cnnrt_conv_params *p, const f
       }
       for (int64_t ic = 0; ic < p->c_in; ic++) {
         const float *xc = xb + ic * ih * iw;
+        const float sc = in_scale != NULL ? in_scale[b * p->c_in + ic] : 1.0f;
         for (int64_t ky = 0; ky < kh; ky++) {
           for (int64_t kx = 0; kx < kw; kx++) {
             const float wv = cnnrt_packed_weight(wp, k, oc, (ic * kh + ky) * kw + kx);
@@ -62,11 +67,11 @@ static inline void cnnrt_f32_conv_packed_ref(const cnnrt_conv_params *p, const f
               float *yr = yp + oy * ow;
               if (sw == 1) {
                 for (int64_t ox = x0; ox < x1; ox++) {
-                  yr[ox] += wv * xr[ox];
+                  yr[ox] += wv * (xr[ox] * sc);
                 }
               } else {
                 for (int64_t ox = x0; ox < x1; ox++) {
-                  yr[ox] += wv * xr[ox * sw];
+                  yr[ox] += wv * (xr[ox * sw] * sc);
                 }
               }
             }
@@ -80,6 +85,12 @@ static inline void cnnrt_f32_conv_packed_ref(const cnnrt_conv_params *p, const f
       }
     }
   }
+}
+
+static inline void cnnrt_f32_conv_packed_ref(const cnnrt_conv_params *p, const float *x,
+                                             const float *wp, const float *bias,
+                                             const float *residual, float *y) {
+  cnnrt_f32_conv_packed_scaled_ref(p, x, NULL, wp, bias, residual, y);
 }
 
 /* Grouped convolution reading weights packed by cnnrt_f32_conv_grouped_pack_mr6 (one 6-row panel
@@ -103,7 +114,11 @@ static inline void cnnrt_f32_conv_grouped_packed_ref(const cnnrt_conv_params *p,
 }
 
 /* One convolution split into tasks for the cnnrt_parallel hook: task t computes its share of
- * the output pixels with its own scratch region (scratch + t * scratch_stride). */
+ * the output pixels with its own scratch region (scratch + t * scratch_stride). in_scale: see
+ * cnnrt_f32_conv_gemm_avx2_range_scaled (only the GEMM task takes one; NULL elsewhere).
+ * reduce / reduced (depthwise task only, else NULL): a GlobalAveragePool fused into the
+ * convolution (compiler/passes/fuse.c); each plane is reduced into reduced[plane] right after
+ * the task wrote it, by the very function the standalone pool calls. */
 typedef struct cnnrt_conv_task {
   const cnnrt_conv_params *p;
   const float *x, *w, *bias, *residual;
@@ -111,6 +126,9 @@ typedef struct cnnrt_conv_task {
   unsigned char *scratch;
   int64_t scratch_stride;
   int64_t n_tasks;
+  const float *in_scale;
+  cnnrt_plane_reduce_fn reduce;
+  float *reduced;
 } cnnrt_conv_task;
 
 /* How many tasks to split a layer into: the hook's thread count, at most `max_tasks` (the
@@ -125,19 +143,22 @@ static inline int64_t cnnrt_task_count(const cnnrt_parallel *par, int64_t max_ta
  * kernel where the build has it (it hands the shapes it does not take to the AVX2 one). */
 static inline void cnnrt_dwconv_avx2_task(void *arg, int64_t t) {
   const cnnrt_conv_task *a = (const cnnrt_conv_task *)arg;
+  CNNRT_ASSERT(a->in_scale == NULL);
   const int64_t planes = a->p->n * a->p->c_out;
   const int64_t lo = planes * t / a->n_tasks, hi = planes * (t + 1) / a->n_tasks;
 #if defined(CNNRT_DW_AVX512)
-  cnnrt_f32_dwconv2d_avx512_range(a->p, a->x, a->w, a->bias, a->residual, a->y, lo, hi);
+  cnnrt_f32_dwconv2d_avx512_range_reduce(a->p, a->x, a->w, a->bias, a->residual, a->y, lo, hi,
+                                         a->reduce, a->reduced);
 #else
-  cnnrt_f32_dwconv2d_avx2_range(a->p, a->x, a->w, a->bias, a->residual, a->y, lo, hi);
+  cnnrt_f32_dwconv2d_avx2_range_reduce(a->p, a->x, a->w, a->bias, a->residual, a->y, lo, hi,
+                                       a->reduce, a->reduced);
 #endif
 }
 
 static inline void cnnrt_conv_gemm_avx2_task(void *arg, int64_t t) {
   const cnnrt_conv_task *a = (const cnnrt_conv_task *)arg;
-  cnnrt_f32_conv_gemm_avx2_range(a->p, a->x, a->w, a->bias, a->residual, a->y,
-                                 a->scratch + t * a->scratch_stride, t, a->n_tasks);
+  cnnrt_f32_conv_gemm_avx2_range_scaled(a->p, a->x, a->in_scale, a->w, a->bias, a->residual,
+                                        a->y, a->scratch + t * a->scratch_stride, t, a->n_tasks);
 }
 
 /* Grouped: task t takes its share of the flattened (image, group, pixel) range. */
@@ -150,6 +171,7 @@ static inline void cnnrt_conv_grouped_gemm_avx2_task(void *arg, int64_t t) {
 /* Few input channels (cnnrt_conv_direct_avx2.h): the same weights, task split by output rows. */
 static inline void cnnrt_conv_direct_avx2_task(void *arg, int64_t t) {
   const cnnrt_conv_task *a = (const cnnrt_conv_task *)arg;
+  CNNRT_ASSERT(a->in_scale == NULL);
   cnnrt_f32_conv_direct_avx2_range(a->p, a->x, a->w, a->bias, a->residual, a->y,
                                    a->scratch + t * a->scratch_stride, t, a->n_tasks);
 }

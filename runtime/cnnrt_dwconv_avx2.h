@@ -440,11 +440,16 @@ static inline void cnnrt_dw_avx2_plane(const cnnrt_dw_avx2_geom *g, const float 
 }
 
 /* Planes [plane_begin, plane_end) of the n * c (batch, channel) planes, plane = b * c + ch:
- * the unit of work for threading (disjoint ranges may run concurrently). */
-static inline void cnnrt_f32_dwconv2d_avx2_range(const cnnrt_conv_params *p, const float *x,
-                                                 const float *w, const float *bias,
-                                                 const float *residual, float *y,
-                                                 int64_t plane_begin, int64_t plane_end) {
+ * the unit of work for threading (disjoint ranges may run concurrently). With reduce (NULL:
+ * none), reduced[plane] = reduce(the plane of y) right after the plane is written, while it is
+ * in cache: a GlobalAveragePool fused into the convolution (compiler/passes/fuse.c). */
+static inline void cnnrt_f32_dwconv2d_avx2_range_reduce(const cnnrt_conv_params *p,
+                                                        const float *x, const float *w,
+                                                        const float *bias,
+                                                        const float *residual, float *y,
+                                                        int64_t plane_begin, int64_t plane_end,
+                                                        cnnrt_plane_reduce_fn reduce,
+                                                        float *reduced) {
   CNNRT_ASSERT(p->group == p->c_in && p->c_out == p->c_in);
   const int64_t sp = p->spatial < 1 ? 1 : (p->spatial > 3 ? 3 : p->spatial);
   int64_t in_plane = 1, out_plane = 1, kvol = 1;
@@ -463,6 +468,9 @@ static inline void cnnrt_f32_dwconv2d_avx2_range(const cnnrt_conv_params *p, con
       cnnrt_f32_conv_ref(&q, x + pl * in_plane, w + ch * kvol, bias != NULL ? bias + ch : NULL,
                          residual != NULL ? residual + pl * out_plane : NULL,
                          y + pl * out_plane);
+      if (reduce != NULL) {
+        reduce(1, out_plane, y + pl * out_plane, reduced + pl);
+      }
     }
     return;
   }
@@ -479,7 +487,18 @@ static inline void cnnrt_f32_dwconv2d_avx2_range(const cnnrt_conv_params *p, con
     cnnrt_dw_avx2_plane(&g, x + pl * in_plane, w + ch * kvol, bias != NULL ? bias[ch] : 0.0f,
                         residual != NULL ? residual + pl * out_plane : NULL, y + pl * out_plane,
                         p->act, p->alpha, p->beta, scratch);
+    if (reduce != NULL) {
+      reduce(1, out_plane, y + pl * out_plane, reduced + pl);
+    }
   }
+}
+
+static inline void cnnrt_f32_dwconv2d_avx2_range(const cnnrt_conv_params *p, const float *x,
+                                                 const float *w, const float *bias,
+                                                 const float *residual, float *y,
+                                                 int64_t plane_begin, int64_t plane_end) {
+  cnnrt_f32_dwconv2d_avx2_range_reduce(p, x, w, bias, residual, y, plane_begin, plane_end, NULL,
+                                       NULL);
 }
 
 /* The whole tensor: x [n, c, h, w], w [c, 1, kh, kw], bias [c] or NULL, residual (shape of y)

@@ -370,14 +370,20 @@ static inline void cnnrt_dw512_compute_band(const cnnrt_dw512_geom *g, const flo
 
 /* Planes [plane_begin, plane_end) of the n * c (batch, channel) planes (plane = b * c + ch):
  * the unit of work for threading. Shapes this kernel does not take run the AVX2 kernel. */
-static inline void cnnrt_f32_dwconv2d_avx512_range(const cnnrt_conv_params *p, const float *x,
-                                                   const float *w, const float *bias,
-                                                   const float *residual, float *y,
-                                                   int64_t plane_begin, int64_t plane_end) {
+/* reduce / reduced: as cnnrt_f32_dwconv2d_avx2_range_reduce (each plane right after it is
+ * written). */
+static inline void cnnrt_f32_dwconv2d_avx512_range_reduce(const cnnrt_conv_params *p,
+                                                          const float *x, const float *w,
+                                                          const float *bias,
+                                                          const float *residual, float *y,
+                                                          int64_t plane_begin, int64_t plane_end,
+                                                          cnnrt_plane_reduce_fn reduce,
+                                                          float *reduced) {
   CNNRT_ASSERT(p->group == p->c_in && p->c_out == p->c_in);
   cnnrt_dw512_geom g;
   if (!cnnrt_dw512_make_geom(p, &g)) {
-    cnnrt_f32_dwconv2d_avx2_range(p, x, w, bias, residual, y, plane_begin, plane_end);
+    cnnrt_f32_dwconv2d_avx2_range_reduce(p, x, w, bias, residual, y, plane_begin, plane_end,
+                                         reduce, reduced);
     return;
   }
   const int64_t in_plane = g.g.h * g.g.w, out_plane = g.g.oh * g.g.ow, kvol = g.g.kh * g.g.kw;
@@ -423,6 +429,9 @@ static inline void cnnrt_f32_dwconv2d_avx512_range(const cnnrt_conv_params *p, c
       cnnrt_dw512_compute_band(&g, cur, w + ch * kvol, bias != NULL ? bias[ch] : 0.0f,
                                residual != NULL ? residual + pl * out_plane : NULL,
                                y + pl * out_plane, 0, g.g.oh, &maps[0], act, p->alpha, p->beta);
+      if (reduce != NULL) {
+        reduce(1, out_plane, y + pl * out_plane, reduced + pl);
+      }
     }
     return;
   }
@@ -436,7 +445,18 @@ static inline void cnnrt_f32_dwconv2d_avx512_range(const cnnrt_conv_params *p, c
                                y + pl * out_plane, oy0, rb, &maps[rb == g.rows ? 0 : 1], act,
                                p->alpha, p->beta);
     }
+    if (reduce != NULL) {
+      reduce(1, out_plane, y + pl * out_plane, reduced + pl);
+    }
   }
+}
+
+static inline void cnnrt_f32_dwconv2d_avx512_range(const cnnrt_conv_params *p, const float *x,
+                                                   const float *w, const float *bias,
+                                                   const float *residual, float *y,
+                                                   int64_t plane_begin, int64_t plane_end) {
+  cnnrt_f32_dwconv2d_avx512_range_reduce(p, x, w, bias, residual, y, plane_begin, plane_end,
+                                         NULL, NULL);
 }
 
 static inline void cnnrt_f32_dwconv2d_avx512(const cnnrt_conv_params *p, const float *x,

@@ -736,15 +736,31 @@ static inline void cnnrt_gemm_avx2_macro(int64_t m, int64_t nc, int64_t kc, cons
 }
 
 /* Packs rows [0, kc) x columns [0, nc) of a row-major B (b at the block's corner) into 16-column
- * panels. Row-outer order reads B as long contiguous runs (prefetcher friendly). */
-static inline void cnnrt_gemm_avx2_pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb,
-                                          float *bp) {
+ * panels. Row-outer order reads B as long contiguous runs (prefetcher friendly). With row_scale
+ * (NULL: none) row kk is packed as float(b[kk][j] * row_scale[kk]): a channel scale fused into
+ * the consumer (a squeeze-excitation Mul), formed exactly as the Mul would have formed it. */
+static inline void cnnrt_gemm_avx2_pack_b_scaled(int64_t kc, int64_t nc, const float *b,
+                                                 int64_t ldb, const float *row_scale, float *bp) {
   const int64_t nfull = nc / 16 * 16;
   const __m256i m0 = cnnrt_avx2_lane_mask(nc - nfull);
   const __m256i m1 = cnnrt_avx2_lane_mask(nc - nfull - 8);
   for (int64_t kk = 0; kk < kc; kk++) {
     const float *src = b + kk * ldb;
     float *dst = bp + kk * 16;
+    if (row_scale != NULL) {
+      const __m256 s = _mm256_set1_ps(row_scale[kk]);
+      for (int64_t j = 0; j < nfull; j += 16) {
+        _mm256_store_ps(dst + j * (kc + 1), _mm256_mul_ps(_mm256_loadu_ps(src + j), s));
+        _mm256_store_ps(dst + j * (kc + 1) + 8, _mm256_mul_ps(_mm256_loadu_ps(src + j + 8), s));
+      }
+      if (nfull < nc) { /* padding lanes stay 0 even where s is not finite */
+        const __m256 v0 = _mm256_mul_ps(_mm256_maskload_ps(src + nfull, m0), s);
+        _mm256_store_ps(dst + nfull * (kc + 1), _mm256_and_ps(v0, _mm256_castsi256_ps(m0)));
+        const __m256 v1 = _mm256_mul_ps(_mm256_maskload_ps(src + nfull + 8, m1), s);
+        _mm256_store_ps(dst + nfull * (kc + 1) + 8, _mm256_and_ps(v1, _mm256_castsi256_ps(m1)));
+      }
+      continue;
+    }
     for (int64_t j = 0; j < nfull; j += 16) {
       _mm256_store_ps(dst + j * (kc + 1), _mm256_loadu_ps(src + j));
       _mm256_store_ps(dst + j * (kc + 1) + 8, _mm256_loadu_ps(src + j + 8));
@@ -756,6 +772,11 @@ static inline void cnnrt_gemm_avx2_pack_b(int64_t kc, int64_t nc, const float *b
                                                       : _mm256_setzero_ps());
     }
   }
+}
+
+static inline void cnnrt_gemm_avx2_pack_b(int64_t kc, int64_t nc, const float *b, int64_t ldb,
+                                          float *bp) {
+  cnnrt_gemm_avx2_pack_b_scaled(kc, nc, b, ldb, NULL, bp);
 }
 
 /* Balanced split of [0, total) into n_tasks contiguous ranges whose bounds are multiples of 16
@@ -811,12 +832,11 @@ static inline int64_t cnnrt_f32_gemm_packed_avx2_scratch_bytes(int64_t m, int64_
 
 /* Columns [n0, n1) of C only (the rest untouched); scratch as for the whole GEMM. Ranges that
  * start on multiples of 16 (cnnrt_f32_gemm_avx2_split) keep the tiles full. */
-static inline void cnnrt_f32_gemm_packed_avx2_range(int64_t m, int64_t n, int64_t k,
-                                                    const float *a_packed, const float *b,
-                                                    int64_t ldb, float *c, int64_t ldc,
-                                                    const float *bias, const float *residual,
-                                                    int64_t act, float alpha, float beta,
-                                                    int64_t n0, int64_t n1, void *scratch) {
+/* b_row_scale [k] (NULL: none) scales row kk of B as it is packed (cnnrt_gemm_avx2_pack_b_scaled). */
+static inline void cnnrt_f32_gemm_packed_avx2_range_scaled(
+    int64_t m, int64_t n, int64_t k, const float *a_packed, const float *b, int64_t ldb,
+    const float *b_row_scale, float *c, int64_t ldc, const float *bias, const float *residual,
+    int64_t act, float alpha, float beta, int64_t n0, int64_t n1, void *scratch) {
   if (n0 < 0) {
     n0 = 0;
   }
@@ -838,7 +858,8 @@ static inline void cnnrt_f32_gemm_packed_avx2_range(int64_t m, int64_t n, int64_
     int64_t k0 = 0;
     do { /* runs once with kc = 0 when k == 0: the epilogue alone */
       const int64_t kc = cnnrt_gemm_avx2_min(kc_max, k - k0);
-      cnnrt_gemm_avx2_pack_b(kc, nc, b + k0 * ldb + j0, ldb, bp);
+      cnnrt_gemm_avx2_pack_b_scaled(kc, nc, b + k0 * ldb + j0, ldb,
+                                    b_row_scale != NULL ? b_row_scale + k0 : NULL, bp);
       e.first = k0 == 0;
       e.last = k0 + kc >= k;
       cnnrt_gemm_avx2_macro(m, nc, kc, a_packed, k, k0, bp, c + j0, ldc, bias,
@@ -846,6 +867,16 @@ static inline void cnnrt_f32_gemm_packed_avx2_range(int64_t m, int64_t n, int64_
       k0 += kc;
     } while (k0 < k);
   }
+}
+
+static inline void cnnrt_f32_gemm_packed_avx2_range(int64_t m, int64_t n, int64_t k,
+                                                    const float *a_packed, const float *b,
+                                                    int64_t ldb, float *c, int64_t ldc,
+                                                    const float *bias, const float *residual,
+                                                    int64_t act, float alpha, float beta,
+                                                    int64_t n0, int64_t n1, void *scratch) {
+  cnnrt_f32_gemm_packed_avx2_range_scaled(m, n, k, a_packed, b, ldb, NULL, c, ldc, bias, residual,
+                                          act, alpha, beta, n0, n1, scratch);
 }
 
 static inline void cnnrt_f32_gemm_packed_avx2(int64_t m, int64_t n, int64_t k,
@@ -1188,9 +1219,10 @@ static inline void cnnrt_f32_gemv_packed_a_avx2(int64_t m, int64_t k, const floa
  * NULL and may be y itself; y must not alias x. Requires p->group == 1. The building block of
  * both task splits (cnnrt_f32_conv_gemm_avx2_range_split) and of the grouped convolution. */
 static inline void cnnrt_f32_conv_gemm_avx2_block(const cnnrt_conv_params *p, const float *x,
-                                                  const float *w_packed, const float *bias,
-                                                  const float *residual, float *y, void *scratch,
-                                                  int64_t lo, int64_t hi, int64_t r0, int64_t r1) {
+                                                  const float *in_scale, const float *w_packed,
+                                                  const float *bias, const float *residual,
+                                                  float *y, void *scratch, int64_t lo, int64_t hi,
+                                                  int64_t r0, int64_t r1) {
   CNNRT_ASSERT(p->group == 1);
   const cnnrt_conv_geom g = cnnrt_conv_make_geom(p);
   const int64_t kvol = g.k[0] * g.k[1] * g.k[2];
@@ -1199,6 +1231,7 @@ static inline void cnnrt_f32_conv_gemm_avx2_block(const cnnrt_conv_params *p, co
   const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
   const int64_t P = g.out[0] * g.out[1] * g.out[2];
   const int pointwise = cnnrt_conv_avx2_pointwise(&g);
+  CNNRT_ASSERT(in_scale == NULL || (pointwise && P > 1));
   if (r1 <= r0 || lo >= hi) {
     return;
   }
@@ -1230,8 +1263,10 @@ static inline void cnnrt_f32_conv_gemm_avx2_block(const cnnrt_conv_params *p, co
     float *yb = y + (b * m + r0) * P;
     const float *rb = residual != NULL ? residual + (b * m + r0) * P : NULL;
     if (pointwise) {
-      cnnrt_f32_gemm_packed_avx2_range(rows, P, k, a_rows, xb, P, yb, P, bias_rows, rb, p->act,
-                                       p->alpha, p->beta, q0, q1, scratch);
+      cnnrt_f32_gemm_packed_avx2_range_scaled(rows, P, k, a_rows, xb, P,
+                                              in_scale != NULL ? in_scale + b * p->c_in : NULL,
+                                              yb, P, bias_rows, rb, p->act, p->alpha, p->beta, q0,
+                                              q1, scratch);
       continue;
     }
     for (int64_t j0 = q0; j0 < q1; j0 += nc_blk) {
@@ -1259,18 +1294,21 @@ static inline void cnnrt_f32_conv_gemm_avx2_block(const cnnrt_conv_params *p, co
  *    cnnrt_f32_gemm_avx2_split(n * P, task, n_tasks), all output channels;
  *  - 1: output channels [r0, r1) from cnnrt_f32_gemm_avx2_split_rows(c_out, task, n_tasks), all
  *    pixels of every image (each task packs the im2col blocks itself).
- * Arguments as for cnnrt_f32_conv_gemm_avx2_block. Either split writes every element of y
+ * Arguments as for cnnrt_f32_conv_gemm_avx2_block; in_scale [n, c_in] (NULL: none): input
+ * channel ic of image b is read as float(x * in_scale[b * c_in + ic]), the squeeze-excitation
+ * Mul fused into its consumer (compiler/passes/fuse.c). Only pointwise layers of more than one
+ * pixel take a scale: their B is x itself, scaled row by row as it is packed. Either split writes every element of y
  * exactly once over all tasks. */
-static inline void cnnrt_f32_conv_gemm_avx2_range_split(const cnnrt_conv_params *p,
-                                                        const float *x, const float *w_packed,
-                                                        const float *bias, const float *residual,
-                                                        float *y, void *scratch, int64_t task,
-                                                        int64_t n_tasks, int by_channels) {
+static inline void cnnrt_f32_conv_gemm_avx2_range_split_scaled(
+    const cnnrt_conv_params *p, const float *x, const float *in_scale, const float *w_packed,
+    const float *bias, const float *residual, float *y, void *scratch, int64_t task,
+    int64_t n_tasks, int by_channels) {
   CNNRT_ASSERT(p->group == 1);
   const cnnrt_conv_geom g = cnnrt_conv_make_geom(p);
   const int64_t k = p->c_in * g.k[0] * g.k[1] * g.k[2];
   const int64_t m = p->c_out;
   const int64_t P = g.out[0] * g.out[1] * g.out[2];
+  CNNRT_ASSERT(in_scale == NULL || (cnnrt_conv_avx2_pointwise(&g) && P > 1));
   if (cnnrt_conv_avx2_pointwise(&g) && P == 1) {
     /* 1-pixel images: one GEMV per image, the tasks split the weight panels (every image), so
      * that both threads stream their own part of the weights. */
@@ -1290,7 +1328,30 @@ static inline void cnnrt_f32_conv_gemm_avx2_range_split(const cnnrt_conv_params 
   } else {
     cnnrt_f32_gemm_avx2_split(p->n * P, task, n_tasks, &lo, &hi);
   }
-  cnnrt_f32_conv_gemm_avx2_block(p, x, w_packed, bias, residual, y, scratch, lo, hi, r0, r1);
+  cnnrt_f32_conv_gemm_avx2_block(p, x, in_scale, w_packed, bias, residual, y, scratch, lo, hi, r0,
+                                 r1);
+}
+
+static inline void cnnrt_f32_conv_gemm_avx2_range_split(const cnnrt_conv_params *p,
+                                                        const float *x, const float *w_packed,
+                                                        const float *bias, const float *residual,
+                                                        float *y, void *scratch, int64_t task,
+                                                        int64_t n_tasks, int by_channels) {
+  cnnrt_f32_conv_gemm_avx2_range_split_scaled(p, x, NULL, w_packed, bias, residual, y, scratch,
+                                              task, n_tasks, by_channels);
+}
+
+/* Task `task` of n_tasks with an input scale (as cnnrt_f32_conv_gemm_avx2_range_split_scaled),
+ * split over channels or pixels as cnnrt_conv_gemm_split_channels chooses. */
+static inline void cnnrt_f32_conv_gemm_avx2_range_scaled(const cnnrt_conv_params *p,
+                                                         const float *x, const float *in_scale,
+                                                         const float *w_packed, const float *bias,
+                                                         const float *residual, float *y,
+                                                         void *scratch, int64_t task,
+                                                         int64_t n_tasks) {
+  cnnrt_f32_conv_gemm_avx2_range_split_scaled(p, x, in_scale, w_packed, bias, residual, y, scratch,
+                                              task, n_tasks,
+                                              cnnrt_conv_gemm_split_channels(p, n_tasks));
 }
 
 /* Task `task` of n_tasks, split over channels or pixels as cnnrt_conv_gemm_split_channels
@@ -1299,8 +1360,8 @@ static inline void cnnrt_f32_conv_gemm_avx2_range(const cnnrt_conv_params *p, co
                                                   const float *w_packed, const float *bias,
                                                   const float *residual, float *y, void *scratch,
                                                   int64_t task, int64_t n_tasks) {
-  cnnrt_f32_conv_gemm_avx2_range_split(p, x, w_packed, bias, residual, y, scratch, task, n_tasks,
-                                       cnnrt_conv_gemm_split_channels(p, n_tasks));
+  cnnrt_f32_conv_gemm_avx2_range_scaled(p, x, NULL, w_packed, bias, residual, y, scratch, task,
+                                        n_tasks);
 }
 
 /* Grouped convolution (1 < group, not the depthwise kernel's case): one packed GEMM per group,
@@ -1329,7 +1390,7 @@ static inline void cnnrt_f32_conv_grouped_gemm_avx2_range(const cnnrt_conv_param
     const int64_t q0 = lo > u * P ? lo - u * P : 0;
     const int64_t q1 = hi < (u + 1) * P ? hi - u * P : P;
     const int64_t yo = (b * p->c_out + grp * sp.c_out) * P;
-    cnnrt_f32_conv_gemm_avx2_block(&sp, x + (b * p->c_in + grp * sp.c_in) * in_plane,
+    cnnrt_f32_conv_gemm_avx2_block(&sp, x + (b * p->c_in + grp * sp.c_in) * in_plane, NULL,
                                    w_packed + grp * wg, bias != NULL ? bias + grp * sp.c_out : NULL,
                                    residual != NULL ? residual + yo : NULL, y + yo, scratch, q0, q1,
                                    0, sp.c_out);

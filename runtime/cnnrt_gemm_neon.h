@@ -85,9 +85,11 @@ static inline int64_t cnnrt_f32_conv_gemm_neon_scratch_bytes(const cnnrt_conv_pa
 
 /* Portable convolution reading weights packed by cnnrt_f32_pack_a_mr: the fallback of NEON-
  * targeted output built for a core without NEON. Semantics of cnnrt_f32_conv_ref. */
-static inline void cnnrt_f32_conv_packed_mr_ref(const cnnrt_conv_params *p, const float *x,
-                                                const float *wp, int64_t mr, const float *bias,
-                                                const float *residual, float *y) {
+/* in_scale [n, c_in] or NULL: as cnnrt_f32_conv_packed_scaled_ref. */
+static inline void cnnrt_f32_conv_packed_mr_scaled_ref(const cnnrt_conv_params *p, const float *x,
+                                                       const float *in_scale, const float *wp,
+                                                       int64_t mr, const float *bias,
+                                                       const float *residual, float *y) {
   CNNRT_ASSERT(p->spatial == 2 && p->group == 1);
   const int64_t ih = p->in[0], iw = p->in[1], oh = p->out[0], ow = p->out[1];
   const int64_t kh = p->kernel[0], kw = p->kernel[1], sh = p->stride[0], sw = p->stride[1];
@@ -107,6 +109,7 @@ static inline void cnnrt_f32_conv_packed_mr_ref(const cnnrt_conv_params *p, cons
       }
       for (int64_t ic = 0; ic < p->c_in; ic++) {
         const float *xc = xb + ic * ih * iw;
+        const float sc = in_scale != NULL ? in_scale[b * p->c_in + ic] : 1.0f;
         for (int64_t ky = 0; ky < kh; ky++) {
           for (int64_t kx = 0; kx < kw; kx++) {
             const float wv = wrow[((ic * kh + ky) * kw + kx) * mr];
@@ -125,7 +128,7 @@ static inline void cnnrt_f32_conv_packed_mr_ref(const cnnrt_conv_params *p, cons
               const float *xr = xc + iy * iw + kx * dw - pw;
               float *yr = yp + oy * ow;
               for (int64_t ox = x0; ox < x1; ox++) {
-                yr[ox] += wv * xr[ox * sw];
+                yr[ox] += wv * (xr[ox * sw] * sc);
               }
             }
           }
@@ -138,6 +141,12 @@ static inline void cnnrt_f32_conv_packed_mr_ref(const cnnrt_conv_params *p, cons
       }
     }
   }
+}
+
+static inline void cnnrt_f32_conv_packed_mr_ref(const cnnrt_conv_params *p, const float *x,
+                                                const float *wp, int64_t mr, const float *bias,
+                                                const float *residual, float *y) {
+  cnnrt_f32_conv_packed_mr_scaled_ref(p, x, NULL, wp, mr, bias, residual, y);
 }
 
 /* Bytes of a grouped convolution's weights packed by cnnrt_f32_conv_grouped_pack_mr. */
@@ -209,6 +218,10 @@ typedef struct cnnrt_conv_neon_task {
   int64_t scratch_stride;
   int64_t n_tasks;
   int64_t mr; /* row panel height of the packed weights */
+  const float *in_scale; /* [n, c_in] input channel scale of the GEMM task, or NULL */
+  /* Depthwise task only (else NULL): a fused GlobalAveragePool, as in cnnrt_conv_task. */
+  cnnrt_plane_reduce_fn reduce;
+  float *reduced;
 } cnnrt_conv_neon_task;
 
 #if defined(__aarch64__)
@@ -429,9 +442,12 @@ static inline void cnnrt_gemm_neon_epilogue(const float *t, int64_t rows, int64_
 }
 
 /* Packs B rows [k0, k0 + kc) x output pixels [j0, j0 + nc) of image xb into NR-column panels
- * (bp[(jj / NR) * kc * NR + kk * NR + jj % NR]), zeros for padding taps and padding columns. */
-static inline void cnnrt_gemm_neon_pack_b(const cnnrt_conv_params *p, const float *xb, int64_t k0,
-                                          int64_t kc, int64_t j0, int64_t nc, float *bp) {
+ * (bp[(jj / NR) * kc * NR + kk * NR + jj % NR]), zeros for padding taps and padding columns.
+ * scale [c_in] (NULL: none): input channel ic is packed as float(x * scale[ic]), a
+ * squeeze-excitation Mul fused into the convolution (compiler/passes/fuse.c). */
+static inline void cnnrt_gemm_neon_pack_b(const cnnrt_conv_params *p, const float *xb,
+                                          const float *scale, int64_t k0, int64_t kc, int64_t j0,
+                                          int64_t nc, float *bp) {
   const int64_t NR = CNNRT_GEMM_NEON_NR;
   const int64_t ih = p->in[0], iw = p->in[1], ow = p->out[1];
   const int64_t kh = p->kernel[0], kw = p->kernel[1], sh = p->stride[0], sw = p->stride[1];
@@ -442,6 +458,7 @@ static inline void cnnrt_gemm_neon_pack_b(const cnnrt_conv_params *p, const floa
     const int64_t kk = k0 + kr;
     const int64_t ic = kk / (kh * kw), ky = kk / kw % kh, kx = kk % kw;
     const float *xc = xb + ic * ih * iw;
+    const float sc = scale != NULL ? scale[ic] : 1.0f; /* x * 1.0f is x */
     /* output columns whose tap is inside the row: [x0, x1) */
     const int64_t off = kx * dw - pw;
     int64_t x0 = off >= 0 ? 0 : (-off + sw - 1) / sw;
@@ -460,7 +477,7 @@ static inline void cnnrt_gemm_neon_pack_b(const cnnrt_conv_params *p, const floa
       const int row_ok = iy >= 0 && iy < ih;
       const float *xr = row_ok ? xc + iy * iw : NULL;
       for (int64_t ox = ox_begin; ox < ox_begin + seg; ox++) {
-        panel[lane] = row_ok && ox >= x0 && ox < x1 ? xr[ox * sw + off] : 0.0f;
+        panel[lane] = row_ok && ox >= x0 && ox < x1 ? xr[ox * sw + off] * sc : 0.0f;
         if (++lane == NR) {
           lane = 0;
           panel += kc * NR;
@@ -479,12 +496,13 @@ static inline void cnnrt_gemm_neon_pack_b(const cnnrt_conv_params *p, const floa
 }
 
 /* Output pixels [jlo, jhi) of every image, every output channel (scratch of
- * cnnrt_f32_conv_gemm_neon_scratch_bytes(p) bytes). Requires p->group == 1. */
+ * cnnrt_f32_conv_gemm_neon_scratch_bytes(p) bytes). in_scale [n, c_in] (NULL: none): see
+ * cnnrt_gemm_neon_pack_b. Requires p->group == 1. */
 static inline void cnnrt_f32_conv_gemm_neon_pixels(const cnnrt_conv_params *p, const float *x,
-                                                   const float *wp, int64_t mr,
-                                                   const float *bias, const float *residual,
-                                                   float *y, void *scratch, int64_t jlo,
-                                                   int64_t jhi) {
+                                                   const float *in_scale, const float *wp,
+                                                   int64_t mr, const float *bias,
+                                                   const float *residual, float *y, void *scratch,
+                                                   int64_t jlo, int64_t jhi) {
   CNNRT_ASSERT(p->spatial == 2 && p->group == 1 && mr % 4 == 0 && mr <= 8);
   const int64_t NR = CNNRT_GEMM_NEON_NR;
   const int64_t m = p->c_out, k = p->c_in * p->kernel[0] * p->kernel[1];
@@ -502,7 +520,8 @@ static inline void cnnrt_f32_conv_gemm_neon_pixels(const cnnrt_conv_params *p, c
       for (int64_t k0 = 0; k0 < k; k0 += kcb) {
         const int64_t kc = k - k0 < kcb ? k - k0 : kcb;
         const int first = k0 == 0, last = k0 + kc >= k;
-        cnnrt_gemm_neon_pack_b(p, xb, k0, kc, j0, nc, bp);
+        cnnrt_gemm_neon_pack_b(p, xb, in_scale != NULL ? in_scale + b * p->c_in : NULL, k0, kc,
+                               j0, nc, bp);
         for (int64_t i0 = 0; i0 < m; i0 += mr) {
           const float *ap = wp + i0 * k + k0 * mr; /* panel i0 / mr, from row k0 */
           for (int64_t jp = 0; jp < nc; jp += NR) {
@@ -544,14 +563,25 @@ static inline void cnnrt_f32_conv_gemm_neon_pixels(const cnnrt_conv_params *p, c
   }
 }
 
-/* Output pixels [n * t / n_tasks, n * (t + 1) / n_tasks) of every image and output channel. */
+/* Output pixels [n * t / n_tasks, n * (t + 1) / n_tasks) of every image and output channel;
+ * in_scale as for cnnrt_f32_conv_gemm_neon_pixels. */
+static inline void cnnrt_f32_conv_gemm_neon_range_scaled(const cnnrt_conv_params *p,
+                                                         const float *x, const float *in_scale,
+                                                         const float *wp, int64_t mr,
+                                                         const float *bias, const float *residual,
+                                                         float *y, void *scratch, int64_t t,
+                                                         int64_t n_tasks) {
+  const int64_t plane = p->out[0] * p->out[1];
+  cnnrt_f32_conv_gemm_neon_pixels(p, x, in_scale, wp, mr, bias, residual, y, scratch,
+                                  plane * t / n_tasks, plane * (t + 1) / n_tasks);
+}
+
 static inline void cnnrt_f32_conv_gemm_neon_range(const cnnrt_conv_params *p, const float *x,
                                                   const float *wp, int64_t mr, const float *bias,
                                                   const float *residual, float *y, void *scratch,
                                                   int64_t t, int64_t n_tasks) {
-  const int64_t plane = p->out[0] * p->out[1];
-  cnnrt_f32_conv_gemm_neon_pixels(p, x, wp, mr, bias, residual, y, scratch, plane * t / n_tasks,
-                                  plane * (t + 1) / n_tasks);
+  cnnrt_f32_conv_gemm_neon_range_scaled(p, x, NULL, wp, mr, bias, residual, y, scratch, t,
+                                        n_tasks);
 }
 
 /* Grouped convolution (1 < group, not the depthwise kernel's case): one packed GEMM per group on
@@ -577,7 +607,7 @@ static inline void cnnrt_f32_conv_grouped_gemm_neon_range(const cnnrt_conv_param
     const int64_t q0 = lo > u * P ? lo - u * P : 0;
     const int64_t q1 = hi < (u + 1) * P ? hi - u * P : P;
     const int64_t yo = (b * p->c_out + grp * sp.c_out) * P;
-    cnnrt_f32_conv_gemm_neon_pixels(&sp, x + (b * p->c_in + grp * sp.c_in) * in_plane,
+    cnnrt_f32_conv_gemm_neon_pixels(&sp, x + (b * p->c_in + grp * sp.c_in) * in_plane, NULL,
                                     wp + grp * wg, mr, bias != NULL ? bias + grp * sp.c_out : NULL,
                                     residual != NULL ? residual + yo : NULL, y + yo, scratch, q0,
                                     q1);
@@ -594,15 +624,25 @@ static inline int64_t cnnrt_neon_task_count(const cnnrt_parallel *par, int64_t m
 /* Depthwise: task t of n_tasks takes its share of the (image, channel) planes. */
 static inline void cnnrt_dwconv_neon_task(void *arg, int64_t t) {
   const cnnrt_conv_neon_task *a = (const cnnrt_conv_neon_task *)arg;
+  CNNRT_ASSERT(a->in_scale == NULL);
   const int64_t planes = a->p->n * a->p->c_out;
   const int64_t lo = planes * t / a->n_tasks, hi = planes * (t + 1) / a->n_tasks;
-  cnnrt_f32_dwconv2d_neon_range(a->p, a->x, a->w, a->bias, a->residual, a->y, lo, hi);
+  const int64_t plane_size = a->p->out[0] * a->p->out[1] * a->p->out[2];
+  const int64_t chunk = a->reduce != NULL ? cnnrt_reduce_chunk_planes(plane_size) : hi - lo;
+  for (int64_t c0 = lo; c0 < hi; c0 += chunk) {
+    const int64_t c1 = hi - c0 < chunk ? hi : c0 + chunk;
+    cnnrt_f32_dwconv2d_neon_range(a->p, a->x, a->w, a->bias, a->residual, a->y, c0, c1);
+    if (a->reduce != NULL) {
+      a->reduce(c1 - c0, plane_size, a->y + c0 * plane_size, a->reduced + c0);
+    }
+  }
 }
 
 static inline void cnnrt_conv_gemm_neon_task(void *arg, int64_t t) {
   const cnnrt_conv_neon_task *a = (const cnnrt_conv_neon_task *)arg;
-  cnnrt_f32_conv_gemm_neon_range(a->p, a->x, a->w, a->mr, a->bias, a->residual, a->y,
-                                 a->scratch + t * a->scratch_stride, t, a->n_tasks);
+  cnnrt_f32_conv_gemm_neon_range_scaled(a->p, a->x, a->in_scale, a->w, a->mr, a->bias,
+                                        a->residual, a->y, a->scratch + t * a->scratch_stride, t,
+                                        a->n_tasks);
 }
 
 static inline void cnnrt_conv_grouped_gemm_neon_task(void *arg, int64_t t) {

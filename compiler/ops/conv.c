@@ -285,6 +285,26 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
   const char *x = cn_emit_in(e, n->in[0]), *w = cn_emit_in(e, n->in[1]);
   const char *b = cn_emit_in(e, cn_has_input(n, 2) ? n->in[2] : -1);
   const char *r = cn_emit_in(e, n->residual), *y = cn_emit_out(e, n->out[0]);
+  /* A fused input scale (fuse.c): only the GEMM kernels and the references take one. */
+  const char *s = cn_emit_in(e, n->in_scale);
+  /* A fused GlobalAveragePool (fuse.c, depthwise only): the pooled [n, c, 1, 1] second output;
+   * the depthwise tasks reduce it as they go, other kernels are followed by the pool's own call. */
+  const char *pooled = n->n_out > 1 ? cn_emit_out(e, n->out[1]) : NULL;
+  const cnnrt_conv_params *cpar = n->params;
+  const char *pool_dims =
+      cn_emit_str(e, "%lld, %lld", (long long)(cpar->n * cpar->c_out),
+                  (long long)(cpar->out[0] * cpar->out[1] * cpar->out[2]));
+  CN_ASSERT(!pooled || (n->op == CN_OP_CONV && cpar->group == cpar->c_in &&
+                        cpar->group == cpar->c_out && n->variant != CN_CONV_XSMM));
+  CN_ASSERT(n->in_scale < 0 || n->variant == CN_CONV_REF || n->variant == CN_CONV_GEMM_AVX2 ||
+            n->variant == CN_CONV_GEMM_AVX2_PACK || n->variant == CN_CONV_GEMM_NEON ||
+            n->variant == CN_CONV_GEMM_NEON_PACK);
+  /* The portable reference, with the input scale only where there is one (output unchanged). */
+  const char *ref = n->in_scale >= 0
+                        ? cn_emit_str(e, "cnnrt_f32_conv_scaled_ref(%s, %s, %s, %s, %s, %s, %s);",
+                                      p, x, s, w, b, r, y)
+                        : cn_emit_str(e, "cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w,
+                                      b, r, y);
   if (n->op == CN_OP_CONV && n->variant == CN_CONV_XSMM) {
     emit_conv_xsmm(e, p, x, w, b, r, y, n);
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GEMM_AVX2) {
@@ -293,13 +313,18 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     /* Split across the threads of `par`: one scratch region per task (schedule.c). */
     int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
     cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
-    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1};",
+    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1, %s, NULL, NULL};",
                  p, x, w, b, r, y, cn_emit_scratch(e, n),
-                 (long long)(n->scratch_bytes / max_tasks));
+                 (long long)(n->scratch_bytes / max_tasks), s);
     cn_emit_line(e, "    t.n_tasks = cnnrt_task_count(par, %lld);", (long long)max_tasks);
     cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_gemm_avx2_task, &t, t.n_tasks);");
     cn_emit_line(e, "#else");
-    cn_emit_line(e, "    cnnrt_f32_conv_packed_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+    if (n->in_scale >= 0) {
+      cn_emit_line(e, "    cnnrt_f32_conv_packed_scaled_ref(%s, %s, %s, %s, %s, %s, %s);", p, x, s,
+                   w, b, r, y);
+    } else {
+      cn_emit_line(e, "    cnnrt_f32_conv_packed_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+    }
     cn_emit_line(e, "#endif");
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GROUPED_AVX2) {
     /* Grouped: one GEMM per group on weights packed group by group (schedule.c); tasks over
@@ -322,7 +347,7 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     cn_emit_use(e, CN_RT_CONV_AVX2);
     int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
     cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
-    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1};",
+    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1, NULL, NULL, NULL};",
                  p, x, w, b, r, y, cn_emit_scratch(e, n),
                  (long long)(n->scratch_bytes / max_tasks));
     cn_emit_line(e, "    t.n_tasks = cnnrt_task_count(par, %lld);", (long long)max_tasks);
@@ -358,38 +383,53 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     const char *wp = cn_emit_scratch_at(e, n, 0, "float");
     cn_emit_line(e, "    cnnrt_f32_pack_a_mr6(%lld, %lld, %s, %s);", (long long)m, (long long)k, w,
                  wp);
-    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1};",
+    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1, %s, NULL, NULL};",
                  p, x, wp, b, r, y, cn_emit_scratch_at(e, n, packed, "unsigned char"),
-                 (long long)((n->scratch_bytes - packed) / max_tasks));
+                 (long long)((n->scratch_bytes - packed) / max_tasks), s);
     cn_emit_line(e, "    t.n_tasks = cnnrt_task_count(par, %lld);", (long long)max_tasks);
     cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_gemm_avx2_task, &t, t.n_tasks);");
     cn_emit_line(e, "#else");
-    cn_emit_line(e, "    cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+    cn_emit_line(e, "    %s", ref);
     cn_emit_line(e, "#endif");
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_DW_AVX2) {
     cn_emit_use(e, CN_RT_CONV_AVX2);
     int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
     cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
-    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, NULL, 0, 1};", p, x, w, b, r,
-                 y);
+    /* A fused GlobalAveragePool: reduced by the task, plane chunk by plane chunk. */
+    if (pooled) {
+      cn_emit_use(e, CN_RT_POOL_AVX2);
+    }
+    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, NULL, 0, 1, NULL, %s, %s};", p, x,
+                 w, b, r, y, pooled ? "cnnrt_f32_global_avgpool_avx2" : "NULL",
+                 pooled ? pooled : "NULL");
     cn_emit_line(e, "    t.n_tasks = cnnrt_task_count(par, %lld);", (long long)max_tasks);
     cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_dwconv_avx2_task, &t, t.n_tasks);");
     cn_emit_line(e, "#else");
     cn_emit_line(e, "    cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+    if (pooled) {
+      cn_emit_line(e, "    cnnrt_f32_global_avgpool_ref(%s, %s, %s);", pool_dims, y, pooled);
+    }
     cn_emit_line(e, "#endif");
+    return;
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GEMM_NEON) {
     /* Weights packed in mr-row panels; the portable fallback reads the same layout. */
     cn_emit_use(e, CN_RT_CONV_NEON);
     int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
     int mr = cn_neon_gemm_mr((int)e->opt->target);
     cn_emit_line(e, "#if defined(__ARM_NEON) || defined(__ARM_NEON__)");
-    cn_emit_line(e, "    cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1, %d};",
+    cn_emit_line(e, "    cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1, %d, %s, NULL, NULL};",
                  p, x, w, b, r, y, cn_emit_scratch(e, n), (long long)(n->scratch_bytes / max_tasks),
-                 mr);
+                 mr, s);
     cn_emit_line(e, "    t.n_tasks = cnnrt_neon_task_count(par, %lld);", (long long)max_tasks);
     cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_gemm_neon_task, &t, t.n_tasks);");
     cn_emit_line(e, "#else");
-    cn_emit_line(e, "    cnnrt_f32_conv_packed_mr_ref(%s, %s, %s, %d, %s, %s, %s);", p, x, w, mr, b, r, y);
+    if (n->in_scale >= 0) {
+      cn_emit_line(e, "    cnnrt_f32_conv_packed_mr_scaled_ref(%s, %s, %s, %s, %d, %s, %s, %s);", p, x,
+                   s, w, mr, b, r, y);
+    } else {
+      cn_emit_line(e, "    cnnrt_f32_conv_packed_mr_ref(%s, %s, %s, %d, %s, %s, %s);", p, x, w, mr, b,
+                   r, y);
+    }
     cn_emit_line(e, "#endif");
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GROUPED_NEON) {
     /* Grouped: one NEON GEMM per group on weights packed group by group in mr-row panels
@@ -420,27 +460,35 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     const char *wp = cn_emit_scratch_at(e, n, 0, "float");
     cn_emit_line(e, "    cnnrt_f32_pack_a_mr(%lld, %lld, %lld, %s, %s);", (long long)m,
                  (long long)k, (long long)mr, w, wp);
-    cn_emit_line(e, "    cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, %s, %lld, 1, %lld};",
+    cn_emit_line(e, "    cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, %s, %lld, 1, %lld, %s, NULL, NULL};",
                  p, x, wp, b, r, y, cn_emit_scratch_at(e, n, packed, "unsigned char"),
-                 (long long)((n->scratch_bytes - packed) / max_tasks), (long long)mr);
+                 (long long)((n->scratch_bytes - packed) / max_tasks), (long long)mr, s);
     cn_emit_line(e, "    t.n_tasks = cnnrt_neon_task_count(par, %lld);", (long long)max_tasks);
     cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_gemm_neon_task, &t, t.n_tasks);");
     cn_emit_line(e, "#else");
-    cn_emit_line(e, "    cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+    cn_emit_line(e, "    %s", ref);
     cn_emit_line(e, "#endif");
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_DW_NEON) {
     cn_emit_use(e, CN_RT_CONV_NEON);
     int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
     cn_emit_line(e, "#if defined(__ARM_NEON) || defined(__ARM_NEON__)");
-    cn_emit_line(e, "    cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, NULL, 0, 1, 0};", p, x, w,
-                 b, r, y);
+    if (pooled) { /* a fused GlobalAveragePool, as for AVX2 */
+      cn_emit_use(e, CN_RT_POOL_NEON);
+    }
+    cn_emit_line(e, "    cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, NULL, 0, 1, 0, NULL, %s, %s};",
+                 p, x, w, b, r, y, pooled ? "cnnrt_f32_global_avgpool_neon" : "NULL",
+                 pooled ? pooled : "NULL");
     cn_emit_line(e, "    t.n_tasks = cnnrt_neon_task_count(par, %lld);", (long long)max_tasks);
     cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_dwconv_neon_task, &t, t.n_tasks);");
     cn_emit_line(e, "#else");
     cn_emit_line(e, "    cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+    if (pooled) {
+      cn_emit_line(e, "    cnnrt_f32_global_avgpool_ref(%s, %s, %s);", pool_dims, y, pooled);
+    }
     cn_emit_line(e, "#endif");
+    return;
   } else if (n->op == CN_OP_CONV) {
-    cn_emit_line(e, "    cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+    cn_emit_line(e, "    %s", ref);
   } else if (n->op == CN_OP_CONV_TRANSPOSE && n->variant == 1) {
     /* schedule.c: W^T packed for the AVX2 GEMM as input 3; col2im after (cnnrt_conv_grad_avx2.h) */
     int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
@@ -516,5 +564,9 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     cn_emit_line(e, "    cnnrt_f32_conv_transpose_ref(%s, %s, %s, %s, %s);", p,
                  cn_emit_in(e, n->in[0]), cn_emit_in(e, n->in[1]),
                  cn_emit_in(e, cn_has_input(n, 2) ? n->in[2] : -1), cn_emit_out(e, n->out[0]));
+  }
+  if (pooled) { /* the kernels above do not pool: the call the pool node would have made */
+    cn_emit_simd_call(e, CN_RT_POOL_AVX2, CN_RT_POOL_NEON, "global_avgpool",
+                      cn_emit_str(e, "%s, %s, %s", pool_dims, y, pooled), false);
   }
 }

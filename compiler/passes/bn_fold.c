@@ -20,6 +20,7 @@ static int consumers(const cn_graph *g, int v) {
       count += n->in[k] == v;
     }
     count += n->residual == v;
+    count += n->in_scale == v;
   }
   return count;
 }

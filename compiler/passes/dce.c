@@ -35,6 +35,9 @@ bool cn_pass_dce(cn_graph *g, cn_diag *d) {
     if (n->residual >= 0) {
       live[n->residual] = true;
     }
+    if (n->in_scale >= 0) {
+      live[n->in_scale] = true;
+    }
   }
   /* Constants nobody reads any more need not be kept in memory. */
   for (int v = 0; v < g->n_values; v++) {

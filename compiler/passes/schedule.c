@@ -348,13 +348,14 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, c
     if (!x86 || p->spatial != 2 || w->kind != CN_VALUE_CONST || !w->data) {
       continue;
     }
-    if (p->group == 1 && winograd && schedule_x86_winograd(g, i, max_threads)) {
+    /* A fused input scale (fuse.c) is taken by the GEMM kernels only. */
+    if (p->group == 1 && winograd && n->in_scale < 0 && schedule_x86_winograd(g, i, max_threads)) {
       continue;
     }
-    if (schedule_x86_mvec(g, i, max_threads)) {
+    if (n->in_scale < 0 && schedule_x86_mvec(g, i, max_threads)) {
       continue;
     }
-    if (cnnrt_conv_direct_applies(p)) {
+    if (cnnrt_conv_direct_applies(p) && n->in_scale < 0) {
       /* At most 4 input channels (the 3-channel stems): the GEMM's depth would be only
        * c_in * kh * kw and the im2col of the strided input costs as much as the multiply;
        * bench/kernels/bench_stem_avx2.c measured the direct kernel 1.4-1.6x faster on the
@@ -438,8 +439,8 @@ bool cn_pass_schedule_xsmm(cn_graph *g, int target, int max_threads, cn_diag *d)
       const cnnrt_conv_params *p = n->params;
       const cn_value *w = cn_in(g, n, 1);
       (void)w; /* read as given: constant or known at run time alike */
-      if (p->spatial != 2 || p->group != 1) {
-        continue; /* depthwise, grouped, 1-D/3-D: cnncc's own kernels */
+      if (p->spatial != 2 || p->group != 1 || n->in_scale >= 0) {
+        continue; /* depthwise, grouped, 1-D/3-D, fused input scale: cnncc's own kernels */
       }
       n->variant = CN_CONV_XSMM;
       n->kernel = cnnrt_xsmm_conv_pointwise(p) ? "libxsmm_smm 16xNBxKC (1x1: input read in place)"

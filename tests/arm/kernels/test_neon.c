@@ -108,7 +108,7 @@ static void conv_case(int64_t n, int64_t ci, int64_t co, int64_t ih, int64_t iw,
     for (int64_t tasks = 1; tasks <= 3; tasks++) {
       for (int in_place = 0; in_place <= (use_res ? 1 : 0); in_place++) {
         unsigned char *scratch = malloc((size_t)(scratch_bytes * tasks));
-        cnnrt_conv_neon_task t = {&p, x, wp, b, NULL, got, scratch, scratch_bytes, tasks, mr};
+        cnnrt_conv_neon_task t = {&p, x, wp, b, NULL, got, scratch, scratch_bytes, tasks, mr, NULL, NULL, NULL};
         if (use_res) {
           if (in_place) { /* the residual is the output buffer */
             memcpy(got, r, sizeof(float) * (size_t)yn);
