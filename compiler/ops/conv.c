@@ -333,7 +333,7 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     cn_emit_use(e, CN_RT_CONV_AVX2);
     int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
     cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
-    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1};",
+    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1, NULL, NULL, NULL};",
                  p, x, w, b, r, y, cn_emit_scratch(e, n),
                  (long long)(n->scratch_bytes / max_tasks));
     cn_emit_line(e, "    t.n_tasks = cnnrt_task_count(par, %lld);", (long long)max_tasks);
@@ -438,7 +438,7 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
     int mr = cn_neon_gemm_mr((int)e->opt->target);
     cn_emit_line(e, "#if defined(__ARM_NEON) || defined(__ARM_NEON__)");
-    cn_emit_line(e, "    cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1, %d};",
+    cn_emit_line(e, "    cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1, %d, NULL, NULL, NULL};",
                  p, x, w, b, r, y, cn_emit_scratch(e, n), (long long)(n->scratch_bytes / max_tasks),
                  mr);
     cn_emit_line(e, "    t.n_tasks = cnnrt_neon_task_count(par, %lld);", (long long)max_tasks);

@@ -98,7 +98,7 @@ static double run_case(const grouped_case *c, int64_t mr, int fallback) {
   if (fallback) {
     cnnrt_f32_conv_grouped_packed_mr_ref(&p, x, wp, mr, bias, res, y);
   } else {
-    cnnrt_conv_neon_task t = {&p, x, wp, bias, res, y, scratch, scratch_stride, c->tasks, mr};
+    cnnrt_conv_neon_task t = {&p, x, wp, bias, res, y, scratch, scratch_stride, c->tasks, mr, NULL, NULL, NULL};
     cnnrt_parallel par = {run_reverse, NULL, (int)c->tasks};
     cnnrt_parallel_for(&par, cnnrt_conv_grouped_gemm_neon_task, &t, c->tasks);
   }
