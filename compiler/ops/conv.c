@@ -277,6 +277,40 @@ static void emit_conv_winograd(cn_emitter *e, const cn_node *n, const char *p, c
   cn_emit_line(e, "#endif");
 }
 
+/* A threaded convolution kernel in its target form: under the target's SIMD guard (NEON or
+ * AVX2 + FMA), `pre` (a statement, or NULL), the task struct `task_init` ("T t = {...};") run as
+ * task_fn over the threads of `par` (at most --max-threads tasks: the scratch regions the memory
+ * plan reserved), and `fallback` (statements) as the #else. */
+static void emit_conv_tasks(cn_emitter *e, bool neon, const char *pre, const char *task_init,
+                            const char *task_fn, const char *fallback) {
+  const int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
+  cn_emit_line(e, neon ? "#if defined(__ARM_NEON) || defined(__ARM_NEON__)"
+                       : "#if defined(__AVX2__) && defined(__FMA__)");
+  if (pre != NULL) {
+    cn_emit_line(e, "    %s", pre);
+  }
+  cn_emit_line(e, "    %s", task_init);
+  cn_emit_line(e, "    t.n_tasks = %s(par, %lld);", neon ? "cnnrt_neon_task_count" : "cnnrt_task_count",
+               (long long)max_tasks);
+  cn_emit_line(e, "    cnnrt_parallel_for(par, %s, &t, t.n_tasks);", task_fn);
+  cn_emit_line(e, "#else");
+  cn_emit_line(e, "    %s", fallback);
+  cn_emit_line(e, "#endif");
+}
+
+/* The portable fallback of a depthwise kernel: the reference, then a fused GlobalAveragePool's
+ * own call on the output. */
+static const char *emit_conv_dw_ref(cn_emitter *e, const char *p, const char *x, const char *w,
+                                    const char *b, const char *r, const char *y,
+                                    const char *pooled, const char *pool_dims) {
+  const char *conv = cn_emit_str(e, "cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
+  if (pooled == NULL) {
+    return conv;
+  }
+  return cn_emit_str(e, "%s\n    cnnrt_f32_global_avgpool_ref(%s, %s, %s);", conv, pool_dims, y,
+                     pooled);
+}
+
 void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
   (void)g;
   sync_epilogue(n);
@@ -305,187 +339,127 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
                                       p, x, s, w, b, r, y)
                         : cn_emit_str(e, "cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w,
                                       b, r, y);
+  /* Threaded kernels: the task struct's scratch regions, one per task (schedule.c). */
+  const int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
+  const char *scratch_per_task = cn_emit_str(e, "(unsigned char *)%s, %lld", cn_emit_scratch(e, n),
+                                             (long long)(n->scratch_bytes / max_tasks));
   if (n->op == CN_OP_CONV && n->variant == CN_CONV_XSMM) {
     emit_conv_xsmm(e, p, x, w, b, r, y, n);
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GEMM_AVX2) {
     /* The weights are packed for the GEMM; the portable fallback reads the same layout. */
     cn_emit_use(e, CN_RT_CONV_AVX2);
-    /* Split across the threads of `par`: one scratch region per task (schedule.c). */
-    int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
-    cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
-    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1, %s, NULL, NULL};",
-                 p, x, w, b, r, y, cn_emit_scratch(e, n),
-                 (long long)(n->scratch_bytes / max_tasks), s);
-    cn_emit_line(e, "    t.n_tasks = cnnrt_task_count(par, %lld);", (long long)max_tasks);
-    cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_gemm_avx2_task, &t, t.n_tasks);");
-    cn_emit_line(e, "#else");
-    if (n->in_scale >= 0) {
-      cn_emit_line(e, "    cnnrt_f32_conv_packed_scaled_ref(%s, %s, %s, %s, %s, %s, %s);", p, x, s,
-                   w, b, r, y);
-    } else {
-      cn_emit_line(e, "    cnnrt_f32_conv_packed_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
-    }
-    cn_emit_line(e, "#endif");
+    emit_conv_tasks(e, false, NULL,
+                    cn_emit_str(e, "cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, %s, 1, %s, NULL, NULL};",
+                                p, x, w, b, r, y, scratch_per_task, s),
+                    "cnnrt_conv_gemm_avx2_task",
+                    n->in_scale >= 0
+                        ? cn_emit_str(e, "cnnrt_f32_conv_packed_scaled_ref(%s, %s, %s, %s, %s, %s, %s);",
+                                      p, x, s, w, b, r, y)
+                        : cn_emit_str(e, "cnnrt_f32_conv_packed_ref(%s, %s, %s, %s, %s, %s);", p, x,
+                                      w, b, r, y));
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GROUPED_AVX2) {
     /* Grouped: one GEMM per group on weights packed group by group (schedule.c); tasks over
-     * the (image, group, pixel) range, one scratch region each; the portable fallback reads the
-     * same layout. */
+     * the (image, group, pixel) range; the portable fallback reads the same layout. */
     cn_emit_use(e, CN_RT_CONV_AVX2);
-    int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
-    cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
-    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1, NULL, NULL, NULL};",
-                 p, x, w, b, r, y, cn_emit_scratch(e, n),
-                 (long long)(n->scratch_bytes / max_tasks));
-    cn_emit_line(e, "    t.n_tasks = cnnrt_task_count(par, %lld);", (long long)max_tasks);
-    cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_grouped_gemm_avx2_task, &t, t.n_tasks);");
-    cn_emit_line(e, "#else");
-    cn_emit_line(e, "    cnnrt_f32_conv_grouped_packed_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
-    cn_emit_line(e, "#endif");
+    emit_conv_tasks(e, false, NULL,
+                    cn_emit_str(e, "cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, %s, 1, NULL, NULL, NULL};",
+                                p, x, w, b, r, y, scratch_per_task),
+                    "cnnrt_conv_grouped_gemm_avx2_task",
+                    cn_emit_str(e, "cnnrt_f32_conv_grouped_packed_ref(%s, %s, %s, %s, %s, %s);", p,
+                                x, w, b, r, y));
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_DIRECT_AVX2) {
-    /* Few input channels (schedule.c): the GEMM's packed weights, tasks over output rows with
-     * one scratch region each; the portable fallback reads the same layout. */
+    /* Few input channels (schedule.c): the GEMM's packed weights, tasks over output rows; the
+     * portable fallback reads the same layout. */
     cn_emit_use(e, CN_RT_CONV_AVX2);
-    int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
-    cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
-    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1, NULL, NULL, NULL};",
-                 p, x, w, b, r, y, cn_emit_scratch(e, n),
-                 (long long)(n->scratch_bytes / max_tasks));
-    cn_emit_line(e, "    t.n_tasks = cnnrt_task_count(par, %lld);", (long long)max_tasks);
-    cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_direct_avx2_task, &t, t.n_tasks);");
-    cn_emit_line(e, "#else");
-    cn_emit_line(e, "    cnnrt_f32_conv_packed_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
-    cn_emit_line(e, "#endif");
+    emit_conv_tasks(e, false, NULL,
+                    cn_emit_str(e, "cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, %s, 1, NULL, NULL, NULL};",
+                                p, x, w, b, r, y, scratch_per_task),
+                    "cnnrt_conv_direct_avx2_task",
+                    cn_emit_str(e, "cnnrt_f32_conv_packed_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b,
+                                r, y));
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_WINOGRAD_AVX2) {
     emit_conv_winograd(e, n, p, x, w, b, r, y);
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_MVEC_AVX512) {
     /* Weights in 32-row panels (schedule.c, schedule_x86_mvec): tasks over panels of output
-     * channels, one scratch region each; the portable fallback reads the same layout. */
+     * channels; the portable fallback reads the same layout. */
     cn_emit_use(e, CN_RT_CONV_MVEC | CN_RT_CONV_AVX2); /* (cnnrt_task_count) */
-    int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
-    cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
-    cn_emit_line(e, "    cnnrt_conv_mvec_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1};",
-                 p, x, w, b, r, y, cn_emit_scratch(e, n),
-                 (long long)(n->scratch_bytes / max_tasks));
-    cn_emit_line(e, "    t.n_tasks = cnnrt_task_count(par, %lld);", (long long)max_tasks);
-    cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_mvec_task_fn, &t, t.n_tasks);");
-    cn_emit_line(e, "#else");
-    cn_emit_line(e, "    cnnrt_f32_conv_packed_mr_ref(%s, %s, %s, %d, %s, %s, %s);", p, x, w,
-                 CNNRT_CONV_MVEC_MR, b, r, y);
-    cn_emit_line(e, "#endif");
+    emit_conv_tasks(e, false, NULL,
+                    cn_emit_str(e, "cnnrt_conv_mvec_task t = {%s, %s, %s, %s, %s, %s, %s, 1};", p, x,
+                                w, b, r, y, scratch_per_task),
+                    "cnnrt_conv_mvec_task_fn",
+                    cn_emit_str(e, "cnnrt_f32_conv_packed_mr_ref(%s, %s, %s, %d, %s, %s, %s);", p, x,
+                                w, CNNRT_CONV_MVEC_MR, b, r, y));
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GEMM_AVX2_PACK) {
     /* Weights known at run time: pack them into the front of the scratch (schedule.c). */
-    const cnnrt_conv_params *cp = n->params;
-    int64_t m = cp->c_out, k = cp->c_in * cp->kernel[0] * cp->kernel[1];
-    int64_t packed = (cnnrt_f32_pack_a_mr6_bytes(m, k) + 63) / 64 * 64;
-    int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
-    cn_emit_use(e, CN_RT_CONV_AVX2);
-    cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
+    const int64_t m = cpar->c_out, k = cpar->c_in * cpar->kernel[0] * cpar->kernel[1];
+    const int64_t packed = (cnnrt_f32_pack_a_mr6_bytes(m, k) + 63) / 64 * 64;
     const char *wp = cn_emit_scratch_at(e, n, 0, "float");
-    cn_emit_line(e, "    cnnrt_f32_pack_a_mr6(%lld, %lld, %s, %s);", (long long)m, (long long)k, w,
-                 wp);
-    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1, %s, NULL, NULL};",
-                 p, x, wp, b, r, y, cn_emit_scratch_at(e, n, packed, "unsigned char"),
-                 (long long)((n->scratch_bytes - packed) / max_tasks), s);
-    cn_emit_line(e, "    t.n_tasks = cnnrt_task_count(par, %lld);", (long long)max_tasks);
-    cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_gemm_avx2_task, &t, t.n_tasks);");
-    cn_emit_line(e, "#else");
-    cn_emit_line(e, "    %s", ref);
-    cn_emit_line(e, "#endif");
-  } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_DW_AVX2) {
     cn_emit_use(e, CN_RT_CONV_AVX2);
-    int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
-    cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
-    /* A fused GlobalAveragePool: reduced by the task, plane chunk by plane chunk. */
-    if (pooled) {
-      cn_emit_use(e, CN_RT_POOL_AVX2);
-    }
-    cn_emit_line(e, "    cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, NULL, 0, 1, NULL, %s, %s};", p, x,
-                 w, b, r, y, pooled ? "cnnrt_f32_global_avgpool_avx2" : "NULL",
-                 pooled ? pooled : "NULL");
-    cn_emit_line(e, "    t.n_tasks = cnnrt_task_count(par, %lld);", (long long)max_tasks);
-    cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_dwconv_avx2_task, &t, t.n_tasks);");
-    cn_emit_line(e, "#else");
-    cn_emit_line(e, "    cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
-    if (pooled) {
-      cn_emit_line(e, "    cnnrt_f32_global_avgpool_ref(%s, %s, %s);", pool_dims, y, pooled);
-    }
-    cn_emit_line(e, "#endif");
+    emit_conv_tasks(e, false,
+                    cn_emit_str(e, "cnnrt_f32_pack_a_mr6(%lld, %lld, %s, %s);", (long long)m,
+                                (long long)k, w, wp),
+                    cn_emit_str(e, "cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1, %s, NULL, NULL};",
+                                p, x, wp, b, r, y,
+                                cn_emit_scratch_at(e, n, packed, "unsigned char"),
+                                (long long)((n->scratch_bytes - packed) / max_tasks), s),
+                    "cnnrt_conv_gemm_avx2_task", ref);
+  } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_DW_AVX2) {
+    /* A fused GlobalAveragePool is reduced by the tasks, plane by plane. */
+    cn_emit_use(e, CN_RT_CONV_AVX2 | (pooled ? CN_RT_POOL_AVX2 : 0));
+    emit_conv_tasks(e, false, NULL,
+                    cn_emit_str(e, "cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, NULL, 0, 1, NULL, %s, %s};",
+                                p, x, w, b, r, y, pooled ? "cnnrt_f32_global_avgpool_avx2" : "NULL",
+                                pooled ? pooled : "NULL"),
+                    "cnnrt_dwconv_avx2_task", emit_conv_dw_ref(e, p, x, w, b, r, y, pooled, pool_dims));
     return;
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GEMM_NEON) {
     /* Weights packed in mr-row panels; the portable fallback reads the same layout. */
+    const int mr = cn_neon_gemm_mr((int)e->opt->target);
     cn_emit_use(e, CN_RT_CONV_NEON);
-    int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
-    int mr = cn_neon_gemm_mr((int)e->opt->target);
-    cn_emit_line(e, "#if defined(__ARM_NEON) || defined(__ARM_NEON__)");
-    cn_emit_line(e, "    cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1, %d, %s, NULL, NULL};",
-                 p, x, w, b, r, y, cn_emit_scratch(e, n), (long long)(n->scratch_bytes / max_tasks),
-                 mr, s);
-    cn_emit_line(e, "    t.n_tasks = cnnrt_neon_task_count(par, %lld);", (long long)max_tasks);
-    cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_gemm_neon_task, &t, t.n_tasks);");
-    cn_emit_line(e, "#else");
-    if (n->in_scale >= 0) {
-      cn_emit_line(e, "    cnnrt_f32_conv_packed_mr_scaled_ref(%s, %s, %s, %s, %d, %s, %s, %s);", p, x,
-                   s, w, mr, b, r, y);
-    } else {
-      cn_emit_line(e, "    cnnrt_f32_conv_packed_mr_ref(%s, %s, %s, %d, %s, %s, %s);", p, x, w, mr, b,
-                   r, y);
-    }
-    cn_emit_line(e, "#endif");
+    emit_conv_tasks(e, true, NULL,
+                    cn_emit_str(e, "cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, %s, 1, %d, %s, NULL, NULL};",
+                                p, x, w, b, r, y, scratch_per_task, mr, s),
+                    "cnnrt_conv_gemm_neon_task",
+                    n->in_scale >= 0
+                        ? cn_emit_str(e, "cnnrt_f32_conv_packed_mr_scaled_ref(%s, %s, %s, %s, %d, %s, %s, %s);",
+                                      p, x, s, w, mr, b, r, y)
+                        : cn_emit_str(e, "cnnrt_f32_conv_packed_mr_ref(%s, %s, %s, %d, %s, %s, %s);",
+                                      p, x, w, mr, b, r, y));
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GROUPED_NEON) {
     /* Grouped: one NEON GEMM per group on weights packed group by group in mr-row panels
      * (schedule.c); the portable fallback reads the same layout. */
+    const int mr = cn_neon_gemm_mr((int)e->opt->target);
     cn_emit_use(e, CN_RT_CONV_NEON);
-    int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
-    int mr = cn_neon_gemm_mr((int)e->opt->target);
-    cn_emit_line(e, "#if defined(__ARM_NEON) || defined(__ARM_NEON__)");
-    cn_emit_line(e, "    cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1, %d, NULL, NULL, NULL};",
-                 p, x, w, b, r, y, cn_emit_scratch(e, n), (long long)(n->scratch_bytes / max_tasks),
-                 mr);
-    cn_emit_line(e, "    t.n_tasks = cnnrt_neon_task_count(par, %lld);", (long long)max_tasks);
-    cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_grouped_gemm_neon_task, &t, t.n_tasks);");
-    cn_emit_line(e, "#else");
-    cn_emit_line(e, "    cnnrt_f32_conv_grouped_packed_mr_ref(%s, %s, %s, %d, %s, %s, %s);", p, x, w, mr,
-                 b, r, y);
-    cn_emit_line(e, "#endif");
+    emit_conv_tasks(e, true, NULL,
+                    cn_emit_str(e, "cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, %s, 1, %d, NULL, NULL, NULL};",
+                                p, x, w, b, r, y, scratch_per_task, mr),
+                    "cnnrt_conv_grouped_gemm_neon_task",
+                    cn_emit_str(e, "cnnrt_f32_conv_grouped_packed_mr_ref(%s, %s, %s, %d, %s, %s, %s);",
+                                p, x, w, mr, b, r, y));
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GEMM_NEON_PACK) {
     /* Run-time weights: packed into the front of the scratch in the target's panel height
      * (schedule.c), then the NEON GEMM; the portable fallback reads them as given. */
-    const cnnrt_conv_params *cp = n->params;
     const int64_t mr = cn_neon_gemm_mr((int)e->opt->target);
-    const int64_t m = cp->c_out, k = cp->c_in * cp->kernel[0] * cp->kernel[1];
+    const int64_t m = cpar->c_out, k = cpar->c_in * cpar->kernel[0] * cpar->kernel[1];
     const int64_t packed = (cnnrt_f32_pack_a_mr_bytes(m, k, mr) + 63) / 64 * 64;
-    int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
-    cn_emit_use(e, CN_RT_CONV_NEON);
-    cn_emit_line(e, "#if defined(__ARM_NEON) || defined(__ARM_NEON__)");
     const char *wp = cn_emit_scratch_at(e, n, 0, "float");
-    cn_emit_line(e, "    cnnrt_f32_pack_a_mr(%lld, %lld, %lld, %s, %s);", (long long)m,
-                 (long long)k, (long long)mr, w, wp);
-    cn_emit_line(e, "    cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, %s, %lld, 1, %lld, %s, NULL, NULL};",
-                 p, x, wp, b, r, y, cn_emit_scratch_at(e, n, packed, "unsigned char"),
-                 (long long)((n->scratch_bytes - packed) / max_tasks), (long long)mr, s);
-    cn_emit_line(e, "    t.n_tasks = cnnrt_neon_task_count(par, %lld);", (long long)max_tasks);
-    cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_conv_gemm_neon_task, &t, t.n_tasks);");
-    cn_emit_line(e, "#else");
-    cn_emit_line(e, "    %s", ref);
-    cn_emit_line(e, "#endif");
-  } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_DW_NEON) {
     cn_emit_use(e, CN_RT_CONV_NEON);
-    int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
-    cn_emit_line(e, "#if defined(__ARM_NEON) || defined(__ARM_NEON__)");
-    if (pooled) { /* a fused GlobalAveragePool, as for AVX2 */
-      cn_emit_use(e, CN_RT_POOL_NEON);
-    }
-    cn_emit_line(e, "    cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, NULL, 0, 1, 0, NULL, %s, %s};",
-                 p, x, w, b, r, y, pooled ? "cnnrt_f32_global_avgpool_neon" : "NULL",
-                 pooled ? pooled : "NULL");
-    cn_emit_line(e, "    t.n_tasks = cnnrt_neon_task_count(par, %lld);", (long long)max_tasks);
-    cn_emit_line(e, "    cnnrt_parallel_for(par, cnnrt_dwconv_neon_task, &t, t.n_tasks);");
-    cn_emit_line(e, "#else");
-    cn_emit_line(e, "    cnnrt_f32_conv_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y);
-    if (pooled) {
-      cn_emit_line(e, "    cnnrt_f32_global_avgpool_ref(%s, %s, %s);", pool_dims, y, pooled);
-    }
-    cn_emit_line(e, "#endif");
+    emit_conv_tasks(e, true,
+                    cn_emit_str(e, "cnnrt_f32_pack_a_mr(%lld, %lld, %lld, %s, %s);", (long long)m,
+                                (long long)k, (long long)mr, w, wp),
+                    cn_emit_str(e, "cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, %s, %lld, 1, %lld, %s, NULL, NULL};",
+                                p, x, wp, b, r, y,
+                                cn_emit_scratch_at(e, n, packed, "unsigned char"),
+                                (long long)((n->scratch_bytes - packed) / max_tasks),
+                                (long long)mr, s),
+                    "cnnrt_conv_gemm_neon_task", ref);
+  } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_DW_NEON) {
+    cn_emit_use(e, CN_RT_CONV_NEON | (pooled ? CN_RT_POOL_NEON : 0)); /* pooled: as for AVX2 */
+    emit_conv_tasks(e, true, NULL,
+                    cn_emit_str(e, "cnnrt_conv_neon_task t = {%s, %s, %s, %s, %s, %s, NULL, 0, 1, 0, NULL, %s, %s};",
+                                p, x, w, b, r, y, pooled ? "cnnrt_f32_global_avgpool_neon" : "NULL",
+                                pooled ? pooled : "NULL"),
+                    "cnnrt_dwconv_neon_task", emit_conv_dw_ref(e, p, x, w, b, r, y, pooled, pool_dims));
     return;
   } else if (n->op == CN_OP_CONV) {
     cn_emit_line(e, "    %s", ref);
