@@ -69,6 +69,12 @@ static void append_packed_input(cn_node *n, int packed) {
   n->n_in = 4;
 }
 
+/* Scratch of a layer split into tasks: one region per task (at most max_threads), each rounded
+ * up to 64 bytes so that every region starts on a cache line. */
+static int64_t task_scratch_bytes(int64_t per_task, int max_threads) {
+  return (per_task + 63) / 64 * 64 * (max_threads > 1 ? max_threads : 1);
+}
+
 /* Replaces the weight input of a group-1 2-D convolution by its 6-row panel form (AVX2). */
 static void pack_conv_weights(cn_graph *g, cn_node *n) {
   const cnnrt_conv_params *p = n->params;
@@ -120,8 +126,8 @@ static bool schedule_x86_winograd(cn_graph *g, int i, int max_threads) {
   n->variant = CN_CONV_WINOGRAD_AVX2;
   n->kernel = "f32_conv_winograd43_avx2 (F(4x4,3x3), 36 GEMMs 12x32_avx512|6x16_avx2)";
   const int64_t tb = cnnrt_winograd43_tile_block(p, max_threads);
-  int64_t per_task = (cnnrt_f32_conv_winograd43_scratch_bytes(p, tb) + 63) / 64 * 64;
-  n->scratch_bytes = per_task * (max_threads > 1 ? max_threads : 1);
+  n->scratch_bytes =
+      task_scratch_bytes(cnnrt_f32_conv_winograd43_scratch_bytes(p, tb), max_threads);
   return true;
 }
 
@@ -158,8 +164,7 @@ static bool schedule_x86_mvec(cn_graph *g, int i, int max_threads) {
   n = &g->nodes[i];
   n->variant = CN_CONV_MVEC_AVX512;
   n->kernel = "f32_conv_mvec_32x14_avx512|16x6_avx2 (lanes over output channels)";
-  int64_t per_task = (cnnrt_f32_conv_mvec_scratch_bytes(n->params) + 63) / 64 * 64;
-  n->scratch_bytes = per_task * (max_threads > 1 ? max_threads : 1);
+  n->scratch_bytes = task_scratch_bytes(cnnrt_f32_conv_mvec_scratch_bytes(n->params), max_threads);
   return true;
 }
 
@@ -179,11 +184,11 @@ static void schedule_arm_conv(cn_graph *g, int i, int target, int max_threads) {
     const int64_t packed =
         (cnnrt_f32_pack_a_mr_bytes(p->c_out, p->c_in * p->kernel[0] * p->kernel[1], mr) + 63) /
         64 * 64;
-    const int64_t per_task = (cnnrt_f32_conv_gemm_neon_scratch_bytes(p) + 63) / 64 * 64;
     n->variant = CN_CONV_GEMM_NEON_PACK;
     n->kernel = target == 1 ? "f32_conv_gemm_8x12_neon (weights packed at run time)"
                             : "f32_conv_gemm_4x8_neon (weights packed at run time)";
-    n->scratch_bytes = packed + per_task * (max_threads > 1 ? max_threads : 1);
+    n->scratch_bytes =
+        packed + task_scratch_bytes(cnnrt_f32_conv_gemm_neon_scratch_bytes(p), max_threads);
     return;
   }
   if (p->group == 1) {
@@ -192,8 +197,8 @@ static void schedule_arm_conv(cn_graph *g, int i, int target, int max_threads) {
     n->variant = CN_CONV_GEMM_NEON;
     n->kernel = target == 1 ? "f32_conv_gemm_8x12_neon" : "f32_conv_gemm_4x8_neon";
     /* One scratch region per task; regions stay 64-byte aligned. */
-    int64_t per_task = (cnnrt_f32_conv_gemm_neon_scratch_bytes(n->params) + 63) / 64 * 64;
-    n->scratch_bytes = per_task * (max_threads > 1 ? max_threads : 1);
+    n->scratch_bytes =
+        task_scratch_bytes(cnnrt_f32_conv_gemm_neon_scratch_bytes(n->params), max_threads);
   } else if (p->group == p->c_in && p->group == p->c_out) {
     n->variant = CN_CONV_DW_NEON;
     n->kernel = "f32_dwconv2d_neon";
@@ -211,8 +216,8 @@ static void schedule_arm_conv(cn_graph *g, int i, int target, int max_threads) {
     n->variant = CN_CONV_GROUPED_NEON;
     n->kernel = target == 1 ? "f32_conv_grouped_gemm_8x12_neon (one GEMM per group)"
                             : "f32_conv_grouped_gemm_4x8_neon (one GEMM per group)";
-    int64_t per_task = (cnnrt_f32_conv_grouped_neon_scratch_bytes(n->params) + 63) / 64 * 64;
-    n->scratch_bytes = per_task * (max_threads > 1 ? max_threads : 1);
+    n->scratch_bytes =
+        task_scratch_bytes(cnnrt_f32_conv_grouped_neon_scratch_bytes(n->params), max_threads);
   }
 }
 
@@ -339,10 +344,11 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, c
        * next to the convolution. */
       n->variant = CN_CONV_GEMM_AVX2_PACK;
       n->kernel = "f32_conv_gemm_6x16_avx2 (weights packed at run time)";
-      int64_t per_task = (cnnrt_f32_conv_gemm_avx2_scratch_bytes(n->params) + 63) / 64 * 64;
       int64_t packed = (cnnrt_f32_pack_a_mr6_bytes(p->c_out, p->c_in * p->kernel[0] * p->kernel[1]) +
                         63) / 64 * 64;
-      n->scratch_bytes = packed + per_task * (max_threads > 1 ? max_threads : 1);
+      n->scratch_bytes =
+          packed +
+          task_scratch_bytes(cnnrt_f32_conv_gemm_avx2_scratch_bytes(n->params), max_threads);
       continue;
     }
     if (!x86 || p->spatial != 2 || w->kind != CN_VALUE_CONST || !w->data) {
@@ -365,8 +371,8 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, c
       n = &g->nodes[i];
       n->variant = CN_CONV_DIRECT_AVX2;
       n->kernel = "f32_conv_direct_12x32_avx512|6x16_avx2 (c_in <= 4)";
-      int64_t per_task = (cnnrt_f32_conv_direct_avx2_scratch_bytes(n->params) + 63) / 64 * 64;
-      n->scratch_bytes = per_task * (max_threads > 1 ? max_threads : 1);
+      n->scratch_bytes =
+          task_scratch_bytes(cnnrt_f32_conv_direct_avx2_scratch_bytes(n->params), max_threads);
     } else if (p->group == 1) {
       pack_conv_weights(g, n);
       n = &g->nodes[i]; /* (values may have moved; nodes did not, but keep it obvious) */
@@ -377,8 +383,8 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, c
                       ? "f32_conv_gemm_12x32_avx512|6x16_avx2 (tasks split output channels)"
                       : "f32_conv_gemm_12x32_avx512|6x16_avx2";
       /* One scratch region per task; regions stay 64-byte aligned. */
-      int64_t per_task = (cnnrt_f32_conv_gemm_avx2_scratch_bytes(n->params) + 63) / 64 * 64;
-      n->scratch_bytes = per_task * (max_threads > 1 ? max_threads : 1);
+      n->scratch_bytes =
+          task_scratch_bytes(cnnrt_f32_conv_gemm_avx2_scratch_bytes(n->params), max_threads);
     } else if (p->group == p->c_in && p->group == p->c_out) {
       n->variant = CN_CONV_DW_AVX2;
       n->kernel = "f32_dwconv2d_avx2";
@@ -394,8 +400,8 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, c
       n->in[1] = id;
       n->variant = CN_CONV_GROUPED_AVX2;
       n->kernel = "f32_conv_grouped_gemm_12x32_avx512|6x16_avx2 (one GEMM per group)";
-      int64_t per_task = (cnnrt_f32_conv_grouped_avx2_scratch_bytes(n->params) + 63) / 64 * 64;
-      n->scratch_bytes = per_task * (max_threads > 1 ? max_threads : 1);
+      n->scratch_bytes =
+          task_scratch_bytes(cnnrt_f32_conv_grouped_avx2_scratch_bytes(n->params), max_threads);
     }
   }
   return true;
