@@ -85,7 +85,11 @@ async function main() {
   console.log(`median_ms=${median.toFixed(4)} min_ms=${(n ? times[0] : 0).toFixed(4)}`);
 }
 
-main().catch((e) => {
-  console.error(`ort_bench.js: ${e && e.stack ? e.stack : e}`);
-  process.exit(1);
-});
+module.exports = { readNpy }; // for bench/ort_layers.js
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(`ort_bench.js: ${e && e.stack ? e.stack : e}`);
+    process.exit(1);
+  });
+}
