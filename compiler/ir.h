@@ -206,6 +206,13 @@ static inline cn_value *cn_in(cn_graph *g, const cn_node *n, int i) {
 static inline cn_value *cn_out(cn_graph *g, const cn_node *n, int i) {
   return i < n->n_out && n->out[i] >= 0 ? &g->values[n->out[i]] : 0;
 }
+/* Every value a node reads, for the passes that ask who reads a value (dce, bn_fold, fuse,
+ * memplan): read slot k < cn_node_n_reads(n) is input k, then the side inputs fusion adds
+ * (the residual, the input-channel scale); -1 where absent. A new side input goes here. */
+static inline int cn_node_n_reads(const cn_node *n) { return n->n_in + 2; }
+static inline int cn_node_read(const cn_node *n, int k) {
+  return k < n->n_in ? n->in[k] : k == n->n_in ? n->residual : n->in_scale;
+}
 
 /* --- op table --- */
 const char *cn_op_name(cn_op op);      /* IR name */

@@ -16,11 +16,9 @@ static int consumers(const cn_graph *g, int v) {
     if (n->dead) {
       continue;
     }
-    for (int k = 0; k < n->n_in; k++) {
-      count += n->in[k] == v;
+    for (int k = 0; k < cn_node_n_reads(n); k++) {
+      count += cn_node_read(n, k) == v;
     }
-    count += n->residual == v;
-    count += n->in_scale == v;
   }
   return count;
 }

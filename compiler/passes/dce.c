@@ -27,16 +27,10 @@ bool cn_pass_dce(cn_graph *g, cn_diag *d) {
       n->dead = true;
       continue;
     }
-    for (int k = 0; k < n->n_in; k++) {
-      if (n->in[k] >= 0) {
-        live[n->in[k]] = true;
+    for (int k = 0; k < cn_node_n_reads(n); k++) {
+      if (cn_node_read(n, k) >= 0) {
+        live[cn_node_read(n, k)] = true;
       }
-    }
-    if (n->residual >= 0) {
-      live[n->residual] = true;
-    }
-    if (n->in_scale >= 0) {
-      live[n->in_scale] = true;
     }
   }
   /* Constants nobody reads any more need not be kept in memory. */

@@ -22,19 +22,11 @@ static use uses_of(const cn_graph *g, int v) {
     if (n->dead) {
       continue;
     }
-    for (int k = 0; k < n->n_in; k++) {
-      if (n->in[k] == v) {
+    for (int k = 0; k < cn_node_n_reads(n); k++) {
+      if (cn_node_read(n, k) == v) {
         u.count++;
         u.node = i;
       }
-    }
-    if (n->residual == v) {
-      u.count++;
-      u.node = i;
-    }
-    if (n->in_scale == v) {
-      u.count++;
-      u.node = i;
     }
   }
   return u;

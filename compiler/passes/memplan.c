@@ -56,8 +56,8 @@ bool cn_pass_memplan(cn_graph *g, cn_diag *d) {
         last[r] = last[r] > i ? last[r] : i;
       }
     }
-    for (int k = 0; k <= n->n_in + 1; k++) { /* the inputs, then the residual and in_scale */
-      int v = k < n->n_in ? n->in[k] : (k == n->n_in ? n->residual : n->in_scale);
+    for (int k = 0; k < cn_node_n_reads(n); k++) {
+      int v = cn_node_read(n, k);
       if (v >= 0) {
         int r = storage_root(g, v);
         last[r] = last[r] > i ? last[r] : i;
