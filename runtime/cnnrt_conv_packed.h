@@ -21,8 +21,7 @@ static inline float cnnrt_packed_weight(const float *wp, int64_t k, int64_t oc, 
 }
 
 /* in_scale [n, c_in] (NULL: none) scales the input channels where they are read, as
- * float(x * s): a squeeze-excitation Mul fused into this convolution (compiler/passes/fuse.c).
- * Without one the factor is 1.0f, which changes no value. */
+ * float(x * s): a squeeze-excitation Mul fused into this convolution (compiler/passes/fuse.c). */
 static inline void cnnrt_f32_conv_packed_scaled_ref(const cnnrt_conv_params *p, const float *x,
                                                     const float *in_scale, const float *wp,
                                                     const float *bias, const float *residual,
@@ -65,7 +64,16 @@ static inline void cnnrt_f32_conv_packed_scaled_ref(const cnnrt_conv_params *p, 
               }
               const float *xr = xc + iy * iw + kx * dw - pw;
               float *yr = yp + oy * ow;
-              if (sw == 1) {
+              /* Unscaled inputs take the loops without the multiply by 1.0f. */
+              if (in_scale == NULL && sw == 1) {
+                for (int64_t ox = x0; ox < x1; ox++) {
+                  yr[ox] += wv * xr[ox];
+                }
+              } else if (in_scale == NULL) {
+                for (int64_t ox = x0; ox < x1; ox++) {
+                  yr[ox] += wv * xr[ox * sw];
+                }
+              } else if (sw == 1) {
                 for (int64_t ox = x0; ox < x1; ox++) {
                   yr[ox] += wv * (xr[ox] * sc);
                 }
