@@ -89,6 +89,15 @@ static const char *storage(cn_emitter *e, int v) {
   cn_graph *g = e->g;
   int r = storage_root(g, v);
   cn_value *val = &g->values[r];
+  /* A slice of a Concat's output (passes/concat.c): the offsets along the alias chain. */
+  int64_t slice = 0;
+  for (int a = v; g->values[a].alias >= 0; a = g->values[a].alias) {
+    slice += g->values[a].alias_offset;
+  }
+  if (slice != 0) {
+    CN_ASSERT(val->kind == CN_VALUE_TEMP && !val->is_output && val->offset >= 0);
+    return cn_emit_str(e, "(A + %" PRId64 ")", val->offset + slice);
+  }
   if (val->kind == CN_VALUE_INPUT) {
     int k = index_in(g->inputs, g->n_inputs, r);
     if (k < 0) { /* an upstream gradient: an input of NAME_backward only */

@@ -52,6 +52,8 @@ typedef struct cn_value {
   bool owns_data; /* data is ours to free (else it points into the loaded model) */
   int producer;   /* index of the producing node, -1 for inputs and constants */
   int alias;      /* value whose storage this view shares, -1 if it has its own */
+  int64_t alias_offset; /* where in the alias's bytes this value starts (a Concat input written
+                         * in place, passes/concat.c); 0 for views */
   int64_t offset; /* memory plan: arena offset (TEMP) or weight-blob offset (CONST), -1 unset */
   bool initializer; /* a model initializer (a parameter --grad differentiates), not a folded value */
 } cn_value;

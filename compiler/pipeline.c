@@ -238,7 +238,7 @@ cn_graph *cn_load_and_optimize(const cn_options *opt, cn_diag *d) {
   }
   if (ok) {
     dump_after(opt, g, "schedule");
-    ok = cn_pass_memplan(g, d);
+    ok = cn_pass_concat_in_place(g, d) && cn_pass_memplan(g, d);
   }
   if (ok) {
     dump_after(opt, g, "memplan");

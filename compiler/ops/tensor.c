@@ -613,6 +613,10 @@ void cn_emit_tensor(cn_emitter *e, cn_graph *g, cn_node *n) {
                  xs, cn_emit_out_void(e, n->out[0]));
     break;
   case CN_OP_CONCAT: {
+    if (cn_in(g, n, 0)->alias == n->out[0]) { /* passes/concat.c */
+      cn_emit_line(e, "    /* in place: its inputs were written into it */");
+      break;
+    }
     int64_t offset = 0;
     for (int i = 0; i < n->n_in; i++) {
       const cn_value *xi = cn_in(g, n, i);

@@ -23,6 +23,9 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, c
  * libxsmm runs (variant CN_CONV_XSMM / CN_GEMM_XSMM, which cn_pass_schedule then leaves alone).
  * A target other than x86-64 is a user error. */
 bool cn_pass_schedule_xsmm(cn_graph *g, int target, int max_threads, cn_diag *d);
+/* Concat elimination: the inputs of a Concat become slices of its output (value.alias with
+ * alias_offset), written in place by their producers, where the layout allows. */
+bool cn_pass_concat_in_place(cn_graph *g, cn_diag *d);
 /* Liveness-based static memory plan: arena offsets for every run-time value. */
 bool cn_pass_memplan(cn_graph *g, cn_diag *d);
 
