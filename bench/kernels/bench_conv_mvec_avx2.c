@@ -90,6 +90,8 @@ int main(int argc, char **argv) {
       {"sq1.1 1x1 384->64 @13", 384, 64, 13, 1, 1, CNNRT_ACT_RELU},
       {"sq1.1 1x1 384->48 @13", 384, 48, 13, 1, 1, CNNRT_ACT_RELU},
       {"sq1.1 1x1 256->48 @13", 256, 48, 13, 1, 1, CNNRT_ACT_RELU},
+      {"sq1.1 3x3 48->192 @13", 48, 192, 13, 3, 1, CNNRT_ACT_RELU},
+      {"sq1.1 3x3 64->256 @13", 64, 256, 13, 3, 1, CNNRT_ACT_RELU},
   };
   printf("%-30s %9s %9s %9s %8s %9s\n", "layer", "gemm GF/s", "mvec GF/s", "mvec/gemm", "K",
          "rel err");
