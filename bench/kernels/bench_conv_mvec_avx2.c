@@ -6,7 +6,7 @@
  * Also prints the largest |mvec - gemm| / max|gemm| per layer (random inputs).
  *
  *   gcc -std=c99 -O2 -march=native -Iruntime bench/kernels/bench_conv_mvec_avx2.c -o bm -lm
- *   ./bm [rounds] */
+ *   ./bm [rounds [name-substring]] */
 #define _POSIX_C_SOURCE 199309L
 #include <math.h>
 #include <stdint.h>
@@ -48,30 +48,58 @@ static int cmp_double(const void *a, const void *b) {
 typedef struct layer {
   const char *name;
   int64_t ci, co, hw, k, s; /* input plane hw x hw, kernel k x k, stride s, pad k / 2 */
+  int act;                  /* fused activation */
 } layer;
 
 int main(int argc, char **argv) {
   const int rounds = argc > 1 ? atoi(argv[1]) : 7;
+  const char *only = argc > 2 ? argv[2] : ""; /* run the layers whose name contains this */
   static const layer layers[] = {
-      {"r50 l4 1x1 2048->512", 2048, 512, 7, 1, 1},
-      {"r50 l4 3x3 512->512", 512, 512, 7, 3, 1},
-      {"r50 l4 1x1 512->2048", 512, 2048, 7, 1, 1},
-      {"r50 l4 3x3 s2 512->512", 512, 512, 14, 3, 2},
-      {"r50 l4 ds 1x1 s2 1024->2048", 1024, 2048, 14, 1, 2},
-      {"r50 l3 1x1 1024->256", 1024, 256, 14, 1, 1},
-      {"r50 l3 3x3 256->256", 256, 256, 14, 3, 1},
-      {"r50 l3 1x1 256->1024", 256, 1024, 14, 1, 1},
-      {"r50 l3 3x3 s2 256->256", 256, 256, 28, 3, 2},
-      {"r18 l4 3x3 512->512", 512, 512, 7, 3, 1},
-      {"r18 l3 3x3 256->256", 256, 256, 14, 3, 1},
-      {"r50 l2 1x1 512->128 (28x28)", 512, 128, 28, 1, 1},
-      {"r50 l2 1x1 128->512 (28x28)", 128, 512, 28, 1, 1},
-      {"r18 l2 3x3 128->128 (28x28)", 128, 128, 28, 3, 1},
+      {"r50 l4 1x1 2048->512", 2048, 512, 7, 1, 1, CNNRT_ACT_RELU},
+      {"r50 l4 3x3 512->512", 512, 512, 7, 3, 1, CNNRT_ACT_RELU},
+      {"r50 l4 1x1 512->2048", 512, 2048, 7, 1, 1, CNNRT_ACT_RELU},
+      {"r50 l4 3x3 s2 512->512", 512, 512, 14, 3, 2, CNNRT_ACT_RELU},
+      {"r50 l4 ds 1x1 s2 1024->2048", 1024, 2048, 14, 1, 2, CNNRT_ACT_RELU},
+      {"r50 l3 1x1 1024->256", 1024, 256, 14, 1, 1, CNNRT_ACT_RELU},
+      {"r50 l3 3x3 256->256", 256, 256, 14, 3, 1, CNNRT_ACT_RELU},
+      {"r50 l3 1x1 256->1024", 256, 1024, 14, 1, 1, CNNRT_ACT_RELU},
+      {"r50 l3 3x3 s2 256->256", 256, 256, 28, 3, 2, CNNRT_ACT_RELU},
+      {"r18 l4 3x3 512->512", 512, 512, 7, 3, 1, CNNRT_ACT_RELU},
+      {"r18 l3 3x3 256->256", 256, 256, 14, 3, 1, CNNRT_ACT_RELU},
+      {"r50 l2 1x1 512->128 (28x28)", 512, 128, 28, 1, 1, CNNRT_ACT_RELU},
+      {"r50 l2 1x1 128->512 (28x28)", 128, 512, 28, 1, 1, CNNRT_ACT_RELU},
+      {"r18 l2 3x3 128->128 (28x28)", 128, 128, 28, 3, 1, CNNRT_ACT_RELU},
+      /* MobileNetV2 / EfficientNet-B0 pointwise layers at 7x7 / 14x14 (K from 64 to 1152) */
+      {"mbv2 1x1 960->320 @7", 960, 320, 7, 1, 1, CNNRT_ACT_NONE},
+      {"mbv2 1x1 160->960 @7 clip", 160, 960, 7, 1, 1, CNNRT_ACT_CLIP},
+      {"mbv2 1x1 320->1280 @7 clip", 320, 1280, 7, 1, 1, CNNRT_ACT_CLIP},
+      {"mbv2 1x1 96->576 @14 clip", 96, 576, 14, 1, 1, CNNRT_ACT_CLIP},
+      {"mbv2 1x1 576->96 @14", 576, 96, 14, 1, 1, CNNRT_ACT_NONE},
+      {"mbv2 1x1 64->384 @14 clip", 64, 384, 14, 1, 1, CNNRT_ACT_CLIP},
+      {"mbv2 1x1 384->64 @14", 384, 64, 14, 1, 1, CNNRT_ACT_NONE},
+      {"mbv2 1x1 384->96 @14", 384, 96, 14, 1, 1, CNNRT_ACT_NONE},
+      {"effb0 1x1 240->80 @14", 240, 80, 14, 1, 1, CNNRT_ACT_NONE},
+      {"effb0 1x1 1152->192 @7", 1152, 192, 7, 1, 1, CNNRT_ACT_NONE},
+      {"effb0 1x1 192->1152 @7 silu", 192, 1152, 7, 1, 1, CNNRT_ACT_SILU},
+      {"effb0 1x1 672->192 @7", 672, 192, 7, 1, 1, CNNRT_ACT_NONE},
+      {"effb0 1x1 112->672 @14 silu", 112, 672, 14, 1, 1, CNNRT_ACT_SILU},
+      {"effb0 1x1 672->112 @14", 672, 112, 14, 1, 1, CNNRT_ACT_NONE},
+      {"effb0 1x1 80->480 @14 silu", 80, 480, 14, 1, 1, CNNRT_ACT_SILU},
+      {"sq1.1 1x1 512->1000 @13", 512, 1000, 13, 1, 1, CNNRT_ACT_RELU},
+      {"sq1.1 1x1 512->64 @13", 512, 64, 13, 1, 1, CNNRT_ACT_RELU},
+      {"sq1.1 1x1 384->64 @13", 384, 64, 13, 1, 1, CNNRT_ACT_RELU},
+      {"sq1.1 1x1 384->48 @13", 384, 48, 13, 1, 1, CNNRT_ACT_RELU},
+      {"sq1.1 1x1 256->48 @13", 256, 48, 13, 1, 1, CNNRT_ACT_RELU},
+      {"sq1.1 3x3 48->192 @13", 48, 192, 13, 3, 1, CNNRT_ACT_RELU},
+      {"sq1.1 3x3 64->256 @13", 64, 256, 13, 3, 1, CNNRT_ACT_RELU},
   };
   printf("%-30s %9s %9s %9s %8s %9s\n", "layer", "gemm GF/s", "mvec GF/s", "mvec/gemm", "K",
          "rel err");
   for (size_t li = 0; li < sizeof layers / sizeof layers[0]; li++) {
     const layer *L = &layers[li];
+    if (strstr(L->name, only) == NULL) {
+      continue;
+    }
     cnnrt_conv_params p;
     memset(&p, 0, sizeof p);
     p.spatial = 2;
@@ -88,7 +116,9 @@ int main(int argc, char **argv) {
     p.stride[0] = p.stride[1] = L->s;
     p.pad_begin[0] = p.pad_begin[1] = pad;
     p.out[0] = p.out[1] = (L->hw + 2 * pad - L->k) / L->s + 1;
-    p.act = CNNRT_ACT_RELU;
+    p.act = L->act;
+    p.alpha = 0.0f; /* Clip's bounds (ReLU6) */
+    p.beta = 6.0f;
     const int64_t k = L->ci * L->k * L->k, plane = p.out[0] * p.out[1];
     float *x = buf(L->ci * L->hw * L->hw, 1), *w = buf(L->co * k, 2), *b = buf(L->co, 3);
     float *y0 = buf(L->co * plane, 4), *y1 = buf(L->co * plane, 5);

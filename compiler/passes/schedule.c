@@ -132,15 +132,31 @@ static bool schedule_x86_winograd(cn_graph *g, int i, int max_threads) {
 }
 
 /* Thresholds of the output-channel-vectorised kernel (schedule_x86_mvec): at most this many
- * output pixels per image, at least this depth K = c_in * kh * kw. Measured with
- * bench/kernels/bench_conv_mvec_avx2.c (docs/runtime.md): faster than the packed GEMM on every
- * ResNet 7x7 / 14x14 layer with K >= 512; at K = 256 (1x1 256->1024 at 14 px) 0.82-1.25x from
- * run to run on the loaded machine, at K = 128 (28 px) 0.62-0.75x. */
+ * output pixels per image, at least this depth K = c_in * kh * kw: CN_MVEC_MIN_K in general,
+ * smaller ones where they were measured: CN_MVEC_MIN_K_7X7 on planes of 36..49 pixels (6x6,
+ * 7x7), CN_MVEC_MIN_K_14X14 on planes of 144..196 pixels (12x12 .. 14x14). Measured with
+ * bench/kernels/bench_conv_mvec_avx2.c
+ * (docs/runtime.md; medians of 9 alternating rounds, mvec / packed GEMM): with the vector
+ * epilogue, 7x7 planes: 1x1 K = 160 (160->960 + clip) 1.11-1.17x, K = 192 (192->1152 + SiLU)
+ * 1.04-1.21x, K = 320 (320->1280 + clip) 1.05-1.19x; 13x13 / 14x14: K = 384 (384->64 / 96)
+ * 1.13-1.41x (384->48, a half-empty second panel, 0.98-1.02x), K = 256 (256->1024, 256->48)
+ * 0.94-1.04x, K = 240 / 112 / 96 / 64 0.93-1.06x, 3x3 48->192 (K = 432, SqueezeNet)
+ * 1.17-1.19x; every ResNet 7x7 / 14x14 layer with
+ * K >= 512 faster (earlier: at K = 128 on 28 px 0.62-0.75x). In the generated ResNet-50
+ * (layer_profile --cputime, K >= 384 / K >= 256 builds alternating, 3 + 2 rounds in both
+ * orders) ResNet-50's six 1x1 256->1024 + residual + ReLU at 14x14 ran ~1.09x faster on this
+ * kernel than on the GEMM (the residual is cheap in its epilogue), hence K >= 256 there. */
 #ifndef CN_MVEC_MAX_PLANE
 #define CN_MVEC_MAX_PLANE 196
 #endif
 #ifndef CN_MVEC_MIN_K
 #define CN_MVEC_MIN_K 512
+#endif
+#ifndef CN_MVEC_MIN_K_7X7
+#define CN_MVEC_MIN_K_7X7 160
+#endif
+#ifndef CN_MVEC_MIN_K_14X14
+#define CN_MVEC_MIN_K_14X14 256
 #endif
 
 /* The output-channel-vectorised convolution (runtime/cnnrt_conv_mvec.h) for an x86 group-1 2-D
@@ -157,7 +173,11 @@ static bool schedule_x86_mvec(cn_graph *g, int i, int max_threads) {
   const int64_t k = p->c_in * p->kernel[0] * p->kernel[1];
   const cnnrt_mvec_geom mg = cnnrt_mvec_make_geom(p);
   const int64_t span = p->c_in * (mg.padded ? mg.rows * mg.cols : p->in[0] * p->in[1]);
-  if (p->out[0] * p->out[1] > CN_MVEC_MAX_PLANE || k < CN_MVEC_MIN_K || span >= INT32_MAX) {
+  const int64_t plane = p->out[0] * p->out[1];
+  const int64_t min_k = plane >= 36 && plane <= 49     ? CN_MVEC_MIN_K_7X7
+                        : plane >= 144 && plane <= 196 ? CN_MVEC_MIN_K_14X14
+                                                       : CN_MVEC_MIN_K;
+  if (plane > CN_MVEC_MAX_PLANE || k < min_k || span >= INT32_MAX) {
     return false;
   }
   pack_conv_weights_mr(g, n, CNNRT_CONV_MVEC_MR);

@@ -10,6 +10,7 @@
  * Built with -mavx2 -mfma (the 16x6 AVX2 tile) and once more with -mavx512f as
  * test_conv_mvec_avx512 (the 32x14 AVX-512 tile); without AVX2 the kernel is absent and only
  * the portable fallback is checked. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -221,10 +222,72 @@ static void test_shapes(void **state) {
   }
 }
 
+/* A NaN input: ReLU maps the NaN sums to 0 (cnnrt_apply_act's `v > 0 ? v : 0`, which the
+ * AVX-512 epilogue's max(v, 0) must match), no activation keeps them NaN; every other output
+ * equals the reference. 1x1 at 7x7 (flat tiles 13 / 10) and 3x3 at 14x14 (row tiles of 14),
+ * c_out 40 (a full and a part panel), residual separate, two tasks in reverse. */
+static void test_nan_relu(void **state) {
+  (void)state;
+#if defined(__AVX2__) && defined(__FMA__)
+  for (int shape = 0; shape < 2; shape++) {
+    for (int act = 0; act <= 1; act++) {
+      const int64_t ci = 20, co = 40, hw = shape == 0 ? 7 : 14, kk = shape == 0 ? 1 : 3;
+      cnnrt_conv_params p;
+      memset(&p, 0, sizeof p);
+      p.spatial = 2;
+      p.n = 1;
+      p.c_in = ci;
+      p.c_out = co;
+      p.group = 1;
+      for (int a = 0; a < 3; a++) {
+        p.in[a] = p.out[a] = p.kernel[a] = p.stride[a] = p.dilation[a] = 1;
+      }
+      p.in[0] = p.in[1] = p.out[0] = p.out[1] = hw;
+      p.kernel[0] = p.kernel[1] = kk;
+      p.pad_begin[0] = p.pad_begin[1] = kk / 2;
+      p.act = act == 0 ? CNNRT_ACT_NONE : CNNRT_ACT_RELU;
+      const int64_t k = ci * kk * kk, plane = hw * hw, yn = co * plane;
+      float *x = malloc(sizeof(float) * (size_t)(ci * plane));
+      float *w = malloc(sizeof(float) * (size_t)(co * k)), *b = malloc(sizeof(float) * (size_t)co);
+      float *r = malloc(sizeof(float) * (size_t)yn), *want = malloc(sizeof(float) * (size_t)yn);
+      float *y = malloc(sizeof(float) * (size_t)yn);
+      float *wp = malloc((size_t)cnnrt_f32_pack_a_mr_bytes(co, k, CNNRT_CONV_MVEC_MR));
+      const int64_t stride = (cnnrt_f32_conv_mvec_scratch_bytes(&p) + 63) / 64 * 64;
+      unsigned char *scratch = malloc((size_t)(stride * 2));
+      for (int64_t i = 0; i < ci * plane; i++) x[i] = urand();
+      for (int64_t i = 0; i < co * k; i++) w[i] = urand();
+      for (int64_t i = 0; i < co; i++) b[i] = urand();
+      for (int64_t i = 0; i < yn; i++) r[i] = urand();
+      x[3 * plane + 5] = NAN; /* channel 3, pixel 5: the first tile (and, 3x3, its neighbours) */
+      x[7 * plane + plane - 1] = NAN; /* the last pixel: the last, shorter tile */
+      cnnrt_f32_pack_a_mr(co, k, CNNRT_CONV_MVEC_MR, w, wp);
+      cnnrt_f32_conv_ref(&p, x, w, b, r, want);
+      cnnrt_conv_mvec_task t = {&p, x, wp, b, r, y, scratch, stride, 2};
+      cnnrt_parallel par = {run_reverse, NULL, 2};
+      cnnrt_parallel_for(&par, cnnrt_conv_mvec_task_fn, &t, 2);
+      int64_t nans = 0;
+      for (int64_t i = 0; i < yn; i++) {
+        if (isnan(want[i])) {
+          nans++;
+          assert_true(isnan(y[i]));
+        } else {
+          assert_false(isnan(y[i]));
+          assert_true(fabsf(y[i] - want[i]) <= 1e-4f * (1.0f + fabsf(want[i])));
+        }
+      }
+      /* The case is what it claims: NaN sums without activation, none after ReLU. */
+      assert_true(act == 0 ? nans >= 2 * co : nans == 0);
+      free(x), free(w), free(b), free(r), free(want), free(y), free(wp), free(scratch);
+    }
+  }
+#endif
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_widths),
       cmocka_unit_test(test_shapes),
+      cmocka_unit_test(test_nan_relu),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
