@@ -162,9 +162,237 @@ static inline float cnnrt_pool_avx2_one_(const cnnrt_pool_geom *g, int max, cons
   return acc;
 }
 
-/* MaxPool (max = 1) or AveragePool (max = 0) of planes [nc0, nc1). */
-static inline void cnnrt_f32_pool_range_avx2(const cnnrt_pool_params *p, int max, int64_t nc0,
-                                             int64_t nc1, const float *x, float *y) {
+/* ---- AVX-512 MaxPool with stride 2 along the last axis: rows pooled once, then combined ----
+ *
+ * For the 3x3 stride-2 max pools of ResNet / SqueezeNet the loop above spends most of its time
+ * de-interleaving: every input row is pooled along the last axis again for each window it is
+ * in (3x3 s2: the last row of one window is the first of the next), 8 outputs per vector, and
+ * the border outputs take the scalar step. Here (AVX-512) an input row is pooled along the last
+ * axis ("h": the max of its k taps, 16 outputs per vector, the even / odd taps of 32 loaded
+ * floats picked by one two-source permute each) once per window it begins or is inside, the
+ * window's last row is kept in `cache` for the next output row, and an output row is the
+ * combination of its real rows' h in row order. Rows whose chunks would read outside them are
+ * first copied between -inf, so border outputs take the vector path too.
+ * Bit-identical to the reference: acc = x > acc ? x : acc from -inf keeps the first maximal tap
+ * in visiting order and drops NaN; a -inf padding lane never replaces anything; combining the
+ * rows' h (each seeded with -inf, so never NaN) with b > a ? b : a (= _mm512_max_ps(b, a)) in
+ * row order keeps the first maximal one as well: the reference's row-major first maximum (the
+ * sign of a zero maximum included). */
+#if defined(__AVX512F__) && !defined(CNNRT_NO_AVX512)
+#define CNNRT_POOL_AVX512 1
+
+/* Output widths up to this many outputs: the cached row lives on the stack. */
+#define CNNRT_POOL_AVX512_MAXROW 1024
+
+/* The 16-output chunks of a row: [0, nch); those in [c_lo, c_hi) load inside the row (tap 0 of
+ * their first output at b = 32 c - pb >= 0, their last load ending at b + ((k - 1) & ~1) + 32
+ * <= in), the others take edge loads. */
+static inline void cnnrt_pool_avx512_chunks_(const cnnrt_pool_geom *g, int64_t *nch,
+                                             int64_t *c_lo, int64_t *c_hi) {
+  const int64_t reach = ((g->k[2] - 1) & ~(int64_t)1) + 32, pb = g->pb[2], in = g->in[2];
+  *nch = (g->out[2] + 15) / 16;
+  *c_lo = (pb + 31) / 32 < *nch ? (pb + 31) / 32 : *nch;
+  const int64_t hi = in + pb - reach >= 0 ? (in + pb - reach) / 32 + 1 : 0;
+  *c_hi = hi > *nch ? *nch : (hi < *c_lo ? *c_lo : hi);
+}
+
+/* Rows of at least 32 outputs: on rows of 27 and 13 outputs (SqueezeNet's 2nd and 3rd pools)
+ * the row loop above was faster (bench/kernels/bench_pool_avx2.c: 0.91x and 0.68x; per-row
+ * bookkeeping dominates such rows), on 56 and 55 this path (1.17x ResNet's 112 -> 56, 1.12x
+ * SqueezeNet's 111 -> 55, thread CPU time, medians of alternating rounds). At most 4 edge
+ * chunks (their loads are precomputed). */
+static inline int cnnrt_pool_avx512_max_s2_applies_(const cnnrt_pool_geom *g) {
+  if (g->s[2] != 2 || g->d[2] != 1 || g->out[2] < 32 || g->out[2] > CNNRT_POOL_AVX512_MAXROW ||
+      g->k[2] > 16) {
+    return 0;
+  }
+  int64_t nch, c_lo, c_hi;
+  cnnrt_pool_avx512_chunks_(g, &nch, &c_lo, &c_hi);
+  return c_lo + (nch - c_hi) <= 4;
+}
+
+/* h of 16 outputs: x[2i + j] for output i, taps j < k, in order from -inf (all readable). */
+#define CNNRT_POOL_AVX512_INLINE static inline __attribute__((always_inline))
+CNNRT_POOL_AVX512_INLINE __m512 cnnrt_pool_avx512_h16_(const float *x, int64_t k) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28,
+                                         30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29,
+                                        31);
+  __m512 acc = _mm512_set1_ps(-INFINITY);
+  for (int64_t j = 0; j < k; j += 2) {
+    const __m512 lo = _mm512_loadu_ps(x + j), hi = _mm512_loadu_ps(x + j + 16);
+    acc = _mm512_max_ps(_mm512_permutex2var_ps(lo, even, hi), acc);
+    if (j + 1 < k) {
+      acc = _mm512_max_ps(_mm512_permutex2var_ps(lo, odd, hi), acc);
+    }
+  }
+  return acc;
+}
+
+/* The loads of a chunk that reaches outside its row (CNNRT_POOL_AVX512_LOADS of them: lo, hi
+ * for taps 0-1, 2-3, ...): load t fills the lanes of mask[t] with the floats from the row's
+ * element off[t] on, the first shift[t] lanes being before the row's start, the other lanes
+ * -inf. */
+#define CNNRT_POOL_AVX512_LOADS 16
+typedef struct cnnrt_pool_avx512_edge {
+  int64_t off[CNNRT_POOL_AVX512_LOADS];
+  int64_t shift[CNNRT_POOL_AVX512_LOADS];
+  __mmask16 mask[CNNRT_POOL_AVX512_LOADS];
+} cnnrt_pool_avx512_edge;
+
+/* The edge loads of the chunk whose tap 0 of its first output is at element b of a row of in. */
+static inline void cnnrt_pool_avx512_edge_init_(int64_t b, int64_t in, int64_t k,
+                                                cnnrt_pool_avx512_edge *e) {
+  for (int64_t t = 0; t < CNNRT_POOL_AVX512_LOADS && t < (k + 1) / 2 * 2; t++) {
+    const int64_t s = b + (t / 2) * 2 + (t % 2) * 16; /* element of lane 0 */
+    const int64_t l0 = s < 0 ? (-s < 16 ? -s : 16) : 0;
+    const int64_t l1 = in - s < 16 ? (in - s > 0 ? in - s : 0) : 16;
+    e->off[t] = s > 0 ? s : 0;
+    e->shift[t] = l0;
+    e->mask[t] = l1 > l0 ? (__mmask16)(((1u << l1) - 1u) & ~((1u << l0) - 1u)) : 0;
+  }
+}
+
+/* Load t of an edge chunk: a masked load, or where the 16 floats begin before the row, a masked
+ * load of the row's first floats moved up to their lanes (no address before the row). */
+CNNRT_POOL_AVX512_INLINE __m512 cnnrt_pool_avx512_edge_load_(const float *xr,
+                                                             const cnnrt_pool_avx512_edge *e,
+                                                             int64_t t) {
+  const __m512 ninf = _mm512_set1_ps(-INFINITY);
+  if (e->shift[t] == 0) {
+    return _mm512_mask_loadu_ps(ninf, e->mask[t], xr + e->off[t]);
+  }
+  const __mmask16 m = (__mmask16)(e->mask[t] >> e->shift[t]);
+  const __m512i idx = _mm512_sub_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+      _mm512_set1_epi32((int)e->shift[t]));
+  return _mm512_mask_permutexvar_ps(ninf, e->mask[t], idx, _mm512_maskz_loadu_ps(m, xr));
+}
+
+CNNRT_POOL_AVX512_INLINE __m512 cnnrt_pool_avx512_h16_edge_(const float *xr, int64_t k,
+                                                            const cnnrt_pool_avx512_edge *e) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28,
+                                         30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29,
+                                        31);
+  const __m512 ninf = _mm512_set1_ps(-INFINITY);
+  __m512 acc = ninf;
+  for (int64_t j = 0; j < k; j += 2) {
+    const __m512 lo = cnnrt_pool_avx512_edge_load_(xr, e, j);
+    const __m512 hi = cnnrt_pool_avx512_edge_load_(xr, e, j + 1);
+    acc = _mm512_max_ps(_mm512_permutex2var_ps(lo, even, hi), acc);
+    if (j + 1 < k) {
+      acc = _mm512_max_ps(_mm512_permutex2var_ps(lo, odd, hi), acc);
+    }
+  }
+  return acc;
+}
+
+/* One input row's h, 16 outputs per chunk, chunks [0, nch) (the last one partly past the output
+ * row: its lanes are computed and never stored), combined into acc (first: acc = h, else
+ * acc = h > acc ? h : acc) and, if keep != NULL, kept there too. Chunks [c_lo, c_hi) load
+ * inside the row (tap 0 of their first output at 32 c - pb); the others take the edge loads
+ * edge[c] (c < c_lo) or edge[c - c_hi + c_lo]. */
+CNNRT_POOL_AVX512_INLINE void cnnrt_pool_avx512_hrow_(const float *xr, int64_t pb2, int64_t k2,
+                                                      int64_t nch, int64_t c_lo, int64_t c_hi,
+                                                      const cnnrt_pool_avx512_edge *edge,
+                                                      int first, float *acc, float *keep) {
+  for (int64_t c = 0; c < nch; c++) {
+    __m512 h;
+    if (c >= c_lo && c < c_hi) {
+      h = cnnrt_pool_avx512_h16_(xr + 32 * c - pb2, k2);
+    } else {
+      h = cnnrt_pool_avx512_h16_edge_(xr, k2, edge + (c < c_lo ? c : c - c_hi + c_lo));
+    }
+    if (keep != NULL) {
+      _mm512_store_ps(keep + 16 * c, h);
+    }
+    _mm512_store_ps(acc + 16 * c, first ? h : _mm512_max_ps(h, _mm512_load_ps(acc + 16 * c)));
+  }
+}
+
+/* Planes [nc0, nc1); requires cnnrt_pool_avx512_max_s2_applies_(g). */
+static inline void cnnrt_f32_maxpool_s2_range_avx512_(const cnnrt_pool_geom *g, int64_t nc0,
+                                                      int64_t nc1, const float *x, float *y) {
+  const int64_t in1 = g->in[1], in2 = g->in[2], out1 = g->out[1], out2 = g->out[2];
+  const int64_t k2 = g->k[2], pb2 = g->pb[2];
+  int64_t nch, c_lo, c_hi;
+  cnnrt_pool_avx512_chunks_(g, &nch, &c_lo, &c_hi);
+  cnnrt_pool_avx512_edge edge[4];
+  for (int64_t c = 0; c < nch; c++) {
+    if (c < c_lo || c >= c_hi) {
+      cnnrt_pool_avx512_edge_init_(32 * c - pb2, in2, k2, edge + (c < c_lo ? c : c - c_hi + c_lo));
+    }
+  }
+  /* the cached row's h, the output row being combined */
+  float cache[CNNRT_POOL_AVX512_MAXROW] __attribute__((aligned(64)));
+  float acc[CNNRT_POOL_AVX512_MAXROW] __attribute__((aligned(64)));
+  const __mmask16 tail = (__mmask16)((1u << (out2 % 16 == 0 ? 16 : out2 % 16)) - 1u);
+  for (int64_t nc = nc0; nc < nc1; nc++) {
+    const float *xc = x + nc * g->in_size;
+    float *yc = y + nc * g->out_size;
+    int64_t cached = -1; /* flattened input row (i0 * in1 + i1) held by cache, -1: none */
+    for (int64_t o0 = 0; o0 < g->out[0]; o0++) {
+      const int64_t st0 = o0 * g->s[0] - g->pb[0];
+      int64_t a0, b0;
+      cnnrt_pool_taps(st0, g->k[0], g->d[0], 0, g->in[0], &a0, &b0);
+      for (int64_t o1 = 0; o1 < out1; o1++) {
+        const int64_t st1 = o1 * g->s[1] - g->pb[1];
+        int64_t a1, b1;
+        cnnrt_pool_taps(st1, g->k[1], g->d[1], 0, in1, &a1, &b1);
+        float *yr = yc + (o0 * out1 + o1) * out2;
+        if (a0 >= b0 || a1 >= b1) { /* no real row: -inf (the reference's empty window) */
+          for (int64_t o2 = 0; o2 < out2; o2++) {
+            yr[o2] = -INFINITY;
+          }
+          continue;
+        }
+        /* the window's last row replaces the cache (after the cache was read: rows ascend) */
+        const int64_t last = (st0 + (b0 - 1) * g->d[0]) * in1 + st1 + (b1 - 1) * g->d[1];
+        int first = 1;
+        for (int64_t j0 = a0; j0 < b0; j0++) {
+          const int64_t i0 = st0 + j0 * g->d[0];
+          for (int64_t j1 = a1; j1 < b1; j1++) {
+            const int64_t row = i0 * in1 + st1 + j1 * g->d[1];
+            if (row == cached) {
+              for (int64_t c = 0; c < nch; c++) {
+                const __m512 h = _mm512_load_ps(cache + 16 * c);
+                _mm512_store_ps(acc + 16 * c,
+                                first ? h : _mm512_max_ps(h, _mm512_load_ps(acc + 16 * c)));
+              }
+            } else {
+              const float *xr = xc + row * in2;
+              float *keep = row == last ? cache : NULL;
+              /* (the calls with constant k and first compile to unrolled loops) */
+              if (k2 == 3 && first) {
+                cnnrt_pool_avx512_hrow_(xr, pb2, 3, nch, c_lo, c_hi, edge, 1, acc, keep);
+              } else if (k2 == 3) {
+                cnnrt_pool_avx512_hrow_(xr, pb2, 3, nch, c_lo, c_hi, edge, 0, acc, keep);
+              } else if (first) {
+                cnnrt_pool_avx512_hrow_(xr, pb2, k2, nch, c_lo, c_hi, edge, 1, acc, keep);
+              } else {
+                cnnrt_pool_avx512_hrow_(xr, pb2, k2, nch, c_lo, c_hi, edge, 0, acc, keep);
+              }
+            }
+            first = 0;
+          }
+        }
+        for (int64_t c = 0; c + 1 < nch; c++) {
+          _mm512_storeu_ps(yr + 16 * c, _mm512_load_ps(acc + 16 * c));
+        }
+        _mm512_mask_storeu_ps(yr + 16 * (nch - 1), tail, _mm512_load_ps(acc + 16 * (nch - 1)));
+        cached = last;
+      }
+    }
+  }
+}
+#endif /* __AVX512F__ && !CNNRT_NO_AVX512 */
+
+/* MaxPool (max = 1) or AveragePool (max = 0) of planes [nc0, nc1), every output row on its
+ * own (any stride). */
+static inline void cnnrt_f32_pool_range_avx2_rows_(const cnnrt_pool_params *p, int max,
+                                                   int64_t nc0, int64_t nc1, const float *x,
+                                                   float *y) {
   cnnrt_pool_geom g;
   cnnrt_pool_geom_init(p, &g);
   const int64_t in1 = g.in[1], out1 = g.out[1], out2 = g.out[2];
@@ -245,6 +473,20 @@ static inline void cnnrt_f32_pool_range_avx2(const cnnrt_pool_params *p, int max
       }
     }
   }
+}
+
+/* MaxPool (max = 1) or AveragePool (max = 0) of planes [nc0, nc1). */
+static inline void cnnrt_f32_pool_range_avx2(const cnnrt_pool_params *p, int max, int64_t nc0,
+                                             int64_t nc1, const float *x, float *y) {
+  cnnrt_pool_geom g;
+  cnnrt_pool_geom_init(p, &g);
+#if defined(CNNRT_POOL_AVX512)
+  if (max && cnnrt_pool_avx512_max_s2_applies_(&g)) {
+    cnnrt_f32_maxpool_s2_range_avx512_(&g, nc0, nc1, x, y);
+    return;
+  }
+#endif
+  cnnrt_f32_pool_range_avx2_rows_(p, max, nc0, nc1, x, y);
 }
 
 typedef struct cnnrt_pool_avx2_task {

@@ -24,10 +24,17 @@
 
 static int pool_cases_run = 0;
 
+/* The geometry of the axes before the last one in pool_fwd_case: row count, kernel, stride,
+ * pads of the first spatial axis (the second of a 3-D window: 5, 3, 2, 1/1); in = 0: the
+ * default small axes (4 rows, kernel 2, stride 1, pads 1/0). */
+typedef struct pool_rows {
+  int64_t in, k, s, pb, pe;
+} pool_rows;
+
 /* Returns 0 when the parameters are not a valid pool (nothing run). */
-static int pool_fwd_case(int sp, int64_t planes, int64_t in, int64_t k, int64_t s, int64_t d,
-                         int64_t pb, int64_t pe, int ceil_mode, int include_pad, int tasks,
-                         int special) {
+static int pool_fwd_case_rows(int sp, int64_t planes, pool_rows rows, int64_t in, int64_t k,
+                              int64_t s, int64_t d, int64_t pb, int64_t pe, int ceil_mode,
+                              int include_pad, int tasks, int special) {
   cnnrt_pool_params p;
   memset(&p, 0, sizeof p);
   p.spatial = sp;
@@ -46,6 +53,13 @@ static int pool_fwd_case(int sp, int64_t planes, int64_t in, int64_t k, int64_t 
     p.dilation[i] = last ? d : 1;
     p.pad_begin[i] = last ? pb : 1;
     p.pad_end[i] = last ? pe : i;
+    if (!last && rows.in > 0) {
+      p.in[i] = i == 0 ? rows.in : 5;
+      p.kernel[i] = i == 0 ? rows.k : 3;
+      p.stride[i] = i == 0 ? rows.s : 2;
+      p.pad_begin[i] = i == 0 ? rows.pb : 1;
+      p.pad_end[i] = i == 0 ? rows.pe : 1;
+    }
     if (p.pad_begin[i] >= (p.kernel[i] - 1) * p.dilation[i] + 1 ||
         p.pad_end[i] >= (p.kernel[i] - 1) * p.dilation[i] + 1) {
       return 0; /* ONNX requires pads smaller than the (dilated) kernel */
@@ -116,6 +130,14 @@ static int pool_fwd_case(int sp, int64_t planes, int64_t in, int64_t k, int64_t 
   return 1;
 }
 
+static int pool_fwd_case(int sp, int64_t planes, int64_t in, int64_t k, int64_t s, int64_t d,
+                         int64_t pb, int64_t pe, int ceil_mode, int include_pad, int tasks,
+                         int special) {
+  const pool_rows rows = {0, 0, 0, 0, 0};
+  return pool_fwd_case_rows(sp, planes, rows, in, k, s, d, pb, pe, ceil_mode, include_pad, tasks,
+                            special);
+}
+
 static void test_pool_fwd(void **state) {
   (void)state;
   int t = 0;
@@ -144,6 +166,30 @@ static void test_pool_fwd(void **state) {
   pool_fwd_case(2, 7, 55, 3, 2, 1, 0, 0, 1, 0, 3, 1);
   pool_fwd_case(2, 5, 27, 3, 2, 1, 0, 0, 1, 0, 2, 0);
   pool_fwd_case(2, 3, 112, 3, 2, 1, 1, 1, 0, 1, 2, 1);
+  /* Rows of 32 and more outputs at stride 2 (the AVX-512 MaxPool path of cnnrt_pool_avx2.h:
+   * whole 16-output chunks, partial last chunks, edge chunks at both ends, kernels up to 9,
+   * pads, ceil_mode), under 3x3 stride-2 rows (windows sharing their last row), rows with
+   * padding above and below, and the default rows; 2-D and 3-D windows. */
+  const pool_rows rows_3x3s2 = {9, 3, 2, 1, 1}, rows_2s1 = {6, 2, 1, 1, 0};
+  int u = 0;
+  for (int64_t w = 62; w <= 100; w += 3 * POOL_CASES_WIDTH_STEP) {
+    for (int64_t k = 1; k <= 9; k++) {
+      for (int ceil_mode = 0; ceil_mode <= 1; ceil_mode++) {
+        for (int pads = 0; pads < 3; pads++) {
+          const int64_t pb = pads == 0 ? 0 : k / 2;
+          const int64_t pe = pads == 0 ? 0 : (pads == 1 ? k / 2 : (k - 1) / 3);
+          u++;
+          const pool_rows rows =
+              u % 3 == 0 ? rows_3x3s2 : (u % 3 == 1 ? rows_2s1 : (pool_rows){0, 0, 0, 0, 0});
+          pool_fwd_case_rows(2 + u % 4 / 3, 1 + u % 3, rows, w, k, 2, 1, pb, pe, ceil_mode,
+                             u % 2, 1 + u % 3, u % 2 == 0);
+        }
+      }
+    }
+  }
+  pool_fwd_case_rows(2, 5, rows_3x3s2, 111, 3, 2, 1, 0, 0, 1, 0, 2, 1);
+  pool_fwd_case_rows(2, 3, (pool_rows){112, 3, 2, 1, 1}, 112, 3, 2, 1, 1, 1, 0, 0, 2, 1);
+  pool_fwd_case_rows(2, 2, rows_3x3s2, 2100, 3, 2, 1, 1, 1, 0, 0, 1, 1); /* rows too wide */
   printf("%d forward pool cases bit-identical (MaxPool with NaN/inf/-0 ties, AveragePool)\n",
          pool_cases_run);
   assert_true(pool_cases_run > 1000);

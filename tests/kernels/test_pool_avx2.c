@@ -16,6 +16,11 @@
 
 #include "../../runtime/cnnrt_pool_avx2.h"
 
+/* (built a second time with -mavx512f as test_pool_avx512: the AVX-512 MaxPool path) */
+#if defined(CNNCC_TEST_REQUIRE_AVX512) && !defined(CNNRT_POOL_AVX512)
+#error "built for AVX-512 but cnnrt_pool_avx2.h did not enable its AVX-512 path"
+#endif
+
 #if defined(__AVX2__) && defined(__FMA__)
 
 #include "../kernel_test_util.h"
