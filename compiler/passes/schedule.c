@@ -275,10 +275,19 @@ static int schedule_storage_root(const cn_graph *g, int v) {
  * ratio over the GEMM layers it does not change; two rounds, loaded machine): the 1x1 +residual
  * layers at 56 x 56 0.61-0.82x CPU time, at 28 x 28 0.65-0.86x, at 14 x 14 0.90-1.05x;
  * mobilenet_v2's projections +residual (24..64 channels) 0.83-1.12x, i.e. no change. Alone, with
- * the planes coming from memory (bench/kernels/bench_conv_big_avx2.c), 1.0-1.13x faster. */
+ * the planes coming from memory (bench/kernels/bench_conv_big_avx2.c), 1.0-1.13x faster. A third
+ * round gave 0.71-0.73x / 0.72-0.82x at 56 / 28 but 0.97-1.16x at 14 x 14: hence only planes of
+ * at least CN_RESIDUAL_IN_PLACE_MIN_PLANE output pixels. */
+#ifndef CN_RESIDUAL_IN_PLACE_MIN_PLANE
+#define CN_RESIDUAL_IN_PLACE_MIN_PLANE (28 * 28)
+#endif
 static bool schedule_residual_in_place(cn_graph *g, int i) {
   const cn_node *n = &g->nodes[i];
   if (n->residual < 0 || n->n_out != 1 || n->out[0] < 0) {
+    return false;
+  }
+  const cnnrt_conv_params *p = n->params;
+  if (p->out[0] * p->out[1] * p->out[2] < CN_RESIDUAL_IN_PLACE_MIN_PLANE) {
     return false;
   }
   cn_value *y = &g->values[n->out[0]];

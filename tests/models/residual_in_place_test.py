@@ -6,7 +6,7 @@ convolution's output and some of which may not, compiled and compared with PyTor
 usage: /usr/bin/python3 tests/models/residual_in_place_test.py --cnncc PATH --work DIR
            [--cc "gcc"] [--cflags "..."] [--threads N]
 
-The model (batch 2, 29x29 and 15x15 planes: pixel counts that are not multiples of 16, odd
+The model (batch 2, 57x57 and 29x29 planes: pixel counts that are not multiples of 16, odd
 channel counts) has these residual convolutions, in order:
   A  1x1 17->24 + relu, residual a (nobody reads a after)          -> in place
   B  1x1 24->24 + clip, residual b, b read again by D              -> NOT in place
@@ -15,6 +15,7 @@ channel counts) has these residual convolutions, in order:
   E  1x1 24->24 + leaky relu on d, residual d (the conv's input)   -> NOT in place
   F  3x3 s2 48->24 (K = 432: two k blocks), residual f1            -> in place
   G  1x1 19->24 + relu, residual g, g also a graph output          -> NOT in place
+  H  1x1 24->24 + relu at 15x15, residual h1 (its last reader)   -> NOT in place (plane < 28x28)
 (every activation the GEMM fuses, and none).
 Checks: cnncc --dump=schedule marks exactly the expected convolutions "residual in place", and
 the program's outputs are within 1e-4 of PyTorch (tests/models/run_model_test.py), on one and on
@@ -58,6 +59,9 @@ def build_model(outdir):
             self.pg = nn.Conv2d(24, 24, 1)
             self.pg2 = nn.Conv2d(24, 19, 1)
             self.cg = nn.Conv2d(19, 24, 1)
+            self.h1 = nn.Conv2d(24, 24, 3, stride=2, padding=1)
+            self.ph = nn.Conv2d(24, 24, 1)
+            self.ch = nn.Conv2d(24, 24, 1)
 
         def forward(self, x):
             a = torch.relu(self.stem(x))
@@ -69,10 +73,11 @@ def build_model(outdir):
             f = self.cf(self.wide(e)) + self.f1(e)                       # F (no activation)
             g = self.pg(f)
             h = torch.relu(self.cg(self.pg2(g)) + g)                     # G (g is an output)
-            return h, g
+            h1 = self.h1(h)
+            return torch.relu(self.ch(self.ph(h1)) + h1), g              # H (15x15 plane)
 
     net = Net().eval()
-    x = torch.rand(2, 5, 29, 29) * 2 - 1
+    x = torch.rand(2, 5, 57, 57) * 2 - 1
     with torch.no_grad():
         h, g = net(x)
     os.makedirs(outdir, exist_ok=True)
@@ -111,9 +116,9 @@ def main():
     d, g_expected = build_model(work)
     model = os.path.join(d, "model.onnx")
     n_in_place, n_res = count_in_place(args.cnncc, model, args.threads)
-    print("residual convolutions: %d, in place: %d (want 7 and %d)"
+    print("residual convolutions: %d, in place: %d (want 8 and %d)"
           % (n_res, n_in_place, EXPECTED_IN_PLACE))
-    ok = n_res == 7 and n_in_place == EXPECTED_IN_PLACE
+    ok = n_res == 8 and n_in_place == EXPECTED_IN_PLACE
     cmd = [sys.executable, os.path.join(HERE, "run_model_test.py"), d, "--cnncc", args.cnncc,
            "--cc", args.cc, "--cflags=" + args.cflags, "--threads", str(args.threads),
            "--work", os.path.join(d, "run"), "--timeout", "280"]
