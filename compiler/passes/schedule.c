@@ -330,8 +330,8 @@ static bool schedule_residual_in_place(cn_graph *g, int i) {
     if (m->dead) {
       continue;
     }
-    for (int k = 0; k <= m->n_in + 1; k++) {
-      const int v = k < m->n_in ? m->in[k] : (k == m->n_in ? m->residual : m->in_scale);
+    for (int k = 0; k < cn_node_n_reads(m); k++) {
+      const int v = cn_node_read(m, k);
       if (v >= 0 && schedule_storage_root(g, v) == r) {
         return false;
       }
