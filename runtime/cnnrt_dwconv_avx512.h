@@ -388,7 +388,8 @@ static inline void cnnrt_dw512_compute_band(const cnnrt_dw512_geom *g, const flo
  *     pool's own function on y, so bit-identical to the unfused graph).
  * Shapes: 3x3 and 5x5, stride 1 or 2 on both axes, no dilation, no negative leading pad, output
  * width 7 or a multiple of 14. Which of those take it is decided by measurement
- * (cnnrt_dwc16_selected). */
+ * (cnnrt_dwc16_selected). The activation is applied to the pixel vectors before the transpose
+ * when there is no residual (fewer vectors), else after adding it. */
 
 #define CNNRT_DWC16_CAP 512 /* padded pixels (x 16 channels) of scratch: 32 KiB */
 
@@ -404,7 +405,8 @@ typedef struct cnnrt_dwc16_geom {
   cnnrt_dw_avx2_geom g; /* the 2-D view */
   int64_t k, s;         /* square kernel, stride */
   int64_t np, r;        /* a group: r output rows x np columns (r * np <= 16) */
-  int64_t pwid;         /* padded row: (ow - 1) * s + k pixels */
+  int64_t pwid;         /* padded row read: (ow - 1) * s + k pixels */
+  int64_t pitch;        /* pixels per padded row stored: pwid, or pw + w if more (crop) */
   int64_t rows;         /* output rows per band (a multiple of r unless the whole plane) */
   int64_t prows;        /* padded rows of the scratch: (rows rounded up to r - 1) * s + k */
 } cnnrt_dwc16_geom;
@@ -431,8 +433,9 @@ static inline int cnnrt_dwc16_make_geom(const cnnrt_conv_params *p, cnnrt_dwc16_
     return 0;
   }
   d->pwid = (g->ow - 1) * d->s + d->k;
+  d->pitch = d->pwid > g->pw + g->w ? d->pwid : g->pw + g->w;
   /* rows per band: as many groups of r rows as the scratch holds, balanced over the bands */
-  const int64_t groups_fit = ((CNNRT_DWC16_CAP / d->pwid - d->k) / d->s + 1) / d->r;
+  const int64_t groups_fit = ((CNNRT_DWC16_CAP / d->pitch - d->k) / d->s + 1) / d->r;
   if (groups_fit < 1) {
     return 0;
   }
@@ -440,16 +443,16 @@ static inline int cnnrt_dwc16_make_geom(const cnnrt_conv_params *p, cnnrt_dwc16_
   const int64_t bands = (groups + groups_fit - 1) / groups_fit;
   d->rows = (groups + bands - 1) / bands * d->r;
   d->prows = (d->rows - 1) * d->s + d->k;
-  return d->prows * d->pwid <= CNNRT_DWC16_CAP;
+  return d->prows * d->pitch <= CNNRT_DWC16_CAP;
 }
 
-/* Which shapes take the channel-vectorised kernel: output planes up to 14 columns wide.
+/* Which shapes take the channel-vectorised kernel: output planes up to 28 columns wide.
  * Measured (bench_dw_avx2.c "c16", Zen 5, loaded machine, median of 41 alternating rounds,
- * plane kernel time / this one): 7x7 outputs 1.28-1.47 (stride 1), 3.1-3.4 (stride 2 from
- * 14x14); 14x14 outputs 1.07-1.21 (stride 1), 2.1 (stride 2 from 28x28). 28x28 outputs
- * 0.99-1.18, 56x56 1.02, 112x112 0.82-0.84: there the plane kernels' rows fill their vectors
- * and the transposes do not pay. */
-#define CNNRT_DWC16_MAX_OW 14
+ * plane kernel time / this one, two runs): 7x7 outputs 1.38-1.67 (stride 1), 3.0-4.2 (stride
+ * 2 from 14x14); 14x14 outputs 1.04-1.58 (stride 1), 2.1-2.6 (stride 2 from 28x28); 28x28
+ * outputs 1.07-1.37 (stride 1 and 2). 56x56 outputs 0.99-1.03 and 112x112 0.74-0.85: there the
+ * plane kernels' rows fill their vectors and the transposes do not pay. */
+#define CNNRT_DWC16_MAX_OW 28
 static inline int cnnrt_dwc16_selected(const cnnrt_conv_params *p) {
   cnnrt_dwc16_geom d;
   return cnnrt_dwc16_make_geom(p, &d) && d.g.ow <= CNNRT_DWC16_MAX_OW;
@@ -509,13 +512,15 @@ CNNRT_DW_AVX2_INLINE void cnnrt_dwc16_taps(int64_t K, int64_t S, int64_t NP, int
 }
 
 /* One block of nl (1..16) consecutive channel planes of one image, output rows of every band. */
+/* tab[f]: where input pixel f of a band (flat, from its first row) goes in the scratch,
+ * relative to that row's place. */
 static inline void cnnrt_dwc16_block(const cnnrt_dwc16_geom *d, const float *x, const float *wp,
                                      __m512 vbias, const float *res, float *y, int64_t nl,
                                      int64_t act, float alpha, float beta, float *scratch,
-                                     int zero_each_band) {
+                                     const int32_t *tab, int zero_each_band) {
   const cnnrt_dw_avx2_geom *g = &d->g;
   const int64_t in_plane = g->h * g->w, out_plane = g->oh * g->ow;
-  const int64_t pwid = d->pwid, rs = pwid * 16;
+  const int64_t rs = d->pitch * 16;
   const __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
   for (int64_t oy0 = 0; oy0 < g->oh; oy0 += d->rows) {
     const int64_t rb = g->oh - oy0 < d->rows ? g->oh - oy0 : d->rows;
@@ -532,28 +537,26 @@ static inline void cnnrt_dwc16_block(const cnnrt_dwc16_geom *d, const float *x, 
       }
     }
     /* input rows [iya, iyb) of the 16 planes: flat runs of 16 pixels, transposed, each pixel
-     * stored at its padded place (columns past the padded row are not read: not stored) */
-    int64_t iy = iya, ix = 0;
-    const int64_t fend = iyb * g->w;
-    for (int64_t f = iya * g->w; f < fend; f += 16) {
-      const int64_t n = fend - f < 16 ? fend - f : 16;
+     * stored at its padded place (a table: no divisions, no branches) */
+    const float *xs = x + iya * g->w;
+    float *base = scratch + (iya - iy0) * rs;
+    const int64_t nf = (iyb - iya) * g->w;
+    for (int64_t f = 0; f < nf; f += 16) {
+      const int64_t n = nf - f < 16 ? nf - f : 16;
       const __mmask16 m = (__mmask16)((1u << n) - 1u);
       __m512 v[16];
       for (int64_t l = 0; l < 16; l++) {
-        v[l] = l < nl ? _mm512_maskz_loadu_ps(m, x + l * in_plane + f) : _mm512_setzero_ps();
+        v[l] = l < nl ? _mm512_maskz_loadu_ps(m, xs + l * in_plane + f) : _mm512_setzero_ps();
       }
       cnnrt_dwc16_transpose(v);
-      CNNRT_DWC16_UNROLL
-      for (int64_t k = 0; k < 16; k++) {
-        if (k < n) {
-          const int64_t pc = ix + g->pw;
-          if (pc < pwid) {
-            _mm512_store_ps(scratch + (iy - iy0) * rs + pc * 16, v[k]);
-          }
-          if (++ix == g->w) {
-            ix = 0;
-            iy++;
-          }
+      if (n == 16) {
+        CNNRT_DWC16_UNROLL
+        for (int64_t k = 0; k < 16; k++) {
+          _mm512_store_ps(base + tab[f + k], v[k]);
+        }
+      } else {
+        for (int64_t k = 0; k < n; k++) {
+          _mm512_store_ps(base + tab[f + k], v[k]);
         }
       }
     }
@@ -583,6 +586,12 @@ static inline void cnnrt_dwc16_block(const cnnrt_dwc16_geom *d, const float *x, 
         for (int64_t a = d->np * d->r; a < 16; a++) {
           acc[a] = _mm512_setzero_ps();
         }
+        if (res == NULL) { /* the activation on the np * r pixel vectors, before the transpose:
+                            * fewer vectors than the 16 channel vectors after it */
+          for (int64_t a = 0; a < d->np * d->r; a++) {
+            acc[a] = cnnrt_dw512_act(act, valpha, vbeta, acc[a]);
+          }
+        }
         cnnrt_dwc16_transpose(acc); /* acc[l]: channel l, the group's pixels in y's order */
         const int64_t npx = nrows * d->np; /* consecutive in y: whole rows, or one row's part */
         const __mmask16 m = (__mmask16)((1u << npx) - 1u);
@@ -591,8 +600,8 @@ static inline void cnnrt_dwc16_block(const cnnrt_dwc16_geom *d, const float *x, 
           __m512 a = acc[l];
           if (res != NULL) { /* read before the same element of y is written */
             a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(m, res + l * out_plane + off));
+            a = cnnrt_dw512_act(act, valpha, vbeta, a);
           }
-          a = cnnrt_dw512_act(act, valpha, vbeta, a);
           _mm512_mask_storeu_ps(y + l * out_plane + off, m, a);
         }
       }
@@ -621,27 +630,39 @@ static inline void cnnrt_f32_dwconv2d_c16_avx512_range_reduce(
   const int64_t in_plane = d.g.h * d.g.w, out_plane = d.g.oh * d.g.ow, kvol = d.k * d.k;
   const int64_t c = p->c_out;
   float buf[CNNRT_DWC16_CAP * 16 + 16];
-  float wbuf[25 * 16 + 16];
+  float wbuf[32 * 16 + 16]; /* 25 taps, written 16 at a time */
   float *scratch = (float *)(((uintptr_t)buf + 63u) & ~(uintptr_t)63u);
   float *wp = (float *)(((uintptr_t)wbuf + 63u) & ~(uintptr_t)63u);
   /* zeros everywhere once: the pad columns are never written, and with one band neither are
    * the pad rows; with several bands the rows outside the plane are zeroed per band */
-  memset(scratch, 0, (size_t)(d.prows * d.pwid * 16) * sizeof(float));
+  memset(scratch, 0, (size_t)(d.prows * d.pitch * 16) * sizeof(float));
+  int32_t tab[CNNRT_DWC16_CAP]; /* a band's input pixels: at most prows * pitch */
+  for (int64_t f = 0; f < d.prows * d.g.w; f++) {
+    tab[f] = (int32_t)((f / d.g.w * d.pitch + f % d.g.w + d.g.pw) * 16);
+  }
   const int zero_each_band = d.rows < d.g.oh;
   for (int64_t b0 = plane_begin; b0 < plane_end;) {
     const int64_t ch0 = b0 % c;
     int64_t nl = plane_end - b0 < 16 ? plane_end - b0 : 16;
     nl = c - ch0 < nl ? c - ch0 : nl; /* one image per block */
-    for (int64_t t = 0; t < kvol; t++) {
+    /* weights [tap][16 channels]: the block's [channel][tap] rows transposed, 16 taps a time */
+    for (int64_t t0 = 0; t0 < kvol; t0 += 16) {
+      const int64_t nt = kvol - t0 < 16 ? kvol - t0 : 16;
+      const __mmask16 tm = (__mmask16)((1u << nt) - 1u);
+      __m512 v[16];
       for (int64_t l = 0; l < 16; l++) {
-        wp[t * 16 + l] = l < nl ? w[(ch0 + l) * kvol + t] : 0.0f;
+        v[l] = l < nl ? _mm512_maskz_loadu_ps(tm, w + (ch0 + l) * kvol + t0) : _mm512_setzero_ps();
+      }
+      cnnrt_dwc16_transpose(v);
+      for (int64_t t = 0; t < nt; t++) {
+        _mm512_store_ps(wp + (t0 + t) * 16, v[t]);
       }
     }
     const __mmask16 cm = (__mmask16)((1u << nl) - 1u);
     const __m512 vbias = bias != NULL ? _mm512_maskz_loadu_ps(cm, bias + ch0) : _mm512_setzero_ps();
     cnnrt_dwc16_block(&d, x + b0 * in_plane, wp, vbias,
                       residual != NULL ? residual + b0 * out_plane : NULL, y + b0 * out_plane, nl,
-                      p->act, p->alpha, p->beta, scratch, zero_each_band);
+                      p->act, p->alpha, p->beta, scratch, tab, zero_each_band);
     if (reduce != NULL) {
       for (int64_t l = 0; l < nl; l++) {
         reduce(1, out_plane, y + (b0 + l) * out_plane, reduced + b0 + l);

@@ -27,16 +27,21 @@
 #error "built for AVX-512 but cnnrt_dwconv_avx512.h did not enable its kernel"
 #endif
 #if defined(CNNRT_DW_AVX512)
-/* force_c16: run the channel-vectorised kernel on every shape it can take, selected or not
- * (its selection threshold is a speed choice, its correctness must not depend on it) */
+/* force_c16: 1 runs the channel-vectorised kernel on every shape it can take, selected or not
+ * (its selection threshold is a speed choice, its correctness must not depend on it); 2 runs
+ * the plane kernel (and the AVX2 one it hands shapes to) on every shape, the channel kernel's
+ * included. */
 static int force_c16;
 static void dw_range_under_test(const cnnrt_conv_params *p, const float *x, const float *w,
                                 const float *bias, const float *residual, float *y,
                                 int64_t plane_begin, int64_t plane_end) {
   cnnrt_dwc16_geom d;
-  if (force_c16 && cnnrt_dwc16_make_geom(p, &d)) {
+  if (force_c16 == 1 && cnnrt_dwc16_make_geom(p, &d)) {
     cnnrt_f32_dwconv2d_c16_avx512_range_reduce(p, x, w, bias, residual, y, plane_begin,
                                                plane_end, NULL, NULL);
+  } else if (force_c16 == 2) {
+    cnnrt_f32_dwconv2d_plane_avx512_range_reduce(p, x, w, bias, residual, y, plane_begin,
+                                                 plane_end, NULL, NULL);
   } else {
     cnnrt_f32_dwconv2d_avx512_range(p, x, w, bias, residual, y, plane_begin, plane_end);
   }
@@ -498,6 +503,7 @@ static void test_spatial_1_and_3(void **state) {
  * it too. Then the shapes it hands to the AVX2 kernel. */
 static void test_avx512_path(void **state) {
   (void)state;
+  force_c16 = 2; /* these shapes are the channel kernel's now; the plane kernel keeps the rest */
   const int64_t shapes[][4] = {/* c, hw, k, s */
                                {40, 7, 5, 1}, {33, 7, 3, 1},  {17, 14, 5, 1}, {20, 14, 3, 1},
                                {6, 28, 5, 1}, {5, 30, 3, 1},  {3, 1, 3, 1},   {2, 2, 5, 1},
@@ -542,6 +548,7 @@ static void test_avx512_path(void **state) {
   p = make_params(&t);
   assert_false(cnnrt_f32_dwconv2d_avx512_fast(&p));
   run_case(&t, id++);
+  force_c16 = 0;
 }
 
 /* The channel-vectorised kernel (cnnrt_dwc16_*, AVX-512): every shape it can take (asserted),
@@ -591,13 +598,19 @@ static void test_c16_path(void **state) {
       force_c16 = 0;
     }
   }
-  /* the layers it is selected for: EfficientNet / MobileNet 7x7 and 14x14 outputs */
+  /* the layers it is selected for: EfficientNet / MobileNet 7x7, 14x14 and 28x28 outputs */
   dw_case t = base_case(14, 14, 5, 2, 2);
   cnnrt_conv_params p = make_params(&t);
   assert_true(cnnrt_dwc16_selected(&p));
   t = base_case(14, 14, 3, 1, 1);
   p = make_params(&t);
   assert_true(cnnrt_dwc16_selected(&p));
+  t = base_case(56, 56, 3, 2, 1);
+  p = make_params(&t);
+  assert_true(cnnrt_dwc16_selected(&p));
+  t = base_case(56, 56, 3, 1, 1); /* 56x56 outputs: the plane kernel */
+  p = make_params(&t);
+  assert_false(cnnrt_dwc16_selected(&p));
   /* shapes it does not take */
   t = base_case(7, 8, 3, 1, 1); /* output width 8 */
   p = make_params(&t);
