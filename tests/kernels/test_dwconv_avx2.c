@@ -18,6 +18,7 @@
 
 #include "../../runtime/cnnrt_dwconv_avx2.h"
 #include "../../runtime/cnnrt_dwconv_avx512.h"
+#include "../../runtime/cnnrt_conv_packed.h"
 #include "../../runtime/cnnrt_pool_avx2.h"
 
 /* Built once more with -mavx512f as test_dwconv_avx512 (tests/CMakeLists.txt): the same cases
@@ -682,6 +683,65 @@ static void test_fused_pool(void **state) {
   }
 }
 
+/* The generated code's task function (cnnrt_conv_packed.h): 1..5 tasks run in reverse order
+ * (each must write only its own planes, and together all of them; on AVX-512 builds the
+ * channel-kernel layers split on 16-channel blocks) give y and the fused pool bit-identical to
+ * one call over all planes. */
+static void test_tasks(void **state) {
+  (void)state;
+  const int64_t shapes[][5] = {/* n, c, hw, k, s */
+                               {1, 40, 14, 5, 2}, {2, 37, 7, 3, 1}, {1, 3, 14, 3, 1},
+                               {1, 24, 30, 3, 2}, {2, 9, 16, 3, 1}};
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    dw_case t = base_case(shapes[i][2], shapes[i][2], shapes[i][3], shapes[i][4],
+                          shapes[i][3] / 2);
+    t.n = shapes[i][0];
+    t.c = shapes[i][1];
+    t.act = CNNRT_ACT_SILU;
+    const cnnrt_conv_params p = make_params(&t);
+    const int64_t planes = t.n * t.c, op = p.out[0] * p.out[1];
+    const int64_t nx = planes * t.h * t.w, ny = planes * op, nw = t.c * t.kh * t.kw;
+    float *x = malloc((size_t)nx * sizeof(float)), *w = malloc((size_t)nw * sizeof(float));
+    float *b = malloc((size_t)t.c * sizeof(float)), *y0 = malloc((size_t)ny * sizeof(float));
+    float *y = malloc((size_t)ny * sizeof(float));
+    float *red0 = malloc((size_t)planes * sizeof(float));
+    float *red = malloc((size_t)planes * sizeof(float));
+    assert_true(x && w && b && y0 && y && red0 && red);
+    for (int64_t k = 0; k < nx; k++) {
+      x[k] = frand() * 2.0f;
+    }
+    for (int64_t k = 0; k < nw; k++) {
+      w[k] = frand();
+    }
+    for (int64_t k = 0; k < t.c; k++) {
+      b[k] = frand();
+    }
+    DW_RANGE_REDUCE_FN(&p, x, w, b, NULL, y0, 0, planes, cnnrt_f32_global_avgpool_avx2, red0);
+    for (int64_t nt = 1; nt <= 5; nt++) {
+      for (int64_t k = 0; k < ny; k++) {
+        y[k] = GUARD_VAL;
+      }
+      for (int64_t k = 0; k < planes; k++) {
+        red[k] = GUARD_VAL;
+      }
+      cnnrt_conv_task task = {&p, x, w, b, NULL, y, NULL, 0, nt, NULL,
+                              cnnrt_f32_global_avgpool_avx2, red};
+      for (int64_t k = nt - 1; k >= 0; k--) {
+        cnnrt_dwconv_avx2_task(&task, k);
+      }
+      assert_memory_equal(y, y0, (size_t)ny * sizeof(float));
+      assert_memory_equal(red, red0, (size_t)planes * sizeof(float));
+    }
+    free(x);
+    free(w);
+    free(b);
+    free(y0);
+    free(y);
+    free(red0);
+    free(red);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #if defined(CNNRT_DW_AVX512)
@@ -692,6 +752,7 @@ int main(void) {
       cmocka_unit_test(test_random),  cmocka_unit_test(test_acts),
       cmocka_unit_test(test_strips),  cmocka_unit_test(test_fallback),
       cmocka_unit_test(test_spatial_1_and_3), cmocka_unit_test(test_fused_pool),
+      cmocka_unit_test(test_tasks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
