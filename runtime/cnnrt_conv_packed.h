@@ -153,8 +153,14 @@ static inline void cnnrt_dwconv_avx2_task(void *arg, int64_t t) {
   const cnnrt_conv_task *a = (const cnnrt_conv_task *)arg;
   CNNRT_ASSERT(a->in_scale == NULL);
   const int64_t planes = a->p->n * a->p->c_out;
-  const int64_t lo = planes * t / a->n_tasks, hi = planes * (t + 1) / a->n_tasks;
+  int64_t lo = planes * t / a->n_tasks, hi = planes * (t + 1) / a->n_tasks;
 #if defined(CNNRT_DW_AVX512)
+  if (cnnrt_dwc16_selected(a->p)) { /* whole blocks of 16 channels per task where possible */
+    lo = t == 0 ? 0 : (lo + 8) / 16 * 16;
+    hi = t + 1 == a->n_tasks ? planes : (hi + 8) / 16 * 16;
+    lo = lo < planes ? lo : planes;
+    hi = hi < planes ? hi : planes;
+  }
   cnnrt_f32_dwconv2d_avx512_range_reduce(a->p, a->x, a->w, a->bias, a->residual, a->y, lo, hi,
                                          a->reduce, a->reduced);
 #else

@@ -368,17 +368,318 @@ static inline void cnnrt_dw512_compute_band(const cnnrt_dw512_geom *g, const flo
   }
 }
 
+/* ---- Channel-vectorised kernel (the NCHWc idea on NCHW tensors) ------------------------------
+ *
+ * The plane kernel above vectorises along a plane's rows; a 7- or 14-pixel row fills half a
+ * vector, and stride 2 would need de-interleaving. ONNX Runtime vectorises over channels
+ * instead (NCHWc), which fills every lane whatever the plane width or stride. This kernel does
+ * that on our NCHW tensors, 16 channel planes at a time:
+ *   - the block's input rows are transposed (16x16 in registers) into a zero-padded scratch of
+ *     [padded row][padded column][16 channels] (at most CNNRT_DWC16_CAP pixels: 32 KiB, in L1;
+ *     taller planes run in bands of output rows);
+ *   - the weights of the 16 channels are packed [tap][16] (144 / 400 floats, once per block);
+ *   - a group of up to 16 output pixels (R whole rows of NP = 7 columns, or NP = 14 columns of
+ *     one row) is 16 accumulators; every tap is one weight vector and one aligned load per
+ *     pixel at a constant offset from the group's row pointers (K, S, NP, R compile-time);
+ *   - the accumulators (bias-initialised) are transposed back into 16 channel vectors of the
+ *     group's pixels, which are consecutive in y; residual and activation (SiLU as the 16-lane
+ *     function) are applied there and stored with a mask;
+ *   - a fused GlobalAveragePool reduces each plane of the block right after the block (the
+ *     pool's own function on y, so bit-identical to the unfused graph).
+ * Shapes: 3x3 and 5x5, stride 1 or 2 on both axes, no dilation, no negative leading pad, output
+ * width 7 or a multiple of 14. Which of those take it is decided by measurement
+ * (cnnrt_dwc16_selected). The activation is applied to the pixel vectors before the transpose
+ * when there is no residual (fewer vectors), else after adding it. */
+
+#define CNNRT_DWC16_CAP 512 /* padded pixels (x 16 channels) of scratch: 32 KiB */
+
+#if defined(__clang__)
+#define CNNRT_DWC16_UNROLL _Pragma("unroll 16")
+#elif defined(__GNUC__)
+#define CNNRT_DWC16_UNROLL _Pragma("GCC unroll 16")
+#else
+#define CNNRT_DWC16_UNROLL
+#endif
+
+typedef struct cnnrt_dwc16_geom {
+  cnnrt_dw_avx2_geom g; /* the 2-D view */
+  int64_t k, s;         /* square kernel, stride */
+  int64_t np, r;        /* a group: r output rows x np columns (r * np <= 16) */
+  int64_t pwid;         /* padded row read: (ow - 1) * s + k pixels */
+  int64_t pitch;        /* pixels per padded row stored: pwid, or pw + w if more (crop) */
+  int64_t rows;         /* output rows per band (a multiple of r unless the whole plane) */
+  int64_t prows;        /* padded rows of the scratch: (rows rounded up to r - 1) * s + k */
+} cnnrt_dwc16_geom;
+
+/* Fills d; returns 0 when the shape is not one this kernel handles. */
+static inline int cnnrt_dwc16_make_geom(const cnnrt_conv_params *p, cnnrt_dwc16_geom *d) {
+  if (!cnnrt_dw_avx2_make_geom(p, &d->g)) {
+    return 0;
+  }
+  const cnnrt_dw_avx2_geom *g = &d->g;
+  if (g->kh != g->kw || (g->kh != 3 && g->kh != 5) || g->sh != g->sw || g->sh > 2 ||
+      g->dh != 1 || g->dw != 1 || g->ph < 0 || g->pw < 0 || g->oh < 1 || g->ow < 1) {
+    return 0;
+  }
+  d->k = g->kh;
+  d->s = g->sh;
+  if (g->ow == 7) {
+    d->np = 7;
+    d->r = 2;
+  } else if (g->ow % 14 == 0) {
+    d->np = 14;
+    d->r = 1;
+  } else {
+    return 0;
+  }
+  d->pwid = (g->ow - 1) * d->s + d->k;
+  d->pitch = d->pwid > g->pw + g->w ? d->pwid : g->pw + g->w;
+  /* rows per band: as many groups of r rows as the scratch holds, balanced over the bands */
+  const int64_t groups_fit = ((CNNRT_DWC16_CAP / d->pitch - d->k) / d->s + 1) / d->r;
+  if (groups_fit < 1) {
+    return 0;
+  }
+  const int64_t groups = (g->oh + d->r - 1) / d->r;
+  const int64_t bands = (groups + groups_fit - 1) / groups_fit;
+  d->rows = (groups + bands - 1) / bands * d->r;
+  d->prows = (d->rows - 1) * d->s + d->k;
+  return d->prows * d->pitch <= CNNRT_DWC16_CAP;
+}
+
+/* Which shapes take the channel-vectorised kernel: output planes up to 28 columns wide.
+ * Measured (bench_dw_avx2.c "c16", Zen 5, loaded machine, median of 41 alternating rounds,
+ * plane kernel time / this one, two runs): 7x7 outputs 1.38-1.67 (stride 1), 3.0-4.2 (stride
+ * 2 from 14x14); 14x14 outputs 1.04-1.58 (stride 1), 2.1-2.6 (stride 2 from 28x28); 28x28
+ * outputs 1.07-1.37 (stride 1 and 2). 56x56 outputs 0.99-1.03 and 112x112 0.74-0.85: there the
+ * plane kernels' rows fill their vectors and the transposes do not pay. */
+#define CNNRT_DWC16_MAX_OW 28
+static inline int cnnrt_dwc16_selected(const cnnrt_conv_params *p) {
+  cnnrt_dwc16_geom d;
+  return cnnrt_dwc16_make_geom(p, &d) && d.g.ow <= CNNRT_DWC16_MAX_OW;
+}
+
+/* In-register transpose: v[i] lane j <-> v[j] lane i. */
+static inline void cnnrt_dwc16_transpose(__m512 v[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(v[i], v[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(v[i], v[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    v[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+    v[i + 1] =
+        _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+    v[i + 2] =
+        _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+    v[i + 3] =
+        _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+  }
+  for (int h = 0; h < 16; h += 8) {
+    for (int i = 0; i < 4; i++) {
+      t[h + i] = _mm512_shuffle_f32x4(v[h + i], v[h + i + 4], 0x88);
+      t[h + i + 4] = _mm512_shuffle_f32x4(v[h + i], v[h + i + 4], 0xdd);
+    }
+  }
+  for (int i = 0; i < 8; i++) {
+    v[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+    v[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+  }
+}
+
+/* The taps of one group: acc[rr * NP + c] = bias + sum_{i,j} wp[i*K + j] * in(row (rr*S + i),
+ * column (c*S + j)) where src is the scratch at the group's first row and column and rs the
+ * floats per padded row. Everything but rs is a compile-time constant at the call sites. */
+CNNRT_DW_AVX2_INLINE void cnnrt_dwc16_taps(int64_t K, int64_t S, int64_t NP, int64_t R,
+                                           const float *src, int64_t rs, const float *wp,
+                                           __m512 vbias, __m512 *acc) {
+  for (int64_t a = 0; a < NP * R; a++) {
+    acc[a] = vbias;
+  }
+  CNNRT_DW_AVX2_UNROLL
+  for (int64_t i = 0; i < K; i++) {
+    CNNRT_DW_AVX2_UNROLL
+    for (int64_t j = 0; j < K; j++) {
+      const __m512 wv = _mm512_load_ps(wp + (i * K + j) * 16);
+      for (int64_t rr = 0; rr < R; rr++) {
+        const float *q = src + (rr * S + i) * rs + j * 16;
+        CNNRT_DWC16_UNROLL
+        for (int64_t c = 0; c < NP; c++) {
+          acc[rr * NP + c] = _mm512_fmadd_ps(_mm512_load_ps(q + c * S * 16), wv, acc[rr * NP + c]);
+        }
+      }
+    }
+  }
+}
+
+/* One block of nl (1..16) consecutive channel planes of one image, output rows of every band. */
+/* tab[f]: where input pixel f of a band (flat, from its first row) goes in the scratch,
+ * relative to that row's place. */
+static inline void cnnrt_dwc16_block(const cnnrt_dwc16_geom *d, const float *x, const float *wp,
+                                     __m512 vbias, const float *res, float *y, int64_t nl,
+                                     int64_t act, float alpha, float beta, float *scratch,
+                                     const int32_t *tab, int zero_each_band) {
+  const cnnrt_dw_avx2_geom *g = &d->g;
+  const int64_t in_plane = g->h * g->w, out_plane = g->oh * g->ow;
+  const int64_t rs = d->pitch * 16;
+  const __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
+  for (int64_t oy0 = 0; oy0 < g->oh; oy0 += d->rows) {
+    const int64_t rb = g->oh - oy0 < d->rows ? g->oh - oy0 : d->rows;
+    const int64_t rbc = (rb + d->r - 1) / d->r * d->r; /* rows computed */
+    const int64_t prows = (rbc - 1) * d->s + d->k;
+    const int64_t iy0 = oy0 * d->s - g->ph; /* input row of padded row 0 */
+    const int64_t iya = iy0 > 0 ? iy0 : 0;
+    const int64_t iyb = iy0 + prows < g->h ? iy0 + prows : g->h;
+    if (zero_each_band) { /* padded rows outside the plane (they held data in other bands) */
+      for (int64_t pr = 0; pr < prows; pr++) {
+        if (iy0 + pr < 0 || iy0 + pr >= g->h) {
+          memset(scratch + pr * rs, 0, (size_t)rs * sizeof(float));
+        }
+      }
+    }
+    /* input rows [iya, iyb) of the 16 planes: flat runs of 16 pixels, transposed, each pixel
+     * stored at its padded place (a table: no divisions, no branches) */
+    const float *xs = x + iya * g->w;
+    float *base = scratch + (iya - iy0) * rs;
+    const int64_t nf = (iyb - iya) * g->w;
+    for (int64_t f = 0; f < nf; f += 16) {
+      const int64_t n = nf - f < 16 ? nf - f : 16;
+      const __mmask16 m = (__mmask16)((1u << n) - 1u);
+      __m512 v[16];
+      for (int64_t l = 0; l < 16; l++) {
+        v[l] = l < nl ? _mm512_maskz_loadu_ps(m, xs + l * in_plane + f) : _mm512_setzero_ps();
+      }
+      cnnrt_dwc16_transpose(v);
+      if (n == 16) {
+        CNNRT_DWC16_UNROLL
+        for (int64_t k = 0; k < 16; k++) {
+          _mm512_store_ps(base + tab[f + k], v[k]);
+        }
+      } else {
+        for (int64_t k = 0; k < n; k++) {
+          _mm512_store_ps(base + tab[f + k], v[k]);
+        }
+      }
+    }
+    /* groups of r rows x np columns */
+    for (int64_t oy = oy0; oy < oy0 + rbc; oy += d->r) {
+      const int64_t nrows = oy0 + rb - oy < d->r ? oy0 + rb - oy : d->r; /* real rows */
+      for (int64_t ox0 = 0; ox0 < g->ow; ox0 += d->np) {
+        const float *src = scratch + (oy - oy0) * d->s * rs + ox0 * d->s * 16;
+        __m512 acc[16];
+        if (d->k == 3 && d->s == 1 && d->np == 7) {
+          cnnrt_dwc16_taps(3, 1, 7, 2, src, rs, wp, vbias, acc);
+        } else if (d->k == 3 && d->s == 2 && d->np == 7) {
+          cnnrt_dwc16_taps(3, 2, 7, 2, src, rs, wp, vbias, acc);
+        } else if (d->k == 5 && d->s == 1 && d->np == 7) {
+          cnnrt_dwc16_taps(5, 1, 7, 2, src, rs, wp, vbias, acc);
+        } else if (d->k == 5 && d->s == 2 && d->np == 7) {
+          cnnrt_dwc16_taps(5, 2, 7, 2, src, rs, wp, vbias, acc);
+        } else if (d->k == 3 && d->s == 1) {
+          cnnrt_dwc16_taps(3, 1, 14, 1, src, rs, wp, vbias, acc);
+        } else if (d->k == 3) {
+          cnnrt_dwc16_taps(3, 2, 14, 1, src, rs, wp, vbias, acc);
+        } else if (d->s == 1) {
+          cnnrt_dwc16_taps(5, 1, 14, 1, src, rs, wp, vbias, acc);
+        } else {
+          cnnrt_dwc16_taps(5, 2, 14, 1, src, rs, wp, vbias, acc);
+        }
+        for (int64_t a = d->np * d->r; a < 16; a++) {
+          acc[a] = _mm512_setzero_ps();
+        }
+        if (res == NULL) { /* the activation on the np * r pixel vectors, before the transpose:
+                            * fewer vectors than the 16 channel vectors after it */
+          for (int64_t a = 0; a < d->np * d->r; a++) {
+            acc[a] = cnnrt_dw512_act(act, valpha, vbeta, acc[a]);
+          }
+        }
+        cnnrt_dwc16_transpose(acc); /* acc[l]: channel l, the group's pixels in y's order */
+        const int64_t npx = nrows * d->np; /* consecutive in y: whole rows, or one row's part */
+        const __mmask16 m = (__mmask16)((1u << npx) - 1u);
+        const int64_t off = oy * g->ow + ox0;
+        for (int64_t l = 0; l < nl; l++) {
+          __m512 a = acc[l];
+          if (res != NULL) { /* read before the same element of y is written */
+            a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(m, res + l * out_plane + off));
+            a = cnnrt_dw512_act(act, valpha, vbeta, a);
+          }
+          _mm512_mask_storeu_ps(y + l * out_plane + off, m, a);
+        }
+      }
+    }
+  }
+  if (!cnnrt_dw512_act_inline(act)) { /* the rarer activations: a pass over the block's planes */
+    for (int64_t l = 0; l < nl; l++) {
+      cnnrt_f32_act_avx2(act, alpha, beta, out_plane, y + l * out_plane, y + l * out_plane);
+    }
+  }
+}
+
+/* Planes [plane_begin, plane_end) (plane = b * c + ch) in blocks of 16 consecutive channels of
+ * one image; reduce / reduced as cnnrt_f32_dwconv2d_avx2_range_reduce. The shape must pass
+ * cnnrt_dwc16_make_geom. */
+static inline void cnnrt_f32_dwconv2d_c16_avx512_range_reduce(
+    const cnnrt_conv_params *p, const float *x, const float *w, const float *bias,
+    const float *residual, float *y, int64_t plane_begin, int64_t plane_end,
+    cnnrt_plane_reduce_fn reduce, float *reduced) {
+  CNNRT_ASSERT(p->group == p->c_in && p->c_out == p->c_in);
+  cnnrt_dwc16_geom d;
+  if (!cnnrt_dwc16_make_geom(p, &d)) {
+    CNNRT_ASSERT(0 && "shape not taken by the channel-vectorised kernel");
+    return;
+  }
+  const int64_t in_plane = d.g.h * d.g.w, out_plane = d.g.oh * d.g.ow, kvol = d.k * d.k;
+  const int64_t c = p->c_out;
+  float buf[CNNRT_DWC16_CAP * 16 + 16];
+  float wbuf[32 * 16 + 16]; /* 25 taps, written 16 at a time */
+  float *scratch = (float *)(((uintptr_t)buf + 63u) & ~(uintptr_t)63u);
+  float *wp = (float *)(((uintptr_t)wbuf + 63u) & ~(uintptr_t)63u);
+  /* zeros everywhere once: the pad columns are never written, and with one band neither are
+   * the pad rows; with several bands the rows outside the plane are zeroed per band */
+  memset(scratch, 0, (size_t)(d.prows * d.pitch * 16) * sizeof(float));
+  int32_t tab[CNNRT_DWC16_CAP]; /* a band's input pixels: at most prows * pitch */
+  for (int64_t f = 0; f < d.prows * d.g.w; f++) {
+    tab[f] = (int32_t)((f / d.g.w * d.pitch + f % d.g.w + d.g.pw) * 16);
+  }
+  const int zero_each_band = d.rows < d.g.oh;
+  for (int64_t b0 = plane_begin; b0 < plane_end;) {
+    const int64_t ch0 = b0 % c;
+    int64_t nl = plane_end - b0 < 16 ? plane_end - b0 : 16;
+    nl = c - ch0 < nl ? c - ch0 : nl; /* one image per block */
+    /* weights [tap][16 channels]: the block's [channel][tap] rows transposed, 16 taps a time */
+    for (int64_t t0 = 0; t0 < kvol; t0 += 16) {
+      const int64_t nt = kvol - t0 < 16 ? kvol - t0 : 16;
+      const __mmask16 tm = (__mmask16)((1u << nt) - 1u);
+      __m512 v[16];
+      for (int64_t l = 0; l < 16; l++) {
+        v[l] = l < nl ? _mm512_maskz_loadu_ps(tm, w + (ch0 + l) * kvol + t0) : _mm512_setzero_ps();
+      }
+      cnnrt_dwc16_transpose(v);
+      for (int64_t t = 0; t < nt; t++) {
+        _mm512_store_ps(wp + (t0 + t) * 16, v[t]);
+      }
+    }
+    const __mmask16 cm = (__mmask16)((1u << nl) - 1u);
+    const __m512 vbias = bias != NULL ? _mm512_maskz_loadu_ps(cm, bias + ch0) : _mm512_setzero_ps();
+    cnnrt_dwc16_block(&d, x + b0 * in_plane, wp, vbias,
+                      residual != NULL ? residual + b0 * out_plane : NULL, y + b0 * out_plane, nl,
+                      p->act, p->alpha, p->beta, scratch, tab, zero_each_band);
+    if (reduce != NULL) {
+      for (int64_t l = 0; l < nl; l++) {
+        reduce(1, out_plane, y + (b0 + l) * out_plane, reduced + b0 + l);
+      }
+    }
+    b0 += nl;
+  }
+}
+
 /* Planes [plane_begin, plane_end) of the n * c (batch, channel) planes (plane = b * c + ch):
  * the unit of work for threading. Shapes this kernel does not take run the AVX2 kernel. */
 /* reduce / reduced: as cnnrt_f32_dwconv2d_avx2_range_reduce (each plane right after it is
  * written). */
-static inline void cnnrt_f32_dwconv2d_avx512_range_reduce(const cnnrt_conv_params *p,
-                                                          const float *x, const float *w,
-                                                          const float *bias,
-                                                          const float *residual, float *y,
-                                                          int64_t plane_begin, int64_t plane_end,
-                                                          cnnrt_plane_reduce_fn reduce,
-                                                          float *reduced) {
+static inline void cnnrt_f32_dwconv2d_plane_avx512_range_reduce(
+    const cnnrt_conv_params *p, const float *x, const float *w, const float *bias,
+    const float *residual, float *y, int64_t plane_begin, int64_t plane_end,
+    cnnrt_plane_reduce_fn reduce, float *reduced) {
   CNNRT_ASSERT(p->group == p->c_in && p->c_out == p->c_in);
   cnnrt_dw512_geom g;
   if (!cnnrt_dw512_make_geom(p, &g)) {
@@ -448,6 +749,25 @@ static inline void cnnrt_f32_dwconv2d_avx512_range_reduce(const cnnrt_conv_param
     if (reduce != NULL) {
       reduce(1, out_plane, y + pl * out_plane, reduced + pl);
     }
+  }
+}
+
+/* The depthwise entry on AVX-512 builds: the channel-vectorised kernel for the shapes measured
+ * faster there (cnnrt_dwc16_selected), else the plane kernel, which hands the shapes it does not
+ * take to the AVX2 kernel. */
+static inline void cnnrt_f32_dwconv2d_avx512_range_reduce(const cnnrt_conv_params *p,
+                                                          const float *x, const float *w,
+                                                          const float *bias,
+                                                          const float *residual, float *y,
+                                                          int64_t plane_begin, int64_t plane_end,
+                                                          cnnrt_plane_reduce_fn reduce,
+                                                          float *reduced) {
+  if (cnnrt_dwc16_selected(p)) {
+    cnnrt_f32_dwconv2d_c16_avx512_range_reduce(p, x, w, bias, residual, y, plane_begin,
+                                               plane_end, reduce, reduced);
+  } else {
+    cnnrt_f32_dwconv2d_plane_avx512_range_reduce(p, x, w, bias, residual, y, plane_begin,
+                                                 plane_end, reduce, reduced);
   }
 }
 

@@ -18,6 +18,8 @@
 
 #include "../../runtime/cnnrt_dwconv_avx2.h"
 #include "../../runtime/cnnrt_dwconv_avx512.h"
+#include "../../runtime/cnnrt_conv_packed.h"
+#include "../../runtime/cnnrt_pool_avx2.h"
 
 /* Built once more with -mavx512f as test_dwconv_avx512 (tests/CMakeLists.txt): the same cases
  * then run through the AVX-512 kernel (which hands the shapes it does not take to the AVX2
@@ -26,11 +28,36 @@
 #error "built for AVX-512 but cnnrt_dwconv_avx512.h did not enable its kernel"
 #endif
 #if defined(CNNRT_DW_AVX512)
-#define DW_FN cnnrt_f32_dwconv2d_avx512
-#define DW_RANGE_FN cnnrt_f32_dwconv2d_avx512_range
+/* force_c16: 1 runs the channel-vectorised kernel on every shape it can take, selected or not
+ * (its selection threshold is a speed choice, its correctness must not depend on it); 2 runs
+ * the plane kernel (and the AVX2 one it hands shapes to) on every shape, the channel kernel's
+ * included. */
+static int force_c16;
+static void dw_range_under_test(const cnnrt_conv_params *p, const float *x, const float *w,
+                                const float *bias, const float *residual, float *y,
+                                int64_t plane_begin, int64_t plane_end) {
+  cnnrt_dwc16_geom d;
+  if (force_c16 == 1 && cnnrt_dwc16_make_geom(p, &d)) {
+    cnnrt_f32_dwconv2d_c16_avx512_range_reduce(p, x, w, bias, residual, y, plane_begin,
+                                               plane_end, NULL, NULL);
+  } else if (force_c16 == 2) {
+    cnnrt_f32_dwconv2d_plane_avx512_range_reduce(p, x, w, bias, residual, y, plane_begin,
+                                                 plane_end, NULL, NULL);
+  } else {
+    cnnrt_f32_dwconv2d_avx512_range(p, x, w, bias, residual, y, plane_begin, plane_end);
+  }
+}
+static void dw_under_test(const cnnrt_conv_params *p, const float *x, const float *w,
+                          const float *bias, const float *residual, float *y) {
+  dw_range_under_test(p, x, w, bias, residual, y, 0, p->n * p->c_out);
+}
+#define DW_FN dw_under_test
+#define DW_RANGE_FN dw_range_under_test
+#define DW_RANGE_REDUCE_FN cnnrt_f32_dwconv2d_avx512_range_reduce
 #else
 #define DW_FN cnnrt_f32_dwconv2d_avx2
 #define DW_RANGE_FN cnnrt_f32_dwconv2d_avx2_range
+#define DW_RANGE_REDUCE_FN cnnrt_f32_dwconv2d_avx2_range_reduce
 #endif
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -477,6 +504,7 @@ static void test_spatial_1_and_3(void **state) {
  * it too. Then the shapes it hands to the AVX2 kernel. */
 static void test_avx512_path(void **state) {
   (void)state;
+  force_c16 = 2; /* these shapes are the channel kernel's now; the plane kernel keeps the rest */
   const int64_t shapes[][4] = {/* c, hw, k, s */
                                {40, 7, 5, 1}, {33, 7, 3, 1},  {17, 14, 5, 1}, {20, 14, 3, 1},
                                {6, 28, 5, 1}, {5, 30, 3, 1},  {3, 1, 3, 1},   {2, 2, 5, 1},
@@ -521,18 +549,210 @@ static void test_avx512_path(void **state) {
   p = make_params(&t);
   assert_false(cnnrt_f32_dwconv2d_avx512_fast(&p));
   run_case(&t, id++);
+  force_c16 = 0;
+}
+
+/* The channel-vectorised kernel (cnnrt_dwc16_*, AVX-512): every shape it can take (asserted),
+ * run through it whether selected or not: output planes 7x7 (two-row groups), 14x14, 28x28 and 56x56 (several bands, several
+ * 14-column groups per row), 3x3 and 5x5, stride 1 and 2, odd input sizes and asymmetric pads
+ * (the last output row alone in its group), channel counts around 16 and batch 2 (blocks cut at
+ * the image and at the uneven ranges of run_case's second pass), every activation, bias,
+ * residual in a buffer and in place. */
+static void test_c16_path(void **state) {
+  (void)state;
+  const int acts[] = {CNNRT_ACT_NONE,       CNNRT_ACT_RELU,         CNNRT_ACT_LEAKY_RELU,
+                      CNNRT_ACT_CLIP,       CNNRT_ACT_SIGMOID,      CNNRT_ACT_HARD_SIGMOID,
+                      CNNRT_ACT_HARD_SWISH, CNNRT_ACT_SILU,         CNNRT_ACT_TANH};
+  /* h, w, k, s, pad top, left, bottom, right */
+  const int64_t shapes[][8] = {
+      {7, 7, 3, 1, 1, 1, 1, 1},     {7, 7, 5, 1, 2, 2, 2, 2},     {14, 14, 3, 2, 1, 1, 1, 1},
+      {14, 14, 5, 2, 2, 2, 2, 2},   {13, 13, 3, 2, 1, 1, 1, 1},   {14, 14, 3, 1, 1, 1, 1, 1},
+      {14, 14, 5, 1, 2, 2, 2, 2},   {28, 28, 3, 2, 0, 0, 1, 1},   {28, 28, 5, 2, 2, 2, 2, 2},
+      {28, 28, 3, 1, 1, 1, 1, 1},   {56, 56, 3, 2, 1, 1, 1, 1},   {56, 56, 5, 1, 2, 2, 2, 2},
+      {9, 7, 3, 1, 0, 1, 0, 1},     {5, 9, 3, 1, 1, 0, 1, 0},     {1, 7, 3, 1, 1, 1, 1, 1},
+      {2, 14, 5, 1, 2, 2, 2, 2},    {15, 14, 3, 2, 1, 1, 0, 1},   {8, 14, 5, 1, 4, 3, 0, 1},
+      {13, 13, 5, 2, 2, 2, 2, 2},   {12, 31, 3, 1, 0, 0, 0, -1},
+  };
+  const int64_t chans[] = {1, 5, 16, 17, 33};
+  int id = 7000;
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    for (int v = 0; v < 3; v++) {
+      dw_case t = base_case(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], 0);
+      t.pt = shapes[i][4];
+      t.pl = shapes[i][5];
+      t.pb = shapes[i][6];
+      t.pr = shapes[i][7];
+      t.c = chans[(i + (size_t)v) % 5];
+      t.n = 1 + (int64_t)((i + (size_t)v) % 2);
+      t.act = acts[(3 * i + (size_t)v) % 9];
+      t.alpha = t.act == CNNRT_ACT_CLIP ? -0.5f : (t.act == CNNRT_ACT_HARD_SIGMOID ? 0.2f : 0.1f);
+      t.beta = t.act == CNNRT_ACT_CLIP ? 0.75f : 0.5f;
+      t.bias = v != 1;
+      t.residual = v;
+      cnnrt_conv_params p = make_params(&t);
+      cnnrt_dwc16_geom d;
+      if (!cnnrt_dwc16_make_geom(&p, &d)) {
+        fail_msg("case %d: shape %zu not taken by the channel-vectorised kernel", id, i);
+      }
+      force_c16 = 1;
+      assert_int_equal(run_case(&t, id++), 1);
+      force_c16 = 0;
+    }
+  }
+  /* the layers it is selected for: EfficientNet / MobileNet 7x7, 14x14 and 28x28 outputs */
+  dw_case t = base_case(14, 14, 5, 2, 2);
+  cnnrt_conv_params p = make_params(&t);
+  assert_true(cnnrt_dwc16_selected(&p));
+  t = base_case(14, 14, 3, 1, 1);
+  p = make_params(&t);
+  assert_true(cnnrt_dwc16_selected(&p));
+  t = base_case(56, 56, 3, 2, 1);
+  p = make_params(&t);
+  assert_true(cnnrt_dwc16_selected(&p));
+  t = base_case(56, 56, 3, 1, 1); /* 56x56 outputs: the plane kernel */
+  p = make_params(&t);
+  assert_false(cnnrt_dwc16_selected(&p));
+  /* shapes it does not take */
+  t = base_case(7, 8, 3, 1, 1); /* output width 8 */
+  p = make_params(&t);
+  assert_false(cnnrt_dwc16_selected(&p));
+  t = base_case(7, 7, 3, 1, 1);
+  t.dh = 2; /* dilation */
+  p = make_params(&t);
+  assert_false(cnnrt_dwc16_selected(&p));
+  t = base_case(14, 14, 3, 1, 1);
+  t.pt = -1; /* negative leading pad */
+  p = make_params(&t);
+  assert_false(cnnrt_dwc16_selected(&p));
 }
 #endif
+
+/* The fused GlobalAveragePool (compiler/passes/fuse.c): the range entry with a reduce function
+ * writes the same y as without it, and reduced[plane] bit-identical to the pool's own function
+ * run on that y (what the unfused graph computes), over uneven plane ranges; channel-vectorised
+ * shapes (AVX-512 build), plane-kernel shapes and a reference-fallback shape (7x7 kernel with
+ * stride 3 on AVX2: the generic block kernel; 3-D) alike. */
+static void test_fused_pool(void **state) {
+  (void)state;
+  const int64_t shapes[][4] = {/* hw, k, s, c */
+                               {7, 3, 1, 21},  {14, 5, 2, 17}, {14, 3, 1, 40}, {28, 5, 2, 33},
+                               {56, 3, 1, 5},  {9, 3, 1, 19},  {30, 5, 2, 3},  {12, 7, 3, 6}};
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    dw_case t = base_case(shapes[i][0], shapes[i][0], shapes[i][1], shapes[i][2],
+                          shapes[i][1] / 2);
+    t.c = shapes[i][3];
+    t.n = 2;
+    t.act = i % 2 ? CNNRT_ACT_SILU : CNNRT_ACT_CLIP;
+    t.alpha = 0.0f;
+    t.beta = 6.0f;
+    const cnnrt_conv_params p = make_params(&t);
+    const int64_t planes = t.n * t.c, op = p.out[0] * p.out[1];
+    const int64_t nx = planes * t.h * t.w, ny = planes * op, nw = t.c * t.kh * t.kw;
+    float *x = malloc((size_t)nx * sizeof(float)), *w = malloc((size_t)nw * sizeof(float));
+    float *b = malloc((size_t)t.c * sizeof(float)), *y0 = malloc((size_t)ny * sizeof(float));
+    float *y = malloc((size_t)ny * sizeof(float));
+    float *red = malloc((size_t)planes * sizeof(float));
+    float *want = malloc((size_t)planes * sizeof(float));
+    assert_true(x && w && b && y0 && y && red && want);
+    for (int64_t k = 0; k < nx; k++) {
+      x[k] = frand() * 2.0f;
+    }
+    for (int64_t k = 0; k < nw; k++) {
+      w[k] = frand();
+    }
+    for (int64_t k = 0; k < t.c; k++) {
+      b[k] = frand();
+    }
+    DW_FN(&p, x, w, b, NULL, y0);
+    int64_t at = 0;
+    for (int64_t k = 3; at < planes; k += 5) {
+      const int64_t end = at + k > planes ? planes : at + k;
+      DW_RANGE_REDUCE_FN(&p, x, w, b, NULL, y, at, end, cnnrt_f32_global_avgpool_avx2, red);
+      at = end;
+    }
+    assert_memory_equal(y, y0, (size_t)ny * sizeof(float));
+    cnnrt_f32_global_avgpool_avx2(planes, op, y, want);
+    assert_memory_equal(red, want, (size_t)planes * sizeof(float));
+    free(x);
+    free(w);
+    free(b);
+    free(y0);
+    free(y);
+    free(red);
+    free(want);
+  }
+}
+
+/* The generated code's task function (cnnrt_conv_packed.h): 1..5 tasks run in reverse order
+ * (each must write only its own planes, and together all of them; on AVX-512 builds the
+ * channel-kernel layers split on 16-channel blocks) give y and the fused pool bit-identical to
+ * one call over all planes. */
+static void test_tasks(void **state) {
+  (void)state;
+  const int64_t shapes[][5] = {/* n, c, hw, k, s */
+                               {1, 40, 14, 5, 2}, {2, 37, 7, 3, 1}, {1, 3, 14, 3, 1},
+                               {1, 24, 30, 3, 2}, {2, 9, 16, 3, 1}};
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    dw_case t = base_case(shapes[i][2], shapes[i][2], shapes[i][3], shapes[i][4],
+                          shapes[i][3] / 2);
+    t.n = shapes[i][0];
+    t.c = shapes[i][1];
+    t.act = CNNRT_ACT_SILU;
+    const cnnrt_conv_params p = make_params(&t);
+    const int64_t planes = t.n * t.c, op = p.out[0] * p.out[1];
+    const int64_t nx = planes * t.h * t.w, ny = planes * op, nw = t.c * t.kh * t.kw;
+    float *x = malloc((size_t)nx * sizeof(float)), *w = malloc((size_t)nw * sizeof(float));
+    float *b = malloc((size_t)t.c * sizeof(float)), *y0 = malloc((size_t)ny * sizeof(float));
+    float *y = malloc((size_t)ny * sizeof(float));
+    float *red0 = malloc((size_t)planes * sizeof(float));
+    float *red = malloc((size_t)planes * sizeof(float));
+    assert_true(x && w && b && y0 && y && red0 && red);
+    for (int64_t k = 0; k < nx; k++) {
+      x[k] = frand() * 2.0f;
+    }
+    for (int64_t k = 0; k < nw; k++) {
+      w[k] = frand();
+    }
+    for (int64_t k = 0; k < t.c; k++) {
+      b[k] = frand();
+    }
+    DW_RANGE_REDUCE_FN(&p, x, w, b, NULL, y0, 0, planes, cnnrt_f32_global_avgpool_avx2, red0);
+    for (int64_t nt = 1; nt <= 5; nt++) {
+      for (int64_t k = 0; k < ny; k++) {
+        y[k] = GUARD_VAL;
+      }
+      for (int64_t k = 0; k < planes; k++) {
+        red[k] = GUARD_VAL;
+      }
+      cnnrt_conv_task task = {&p, x, w, b, NULL, y, NULL, 0, nt, NULL,
+                              cnnrt_f32_global_avgpool_avx2, red};
+      for (int64_t k = nt - 1; k >= 0; k--) {
+        cnnrt_dwconv_avx2_task(&task, k);
+      }
+      assert_memory_equal(y, y0, (size_t)ny * sizeof(float));
+      assert_memory_equal(red, red0, (size_t)planes * sizeof(float));
+    }
+    free(x);
+    free(w);
+    free(b);
+    free(y0);
+    free(y);
+    free(red0);
+    free(red);
+  }
+}
 
 int main(void) {
   const struct CMUnitTest tests[] = {
 #if defined(CNNRT_DW_AVX512)
       cmocka_unit_test(test_avx512_path),
+      cmocka_unit_test(test_c16_path),
 #endif
       cmocka_unit_test(test_widths),  cmocka_unit_test(test_small_and_pads),
       cmocka_unit_test(test_random),  cmocka_unit_test(test_acts),
       cmocka_unit_test(test_strips),  cmocka_unit_test(test_fallback),
-      cmocka_unit_test(test_spatial_1_and_3),
+      cmocka_unit_test(test_spatial_1_and_3), cmocka_unit_test(test_fused_pool),
+      cmocka_unit_test(test_tasks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
