@@ -24,14 +24,13 @@ Checks: cnncc --dump=memplan shows exactly 3 of the 10 Concats "in place" and on
 with its "residual in place"; the program's output within
 1e-4 of PyTorch (tests/models/run_model_test.py). The second graph output (g) is not compared.
 """
-import argparse
 import os
-import subprocess
 import sys
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from script_test import dump_lines, parse_args, run_against_pytorch
+
 WANT_IN_PLACE = 3
 
 
@@ -88,39 +87,22 @@ def build_model(outdir):
 
 def count_in_place(cnncc, model):
     """(Concats, Concats in place, residuals in place) in cnncc's --dump=memplan."""
-    out = os.path.join(os.path.dirname(model), "dump", "m.c")
-    p = subprocess.run([cnncc, model, "-o", out, "--dump=memplan"], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT)
-    text = p.stdout.decode("utf-8", "replace")
-    if p.returncode != 0:
-        print(text)
-        raise SystemExit("FAIL: cnncc --dump=memplan exited with status %d" % p.returncode)
-    lines = [line for line in text.splitlines() if " = concat(" in line]
-    residual = sum(1 for line in text.splitlines() if "residual in place" in line)
+    text = dump_lines(cnncc, model, "memplan")
+    lines = [line for line in text if " = concat(" in line]
+    residual = sum(1 for line in text if "residual in place" in line)
     return len(lines), sum(1 for line in lines if "in place (its inputs" in line), residual
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cnncc", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--cc", default="gcc")
-    ap.add_argument("--cflags", default="")
-    ap.add_argument("--threads", type=int, default=1)
-    args = ap.parse_args()
-    work = os.path.abspath(args.work)
-    model_dir = build_model(os.path.join(work, "model"))
+    args = parse_args(__doc__)
+    model_dir = build_model(os.path.join(args.work, "model"))
 
     n_concat, n_in_place, n_residual = count_in_place(args.cnncc,
                                                       os.path.join(model_dir, "model.onnx"))
     print("Concats in place: %d of %d (want %d of 10); residuals in place: %d (want 1)"
           % (n_in_place, n_concat, WANT_IN_PLACE, n_residual))
     ok = n_concat == 10 and n_in_place == WANT_IN_PLACE and n_residual == 1
-    cmd = [sys.executable, os.path.join(HERE, "run_model_test.py"), model_dir, "--cnncc",
-           args.cnncc, "--cc", args.cc, "--cflags=" + args.cflags, "--threads", str(args.threads),
-           "--work", os.path.join(work, "run"), "--timeout", "280"]
-    sys.stdout.flush()
-    ok = subprocess.run(cmd).returncode == 0 and ok
+    ok = run_against_pytorch(model_dir, args) and ok
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

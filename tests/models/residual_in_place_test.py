@@ -24,14 +24,13 @@ A test that could not fail would be worthless: with the in-place residual on the
 convolution (B, E or G) the outputs differ from PyTorch (a residual read after it was
 overwritten).
 """
-import argparse
 import os
-import subprocess
 import sys
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from script_test import dump_lines, parse_args, run_against_pytorch
+
 EXPECTED_IN_PLACE = 4
 
 
@@ -89,14 +88,8 @@ def build_model(outdir):
 
 
 def count_in_place(cnncc, model, threads):
-    out = os.path.join(os.path.dirname(model), "dump", "m.c")
-    p = subprocess.run([cnncc, model, "-o", out, "--dump=schedule", "--max-threads", str(threads)],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    text = p.stdout.decode("utf-8", "replace")
-    if p.returncode != 0:
-        print(text)
-        raise SystemExit("FAIL: cnncc --dump=schedule exited with status %d" % p.returncode)
-    lines = [line for line in text.splitlines() if " = conv(" in line]
+    text = dump_lines(cnncc, model, "schedule", ["--max-threads", str(threads)])
+    lines = [line for line in text if " = conv(" in line]
     res = [line for line in lines if " +residual " in line]
     in_place = [line for line in res if "residual in place" in line]
     for line in res:
@@ -105,25 +98,14 @@ def count_in_place(cnncc, model, threads):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cnncc", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--cc", default="gcc")
-    ap.add_argument("--cflags", default="")
-    ap.add_argument("--threads", type=int, default=1)
-    args = ap.parse_args()
-    work = os.path.abspath(args.work)
-    d, g_expected = build_model(work)
+    args = parse_args(__doc__)
+    d, g_expected = build_model(args.work)
     model = os.path.join(d, "model.onnx")
     n_in_place, n_res = count_in_place(args.cnncc, model, args.threads)
     print("residual convolutions: %d, in place: %d (want 8 and %d)"
           % (n_res, n_in_place, EXPECTED_IN_PLACE))
     ok = n_res == 8 and n_in_place == EXPECTED_IN_PLACE
-    cmd = [sys.executable, os.path.join(HERE, "run_model_test.py"), d, "--cnncc", args.cnncc,
-           "--cc", args.cc, "--cflags=" + args.cflags, "--threads", str(args.threads),
-           "--work", os.path.join(d, "run"), "--timeout", "280"]
-    sys.stdout.flush()
-    ok = subprocess.run(cmd).returncode == 0 and ok
+    ok = run_against_pytorch(d, args) and ok
     g_path = os.path.join(d, "run", "res", "g.npy")
     if os.path.exists(g_path):
         g = np.load(g_path)

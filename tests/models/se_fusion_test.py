@@ -22,14 +22,12 @@ Checks: cnncc --dump=fuse shows exactly 2 "+in_scale" convs and 2 two-output (po
 (tests/models/run_model_test.py); and the two outputs identical bit for bit (the fused kernels
 form float(x * s) as the Mul did, and reduce each plane with the pool's own function).
 """
-import argparse
 import os
-import subprocess
 import sys
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from script_test import dump_lines, parse_args, run_against_pytorch
 
 
 def build_model(outdir):
@@ -144,29 +142,14 @@ def topo_sort(graph):
 
 def count_fusions(cnncc, model):
     """(convs with a fused input scale, convs with a fused pool) in cnncc's --dump=fuse."""
-    out = os.path.join(os.path.dirname(model), "dump", "m.c")
-    p = subprocess.run([cnncc, model, "-o", out, "--dump=fuse"], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT)
-    text = p.stdout.decode("utf-8", "replace")
-    if p.returncode != 0:
-        print(text)
-        raise SystemExit("FAIL: cnncc --dump=fuse exited with status %d" % p.returncode)
-    lines = text.splitlines()
+    lines = dump_lines(cnncc, model, "fuse")
     return (sum(1 for line in lines if " +in_scale " in line),
             sum(1 for line in lines if "], %" in line.split(" = conv(")[0] and " = conv(" in line))
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cnncc", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--cc", default="gcc")
-    ap.add_argument("--cflags", default="")
-    ap.add_argument("--threads", type=int, default=1)
-    args = ap.parse_args()
-    work = os.path.abspath(args.work)
-    os.makedirs(work, exist_ok=True)
-    fused, blocked = build_model(work)
+    args = parse_args(__doc__)
+    fused, blocked = build_model(args.work)
 
     n_fused = count_fusions(args.cnncc, os.path.join(fused, "model.onnx"))
     n_blocked = count_fusions(args.cnncc, os.path.join(blocked, "model.onnx"))
@@ -176,11 +159,7 @@ def main():
 
     outs = []
     for d in (fused, blocked):
-        cmd = [sys.executable, os.path.join(HERE, "run_model_test.py"), d, "--cnncc", args.cnncc,
-               "--cc", args.cc, "--cflags=" + args.cflags, "--threads", str(args.threads),
-               "--work", os.path.join(d, "run"), "--timeout", "280"]
-        sys.stdout.flush()
-        ok = subprocess.run(cmd).returncode == 0 and ok
+        ok = run_against_pytorch(d, args) and ok
         outs.append(os.path.join(d, "run", "res", "y.npy"))
     if all(os.path.exists(f) for f in outs):
         a, b = (np.load(f) for f in outs)
