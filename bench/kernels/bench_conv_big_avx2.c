@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #include "cnnrt_gemm_avx2.h"
 
 #if !(defined(__AVX2__) && defined(__FMA__))
@@ -24,26 +26,6 @@ int main(void) {
   return 1;
 }
 #else
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static float *buf(int64_t n, uint32_t s) {
-  float *b = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
-  for (int64_t i = 0; i < n; i++) {
-    s = s * 1664525u + 1013904223u;
-    b[i] = (float)(s >> 8) / 16777216.0f - 0.5f;
-  }
-  return b;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 typedef struct layer {
   const char *name;
@@ -104,11 +86,11 @@ int main(int argc, char **argv) {
     const int64_t k = L->ci * L->k * L->k, plane = p.out[0] * p.out[1];
     float *x[NBUF], *y[NBUF], *r[NBUF];
     for (int i = 0; i < NBUF; i++) {
-      x[i] = buf(L->ci * L->hw * L->hw, 1 + (uint32_t)i);
-      y[i] = buf(L->co * plane, 10 + (uint32_t)i);
-      r[i] = L->res ? buf(L->co * plane, 20 + (uint32_t)i) : NULL;
+      x[i] = bench_rand_buf(L->ci * L->hw * L->hw, 1 + (uint32_t)i);
+      y[i] = bench_rand_buf(L->co * plane, 10 + (uint32_t)i);
+      r[i] = L->res ? bench_rand_buf(L->co * plane, 20 + (uint32_t)i) : NULL;
     }
-    float *w = buf(L->co * k, 2), *b = buf(L->co, 3);
+    float *w = bench_rand_buf(L->co * k, 2), *b = bench_rand_buf(L->co, 3);
     float *w6 = malloc((size_t)cnnrt_f32_pack_a_mr6_bytes(L->co, k));
     cnnrt_f32_pack_a_mr6(L->co, k, w, w6);
     unsigned char *s0 = malloc((size_t)cnnrt_f32_conv_gemm_avx2_scratch_bytes(&p));
@@ -118,18 +100,18 @@ int main(int argc, char **argv) {
     double ts[2][MAX_ROUNDS];
     for (int rd = 0; rd < nr; rd++) {
       for (int v = 0; v < (L->res ? 2 : 1); v++) {
-        const double t = now();
+        const double t = bench_cpu_seconds();
         for (int i = 0; i < reps; i++) {
           const float *res = L->res ? (v == 0 ? r[i % NBUF] : y[i % NBUF]) : NULL;
           cnnrt_f32_conv_gemm_avx2_range(&p, x[i % NBUF], w6, b, res, y[i % NBUF], s0, 0, 1);
         }
-        ts[v][rd] = (now() - t) / reps;
+        ts[v][rd] = (bench_cpu_seconds() - t) / reps;
       }
     }
-    qsort(ts[0], (size_t)nr, sizeof(double), cmp_double);
+    qsort(ts[0], (size_t)nr, sizeof(double), bench_cmp_double);
     const double g0 = flop / ts[0][nr / 2] * 1e-9;
     if (L->res) {
-      qsort(ts[1], (size_t)nr, sizeof(double), cmp_double);
+      qsort(ts[1], (size_t)nr, sizeof(double), bench_cmp_double);
       const double g1 = flop / ts[1][nr / 2] * 1e-9;
       printf("%-28s %9.1f %9.1f %8.2f %6lld\n", L->name, g0, g1, g1 / g0, (long long)k);
     } else {

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #include "cnnrt_conv_mvec.h"
 #include "cnnrt_gemm_avx2.h"
 
@@ -24,26 +26,6 @@ int main(void) {
   return 1;
 }
 #else
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static float *buf(int64_t n, uint32_t s) {
-  float *b = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
-  for (int64_t i = 0; i < n; i++) {
-    s = s * 1664525u + 1013904223u;
-    b[i] = (float)(s >> 8) / 16777216.0f - 0.5f;
-  }
-  return b;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 typedef struct layer {
   const char *name;
@@ -120,8 +102,8 @@ int main(int argc, char **argv) {
     p.alpha = 0.0f; /* Clip's bounds (ReLU6) */
     p.beta = 6.0f;
     const int64_t k = L->ci * L->k * L->k, plane = p.out[0] * p.out[1];
-    float *x = buf(L->ci * L->hw * L->hw, 1), *w = buf(L->co * k, 2), *b = buf(L->co, 3);
-    float *y0 = buf(L->co * plane, 4), *y1 = buf(L->co * plane, 5);
+    float *x = bench_rand_buf(L->ci * L->hw * L->hw, 1), *w = bench_rand_buf(L->co * k, 2), *b = bench_rand_buf(L->co, 3);
+    float *y0 = bench_rand_buf(L->co * plane, 4), *y1 = bench_rand_buf(L->co * plane, 5);
     float *w6 = malloc((size_t)cnnrt_f32_pack_a_mr6_bytes(L->co, k));
     float *w32 = malloc((size_t)cnnrt_f32_pack_a_mr_bytes(L->co, k, CNNRT_CONV_MVEC_MR));
     cnnrt_f32_pack_a_mr6(L->co, k, w, w6);
@@ -132,19 +114,19 @@ int main(int argc, char **argv) {
     const int reps = (int)(2e8 / flop) + 1;
     double t0s[64], t1s[64];
     for (int r = 0; r < rounds && r < 64; r++) {
-      double t = now();
+      double t = bench_cpu_seconds();
       for (int i = 0; i < reps; i++) {
         cnnrt_f32_conv_gemm_avx2_range(&p, x, w6, b, NULL, y0, s0, 0, 1);
       }
-      t0s[r] = (now() - t) / reps;
-      t = now();
+      t0s[r] = (bench_cpu_seconds() - t) / reps;
+      t = bench_cpu_seconds();
       for (int i = 0; i < reps; i++) {
         cnnrt_f32_conv_mvec_range(&p, x, w32, b, NULL, y1, s1, 0, 1);
       }
-      t1s[r] = (now() - t) / reps;
+      t1s[r] = (bench_cpu_seconds() - t) / reps;
     }
-    qsort(t0s, (size_t)rounds, sizeof(double), cmp_double);
-    qsort(t1s, (size_t)rounds, sizeof(double), cmp_double);
+    qsort(t0s, (size_t)rounds, sizeof(double), bench_cmp_double);
+    qsort(t1s, (size_t)rounds, sizeof(double), bench_cmp_double);
     double err = 0, ref = 0;
     for (int64_t i = 0; i < L->co * plane; i++) {
       err = fmax(err, fabs((double)y1[i] - (double)y0[i]));

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #include "cnnrt_gemm_avx2.h"
 #include "cnnrt_threadpool.h"
 
@@ -28,32 +30,6 @@ int main(void) {
   return 1;
 }
 #else
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static float *buf(int64_t n) {
-  float *b = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
-  if (b == NULL) {
-    fprintf(stderr, "out of memory\n");
-    exit(1);
-  }
-  uint32_t s = 1u;
-  for (int64_t i = 0; i < n; i++) {
-    s = s * 1664525u + 1013904223u;
-    b[i] = (float)(s >> 8) / 16777216.0f - 0.5f;
-  }
-  return b;
-}
 
 typedef struct layer_run {
   const cnnrt_conv_params *p;
@@ -67,11 +43,11 @@ typedef struct layer_run {
 
 static void layer_task(void *arg, int64_t t) {
   layer_run *r = (layer_run *)arg;
-  const double t0 = cpu_now();
+  const double t0 = bench_cpu_seconds();
   cnnrt_f32_conv_gemm_avx2_range_split(r->p, r->x, r->w, r->bias, r->res, r->y,
                                        r->scratch + t * r->scratch_stride, t, r->n_tasks,
                                        r->by_channels);
-  r->task_cpu[t] = cpu_now() - t0;
+  r->task_cpu[t] = bench_cpu_seconds() - t0;
 }
 
 /* Enough copies of the weights to exceed a 32 MiB L3 (at least 2). */
@@ -102,8 +78,8 @@ static void bench_layer(const cnnrt_parallel *par, int rounds, const char *name,
   }
   p.act = CNNRT_ACT_RELU;
   const int64_t P = p.out[0] * p.out[1], k = c_in * kk * kk;
-  float *x = buf(c_in * hw * hw), *w = buf(c_out * k), *bias = buf(c_out), *y = buf(c_out * P);
-  float *res = with_res ? buf(c_out * P) : NULL;
+  float *x = bench_rand_buf(c_in * hw * hw, 1u), *w = bench_rand_buf(c_out * k, 1u), *bias = bench_rand_buf(c_out, 1u), *y = bench_rand_buf(c_out * P, 1u);
+  float *res = with_res ? bench_rand_buf(c_out * P, 1u) : NULL;
   const int64_t wbytes = cnnrt_f32_pack_a_mr6_bytes(c_out, k);
   const int copies = copies_for(wbytes);
   float *wp = malloc((size_t)(wbytes * copies));
@@ -122,7 +98,7 @@ static void bench_layer(const cnnrt_parallel *par, int rounds, const char *name,
     for (int v = 0; v < 3; v++) {
       const int reps = 20;
       double cpu = 0.0;
-      double t0 = now();
+      double t0 = bench_wall_seconds();
       for (int i = 0; i < reps; i++) {
         layer_run run = {&p, x, wp + (turn++ % copies) * (wbytes / (int64_t)sizeof(float)),
                          bias, res, y, s, stride_bytes, v == 0 ? 1 : 2, v == 2, {0.0, 0.0}};
@@ -133,7 +109,7 @@ static void bench_layer(const cnnrt_parallel *par, int rounds, const char *name,
         }
         cpu += run.task_cpu[0] > run.task_cpu[1] ? run.task_cpu[0] : run.task_cpu[1];
       }
-      const double per = (now() - t0) / reps;
+      const double per = (bench_wall_seconds() - t0) / reps;
       if (per < best[v]) {
         best[v] = per;
       }

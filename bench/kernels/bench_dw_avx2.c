@@ -21,18 +21,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #include "cnnrt_act_avx2.h"
 #include "cnnrt_conv.h"
 #include "cnnrt_dwconv_avx2.h"
 #include "cnnrt_dwconv_avx512.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static volatile float sink;
 
@@ -41,25 +37,25 @@ static volatile float sink;
 #define TIME_IT(out_sec, STMT)                                                                    \
   do {                                                                                           \
     STMT;                                                                                        \
-    double t0_ = now_s();                                                                        \
+    double t0_ = bench_cpu_seconds();                                                                        \
     int64_t reps_ = 1;                                                                           \
     for (;;) {                                                                                   \
-      t0_ = now_s();                                                                             \
+      t0_ = bench_cpu_seconds();                                                                             \
       for (int64_t r_ = 0; r_ < reps_; r_++) {                                                   \
         STMT;                                                                                    \
       }                                                                                          \
-      if (now_s() - t0_ > 0.0003) {                                                                \
+      if (bench_cpu_seconds() - t0_ > 0.0003) {                                                                \
         break;                                                                                   \
       }                                                                                          \
       reps_ *= 2;                                                                                \
     }                                                                                            \
     double best_ = 1e30;                                                                         \
     for (int round_ = 0; round_ < 60; round_++) {                                                 \
-      t0_ = now_s();                                                                             \
+      t0_ = bench_cpu_seconds();                                                                             \
       for (int64_t r_ = 0; r_ < reps_; r_++) {                                                   \
         STMT;                                                                                    \
       }                                                                                          \
-      const double dt_ = (now_s() - t0_) / (double)reps_;                                        \
+      const double dt_ = (bench_cpu_seconds() - t0_) / (double)reps_;                                        \
       best_ = dt_ < best_ ? dt_ : best_;                                                         \
     }                                                                                            \
     (out_sec) = best_;                                                                           \
@@ -345,7 +341,7 @@ static void bench_act(void) {
 /* Thread CPU seconds of `reps` calls of the kernel (c16 or the plane path). */
 static double time_dw(int c16, const cnnrt_conv_params *p, const float *x, const float *w,
                       const float *b, float *y, int64_t reps) {
-  const double t0 = now_s();
+  const double t0 = bench_cpu_seconds();
   for (int64_t r = 0; r < reps; r++) {
     if (c16) {
       cnnrt_f32_dwconv2d_c16_avx512_range_reduce(p, x, w, b, NULL, y, 0, p->c_out, NULL, NULL);
@@ -354,12 +350,7 @@ static double time_dw(int c16, const cnnrt_conv_params *p, const float *x, const
                                                    NULL);
     }
   }
-  return (now_s() - t0) / (double)reps;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : (x > y ? 1 : 0);
+  return (bench_cpu_seconds() - t0) / (double)reps;
 }
 
 /* MobileNetV2 (ReLU6) and EfficientNet-B0 (SiLU) depthwise layers: the plane kernel the layer
@@ -403,9 +394,9 @@ static void bench_c16(void) {
       tb[r] = time_dw(1, &p, x, w, b, y, reps);
       ratio[r] = ta[r] / tb[r];
     }
-    qsort(ta, ROUNDS, sizeof(double), cmp_double);
-    qsort(tb, ROUNDS, sizeof(double), cmp_double);
-    qsort(ratio, ROUNDS, sizeof(double), cmp_double);
+    qsort(ta, ROUNDS, sizeof(double), bench_cmp_double);
+    qsort(tb, ROUNDS, sizeof(double), bench_cmp_double);
+    qsort(ratio, ROUNDS, sizeof(double), bench_cmp_double);
     sink = y[ny / 2];
     char name[64];
     snprintf(name, sizeof name, "%lld %lldx%lld %lldx%lld s%lld %s", (long long)l->c,

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #include "cnnrt_gemm_avx2.h"
 
 #if !(defined(__AVX2__) && defined(__FMA__))
@@ -23,26 +25,6 @@ int main(void) {
 #else
 
 /* Thread CPU time: the machine may be shared, and time spent descheduled is not ours. */
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static float *buf(int64_t n) {
-  float *b = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
-  if (b == NULL) {
-    fprintf(stderr, "out of memory\n");
-    exit(1);
-  }
-  uint32_t s = 1u;
-  for (int64_t i = 0; i < n; i++) {
-    s = s * 1664525u + 1013904223u;
-    b[i] = (float)(s >> 8) / 16777216.0f - 0.5f;
-  }
-  return b;
-}
-
 static double peak = 116.0;
 
 static void report(const char *what, double flops, double secs) {
@@ -58,12 +40,12 @@ static void report(const char *what, double flops, double secs) {
     best = 1e30;                                                                                   \
     for (int rep_ = 0; rep_ < 20; rep_++) {                                                        \
       int64_t iters_ = 0;                                                                          \
-      const double t0_ = now();                                                                    \
+      const double t0_ = bench_cpu_seconds();                                                                    \
       double t1_;                                                                                  \
       do {                                                                                         \
         call;                                                                                      \
         iters_++;                                                                                  \
-        t1_ = now();                                                                               \
+        t1_ = bench_cpu_seconds();                                                                               \
       } while (t1_ - t0_ < 0.02);                                                                  \
       const double per_ = (t1_ - t0_) / (double)iters_;                                            \
       if (per_ < best) {                                                                           \
@@ -74,7 +56,7 @@ static void report(const char *what, double flops, double secs) {
 
 static void bench_microkernel(void) {
   const int64_t kc = 256;
-  float *a = buf(6 * kc), *b = buf(16 * kc), *c = buf(6 * 16);
+  float *a = bench_rand_buf(6 * kc, 1u), *b = bench_rand_buf(16 * kc, 1u), *c = bench_rand_buf(6 * 16, 1u);
   cnnrt_gemm_avx2_epi e = {CNNRT_ACT_NONE, 0.0f, 0.0f, 1, 1};
   double best;
   TIME_BEST(
@@ -83,7 +65,7 @@ static void bench_microkernel(void) {
   report("microkernel 6x16, kc 256, in L1", 1000.0 * 2.0 * 6 * 16 * (double)kc, best);
 #if defined(CNNRT_GEMM_AVX512)
   {
-    float *a2 = buf(12 * kc), *b2 = buf(32 * kc), *c2 = buf(12 * 32);
+    float *a2 = bench_rand_buf(12 * kc, 1u), *b2 = bench_rand_buf(32 * kc, 1u), *c2 = bench_rand_buf(12 * 32, 1u);
     TIME_BEST(best, for (int r = 0; r < 1000; r++) {
       cnnrt_f32_gemm_12x32_avx512(kc, a2, a2 + 6 * kc, b2, b2 + 16 * kc, c2, 32, 12, 32, NULL,
                                   NULL, &e);
@@ -100,7 +82,7 @@ static void bench_microkernel(void) {
 }
 
 static void bench_gemm(int64_t m, int64_t n, int64_t k) {
-  float *a = buf(m * k), *b = buf(k * n), *c = buf(m * n), *bias = buf(m);
+  float *a = bench_rand_buf(m * k, 1u), *b = bench_rand_buf(k * n, 1u), *c = bench_rand_buf(m * n, 1u), *bias = bench_rand_buf(m, 1u);
   float *ap = malloc((size_t)cnnrt_f32_pack_a_mr6_bytes(m, k));
   void *s = malloc((size_t)cnnrt_f32_gemm_packed_avx2_scratch_bytes(m, n, k));
   if (ap == NULL || s == NULL) {
@@ -146,8 +128,8 @@ static void bench_conv_copies(const char *name, int64_t c_in, int64_t c_out, int
   }
   p.act = CNNRT_ACT_RELU;
   const int64_t P = p.out[0] * p.out[1], k = c_in * kk * kk;
-  float *x = buf(c_in * hw * hw), *w = buf(c_out * k), *bias = buf(c_out), *y = buf(c_out * P);
-  float *res = with_res ? buf(c_out * P) : NULL;
+  float *x = bench_rand_buf(c_in * hw * hw, 1u), *w = bench_rand_buf(c_out * k, 1u), *bias = bench_rand_buf(c_out, 1u), *y = bench_rand_buf(c_out * P, 1u);
+  float *res = with_res ? bench_rand_buf(c_out * P, 1u) : NULL;
   const int64_t wfloats = cnnrt_f32_pack_a_mr6_bytes(c_out, k) / (int64_t)sizeof(float);
   float *wp = malloc((size_t)(wfloats * copies) * sizeof(float));
   void *s = malloc((size_t)cnnrt_f32_conv_gemm_avx2_scratch_bytes(&p));

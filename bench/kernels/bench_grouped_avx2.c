@@ -16,29 +16,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #include "cnnrt_conv.h"
 #include "cnnrt_conv_packed.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static float *rand_buf(int64_t n) {
-  float *b = malloc(sizeof(float) * (size_t)n);
-  for (int64_t i = 0; i < n; i++) {
-    b[i] = (float)rand() / (float)RAND_MAX - 0.5f;
-  }
-  return b;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 typedef struct layer {
   const char *name;
@@ -81,8 +64,8 @@ int main(int argc, char **argv) {
     }
     p.act = CNNRT_ACT_RELU;
     const int64_t plane = p.out[0] * p.out[1];
-    float *x = rand_buf(p.c_in * p.in[0] * p.in[1]), *w = rand_buf(p.c_out * L->cig * L->k * L->k);
-    float *b = rand_buf(p.c_out), *y = rand_buf(p.c_out * plane);
+    float *x = bench_rand_buf(p.c_in * p.in[0] * p.in[1], 1u), *w = bench_rand_buf(p.c_out * L->cig * L->k * L->k, 1u);
+    float *b = bench_rand_buf(p.c_out, 1u), *y = bench_rand_buf(p.c_out * plane, 1u);
     float *wp = malloc((size_t)cnnrt_f32_conv_grouped_pack_mr6_bytes(&p));
     cnnrt_f32_conv_grouped_pack_mr6(&p, w, wp);
     void *scratch = malloc((size_t)cnnrt_f32_conv_grouped_avx2_scratch_bytes(&p));
@@ -92,20 +75,20 @@ int main(int argc, char **argv) {
       for (int v = 0; v < 2; v++) {
         double best = 1e30;
         for (int rep = 0; rep < 10; rep++) {
-          const double t0 = now_s();
+          const double t0 = bench_cpu_seconds();
           if (v == 0) {
             cnnrt_f32_conv_ref(&p, x, w, b, NULL, y);
           } else {
             cnnrt_f32_conv_grouped_gemm_avx2_range(&p, x, wp, b, NULL, y, scratch, 0, 1);
           }
-          const double t = now_s() - t0;
+          const double t = bench_cpu_seconds() - t0;
           best = t < best ? t : best;
         }
         (v == 0 ? t_ref : t_gemm)[r] = best;
       }
     }
-    qsort(t_ref, (size_t)rounds, sizeof(double), cmp_double);
-    qsort(t_gemm, (size_t)rounds, sizeof(double), cmp_double);
+    qsort(t_ref, (size_t)rounds, sizeof(double), bench_cmp_double);
+    qsort(t_gemm, (size_t)rounds, sizeof(double), bench_cmp_double);
     const double tr = t_ref[rounds / 2], tg = t_gemm[rounds / 2];
     const double flop = 2.0 * (double)(p.c_out * plane * L->cig * L->k * L->k);
     printf("%-26s %10.3f %10.3f %8.1f %8.1f %6.2fx\n", L->name, tr * 1e3, tg * 1e3,

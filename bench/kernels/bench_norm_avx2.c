@@ -15,38 +15,34 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #include "cnnrt_norm.h"
 #include "cnnrt_norm_avx2.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 #define TIME_IT(out_sec, STMT)                                                                    \
   do {                                                                                           \
     STMT;                                                                                        \
     int64_t reps_ = 1;                                                                           \
     for (;;) {                                                                                   \
-      const double t0_ = now_s();                                                                \
+      const double t0_ = bench_cpu_seconds();                                                                \
       for (int64_t r_ = 0; r_ < reps_; r_++) {                                                   \
         STMT;                                                                                    \
       }                                                                                          \
-      if (now_s() - t0_ > 0.001) {                                                               \
+      if (bench_cpu_seconds() - t0_ > 0.001) {                                                               \
         break;                                                                                   \
       }                                                                                          \
       reps_ *= 2;                                                                                \
     }                                                                                            \
     double best_ = 1e30;                                                                         \
     for (int round_ = 0; round_ < 30; round_++) {                                                \
-      const double t0_ = now_s();                                                                \
+      const double t0_ = bench_cpu_seconds();                                                                \
       for (int64_t r_ = 0; r_ < reps_; r_++) {                                                   \
         STMT;                                                                                    \
       }                                                                                          \
-      const double dt_ = (now_s() - t0_) / (double)reps_;                                        \
+      const double dt_ = (bench_cpu_seconds() - t0_) / (double)reps_;                                        \
       best_ = dt_ < best_ ? dt_ : best_;                                                         \
     }                                                                                            \
     (out_sec) = best_;                                                                           \

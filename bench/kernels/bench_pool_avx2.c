@@ -17,20 +17,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #include "cnnrt_pool_avx2.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 typedef struct layer {
   const char *name;
@@ -40,7 +31,7 @@ typedef struct layer {
 static double best_of(int which, const cnnrt_pool_params *p, const float *x, float *y) {
   double best = 1e30;
   for (int rep = 0; rep < 20; rep++) {
-    const double t0 = now_s();
+    const double t0 = bench_cpu_seconds();
     if (which == 0) {
       cnnrt_f32_pool_range_avx2_rows_(p, 1, 0, p->c, x, y);
     } else if (which == 1) {
@@ -48,7 +39,7 @@ static double best_of(int which, const cnnrt_pool_params *p, const float *x, flo
     } else {
       cnnrt_f32_maxpool_ref(p, x, y, NULL);
     }
-    const double dt = now_s() - t0;
+    const double dt = bench_cpu_seconds() - t0;
     best = dt < best ? dt : best;
   }
   return best;
@@ -96,7 +87,7 @@ int main(int argc, char **argv) {
       }
     }
     for (int w = 0; w < 3; w++) {
-      qsort(t[w], (size_t)n, sizeof(double), cmp_double);
+      qsort(t[w], (size_t)n, sizeof(double), bench_cmp_double);
     }
     cnnrt_f32_maxpool_ref(&p, x, y0, NULL);
     cnnrt_f32_pool_range_avx2(&p, 1, 0, p.c, x, y1);

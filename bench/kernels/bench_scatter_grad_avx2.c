@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #include "cnnrt_resize_avx2.h"
 #include "cnnrt_scatter_grad_avx2.h"
 
@@ -25,26 +27,6 @@ int main(void) {
   return 1;
 }
 #else
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static float *buf(int64_t n, uint32_t s) {
-  float *b = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
-  for (int64_t i = 0; i < n; i++) {
-    s = s * 1664525u + 1013904223u;
-    b[i] = (float)(s >> 8) / 16777216.0f - 0.5f;
-  }
-  return b;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 static double rel_err(const float *got, const float *want, int64_t n) {
   double m = 0.0, e = 0.0;
@@ -79,35 +61,35 @@ static void bench_resize(const char *name, int64_t c, int64_t h, int64_t w, int6
   p.coord_mode = coord;
   p.cubic_a = -0.75f;
   const int64_t nx = c * h * w, ny = c * oh * ow;
-  float *dy = buf(ny, 7), *ref = buf(nx, 1), *got = buf(nx, 2);
+  float *dy = bench_rand_buf(ny, 7), *ref = bench_rand_buf(nx, 1), *got = bench_rand_buf(nx, 2);
   double ratio[ROUNDS], tref = 1e30, tavx = 1e30;
   for (int r = 0; r < ROUNDS; r++) {
-    double t0 = now();
+    double t0 = bench_cpu_seconds();
     cnnrt_f32_resize_grad_ref(&p, dy, ref);
-    double t1 = now();
+    double t1 = bench_cpu_seconds();
     cnnrt_f32_resize_grad_avx2(&p, dy, got, NULL);
-    double t2 = now();
+    double t2 = bench_cpu_seconds();
     ratio[r] = (t1 - t0) / (t2 - t1);
     tref = fmin(tref, t1 - t0);
     tavx = fmin(tavx, t2 - t1);
   }
-  qsort(ratio, ROUNDS, sizeof ratio[0], cmp_double);
+  qsort(ratio, ROUNDS, sizeof ratio[0], bench_cmp_double);
   printf("%-34s ref %8.3f ms  avx2 %7.3f ms  speedup %5.1fx  rel err %.2g\n", name, 1e3 * tref,
          1e3 * tavx, ratio[ROUNDS / 2], rel_err(got, ref, nx));
   /* The forward: dy's shape is the output's. */
-  float *yref = buf(ny, 3), *ygot = buf(ny, 4);
+  float *yref = bench_rand_buf(ny, 3), *ygot = bench_rand_buf(ny, 4);
   tref = tavx = 1e30;
   for (int r = 0; r < ROUNDS; r++) {
-    double t0 = now();
+    double t0 = bench_cpu_seconds();
     cnnrt_f32_resize_ref(&p, ref, yref);
-    double t1 = now();
+    double t1 = bench_cpu_seconds();
     cnnrt_f32_resize_avx2(&p, ref, ygot, NULL);
-    double t2 = now();
+    double t2 = bench_cpu_seconds();
     ratio[r] = (t1 - t0) / (t2 - t1);
     tref = fmin(tref, t1 - t0);
     tavx = fmin(tavx, t2 - t1);
   }
-  qsort(ratio, ROUNDS, sizeof ratio[0], cmp_double);
+  qsort(ratio, ROUNDS, sizeof ratio[0], bench_cmp_double);
   printf("  fwd %-30s ref %8.3f ms  avx2 %7.3f ms  speedup %5.1fx  rel err %.2g\n", name,
          1e3 * tref, 1e3 * tavx, ratio[ROUNDS / 2], rel_err(ygot, yref, ny));
   free(yref);
@@ -124,19 +106,19 @@ static void bench_gather(const char *name, int64_t rows, int64_t n_idx, int64_t 
     s = s * 1664525u + 1013904223u;
     idx[k] = (int64_t)(s >> 8) % rows - (k % 3 == 0 ? rows : 0); /* some negative */
   }
-  float *dy = buf(n_idx * inner, 5), *ref = buf(rows * inner, 1), *got = buf(rows * inner, 2);
+  float *dy = bench_rand_buf(n_idx * inner, 5), *ref = bench_rand_buf(rows * inner, 1), *got = bench_rand_buf(rows * inner, 2);
   double ratio[ROUNDS], tref = 1e30, tavx = 1e30;
   for (int r = 0; r < ROUNDS; r++) {
-    double t0 = now();
+    double t0 = bench_cpu_seconds();
     cnnrt_f32_gather_grad_ref(1, rows, inner, idx, n_idx, 8, dy, ref);
-    double t1 = now();
+    double t1 = bench_cpu_seconds();
     cnnrt_f32_gather_grad_avx2(1, rows, inner, idx, n_idx, 8, dy, got, NULL);
-    double t2 = now();
+    double t2 = bench_cpu_seconds();
     ratio[r] = (t1 - t0) / (t2 - t1);
     tref = fmin(tref, t1 - t0);
     tavx = fmin(tavx, t2 - t1);
   }
-  qsort(ratio, ROUNDS, sizeof ratio[0], cmp_double);
+  qsort(ratio, ROUNDS, sizeof ratio[0], bench_cmp_double);
   printf("%-34s ref %8.3f ms  avx2 %7.3f ms  speedup %5.1fx  %s\n", name, 1e3 * tref, 1e3 * tavx,
          ratio[ROUNDS / 2],
          memcmp(got, ref, (size_t)(rows * inner) * sizeof *got) ? "DIFFERS" : "bit-identical");

@@ -16,16 +16,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #include "cnnrt_conv.h"
 #include "cnnrt_conv_packed.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static float *rand_buf(int64_t n) {
   float *b = malloc((size_t)n * sizeof(float));
@@ -80,7 +76,7 @@ static double best_of(int which, const cnnrt_conv_params *p, const float *x, con
                       const float *b, float *y, void *scratch) {
   double best = 1e30;
   for (int rep = 0; rep < 20; rep++) {
-    const double t0 = now_s();
+    const double t0 = bench_cpu_seconds();
     if (which == 0) {
       cnnrt_f32_conv_gemm_avx2(p, x, wp, b, NULL, y, scratch);
     } else if (which == 1) {
@@ -90,15 +86,10 @@ static double best_of(int which, const cnnrt_conv_params *p, const float *x, con
     } else {
       cnnrt_f32_conv_direct_avx2_range(p, x, wp, b, NULL, y, scratch, 0, 1);
     }
-    const double dt = now_s() - t0;
+    const double dt = bench_cpu_seconds() - t0;
     best = dt < best ? dt : best;
   }
   return best;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv) {
@@ -155,10 +146,10 @@ int main(int argc, char **argv) {
       tc[r] = best_of(3, &p, x, wp, b, y1, scratch);
     }
     const int n = rounds < 64 ? rounds : 64;
-    qsort(tg, (size_t)n, sizeof(double), cmp_double);
-    qsort(ti, (size_t)n, sizeof(double), cmp_double);
-    qsort(td, (size_t)n, sizeof(double), cmp_double);
-    qsort(tc, (size_t)n, sizeof(double), cmp_double);
+    qsort(tg, (size_t)n, sizeof(double), bench_cmp_double);
+    qsort(ti, (size_t)n, sizeof(double), bench_cmp_double);
+    qsort(td, (size_t)n, sizeof(double), bench_cmp_double);
+    qsort(tc, (size_t)n, sizeof(double), bench_cmp_double);
     double maxd = 0.0, maxr = 0.0;
     for (int64_t i = 0; i < st->c_out * P; i++) {
       const double d = y0[i] > y1[i] ? y0[i] - y1[i] : y1[i] - y0[i];

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 #include "cnnrt_winograd.h"
 
 #if !(defined(__AVX2__) && defined(__FMA__))
@@ -23,26 +25,6 @@ int main(void) {
   return 1;
 }
 #else
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static float *buf(int64_t n, uint32_t s) {
-  float *b = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
-  for (int64_t i = 0; i < n; i++) {
-    s = s * 1664525u + 1013904223u;
-    b[i] = (float)(s >> 8) / 16777216.0f - 0.5f;
-  }
-  return b;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
 
 static int64_t forced_tb;
 
@@ -61,8 +43,8 @@ static void bench_layer(const char *name, int64_t c_in, int64_t c_out, int64_t h
   p.kernel[0] = p.kernel[1] = 3;
   p.pad_begin[0] = p.pad_begin[1] = 1;
   p.act = CNNRT_ACT_RELU;
-  float *x = buf(c_in * hw * hw, 1), *w = buf(c_out * c_in * 9, 2), *bias = buf(c_out, 3);
-  float *y0 = buf(c_out * hw * hw, 4), *y1 = buf(c_out * hw * hw, 5);
+  float *x = bench_rand_buf(c_in * hw * hw, 1), *w = bench_rand_buf(c_out * c_in * 9, 2), *bias = bench_rand_buf(c_out, 3);
+  float *y0 = bench_rand_buf(c_out * hw * hw, 4), *y1 = bench_rand_buf(c_out * hw * hw, 5);
   float *wp = malloc((size_t)cnnrt_f32_pack_a_mr6_bytes(c_out, c_in * 9));
   float *wt = malloc((size_t)cnnrt_f32_winograd43_weights_bytes(c_out, c_in));
   cnnrt_f32_pack_a_mr6(c_out, c_in * 9, w, wp);
@@ -82,24 +64,24 @@ static void bench_layer(const char *name, int64_t c_in, int64_t c_out, int64_t h
   }
   for (int r = 0; r < ROUNDS; r++) {
     int64_t it = 0;
-    double t0 = now(), t1;
+    double t0 = bench_cpu_seconds(), t1;
     do {
       cnnrt_f32_conv_gemm_avx2(&p, x, wp, bias, NULL, y0, s0);
       it++;
-    } while ((t1 = now()) - t0 < 0.02);
+    } while ((t1 = bench_cpu_seconds()) - t0 < 0.02);
     td[r] = (t1 - t0) / (double)it;
     it = 0;
-    t0 = now();
+    t0 = bench_cpu_seconds();
     do {
       cnnrt_f32_conv_winograd43_avx2_range(&p, x, wt, bias, NULL, y1, tb, s1, 0, 1);
       it++;
-    } while ((t1 = now()) - t0 < 0.02);
+    } while ((t1 = bench_cpu_seconds()) - t0 < 0.02);
     tw[r] = (t1 - t0) / (double)it;
     ratio[r] = td[r] / tw[r];
   }
-  qsort(td, ROUNDS, sizeof(double), cmp_double);
-  qsort(tw, ROUNDS, sizeof(double), cmp_double);
-  qsort(ratio, ROUNDS, sizeof(double), cmp_double);
+  qsort(td, ROUNDS, sizeof(double), bench_cmp_double);
+  qsort(tw, ROUNDS, sizeof(double), bench_cmp_double);
+  qsort(ratio, ROUNDS, sizeof(double), bench_cmp_double);
   printf("%-22s %4lld->%-4lld %3lldpx tb=%-4lld direct %6.1f  winograd %6.1f GFLOP/s  "
          "speedup %.2fx  err/max %.1e\n",
          name, (long long)c_in, (long long)c_out, (long long)hw, (long long)tb,
