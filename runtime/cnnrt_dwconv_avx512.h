@@ -1,4 +1,5 @@
-/* cnnrt_dwconv_avx512.h — depthwise 2-D convolution, float32, NCHW, AVX-512F, stride 1.
+/* cnnrt_dwconv_avx512.h — depthwise 2-D convolution, float32, NCHW, AVX-512F: a plane kernel
+ * (stride 1, below) and a channel-vectorised kernel (strides 1 and 2, further down).
  *
  * Same contract as cnnrt_f32_dwconv2d_avx2_range (cnnrt_dwconv_avx2.h): y[b, c] = act(bias[c] +
  * conv2d(x[b, c], w[c]) + residual[b, c]) per (batch, channel) plane. This kernel takes stride-1
@@ -29,7 +30,8 @@
  * on 7x7, 14x14 and 28x28 stride-1 layers; equal or slower from 56x56 on (memory-bound), so
  * planes wider than CNNRT_DW512_MAX_OW columns stay with the AVX2 kernel. For stride 2 the same
  * scheme (the buffer split into column / row phases) measured 1.0-1.6x slower than the AVX2
- * kernel, so stride 2 stays there.
+ * kernel, so stride 2 stays with it -- or, up to CNNRT_DWC16_MAX_OW output columns, goes to the
+ * channel-vectorised kernel below.
  * Stack: CNNRT_DW512_SCRATCH floats (32 KiB) and the lane maps (~12 KiB). */
 #ifndef CNNRT_DWCONV_AVX512_H
 #define CNNRT_DWCONV_AVX512_H
