@@ -68,13 +68,6 @@ void cn_emit_line(cn_emitter *e, const char *fmt, ...) {
   cn_buf_puts(&e->body, "\n");
 }
 
-static int storage_root(const cn_graph *g, int v) {
-  while (g->values[v].alias >= 0) {
-    v = g->values[v].alias;
-  }
-  return v;
-}
-
 static int index_in(const int *list, int n, int v) {
   for (int i = 0; i < n; i++) {
     if (list[i] == v) {
@@ -87,13 +80,14 @@ static int index_in(const int *list, int n, int v) {
 /* Where the bytes of value v live, as an expression of type `unsigned char *` (or const). */
 static const char *storage(cn_emitter *e, int v) {
   cn_graph *g = e->g;
-  int r = storage_root(g, v);
-  cn_value *val = &g->values[r];
-  /* A slice of a Concat's output (passes/concat.c): the offsets along the alias chain. */
+  /* The storage root, adding up the byte offsets of Concat slices (passes/concat.c) on the way. */
+  int r = v;
   int64_t slice = 0;
-  for (int a = v; g->values[a].alias >= 0; a = g->values[a].alias) {
-    slice += g->values[a].alias_offset;
+  while (g->values[r].alias >= 0) {
+    slice += g->values[r].alias_offset;
+    r = g->values[r].alias;
   }
+  cn_value *val = &g->values[r];
   if (slice != 0) {
     CN_ASSERT(val->kind == CN_VALUE_TEMP && !val->is_output && val->offset >= 0);
     return cn_emit_str(e, "(A + %" PRId64 ")", val->offset + slice);

@@ -208,6 +208,14 @@ static inline cn_value *cn_in(cn_graph *g, const cn_node *n, int i) {
 static inline cn_value *cn_out(cn_graph *g, const cn_node *n, int i) {
   return i < n->n_out && n->out[i] >= 0 ? &g->values[n->out[i]] : 0;
 }
+/* The value whose storage value v lives in: v itself, or the end of its alias chain (views,
+ * outputs computed in place over their residual, Concat inputs written into the Concat). */
+static inline int cn_storage_root(const cn_graph *g, int v) {
+  while (g->values[v].alias >= 0) {
+    v = g->values[v].alias;
+  }
+  return v;
+}
 /* Every value a node reads, for the passes that ask who reads a value (dce, bn_fold, fuse,
  * memplan): read slot k < cn_node_n_reads(n) is input k, then the side inputs fusion adds
  * (the residual, the input-channel scale); -1 where absent. A new side input goes here. */

@@ -21,13 +21,6 @@ static bool is_view_op(cn_op op) {
          op == CN_OP_UNSQUEEZE || op == CN_OP_IDENTITY || op == CN_OP_DROPOUT;
 }
 
-static int storage_root(const cn_graph *g, int v) {
-  while (g->values[v].alias >= 0) {
-    v = g->values[v].alias;
-  }
-  return v;
-}
-
 /* taken[v]: value v is the storage root that some node other than a view writes its output
  * into (schedule.c's residual in place). */
 static bool *storage_taken_over(const cn_graph *g) {
@@ -35,7 +28,7 @@ static bool *storage_taken_over(const cn_graph *g) {
   for (int w = 0; w < g->n_values; w++) {
     const cn_value *x = &g->values[w];
     if (x->alias >= 0 && (x->producer < 0 || !is_view_op(g->nodes[x->producer].op))) {
-      taken[storage_root(g, x->alias)] = true;
+      taken[cn_storage_root(g, x->alias)] = true;
     }
   }
   return taken;

@@ -16,13 +16,6 @@ typedef struct buffer {
   int node;        /* node whose scratch this is */
 } buffer;
 
-static int storage_root(const cn_graph *g, int v) {
-  while (g->values[v].alias >= 0) {
-    v = g->values[v].alias;
-  }
-  return v;
-}
-
 static int by_size_desc(const void *a, const void *b) {
   const buffer *x = a, *y = b;
   if (x->size != y->size) {
@@ -49,7 +42,7 @@ bool cn_pass_memplan(cn_graph *g, cn_diag *d) {
     }
     for (int o = 0; o < n->n_out; o++) {
       if (n->out[o] >= 0) {
-        int r = storage_root(g, n->out[o]);
+        int r = cn_storage_root(g, n->out[o]);
         if (first[r] < 0) {
           first[r] = i;
         }
@@ -59,7 +52,7 @@ bool cn_pass_memplan(cn_graph *g, cn_diag *d) {
     for (int k = 0; k < cn_node_n_reads(n); k++) {
       int v = cn_node_read(n, k);
       if (v >= 0) {
-        int r = storage_root(g, v);
+        int r = cn_storage_root(g, v);
         last[r] = last[r] > i ? last[r] : i;
       }
     }
@@ -68,7 +61,7 @@ bool cn_pass_memplan(cn_graph *g, cn_diag *d) {
   /* Graph outputs that are views of a temporary are copied out at the end of the run function:
    * their storage must live until then. */
   for (int i = 0; i < g->n_outputs; i++) {
-    int r = storage_root(g, g->outputs[i]);
+    int r = cn_storage_root(g, g->outputs[i]);
     if (first[r] >= 0) {
       last[r] = g->n_nodes;
     }
@@ -77,7 +70,7 @@ bool cn_pass_memplan(cn_graph *g, cn_diag *d) {
   /* Gradients (autodiff) are copied out at the end of the backward function. */
   for (int i = 0; i < g->n_grads; i++) {
     if (g->grads[i] >= 0) {
-      int r = storage_root(g, g->grads[i]);
+      int r = cn_storage_root(g, g->grads[i]);
       last[r] = g->n_nodes;
     }
   }

@@ -276,13 +276,6 @@ static void schedule_arm_conv_transpose(cn_graph *g, int i, int target, int max_
 #define CNNCC_RESIDUAL_IN_PLACE 1
 #endif
 
-static int schedule_storage_root(const cn_graph *g, int v) {
-  while (g->values[v].alias >= 0) {
-    v = g->values[v].alias;
-  }
-  return v;
-}
-
 /* The residual add of packed-GEMM convolution i in place: when node i is the last reader of
  * its residual's storage, the output takes that storage over (the output value becomes an alias
  * of the residual, memplan gives both one buffer). The GEMM reads each residual element before
@@ -311,18 +304,18 @@ static bool schedule_residual_in_place(cn_graph *g, int i) {
     return false;
   }
   cn_value *y = &g->values[n->out[0]];
-  const int r = schedule_storage_root(g, n->residual);
+  const int r = cn_storage_root(g, n->residual);
   const cn_value *rv = &g->values[r];
   if (y->kind != CN_VALUE_TEMP || y->alias >= 0 || y->is_output || rv->kind != CN_VALUE_TEMP ||
       rv->is_output || cn_value_bytes(rv) != cn_value_bytes(y) || n->out[0] == r) {
     return false;
   }
   for (int k = 0; k < n->n_in; k++) { /* y must not alias the input (or the weights) */
-    if (n->in[k] >= 0 && schedule_storage_root(g, n->in[k]) == r) {
+    if (n->in[k] >= 0 && cn_storage_root(g, n->in[k]) == r) {
       return false;
     }
   }
-  if (n->in_scale >= 0 && schedule_storage_root(g, n->in_scale) == r) {
+  if (n->in_scale >= 0 && cn_storage_root(g, n->in_scale) == r) {
     return false;
   }
   for (int j = i + 1; j < g->n_nodes; j++) { /* nobody reads the residual after node i */
@@ -332,18 +325,18 @@ static bool schedule_residual_in_place(cn_graph *g, int i) {
     }
     for (int k = 0; k < cn_node_n_reads(m); k++) {
       const int v = cn_node_read(m, k);
-      if (v >= 0 && schedule_storage_root(g, v) == r) {
+      if (v >= 0 && cn_storage_root(g, v) == r) {
         return false;
       }
     }
   }
   for (int k = 0; k < g->n_outputs; k++) {
-    if (schedule_storage_root(g, g->outputs[k]) == r) {
+    if (cn_storage_root(g, g->outputs[k]) == r) {
       return false;
     }
   }
   for (int k = 0; k < g->n_grads; k++) {
-    if (g->grads[k] >= 0 && schedule_storage_root(g, g->grads[k]) == r) {
+    if (g->grads[k] >= 0 && cn_storage_root(g, g->grads[k]) == r) {
       return false;
     }
   }
