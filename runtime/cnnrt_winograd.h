@@ -24,14 +24,14 @@
  * cnnrt_f32_conv_winograd43_ref reads the same layout (one weights blob for both builds).
  *
  * AVX2 kernel (cnnrt_f32_conv_winograd43_avx2_range), per block of `tb` tiles (in (batch, tile
- * row, tile column) order; the compiler chooses tb so that V and M stay near L2):
+ * row, tile column) order; tb = cnnrt_winograd43_tile_block: whole tile rows, V and M in L2):
  *   1. input transform, per input channel and tile row: the 6 input rows (zero padded) are copied
  *      into line buffers, transformed vertically (B^T over rows, 8 columns per vector), then
  *      horizontally 8 tiles per vector (stride-4 gathers), into V [36][c_in][ldv];
  *   2. 36 GEMMs M[xi] = U[xi] * V[xi] (cnnrt_f32_gemm_packed_avx2_range), M [36][c_out][ldv];
  *   3. output transform, 8 tiles per vector, fused with bias, residual and activation, and an
  *      8x4 transpose so that rows of 32 output pixels are stored straight into NCHW y.
- * Threads: tasks take contiguous ranges of tile blocks, each with its own scratch region. */
+ * Threads: tasks take even, contiguous ranges of tiles, each with its own scratch region. */
 #ifndef CNNRT_WINOGRAD_H
 #define CNNRT_WINOGRAD_H
 
@@ -226,19 +226,29 @@ static inline int64_t cnnrt_winograd43_line(const cnnrt_conv_params *p) {
   return ((4 * (cnnrt_winograd43_tile_cols(p) + 8) + 8) + 7) / 8 * 8;
 }
 
-/* Tiles per block: CNNRT_WINOGRAD43_TB, at most the layer's tiles split evenly over max_threads
- * tasks. Measured on Zen 5 (bench/kernels/bench_winograd_avx2.c, ResNet / SqueezeNet / U-Net
- * layers): 32 tiles was best; 8 starves the GEMM (its B panels are 16 columns wide), 64 and 128
- * were 2-10% slower (V and M leave L2). */
+/* Tiles per block. A block's tiles run as the columns of the 36 GEMMs, and the transforms work
+ * per tile-row segment, 8 tiles per vector, each segment's columns rounded up to 8: a block of
+ * whole tile rows with at most 32 columns so rounded keeps the GEMMs at one 32-column AVX-512 tile
+ * (or two 16-column AVX2 ones) with no narrow column remainder. So: as many whole tile rows as
+ * fit in CNNRT_WINOGRAD43_TB (= 32) columns, or CNNRT_WINOGRAD43_TB tiles where one row is wider.
+ * Measured on Zen 5 (bench/kernels/bench_winograd_avx2.c, one thread, tb forced): ResNet's 56 x 56
+ * layers (14 tiles per row) 1.28x faster with 28 tiles (two rows, 30 columns) than with 32 (blocks
+ * straddling rows: 36-40 columns, a 4-8 column GEMM remainder on the 6x8 AVX2 kernel, and
+ * half-empty transform vectors), 28 x 28 (7 per row) 1.24x with 28; 21, 35 and 42 no better than 32.
+ * 32 tiles was best among 8..128 earlier: 8 starves the GEMM, 64 and 128 were 2-10% slower (V and
+ * M leave L2). Blocks never cross a task's range (cnnrt_f32_conv_winograd43_avx2_range). */
 #ifndef CNNRT_WINOGRAD43_TB
 #define CNNRT_WINOGRAD43_TB 32
 #endif
-static inline int64_t cnnrt_winograd43_tile_block(const cnnrt_conv_params *p, int64_t max_threads) {
-  const int64_t tiles = p->n * cnnrt_winograd43_tile_rows(p) * cnnrt_winograd43_tile_cols(p);
-  const int64_t t = max_threads > 1 ? max_threads : 1;
-  const int64_t share = (tiles + t - 1) / t;
+static inline int64_t cnnrt_winograd43_tile_block(const cnnrt_conv_params *p) {
+  const int64_t tw = cnnrt_winograd43_tile_cols(p);
   const int64_t tb = CNNRT_WINOGRAD43_TB;
-  return tb < share ? tb : (share > 0 ? share : 1);
+  if (tw > tb) {
+    return tb;
+  }
+  /* rows - 1 whole rows and the last one rounded up to 8 columns within tb columns. */
+  const int64_t rows = 1 + (tb - (tw + 7) / 8 * 8) / tw;
+  return rows * tw;
 }
 
 /* Scratch bytes of one task with blocks of tb tiles: V, M, 12 line buffers, the GEMM's B
@@ -445,8 +455,8 @@ static inline void cnnrt_winograd43_output_seg(const cnnrt_conv_params *p, const
   }
 }
 
-/* Task `task` of n_tasks: tile blocks [nb * task / n_tasks, nb * (task + 1) / n_tasks) of
- * tb tiles each. x, bias, residual, y as cnnrt_f32_conv_winograd43_ref; wt the packed U;
+/* Task `task` of n_tasks: tiles [tiles * task / n_tasks, tiles * (task + 1) / n_tasks), in blocks
+ * of at most tb tiles that end with a tile row where they can. x, bias, residual, y as cnnrt_f32_conv_winograd43_ref; wt the packed U;
  * scratch cnnrt_f32_conv_winograd43_scratch_bytes(p, tb) bytes. */
 static inline void cnnrt_f32_conv_winograd43_avx2_range(const cnnrt_conv_params *p, const float *x,
                                                         const float *wt, const float *bias,
@@ -456,8 +466,8 @@ static inline void cnnrt_f32_conv_winograd43_avx2_range(const cnnrt_conv_params 
   CNNRT_ASSERT(cnnrt_winograd43_applies(p) && tb > 0);
   const int64_t th = cnnrt_winograd43_tile_rows(p), tw = cnnrt_winograd43_tile_cols(p);
   const int64_t tiles = p->n * th * tw;
-  const int64_t nb = (tiles + tb - 1) / tb;
-  const int64_t b0 = nb * task / n_tasks, b1 = nb * (task + 1) / n_tasks;
+  /* The task's tiles: an even share, so that tasks are balanced whatever the blocks. */
+  const int64_t task_lo = tiles * task / n_tasks, task_hi = tiles * (task + 1) / n_tasks;
   const int64_t ldv = cnnrt_winograd43_ldv(tb), lw = cnnrt_winograd43_line(p);
   const int64_t us = cnnrt_winograd43_u_stride(p->c_out, p->c_in);
   const int64_t c_in = p->c_in, c_out = p->c_out, in_plane = p->in[0] * p->in[1];
@@ -474,8 +484,12 @@ static inline void cnnrt_f32_conv_winograd43_avx2_range(const cnnrt_conv_params 
   /* A block spans at most tb / tw + 2 tile rows; segments are computed on the fly in pieces. */
   enum { SEG_CAP = 16 };
   cnnrt_winograd43_seg segs[SEG_CAP];
-  for (int64_t blk = b0; blk < b1; blk++) {
-    const int64_t t0 = blk * tb, t1 = t0 + tb < tiles ? t0 + tb : tiles;
+  for (int64_t t0 = task_lo, t1; t0 < task_hi; t0 = t1) {
+    /* Blocks of at most tb tiles that end at a tile row's end when they contain one. */
+    t1 = t0 + tb < task_hi ? t0 + tb : task_hi;
+    if (t1 < task_hi && t1 / tw * tw > t0) {
+      t1 = t1 / tw * tw;
+    }
     /* 1. Input transform. Segments in increasing j0: a group's stores past its segment are
      * overwritten by the next segment's. Columns [0, cols) of V get written (cols <= nt + 7);
      * the GEMMs compute all of them, so that the output transform's lanes past the block read

@@ -49,7 +49,7 @@ static void bench_layer(const char *name, int64_t c_in, int64_t c_out, int64_t h
   float *wt = malloc((size_t)cnnrt_f32_winograd43_weights_bytes(c_out, c_in));
   cnnrt_f32_pack_a_mr6(c_out, c_in * 9, w, wp);
   cnnrt_f32_winograd43_pack_weights(c_out, c_in, w, wt);
-  const int64_t tb = forced_tb > 0 ? forced_tb : cnnrt_winograd43_tile_block(&p, 1);
+  const int64_t tb = forced_tb > 0 ? forced_tb : cnnrt_winograd43_tile_block(&p);
   void *s0 = malloc((size_t)cnnrt_f32_conv_gemm_avx2_scratch_bytes(&p));
   void *s1 = malloc((size_t)cnnrt_f32_conv_winograd43_scratch_bytes(&p, tb));
   const double flops = 2.0 * (double)c_in * 9 * (double)c_out * (double)(hw * hw);

@@ -264,7 +264,7 @@ static void emit_conv_xsmm(cn_emitter *e, const char *p, const char *x, const ch
 static void emit_conv_winograd(cn_emitter *e, const cn_node *n, const char *p, const char *x,
                                const char *w, const char *b, const char *r, const char *y) {
   const int64_t max_tasks = e->opt->max_threads > 1 ? e->opt->max_threads : 1;
-  const int64_t tb = cnnrt_winograd43_tile_block(n->params, max_tasks);
+  const int64_t tb = cnnrt_winograd43_tile_block(n->params);
   cn_emit_use(e, CN_RT_CONV_AVX2 | CN_RT_WINOGRAD);
   cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
   cn_emit_line(e, "    cnnrt_winograd43_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, %lld, 1};",

@@ -125,7 +125,7 @@ static bool schedule_x86_winograd(cn_graph *g, int i, int max_threads) {
   n->in[1] = id;
   n->variant = CN_CONV_WINOGRAD_AVX2;
   n->kernel = "f32_conv_winograd43_avx2 (F(4x4,3x3), 36 GEMMs 12x32_avx512|6x16_avx2)";
-  const int64_t tb = cnnrt_winograd43_tile_block(p, max_threads);
+  const int64_t tb = cnnrt_winograd43_tile_block(p);
   n->scratch_bytes =
       task_scratch_bytes(cnnrt_f32_conv_winograd43_scratch_bytes(p, tb), max_threads);
   return true;

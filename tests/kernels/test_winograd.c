@@ -110,12 +110,13 @@ static void check_case(int64_t n, int64_t ci, int64_t co, int64_t ih, int64_t iw
                                 y1);
   compare("winograd43_ref", y1, y0, bound, yn, &p);
 #if defined(__AVX2__) && defined(__FMA__)
-  /* Block sizes: one tile, a short block (splits tile rows), the whole image; 1 to 3 tasks. */
+  /* Block sizes: one tile, a short block (splits tile rows), the whole image, the compiler's
+   * choice (whole tile rows); 1 to 3 tasks (task ranges start inside tile rows). */
   const int64_t tiles = n * cnnrt_winograd43_tile_rows(&p) * cnnrt_winograd43_tile_cols(&p);
-  const int64_t tbs[3] = {1, 5, tiles < 96 ? tiles : 96};
-  for (int k = 0; k < 3; k++) {
+  const int64_t tbs[4] = {1, 5, tiles < 96 ? tiles : 96, cnnrt_winograd43_tile_block(&p)};
+  for (int k = 0; k < 4; k++) {
     const int64_t tb = tbs[k];
-    const int64_t n_tasks = 1 + k;
+    const int64_t n_tasks = 1 + k % 3;
     const int64_t per = (cnnrt_f32_conv_winograd43_scratch_bytes(&p, tb) + 63) / 64 * 64;
     unsigned char *scratch = malloc((size_t)(per * n_tasks));
     memset(scratch, 0xff, (size_t)(per * n_tasks)); /* NaN: nothing may read unwritten scratch */
