@@ -679,6 +679,71 @@ static inline void cnnrt_f32_gemm_6x32_avx512(int64_t kc, const float *a, const 
   CNNRT_AVX512_STORE(5);
   cnnrt_gemm_avx2_scalar_act(c, ldc, mr, nr, e);
 }
+
+/* The 12 x 16 tile (mr <= 12, 0 < nr <= 16): a last column panel of at most 16 columns, rows
+ * 0..5 from the A panel a0 and 6..11 from a1 (when mr <= 6, any panel: those rows are computed
+ * but not stored), one 16-column B panel.
+ * As in cnnrt_f32_gemm_6x32_avx512, even and odd k steps go to separate accumulators (24 in
+ * all, 24 FMAs per 2 B loads and 24 broadcasts). Before it, such panels ran the AVX2 6x16 / 6x8
+ * tiles: half the vector width, and on 14 x 14 planes (196 = 6 * 32 + 4 columns) and in
+ * Winograd's 16-tile GEMMs that remainder is a large part of the work. */
+#define CNNRT_AVX512_FMA16(r, ap, acc, bv)                                                         \
+  acc##r = _mm512_fmadd_ps(_mm512_set1_ps((ap)[(r) % 6]), bv, acc##r)
+#define CNNRT_AVX512_STEP16(ap0, ap1, acc, bv)                                                     \
+  do {                                                                                             \
+    CNNRT_AVX512_FMA16(0, ap0, acc, bv);                                                           \
+    CNNRT_AVX512_FMA16(1, ap0, acc, bv);                                                           \
+    CNNRT_AVX512_FMA16(2, ap0, acc, bv);                                                           \
+    CNNRT_AVX512_FMA16(3, ap0, acc, bv);                                                           \
+    CNNRT_AVX512_FMA16(4, ap0, acc, bv);                                                           \
+    CNNRT_AVX512_FMA16(5, ap0, acc, bv);                                                           \
+    CNNRT_AVX512_FMA16(6, ap1, acc, bv);                                                           \
+    CNNRT_AVX512_FMA16(7, ap1, acc, bv);                                                           \
+    CNNRT_AVX512_FMA16(8, ap1, acc, bv);                                                           \
+    CNNRT_AVX512_FMA16(9, ap1, acc, bv);                                                           \
+    CNNRT_AVX512_FMA16(10, ap1, acc, bv);                                                          \
+    CNNRT_AVX512_FMA16(11, ap1, acc, bv);                                                          \
+  } while (0)
+static inline void cnnrt_f32_gemm_12x16_avx512(int64_t kc, const float *a0, const float *a1,
+                                               const float *bp, float *c, int64_t ldc, int64_t mr,
+                                               int64_t nr, const float *bias, const float *res,
+                                               const cnnrt_gemm_avx2_epi *e) {
+  __m512 ev0 = _mm512_setzero_ps(), ev1 = ev0, ev2 = ev0, ev3 = ev0, ev4 = ev0, ev5 = ev0;
+  __m512 ev6 = ev0, ev7 = ev0, ev8 = ev0, ev9 = ev0, ev10 = ev0, ev11 = ev0;
+  __m512 od0 = ev0, od1 = ev0, od2 = ev0, od3 = ev0, od4 = ev0, od5 = ev0;
+  __m512 od6 = ev0, od7 = ev0, od8 = ev0, od9 = ev0, od10 = ev0, od11 = ev0;
+  for (int64_t r = 0; r < mr; r++) {
+    _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+  }
+  int64_t kk = 0;
+  for (; kk + 2 <= kc; kk += 2) {
+    const __m512 b0 = _mm512_loadu_ps(bp);
+    const __m512 b1 = _mm512_loadu_ps(bp + 16);
+    CNNRT_AVX512_STEP16(a0, a1, ev, b0);
+    CNNRT_AVX512_STEP16(a0 + 6, a1 + 6, od, b1);
+    a0 += 12;
+    a1 += 12;
+    bp += 32;
+  }
+  if (kk < kc) {
+    const __m512 b0 = _mm512_loadu_ps(bp);
+    CNNRT_AVX512_STEP16(a0, a1, ev, b0);
+  }
+  const cnnrt_gemm_avx2_epi ep = *e; /* see cnnrt_f32_gemm_6x16_avx2 */
+  const __m512 rows[12] = {_mm512_add_ps(ev0, od0), _mm512_add_ps(ev1, od1),
+                           _mm512_add_ps(ev2, od2), _mm512_add_ps(ev3, od3),
+                           _mm512_add_ps(ev4, od4), _mm512_add_ps(ev5, od5),
+                           _mm512_add_ps(ev6, od6), _mm512_add_ps(ev7, od7),
+                           _mm512_add_ps(ev8, od8), _mm512_add_ps(ev9, od9),
+                           _mm512_add_ps(ev10, od10), _mm512_add_ps(ev11, od11)};
+  for (int64_t r = 0; r < mr; r++) {
+    cnnrt_gemm_avx512_store16(c + r * ldc, bias != NULL ? bias + r : NULL,
+                              res != NULL ? res + r * ldc : NULL, rows[r], nr, &ep);
+  }
+  cnnrt_gemm_avx2_scalar_act(c, ldc, mr, nr, &ep);
+}
+#undef CNNRT_AVX512_FMA16
+#undef CNNRT_AVX512_STEP16
 #undef CNNRT_AVX512_ACC
 #undef CNNRT_AVX512_FMA
 #undef CNNRT_AVX512_STORE
@@ -714,6 +779,18 @@ static inline void cnnrt_gemm_avx2_macro(int64_t m, int64_t nc, int64_t kc, cons
           cnnrt_f32_gemm_6x32_avx512(kc, apan, bpan0, bpan1, c + i * ldc + j, ldc, mr, nr, bi, ri,
                                      e);
         }
+      }
+    }
+    /* A last panel of at most 16 columns: 12 rows at a time. */
+    for (; j < nc; j += 16) {
+      const int64_t nr = cnnrt_gemm_avx2_min(16, nc - j);
+      const float *bpan = bp + j * (kc + 1);
+      for (int64_t i = i0; i < i1; i += 12) {
+        const float *apan = a_packed + i * k + k0 * 6;
+        const int64_t mr = cnnrt_gemm_avx2_min(12, i1 - i);
+        cnnrt_f32_gemm_12x16_avx512(kc, apan, mr > 6 ? apan + 6 * k : apan, bpan, c + i * ldc + j,
+                                    ldc, mr, nr, bias != NULL ? bias + i : NULL,
+                                    res != NULL ? res + i * ldc + j : NULL, e);
       }
     }
 #endif
