@@ -14,8 +14,9 @@ producing convolution (Relu, Clip, Sigmoid, Mul, Add, ...) to the first node cnn
 ORT nodes attributed to nothing (its layout reorders) are listed separately.
 
 Prints one row per cnncc layer, largest cnncc - ORT difference first: cnncc ms, ORT ms, their
-ratio, cnncc GFLOP/s and the layer's shape, then the totals. ms are per run; cnncc's include its
-warm-up run in the average (layer_profile.py), ORT's are medians after 5 warm-up runs.
+ratio, cnncc GFLOP/s and the layer's shape, then the totals. ms are per run; cnncc's are means
+of warm runs (layer_profile.py leaves out the cold first run and the warm-up), ORT's are
+medians after 5 warm-up runs.
 """
 import argparse
 import json

@@ -8,16 +8,19 @@ usage: /usr/bin/python3 bench/layer_profile.py GEN_DIR INPUT.npy [--weights W.bi
 GEN_DIR holds what `cnncc ... -o GEN_DIR/m.c --main` wrote. This copies it to GEN_DIR/prof/,
 wraps every layer block of m.c -- the `  { /* Op 'node name' */ ... }` blocks that
 NAME_run_parallel is made of -- in rdtsc reads, builds it with -O3 -march=native, runs the
-driver with --bench N, and prints one line per layer to stdout as JSON:
+driver with --bench 1 and with --bench N+1 and takes the difference of the counters (N warm
+runs: the first, cold run and the warm-up are left out), and prints one line per layer to
+stdout as JSON:
     {"layers": [{"node": ..., "op": ..., "share": fraction of all layer time}, ...],
      "median_ms": <driver's median of the instrumented build>}
 Each layer is a separate region (parallel_for returns when its tasks are done), so shares
-are wall-clock shares. The counters include the warm-up run; only shares are reported.
+are wall-clock shares.
 
 --cputime (one thread only) reads the thread's CPU clock instead of rdtsc: on a shared, loaded
 machine time spent descheduled then does not count against the layer that was running. Each
-layer then also gets "ms" (CPU ms per run, warm-up included in the average) and, for
-convolutions, "macs" and "gflops".
+layer then also gets "ms" (mean CPU ms of the N warm runs) and, for convolutions, "macs" and
+"gflops". (Until session 7 "ms" was the sum over all N + 2 runs, cold first run included,
+divided by N + 1: at --runs 30 a few % high, more for layers that first touch a large buffer.)
 """
 import argparse
 import json
@@ -158,29 +161,44 @@ def main():
                        capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit("layer_profile: build failed: " + r.stderr[-2000:])
-    cmd = [exe, a.input, "--bench", str(a.runs), "--threads", str(a.threads), "--out-dir", prof]
-    if a.weights:
-        cmd += ["--weights", a.weights]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    m = re.search(r"median_ms=([0-9.]+)", r.stdout)
-    if r.returncode != 0 or not m:
-        sys.exit("layer_profile: run failed: " + (r.stderr or r.stdout)[-2000:])
+    def run(bench):
+        """Per-layer ticks summed over the process's runs, and the driver's median ms."""
+        cmd = [exe, a.input, "--bench", str(bench), "--threads", str(a.threads), "--out-dir", prof]
+        if a.weights:
+            cmd += ["--weights", a.weights]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        m = re.search(r"median_ms=([0-9.]+)", r.stdout)
+        if r.returncode != 0 or not m:
+            sys.exit("layer_profile: run failed: " + (r.stderr or r.stdout)[-2000:])
+        rows = []
+        with open(ticks_file) as f:
+            for line in f:
+                op, node, t = line.rstrip("\n").split("\t")
+                rows.append((op, node, int(t)))
+        return rows, float(m.group(1))
+
+    # The driver runs the model once before --bench (to write the outputs), then a warm-up,
+    # then the timed runs, and the counters add up all of them: the first run pays the page
+    # faults of the arena's first touch (the stem, which writes the first large buffer, ran
+    # 1.77 ms per run at --runs 5 and 1.48 at --runs 60 in the same ResNet-50 binary). So the
+    # counters of a --bench 1 process (3 runs) are subtracted from those of a --bench runs+1
+    # process (runs + 3 runs): what remains is `runs` warm runs.
+    base, _ = run(1)
+    full, median_ms = run(a.runs + 1)
     layers = []
-    with open(ticks_file) as f:
-        for line in f:
-            op, node, t = line.rstrip("\n").split("\t")
-            layers.append({"op": op, "node": node, "ticks": int(t)})
+    for (op, node, t), (_, _, t0) in zip(full, base):
+        layers.append({"op": op, "node": node, "ticks": max(t - t0, 0)})
     total = sum(l["ticks"] for l in layers) or 1
     for l, (d, macs) in zip(layers, descs):
         t = l.pop("ticks")
         l["share"] = t / total
         l["desc"] = d
         if a.cputime:
-            l["ms"] = t / (a.runs + 1) / 1e6
+            l["ms"] = t / a.runs / 1e6
             if macs:
                 l["macs"] = macs
                 l["gflops"] = 2 * macs / (l["ms"] * 1e-3) / 1e9 if l["ms"] > 0 else 0.0
-    res = {"layers": layers, "median_ms": float(m.group(1))}
+    res = {"layers": layers, "median_ms": median_ms}
     text = json.dumps(res)
     if a.json:
         with open(a.json, "w") as f:

@@ -1,7 +1,8 @@
 /* test_conv_direct_avx2.c — the few-input-channel convolution (cnnrt_conv_direct_avx2.h) against
  * cnnrt_f32_conv_ref (the portable reference reading the weights as ONNX gives them):
  * c_in 1..4, kernels 1/3/5/7 and non-square, strides 1..3 and mixed, dilation 2, symmetric,
- * asymmetric, zero and oversized pads, output widths 1..40 (tile multiples and remainders),
+ * asymmetric, zero and oversized pads, output widths 1..40 and 16..176 (the stems' 111 and
+ * 112 included: every split of a row into 32-pixel tiles and a tail),
  * c_out not a multiple of the vector or tile height (1, 3, 17, 40), 1x1 images, batch 2,
  * every fused activation, bias absent / present, residual absent / separate / in place, and
  * the tasks of the parallel split run in reverse order. Guard zones around y catch stray
@@ -169,6 +170,45 @@ static void test_widths(void **state) {
   assert_true(n_cases > 250);
 }
 
+/* Output widths of the real stems and around them: the AVX-512 row split into 32-pixel tiles
+ * (the last one 17..32 wide) and a 1..16-pixel tail (112 = 3 x 32 + 16, 111 ends in a 15-pixel
+ * tail, 128 and 144 have none), and the AVX2 16-pixel tiles with full and partial last
+ * vectors, up to 11 vectors of 16; strides 1 and 2, c_out 1, 4, 7, 13 and 64 (not multiples
+ * of the 6- or 12-channel blocks; 64 = 5 x 12 + 4 as in the ResNet stem), every activation,
+ * residual absent / separate / in place, 1..3 tasks run in reverse. 2..4 rows, so the cases
+ * stay cheap (the widths test above stops at 40 pixels: a single 32-pixel tile and tail). */
+static void test_tile_widths(void **state) {
+  (void)state;
+  static const int64_t widths[] = {16,  17,  31,  32,  47,  48,  63,  64,  65,  79, 80,
+                                   96,  97,  111, 112, 113, 127, 128, 144, 161, 176};
+  static const int64_t couts[] = {1, 4, 7, 13, 64};
+  int n_cases = 0;
+  for (size_t wi = 0; wi < sizeof widths / sizeof widths[0]; wi++) {
+    for (int64_t s = 1; s <= 2; s++) {
+      const int64_t ow = widths[wi];
+      const int64_t kk = s == 1 ? 3 : 7, pad = kk / 2;
+      direct_case c;
+      memset(&c, 0, sizeof c);
+      c.n = 1;
+      c.ci = 1 + (int64_t)(wi + (size_t)s) % 4;
+      c.co = couts[(wi + (size_t)s) % 5];
+      c.iw = (ow - 1) * s + kk - 2 * pad;
+      c.ih = 2 + (int64_t)wi % 3;
+      c.kh = c.kw = kk;
+      c.sh = c.sw = s;
+      c.dh = c.dw = 1;
+      c.pt = c.pl = c.pb = c.pr = pad;
+      c.act = (int)((wi + (size_t)s) % (CNNRT_ACT_TANH + 1));
+      c.bias = wi % 4 != 0;
+      c.residual = (int)((wi + (size_t)s) % 3);
+      c.tasks = 1 + (int64_t)wi % 3;
+      check(&c);
+      n_cases++;
+    }
+  }
+  assert_true(n_cases == 42);
+}
+
 /* The benchmark models' stems, every activation on the ResNet one. */
 static void test_stems(void **state) {
   (void)state;
@@ -177,6 +217,9 @@ static void test_stems(void **state) {
     direct_case c = {1, 3, 64, 56, 60, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, act, 1, 0, 2};
     check(&c);
   }
+  /* ResNet at its full 112-pixel output width (3 x 32 + a 16-pixel tail), 6 rows */
+  direct_case resnet = {1, 3, 64, 12, 224, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, CNNRT_ACT_RELU, 1, 0, 2};
+  check(&resnet);
   direct_case mobilenet = {1, 3, 32, 48, 50, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, CNNRT_ACT_CLIP, 1, 0, 3};
   check(&mobilenet);
   direct_case squeezenet = {1, 3, 64, 47, 45, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, CNNRT_ACT_RELU, 1, 0, 2};
@@ -243,6 +286,7 @@ static void test_applies(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_widths),
+      cmocka_unit_test(test_tile_widths),
       cmocka_unit_test(test_stems),
       cmocka_unit_test(test_odd_shapes),
       cmocka_unit_test(test_applies),
