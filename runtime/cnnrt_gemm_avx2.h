@@ -165,62 +165,15 @@ static inline int cnnrt_conv_gemm_split_channels(const cnnrt_conv_params *p, int
          p->c_out >= 48 * n_tasks;
 }
 
-/* Stride-2 phase planes. A 2-D convolution of stride 2 on both axes reads, for each kernel tap,
- * every other input column: the packer's half-panels need two loads and a deinterleave each, and
- * where a half-panel of 8 output pixels straddles two output rows it falls to a gather (28-pixel
- * rows: 14% of resnet50's layer2.0 conv2 half-panels). Instead, per column block and k block, the
- * input rows that block reads are split once into the 4 phase planes (even / odd rows x even /
- * odd columns) of ceil(in / 2) columns: tap (kh, kw) of output (oh, ow) reads phase
- * ((oh * 2 - pad + kh) & 1, (ow * 2 - pad + kw) & 1) at (oh + floor((kh - pad) / 2), ow + ...),
- * a stride-1 read. When the output row is exactly as wide as a phase row, consecutive output
- * pixels of one tap are consecutive floats across output rows too, so every half-panel is a plain
- * or masked load (no gather, no deinterleave). Only kernels of at least 2 x 2 (a 1x1 stride-2
- * kernel reads one phase of four). */
-#ifndef CNNRT_CONV_PHASE_SPLIT
-#define CNNRT_CONV_PHASE_SPLIT 1 /* 0: never (benchmarks compare the two) */
-#endif
-static inline int cnnrt_conv_avx2_phased(const cnnrt_conv_geom *g) {
-  return CNNRT_CONV_PHASE_SPLIT && g->in[0] == 1 && g->out[0] == 1 && g->k[0] == 1 && g->s[1] == 2 && g->s[2] == 2 &&
-         g->d[1] == 1 && g->d[2] == 1 && g->k[1] >= 2 && g->k[2] >= 2 && g->pad[1] >= 0 &&
-         g->pad[2] >= 0 && g->out[2] == (g->in[2] + 1) / 2;
-}
-
-/* Phase rows a column block of nc output pixels (from pixel q) reads: [*row0, *row0 + *rows). */
-static inline void cnnrt_conv_phase_rows(const cnnrt_conv_geom *g, int64_t q, int64_t nc,
-                                         int64_t *row0, int64_t *rows) {
-  const int64_t hp = (g->in[1] + 1) / 2;
-  const int64_t oh0 = q / g->out[2], oh1 = (q + nc - 1) / g->out[2];
-  /* floor((kh - pad) / 2) for kh = 0 and kh = k - 1 (pad >= 0, so -pad >> 1 rounds down). */
-  int64_t r0 = oh0 + cnnrt_conv_floor_div(-g->pad[1], 2);
-  int64_t r1 = oh1 + cnnrt_conv_floor_div(g->k[1] - 1 - g->pad[1], 2) + 1;
-  r0 = r0 < 0 ? 0 : r0;
-  r1 = r1 > hp ? hp : r1;
-  *row0 = r0;
-  *rows = r1 > r0 ? r1 - r0 : 0;
-}
-
-/* Floats of the phase window of one k block (its channels x 4 phases x rows x columns). */
-static inline int64_t cnnrt_conv_phase_floats(const cnnrt_conv_geom *g, int64_t kc, int64_t nc) {
-  const int64_t kvol = g->k[0] * g->k[1] * g->k[2];
-  const int64_t hp = (g->in[1] + 1) / 2, wp = (g->in[2] + 1) / 2;
-  /* nc pixels span at most (nc - 1) / out_w + 2 output rows; the taps add k / 2 + 1 rows. */
-  const int64_t rows = cnnrt_gemm_avx2_min(hp, (nc - 1) / g->out[2] + 2 + g->k[1] / 2 + 1);
-  const int64_t chans = (kc + kvol - 1) / kvol + 1;
-  return chans * 4 * rows * wp;
-}
-
 /* Scratch bytes of one task (every task of _range needs its own region of this size). */
 static inline int64_t cnnrt_f32_conv_gemm_avx2_scratch_bytes(const cnnrt_conv_params *p) {
   const cnnrt_conv_geom g = cnnrt_conv_make_geom(p);
   const int64_t kvol = g.k[0] * g.k[1] * g.k[2];
   const int64_t out_plane = g.out[0] * g.out[1] * g.out[2];
   const int64_t nc = cnnrt_gemm_avx2_min(out_plane, cnnrt_gemm_avx2_nc(out_plane));
-  const int64_t kc = cnnrt_gemm_avx2_kc(p->c_in * kvol);
-  const int64_t phase =
-      cnnrt_conv_avx2_phased(&g) ? 64 + cnnrt_conv_phase_floats(&g, kc, nc) * (int64_t)sizeof(float)
-                                 : 0;
-  return 64 + (kc + 1) * ((nc + 15) / 16 * 16) * (int64_t)sizeof(float) +
-         cnnrt_im2col_tab_bytes(kvol) + phase;
+  return 64 +
+         (cnnrt_gemm_avx2_kc(p->c_in * kvol) + 1) * ((nc + 15) / 16 * 16) * (int64_t)sizeof(float) +
+         cnnrt_im2col_tab_bytes(kvol);
 }
 
 /* Scratch bytes of one task of cnnrt_f32_conv_grouped_gemm_avx2_range: one group's GEMM. */
@@ -945,6 +898,16 @@ static inline void cnnrt_f32_gemm_packed_avx2(int64_t m, int64_t n, int64_t k,
  * input of 16 (stride 2) / either with some lanes in the padding / anything else) and then
  * copied for every input channel of the block with one or two loads (plain or masked, stride 2
  * deinterleaved by two shuffles) or a gather, and one store.
+ * Tried (session 7, commit cf71682 on branch s2conv): for 2-D stride 2 with output rows as wide
+ * as half the input row (56 -> 28 with pad 1), splitting the block's input rows once into the 4
+ * stride-2 phase planes so that every tap reads a stride-1 run (no gather, no deinterleave), and
+ * with AVX-512 one masked 16-float load + full-line store per tap and channel where both
+ * half-panels form one run. Packing is ~13% of resnet50's 3x3 s2 128->128 @56 layer (it
+ * streams from L2/L3: the gathers are not what costs), and the split cost what it saved: the
+ * same machine code with the two switched at run time, 1 thread, 21-31 alternating rounds,
+ * 3x3 s2 128->128 @56 0.96-1.00x, 64->128 @56 0.98-1.02x, 256->256 @28 0.98-1.04x,
+ * 512->512 @14 1.00-1.04x; 3x3 s1 1.00-1.06x. (Two separately compiled builds of this header
+ * differ by 3-7% on identical code paths: compare variants within one binary.)
  * ------------------------------------------------------------------------------------------- */
 
 /* Half-panel classes of the im2col packer. */
@@ -984,16 +947,6 @@ static inline int cnnrt_conv_avx2_fits_i32(const cnnrt_conv_geom *g) {
   return 1;
 }
 
-/* Where the packer reads the image: the channel planes themselves, or (rows > 0) the stride-2
- * phase window of some channels (cnnrt_conv_avx2_phased): per channel 4 phase planes of `rows`
- * rows (phase rows row0 ..) x ceil(in[2] / 2) columns, phase (row parity * 2 + column parity). */
-typedef struct cnnrt_im2col_src {
-  const float *x;      /* the data of channel ic0 */
-  int64_t ic0;         /* the first channel x holds */
-  int64_t plane;       /* floats between channels */
-  int64_t row0, rows;  /* phase window (rows = 0: x is the image) */
-} cnnrt_im2col_src;
-
 /* Per-tap table of one panel, in scratch: 2 half-panel entries per tap. */
 typedef struct cnnrt_im2col_tab {
   int32_t *mode, *base; /* [2 * kvol] */
@@ -1002,8 +955,8 @@ typedef struct cnnrt_im2col_tab {
 
 /* Classifies the 16 pixels of one panel (cn valid, starting at output pixel q) for every tap.
  * Lane l reads input coordinate o[a] * s[a] - pad[a] + t[a] * d[a] on each axis. */
-static inline void cnnrt_im2col_build_tab(const cnnrt_conv_geom *g, const cnnrt_im2col_src *src,
-                                          int64_t q, int64_t cn, const cnnrt_im2col_tab *tab) {
+static inline void cnnrt_im2col_build_tab(const cnnrt_conv_geom *g, int64_t q, int64_t cn,
+                                          const cnnrt_im2col_tab *tab) {
   /* Per lane: the input coordinate of tap 0 (invalid lanes far out of range). */
   int32_t base_c[3][16];
   int64_t o2 = q % g->out[2], o1 = q / g->out[2] % g->out[1], o0 = q / (g->out[1] * g->out[2]);
@@ -1029,10 +982,6 @@ static inline void cnnrt_im2col_build_tab(const cnnrt_conv_geom *g, const cnnrt_
   const __m256i n1 = _mm256_set1_epi32((int32_t)g->in[1]);
   const __m256i n2 = _mm256_set1_epi32((int32_t)g->in[2]);
   const __m256i n12 = _mm256_set1_epi32((int32_t)(g->in[1] * g->in[2]));
-  const __m256i one = _mm256_set1_epi32(1);
-  const __m256i wp = _mm256_set1_epi32((int32_t)((g->in[2] + 1) / 2));
-  const __m256i phase_plane = _mm256_set1_epi32((int32_t)(src->rows * ((g->in[2] + 1) / 2)));
-  const __m256i row0 = _mm256_set1_epi32((int32_t)src->row0);
   int64_t t = 0;
   for (int64_t k0 = 0; k0 < g->k[0]; k0++) {
     for (int64_t k1 = 0; k1 < g->k[1]; k1++) {
@@ -1053,20 +1002,8 @@ static inline void cnnrt_im2col_build_tab(const cnnrt_conv_geom *g, const cnnrt_
               ok, _mm256_and_si256(_mm256_cmpgt_epi32(c1, minus1), _mm256_cmpgt_epi32(n1, c1)));
           ok = _mm256_and_si256(
               ok, _mm256_and_si256(_mm256_cmpgt_epi32(c2, minus1), _mm256_cmpgt_epi32(n2, c2)));
-          __m256i off;
-          if (src->rows > 0) { /* phase (c1 & 1, c2 & 1), row c1 / 2 - row0, column c2 / 2 */
-            const __m256i ph = _mm256_add_epi32(_mm256_add_epi32(_mm256_and_si256(c1, one),
-                                                                 _mm256_and_si256(c1, one)),
-                                                _mm256_and_si256(c2, one));
-            off = _mm256_add_epi32(
-                _mm256_mullo_epi32(ph, phase_plane),
-                _mm256_add_epi32(
-                    _mm256_mullo_epi32(_mm256_sub_epi32(_mm256_srai_epi32(c1, 1), row0), wp),
-                    _mm256_srai_epi32(c2, 1)));
-          } else {
-            off = _mm256_add_epi32(
-                _mm256_add_epi32(_mm256_mullo_epi32(c0, n12), _mm256_mullo_epi32(c1, n2)), c2);
-          }
+          __m256i off = _mm256_add_epi32(
+              _mm256_add_epi32(_mm256_mullo_epi32(c0, n12), _mm256_mullo_epi32(c1, n2)), c2);
           off = _mm256_and_si256(off, ok); /* invalid lanes index 0: harmless even unmasked */
           const int okbits = _mm256_movemask_ps(_mm256_castsi256_ps(ok));
           _mm256_store_si256((__m256i *)(tab->idx + 8 * e), off);
@@ -1095,7 +1032,7 @@ static inline void cnnrt_im2col_build_tab(const cnnrt_conv_geom *g, const cnnrt_
           /* Every address a (masked) load covers must lie inside the plane, masked lanes
            * included, so that the pointer arithmetic stays inside x; otherwise gather, which
            * indexes valid lanes only. */
-          const int64_t plane = src->plane;
+          const int64_t plane = g->in[0] * g->in[1] * g->in[2];
           if (contiguous && okbits == 0xff) {
             tab->mode[e] = CNNRT_IM2COL_FULL;
             tab->base[e] = base;
@@ -1123,27 +1060,17 @@ static inline void cnnrt_im2col_build_tab(const cnnrt_conv_geom *g, const cnnrt_
   }
 }
 
-/* With AVX-512, a tap whose two half-panels are one run of 16 floats (plain or masked) is copied
- * with one 16-float masked load and one full-line store per channel instead of two 8-float ones.
- * Measured (bench/kernels/bench_conv_s2_avx2.c, 1 thread, old/new of the whole convolution):
- * 3x3 stride 1 64->64 @56 1.09-1.17x, 128->128 @28 1.06-1.09x; 1x1 layers unchanged (they do
- * not pack from the image). 0 turns it off (the benchmark compares the two). */
-#ifndef CNNRT_IM2COL_PACK16
-#define CNNRT_IM2COL_PACK16 1
-#endif
-
-/* Packs im2col rows [k0, k1) x output pixels [q0, q0 + nc) into 16-column panels, reading the
- * channels of those rows from src. */
-static inline void cnnrt_im2col_pack_src_avx2(const cnnrt_conv_geom *g, const cnnrt_im2col_src *src,
-                                              int64_t k0, int64_t k1, int64_t q0, int64_t nc,
-                                              const cnnrt_im2col_tab *tab, float *bp) {
+/* Packs im2col rows [k0, k1) x output pixels [q0, q0 + nc) of image xb into 16-column panels. */
+static inline void cnnrt_im2col_pack_avx2(const cnnrt_conv_geom *g, const float *xb, int64_t k0,
+                                          int64_t k1, int64_t q0, int64_t nc,
+                                          const cnnrt_im2col_tab *tab, float *bp) {
   const int64_t kvol = g->k[0] * g->k[1] * g->k[2];
-  const int64_t plane = src->plane;
+  const int64_t plane = g->in[0] * g->in[1] * g->in[2];
   const int64_t kc = k1 - k0;
   const int64_t row_step = kvol * 16; /* floats between the rows of one tap in a panel */
   for (int64_t j = 0; j < nc; j += 16) {
     float *pan = bp + j * (kc + 1);
-    cnnrt_im2col_build_tab(g, src, q0 + j, cnnrt_gemm_avx2_min(16, nc - j), tab);
+    cnnrt_im2col_build_tab(g, q0 + j, cnnrt_gemm_avx2_min(16, nc - j), tab);
     for (int64_t t = 0; t < kvol; t++) {
       /* Rows kk = ic * kvol + t inside [k0, k1). */
       const int64_t ic_lo = k0 - t <= 0 ? 0 : (k0 - t + kvol - 1) / kvol;
@@ -1152,44 +1079,10 @@ static inline void cnnrt_im2col_pack_src_avx2(const cnnrt_conv_geom *g, const cn
         continue;
       }
       const int64_t cnt = ic_hi - ic_lo + 1;
-#if defined(CNNRT_GEMM_AVX512) && CNNRT_IM2COL_PACK16
-      {
-        /* Both halves plain or masked loads of one run of 16 floats (stride-1 taps, and every
-         * tap of the stride-2 phase window): one masked 16-float load and one full-line store
-         * per channel. */
-        const int m0 = tab->mode[2 * t], m1 = tab->mode[2 * t + 1];
-        if ((m0 == CNNRT_IM2COL_FULL || m0 == CNNRT_IM2COL_MASKED) &&
-            (m1 == CNNRT_IM2COL_FULL || m1 == CNNRT_IM2COL_MASKED) &&
-            tab->base[2 * t + 1] == tab->base[2 * t] + 8) {
-          const __m256i k0v = m0 == CNNRT_IM2COL_FULL
-                                  ? _mm256_set1_epi32(-1)
-                                  : _mm256_load_si256((const __m256i *)(tab->mask + 16 * t));
-          const __m256i k1v = m1 == CNNRT_IM2COL_FULL
-                                  ? _mm256_set1_epi32(-1)
-                                  : _mm256_load_si256((const __m256i *)(tab->mask + 16 * t + 8));
-          const __mmask16 msk =
-              (__mmask16)((unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(k0v)) |
-                          ((unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(k1v)) << 8));
-          float *dst = pan + (ic_lo * kvol + t - k0) * 16;
-          const float *from = src->x + (ic_lo - src->ic0) * plane + tab->base[2 * t];
-          if (msk == 0xffff) {
-            for (int64_t i = 0; i < cnt; i++) {
-              _mm512_store_ps(dst + i * row_step, _mm512_loadu_ps(from + i * plane));
-            }
-          } else {
-            for (int64_t i = 0; i < cnt; i++) {
-              _mm512_store_ps(dst + i * row_step, _mm512_maskz_loadu_ps(msk, from + i * plane));
-            }
-          }
-          continue;
-        }
-      }
-#endif
       for (int h = 0; h < 2; h++) {
         const int64_t e = 2 * t + h;
         float *dst = pan + (ic_lo * kvol + t - k0) * 16 + 8 * h;
-        const float *chan = src->x + (ic_lo - src->ic0) * plane; /* channel ic_lo */
-        const float *from = chan + tab->base[e];
+        const float *src = xb + ic_lo * plane + tab->base[e];
         switch (tab->mode[e]) {
         case CNNRT_IM2COL_ZERO:
           for (int64_t i = 0; i < cnt; i++) {
@@ -1198,19 +1091,19 @@ static inline void cnnrt_im2col_pack_src_avx2(const cnnrt_conv_geom *g, const cn
           break;
         case CNNRT_IM2COL_FULL:
           for (int64_t i = 0; i < cnt; i++) {
-            _mm256_store_ps(dst + i * row_step, _mm256_loadu_ps(from + i * plane));
+            _mm256_store_ps(dst + i * row_step, _mm256_loadu_ps(src + i * plane));
           }
           break;
         case CNNRT_IM2COL_MASKED: {
           const __m256i msk = _mm256_load_si256((const __m256i *)(tab->mask + 8 * e));
           for (int64_t i = 0; i < cnt; i++) {
-            _mm256_store_ps(dst + i * row_step, _mm256_maskload_ps(from + i * plane, msk));
+            _mm256_store_ps(dst + i * row_step, _mm256_maskload_ps(src + i * plane, msk));
           }
           break;
         }
         case CNNRT_IM2COL_FULL2:
           for (int64_t i = 0; i < cnt; i++) {
-            const float *si = from + i * plane;
+            const float *si = src + i * plane;
             _mm256_store_ps(dst + i * row_step,
                             cnnrt_avx2_even_lanes(_mm256_loadu_ps(si), _mm256_loadu_ps(si + 8)));
           }
@@ -1219,7 +1112,7 @@ static inline void cnnrt_im2col_pack_src_avx2(const cnnrt_conv_geom *g, const cn
           const __m256i mlo = _mm256_load_si256((const __m256i *)(tab->mask + 8 * e));
           const __m256i mhi = _mm256_load_si256((const __m256i *)(tab->idx + 8 * e));
           for (int64_t i = 0; i < cnt; i++) {
-            const float *si = from + i * plane;
+            const float *si = src + i * plane;
             _mm256_store_ps(dst + i * row_step,
                             cnnrt_avx2_even_lanes(_mm256_maskload_ps(si, mlo),
                                                   _mm256_maskload_ps(si + 8, mhi)));
@@ -1230,64 +1123,14 @@ static inline void cnnrt_im2col_pack_src_avx2(const cnnrt_conv_geom *g, const cn
           const __m256i idx = _mm256_load_si256((const __m256i *)(tab->idx + 8 * e));
           const __m256 msk =
               _mm256_castsi256_ps(_mm256_load_si256((const __m256i *)(tab->mask + 8 * e)));
+          const float *p0 = xb + ic_lo * plane;
           for (int64_t i = 0; i < cnt; i++) {
             _mm256_store_ps(
                 dst + i * row_step,
-                _mm256_mask_i32gather_ps(_mm256_setzero_ps(), chan + i * plane, idx, msk, 4));
+                _mm256_mask_i32gather_ps(_mm256_setzero_ps(), p0 + i * plane, idx, msk, 4));
           }
           break;
         }
-        }
-      }
-    }
-  }
-}
-
-/* Packs im2col rows [k0, k1) x output pixels [q0, q0 + nc) of image xb into 16-column panels. */
-static inline void cnnrt_im2col_pack_avx2(const cnnrt_conv_geom *g, const float *xb, int64_t k0,
-                                          int64_t k1, int64_t q0, int64_t nc,
-                                          const cnnrt_im2col_tab *tab, float *bp) {
-  cnnrt_im2col_src src;
-  src.x = xb;
-  src.ic0 = 0;
-  src.plane = g->in[0] * g->in[1] * g->in[2];
-  src.row0 = src.rows = 0;
-  cnnrt_im2col_pack_src_avx2(g, &src, k0, k1, q0, nc, tab, bp);
-}
-
-/* Splits phase rows [row0, row0 + rows) of channels [0, chans) of x (a 2-D image, channel
- * planes in[1] x in[2]) into the phase window ph: per channel 4 planes (row parity * 2 + column
- * parity) of rows x ceil(in[2] / 2), phase row r of parity a holding input row 2 r + a. Rows and
- * columns past the input (odd sizes) are zero. */
-static inline void cnnrt_conv_phase_split_avx2(const cnnrt_conv_geom *g, const float *x,
-                                               int64_t chans, int64_t row0, int64_t rows,
-                                               float *ph) {
-  const int64_t h = g->in[1], w = g->in[2], wp = (w + 1) / 2;
-  const int64_t pplane = rows * wp;
-  for (int64_t c = 0; c < chans; c++) {
-    const float *xc = x + c * h * w;
-    float *pc = ph + c * 4 * pplane;
-    for (int64_t r = 0; r < rows; r++) {
-      for (int64_t a = 0; a < 2; a++) {
-        const int64_t ih = 2 * (row0 + r) + a;
-        float *even = pc + (2 * a) * pplane + r * wp, *odd = pc + (2 * a + 1) * pplane + r * wp;
-        if (ih >= h) {
-          memset(even, 0, (size_t)wp * sizeof(float));
-          memset(odd, 0, (size_t)wp * sizeof(float));
-          continue;
-        }
-        const float *xr = xc + ih * w;
-        int64_t j = 0;
-        for (; 2 * j + 16 <= w; j += 8) {
-          const __m256 lo = _mm256_loadu_ps(xr + 2 * j), hi = _mm256_loadu_ps(xr + 2 * j + 8);
-          _mm256_storeu_ps(even + j, cnnrt_avx2_even_lanes(lo, hi));
-          const __m256 t = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
-          _mm256_storeu_ps(odd + j, _mm256_castpd_ps(_mm256_permute4x64_pd(
-                                        _mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0))));
-        }
-        for (; j < wp; j++) {
-          even[j] = xr[2 * j];
-          odd[j] = 2 * j + 1 < w ? xr[2 * j + 1] : 0.0f;
         }
       }
     }
@@ -1419,10 +1262,6 @@ static inline void cnnrt_f32_conv_gemm_avx2_block(const cnnrt_conv_params *p, co
   tab.mask = tb + 16 * kvol;
   tab.mode = tb + 32 * kvol;
   tab.base = tb + 34 * kvol;
-  /* Stride 2: the phase window follows the tap table (cnnrt_f32_conv_gemm_avx2_scratch_bytes). */
-  const int phased = vec_pack && cnnrt_conv_avx2_phased(&g);
-  float *phase = cnnrt_gemm_avx2_align((unsigned char *)(void *)tb + cnnrt_im2col_tab_bytes(kvol));
-  const int64_t phase_w = (g.in[2] + 1) / 2;
   cnnrt_gemm_avx2_epi e;
   e.act = p->act;
   e.alpha = p->alpha;
@@ -1445,16 +1284,7 @@ static inline void cnnrt_f32_conv_gemm_avx2_block(const cnnrt_conv_params *p, co
       int64_t k0 = 0;
       do {
         const int64_t kc = cnnrt_gemm_avx2_min(kc_max, k - k0);
-        if (phased) {
-          cnnrt_im2col_src src;
-          src.x = phase;
-          src.ic0 = k0 / kvol;
-          cnnrt_conv_phase_rows(&g, j0, nc, &src.row0, &src.rows);
-          src.plane = 4 * src.rows * phase_w;
-          cnnrt_conv_phase_split_avx2(&g, xb + src.ic0 * in_plane, (k0 + kc - 1) / kvol - src.ic0 + 1,
-                                      src.row0, src.rows, phase);
-          cnnrt_im2col_pack_src_avx2(&g, &src, k0, k0 + kc, j0, nc, &tab, bp);
-        } else if (vec_pack) {
+        if (vec_pack) {
           cnnrt_im2col_pack_avx2(&g, xb, k0, k0 + kc, j0, nc, &tab, bp);
         } else {
           cnnrt_im2col_pack_scalar(&g, xb, k0, k0 + kc, j0, nc, bp);

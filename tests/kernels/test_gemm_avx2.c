@@ -561,8 +561,7 @@ static const conv_case conv_cases[] = {
      1, 1, 1, CNNRT_ACT_CLIP}, /* 14 x 14, 3x3, in place: two column blocks */
     {2, 2, 10, 220, A3(7, 7, 1), A3(3, 3, 1), A3(1, 1, 1), A3(1, 1, 1), A3(1, 1, 0), A3(1, 1, 0),
      1, 1, 0, CNNRT_ACT_RELU}, /* batch 2 of 7 x 7: every task takes both images */
-    /* stride 2 read through the phase window (cnnrt_conv_avx2_phased: output rows exactly as
-     * wide as a phase row) */
+    /* stride 2 (the deinterleaving loads, rows straddled by half-panels, padding lanes) */
     {2, 1, 5, 7, A3(12, 14, 1), A3(3, 3, 1), A3(2, 2, 1), A3(1, 1, 1), A3(1, 1, 0), A3(1, 1, 0), 1,
      1, 0, CNNRT_ACT_RELU}, /* 56 -> 28 in small: rows of 7, pad 1 */
     {2, 2, 3, 11, A3(13, 15, 1), A3(3, 3, 1), A3(2, 2, 1), A3(1, 1, 1), A3(1, 1, 0), A3(1, 1, 0), 0,
@@ -631,26 +630,6 @@ static void test_im2col_scalar(void **state) {
     for (int64_t j = 0; j < nc; j += 16) { /* rows [0, kc) of every panel (row kc is spare) */
       const int64_t off = j * (k1 - k0 + 1);
       assert_memory_equal(b1 + off, b2 + off, (size_t)((k1 - k0) * 16) * 4);
-    }
-    if (cnnrt_conv_avx2_phased(&g)) {
-      /* The same block read through the phase window of its channels and rows. */
-      const int64_t ic0 = k0 / kvol, chans = (k1 - 1) / kvol - ic0 + 1;
-      cnnrt_im2col_src src;
-      src.x = NULL;
-      src.ic0 = ic0;
-      cnnrt_conv_phase_rows(&g, q0, nc, &src.row0, &src.rows);
-      src.plane = 4 * src.rows * ((g.in[2] + 1) / 2);
-      float *ph = malloc((size_t)(chans * src.plane + 1) * 4);
-      assert_non_null(ph);
-      src.x = ph;
-      cnnrt_conv_phase_split_avx2(&g, x + ic0 * g.in[1] * g.in[2], chans, src.row0, src.rows, ph);
-      memset(b1, 0xff, (size_t)cap * 4);
-      cnnrt_im2col_pack_src_avx2(&g, &src, k0, k1, q0, nc, &tab, b1);
-      for (int64_t j = 0; j < nc; j += 16) {
-        const int64_t off = j * (k1 - k0 + 1);
-        assert_memory_equal(b1 + off, b2 + off, (size_t)((k1 - k0) * 16) * 4);
-      }
-      free(ph);
     }
     free(x);
     free(m1);
