@@ -975,6 +975,16 @@ static inline void cnnrt_f32_gemm_packed_avx2(int64_t m, int64_t n, int64_t k,
  * input of 16 (stride 2) / either with some lanes in the padding / anything else) and then
  * copied for every input channel of the block with one or two loads (plain or masked, stride 2
  * deinterleaved by two shuffles) or a gather, and one store.
+ * Tried (session 7, commit cf71682 on branch s2conv): for 2-D stride 2 with output rows as wide
+ * as half the input row (56 -> 28 with pad 1), splitting the block's input rows once into the 4
+ * stride-2 phase planes so that every tap reads a stride-1 run (no gather, no deinterleave), and
+ * with AVX-512 one masked 16-float load + full-line store per tap and channel where both
+ * half-panels form one run. Packing is ~13% of resnet50's 3x3 s2 128->128 @56 layer (it
+ * streams from L2/L3: the gathers are not what costs), and the split cost what it saved: the
+ * same machine code with the two switched at run time, 1 thread, 21-31 alternating rounds,
+ * 3x3 s2 128->128 @56 0.96-1.00x, 64->128 @56 0.98-1.02x, 256->256 @28 0.98-1.04x,
+ * 512->512 @14 1.00-1.04x; 3x3 s1 1.00-1.06x. (Two separately compiled builds of this header
+ * differ by 3-7% on identical code paths: compare variants within one binary.)
  * ------------------------------------------------------------------------------------------- */
 
 /* Half-panel classes of the im2col packer. */

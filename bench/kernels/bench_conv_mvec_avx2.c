@@ -51,6 +51,8 @@ int main(int argc, char **argv) {
       {"r50 l2 1x1 512->128 (28x28)", 512, 128, 28, 1, 1, CNNRT_ACT_RELU},
       {"r50 l2 1x1 128->512 (28x28)", 128, 512, 28, 1, 1, CNNRT_ACT_RELU},
       {"r18 l2 3x3 128->128 (28x28)", 128, 128, 28, 3, 1, CNNRT_ACT_RELU},
+      {"r50 l2 3x3 s2 128->128 (28x28)", 128, 128, 56, 3, 2, CNNRT_ACT_RELU},
+      {"r18 l2 3x3 s2 64->128 (28x28)", 64, 128, 56, 3, 2, CNNRT_ACT_RELU},
       /* MobileNetV2 / EfficientNet-B0 pointwise layers at 7x7 / 14x14 (K from 64 to 1152) */
       {"mbv2 1x1 960->320 @7", 960, 320, 7, 1, 1, CNNRT_ACT_NONE},
       {"mbv2 1x1 160->960 @7 clip", 160, 960, 7, 1, 1, CNNRT_ACT_CLIP},

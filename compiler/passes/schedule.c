@@ -145,9 +145,21 @@ static bool schedule_x86_winograd(cn_graph *g, int i, int max_threads) {
  * K >= 512 faster (earlier: at K = 128 on 28 px 0.62-0.75x). In the generated ResNet-50
  * (layer_profile --cputime, K >= 384 / K >= 256 builds alternating, 3 + 2 rounds in both
  * orders) ResNet-50's six 1x1 256->1024 + residual + ReLU at 14x14 ran ~1.09x faster on this
- * kernel than on the GEMM (the residual is cheap in its epilogue), hence K >= 256 there. */
+ * kernel than on the GEMM (the residual is cheap in its epilogue), hence K >= 256 there.
+ * Kernels larger than 1x1 (K >= CN_MVEC_MIN_K) take it up to CN_MVEC_MAX_PLANE_KXK pixels,
+ * since its padded copy of the image is made row by row (memcpy) rather than per element:
+ * 3x3 stride 2 on 56 x 56 (resnet50 layer2.0 conv2 128->128, resnet18 layer2.0 conv1 64->128),
+ * mvec / GEMM (bench/kernels/bench_conv_mvec_tasks_avx2.c), 1 task 1.18-1.20x / 1.17-1.19x,
+ * 2 tasks (critical path in thread CPU time)
+ * 1.14-1.15x / 1.11-1.14x (three runs of 21-31 alternating rounds; with the per-element copy,
+ * which every task makes, 1.07x / 1.08x and 0.92x / 0.99x). The 1x1 layers at 28 x 28 stay
+ * on the GEMM: 512->128 1.04-1.06x with 1 task but 0.92-0.96x with 2, 512->256 0.98-1.00x /
+ * 0.93x. */
 #ifndef CN_MVEC_MAX_PLANE
 #define CN_MVEC_MAX_PLANE 196
+#endif
+#ifndef CN_MVEC_MAX_PLANE_KXK
+#define CN_MVEC_MAX_PLANE_KXK 784
 #endif
 #ifndef CN_MVEC_MIN_K
 #define CN_MVEC_MIN_K 512
@@ -177,7 +189,10 @@ static bool schedule_x86_mvec(cn_graph *g, int i, int max_threads) {
   const int64_t min_k = plane >= 36 && plane <= 49     ? CN_MVEC_MIN_K_7X7
                         : plane >= 144 && plane <= 196 ? CN_MVEC_MIN_K_14X14
                                                        : CN_MVEC_MIN_K;
-  if (plane > CN_MVEC_MAX_PLANE || k < min_k || span >= INT32_MAX) {
+  const int64_t max_plane = p->kernel[0] * p->kernel[1] > 1 && k >= CN_MVEC_MIN_K
+                               ? CN_MVEC_MAX_PLANE_KXK
+                               : CN_MVEC_MAX_PLANE;
+  if (plane > max_plane || k < min_k || span >= INT32_MAX) {
     return false;
   }
   pack_conv_weights_mr(g, n, CNNRT_CONV_MVEC_MR);

@@ -211,6 +211,9 @@ static void test_shapes(void **state) {
       {1, 16, 40, 6, 8, 3, 3, 1, 1, 1, 1, 4, 4, 4, 4, CNNRT_ACT_NONE, 1, 0, 2},     /* big pads */
       {1, 16, 40, 9, 9, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, CNNRT_ACT_RELU, 1, 0, 5},     /* tasks > panels */
       {1, 16, 40, 9, 9, 1, 1, 1, 1, 1, 1, 0, 0, -1, -1, CNNRT_ACT_RELU, 1, 0, 2},   /* end crop */
+      /* 28 x 28 outputs of a 3x3 stride 2 (the resnet layer2.0 shape, CN_MVEC_MAX_PLANE_KXK) */
+      {1, 5, 40, 56, 56, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, CNNRT_ACT_RELU, 1, 2, 2},
+      {1, 7, 33, 55, 57, 3, 3, 2, 2, 1, 1, 1, 1, 0, 1, CNNRT_ACT_HARD_SWISH, 0, 1, 3}, /* odd */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     check(&cases[i]);

@@ -561,6 +561,23 @@ static const conv_case conv_cases[] = {
      1, 1, 1, CNNRT_ACT_CLIP}, /* 14 x 14, 3x3, in place: two column blocks */
     {2, 2, 10, 220, A3(7, 7, 1), A3(3, 3, 1), A3(1, 1, 1), A3(1, 1, 1), A3(1, 1, 0), A3(1, 1, 0),
      1, 1, 0, CNNRT_ACT_RELU}, /* batch 2 of 7 x 7: every task takes both images */
+    /* stride 2 (the deinterleaving loads, rows straddled by half-panels, padding lanes) */
+    {2, 1, 5, 7, A3(12, 14, 1), A3(3, 3, 1), A3(2, 2, 1), A3(1, 1, 1), A3(1, 1, 0), A3(1, 1, 0), 1,
+     1, 0, CNNRT_ACT_RELU}, /* 56 -> 28 in small: rows of 7, pad 1 */
+    {2, 2, 3, 11, A3(13, 15, 1), A3(3, 3, 1), A3(2, 2, 1), A3(1, 1, 1), A3(1, 1, 0), A3(1, 1, 0), 0,
+     1, 1, CNNRT_ACT_HARD_SWISH}, /* odd sizes (short odd phases), batch 2, in place */
+    {2, 1, 6, 5, A3(10, 10, 1), A3(2, 2, 1), A3(2, 2, 1), A3(1, 1, 1), A3(0, 0, 0), A3(0, 0, 0), 1,
+     0, 0, CNNRT_ACT_LEAKY_RELU}, /* 2x2 kernel, no pad: one phase row per tap row */
+    {2, 3, 7, 9, A3(1, 1, 1), A3(3, 3, 1), A3(2, 2, 1), A3(1, 1, 1), A3(1, 1, 0), A3(1, 1, 0), 1,
+     1, 0, CNNRT_ACT_SIGMOID}, /* 1x1 images */
+    {2, 1, 70, 19, A3(20, 22, 1), A3(3, 3, 1), A3(2, 2, 1), A3(1, 1, 1), A3(1, 1, 0), A3(1, 1, 0),
+     1, 1, 1, CNNRT_ACT_RELU}, /* k = 630: k blocks not aligned to channels, in place */
+    {2, 1, 9, 13, A3(40, 36, 1), A3(3, 3, 1), A3(2, 2, 1), A3(1, 1, 1), A3(1, 1, 0), A3(1, 1, 0),
+     0, 0, 0, CNNRT_ACT_CLIP}, /* P = 360 > NC: column blocks with their own phase rows */
+    {2, 1, 4, 6, A3(12, 12, 1), A3(3, 3, 1), A3(2, 2, 1), A3(1, 1, 1), A3(1, 0, 0), A3(0, 1, 0), 1,
+     0, 0, CNNRT_ACT_TANH}, /* asymmetric pads */
+    {2, 1, 3, 5, A3(9, 7, 1), A3(5, 3, 1), A3(2, 2, 1), A3(1, 1, 1), A3(2, 1, 0), A3(2, 1, 0), 1,
+     1, 0, CNNRT_ACT_SILU}, /* 5x3 kernel: three phase rows per tap column */
 };
 
 static void test_conv(void **state) {
