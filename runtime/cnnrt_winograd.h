@@ -456,8 +456,9 @@ static inline void cnnrt_winograd43_output_seg(const cnnrt_conv_params *p, const
 }
 
 /* Task `task` of n_tasks: tiles [tiles * task / n_tasks, tiles * (task + 1) / n_tasks), in blocks
- * of at most tb tiles that end with a tile row where they can. x, bias, residual, y as cnnrt_f32_conv_winograd43_ref; wt the packed U;
- * scratch cnnrt_f32_conv_winograd43_scratch_bytes(p, tb) bytes. */
+ * of at most tb tiles that end with a tile row where they can. x, bias, residual, y as
+ * cnnrt_f32_conv_winograd43_ref; wt the packed U; scratch
+ * cnnrt_f32_conv_winograd43_scratch_bytes(p, tb) bytes. */
 static inline void cnnrt_f32_conv_winograd43_avx2_range(const cnnrt_conv_params *p, const float *x,
                                                         const float *wt, const float *bias,
                                                         const float *residual, float *y,

@@ -189,9 +189,9 @@ static bool schedule_x86_mvec(cn_graph *g, int i, int max_threads) {
   const int64_t min_k = plane >= 36 && plane <= 49     ? CN_MVEC_MIN_K_7X7
                         : plane >= 144 && plane <= 196 ? CN_MVEC_MIN_K_14X14
                                                        : CN_MVEC_MIN_K;
-  const int64_t max_plane = p->kernel[0] * p->kernel[1] > 1 && k >= CN_MVEC_MIN_K
-                               ? CN_MVEC_MAX_PLANE_KXK
-                               : CN_MVEC_MAX_PLANE;
+  /* (Planes past CN_MVEC_MAX_PLANE need k >= CN_MVEC_MIN_K through min_k.) */
+  const int64_t max_plane =
+      p->kernel[0] * p->kernel[1] > 1 ? CN_MVEC_MAX_PLANE_KXK : CN_MVEC_MAX_PLANE;
   if (plane > max_plane || k < min_k || span >= INT32_MAX) {
     return false;
   }
