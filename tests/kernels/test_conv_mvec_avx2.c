@@ -193,6 +193,9 @@ static void test_shapes(void **state) {
       {1, 300, 40, 7, 7, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, CNNRT_ACT_RELU, 1, 0, 2},    /* flat 49 */
       {1, 64, 96, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, CNNRT_ACT_RELU, 1, 0, 2},     /* 3x3 7x7 */
       {1, 64, 70, 14, 14, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, CNNRT_ACT_RELU, 1, 0, 3},   /* 3x3 s2 */
+      /* 7-pixel rows run in pairs: an even row count, K over several k blocks, in place */
+      {1, 40, 70, 8, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, CNNRT_ACT_RELU, 1, 2, 3},
+      {2, 40, 33, 15, 14, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, CNNRT_ACT_SILU, 1, 1, 2},
       {1, 64, 64, 14, 14, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, CNNRT_ACT_NONE, 1, 0, 2},   /* 1x1 s2 */
       {1, 64, 40, 7, 7, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, CNNRT_ACT_RELU, 1, 2, 2},     /* in place */
       {1, 64, 40, 14, 14, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, CNNRT_ACT_RELU, 1, 1, 2},   /* flat 196 */
