@@ -455,6 +455,47 @@ static inline void cnnrt_winograd43_output_seg(const cnnrt_conv_params *p, const
   }
 }
 
+/* M = U * V for one xi: c_out x cols, depth c_in (V [c_in][ldv], M [c_out][ldv]); u is packed
+ * (cnnrt_f32_pack_a_mr6 layout, us floats), next_u the next GEMM's U or NULL.
+ * Why not cnnrt_f32_gemm_packed_avx2_range: U streams from memory (all 36 are 2.4 MB for
+ * 128 -> 128, and a network's weights do not stay in cache between runs), each U element feeds
+ * only `cols` (<= 40) columns, and the hardware prefetcher does not run far enough ahead of
+ * that. So the rows go in strips, and before each strip the matching share of next_u's lines
+ * is prefetched. Measured (bench/kernels/bench_winograd_threads_avx2.c, U from memory, old and
+ * new alternating in one binary): 128 -> 128 at 28 x 28 0.94-0.96x the time on one thread and
+ * 0.83-0.86x on two (where both tasks read all of U); 64 -> 64 at 56 x 56 (U 0.6 MB) 0.99-1.01x. */
+static inline void cnnrt_winograd43_gemm(int64_t c_out, int64_t cols, int64_t c_in,
+                                         const float *u, const float *next_u, int64_t us,
+                                         const float *v, int64_t ldv, float *m, void *scratch) {
+  enum { STRIP = 24 }; /* rows per strip: a multiple of the 12-row AVX-512 tile */
+  float *bp = cnnrt_gemm_avx2_align(scratch);
+  const int64_t kc_max = cnnrt_gemm_avx2_kc(c_in);
+  const int64_t n_strips = (c_out + STRIP - 1) / STRIP;
+  const int64_t lines = us * (int64_t)sizeof(float) / 64;
+  cnnrt_gemm_avx2_epi e;
+  e.act = CNNRT_ACT_NONE;
+  e.alpha = 0.0f;
+  e.beta = 0.0f;
+  CNNRT_ASSERT(cols <= cnnrt_gemm_avx2_nc(cols));
+  for (int64_t k0 = 0; k0 < c_in; k0 += kc_max) {
+    const int64_t kc = cnnrt_gemm_avx2_min(kc_max, c_in - k0);
+    cnnrt_gemm_avx2_pack_b(kc, cols, v + k0 * ldv, ldv, bp);
+    e.first = k0 == 0;
+    e.last = k0 + kc >= c_in;
+    for (int64_t st = 0; st < n_strips; st++) {
+      if (next_u != NULL && k0 == 0) {
+        const char *nu = (const char *)next_u;
+        for (int64_t l = lines * st / n_strips; l < lines * (st + 1) / n_strips; l++) {
+          _mm_prefetch(nu + l * 64, _MM_HINT_T0);
+        }
+      }
+      const int64_t i = st * STRIP, rows = cnnrt_gemm_avx2_min(STRIP, c_out - i);
+      cnnrt_gemm_avx2_macro(rows, cols, kc, u + i * c_in, c_in, k0, bp, m + i * ldv, ldv, NULL,
+                            NULL, &e);
+    }
+  }
+}
+
 /* Task `task` of n_tasks: tiles [tiles * task / n_tasks, tiles * (task + 1) / n_tasks), in blocks
  * of at most tb tiles that end with a tile row where they can. x, bias, residual, y as
  * cnnrt_f32_conv_winograd43_ref; wt the packed U; scratch
@@ -511,11 +552,10 @@ static inline void cnnrt_f32_conv_winograd43_avx2_range(const cnnrt_conv_params 
       }
       ts = t0 + segs[ns - 1].j0 + (segs[ns - 1].tx1 - segs[ns - 1].tx0);
     }
-    /* 2. The 36 GEMMs. */
+    /* 2. The 36 GEMMs, each prefetching the next one's U. */
     for (int xi = 0; xi < 36; xi++) {
-      cnnrt_f32_gemm_packed_avx2_range(c_out, cols, c_in, wt + xi * us, v + xi * c_in * ldv, ldv,
-                                       m + xi * c_out * ldv, ldv, NULL, NULL, CNNRT_ACT_NONE, 0.0f,
-                                       0.0f, 0, cols, gemm);
+      cnnrt_winograd43_gemm(c_out, cols, c_in, wt + xi * us, xi + 1 < 36 ? wt + (xi + 1) * us : NULL,
+                            us, v + xi * c_in * ldv, ldv, m + xi * c_out * ldv, gemm);
     }
     /* 3. Output transform with the epilogue. */
     for (int64_t ts = t0; ts < t1;) {

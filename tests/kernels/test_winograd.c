@@ -166,6 +166,9 @@ static void test_epilogues_and_channels(void **state) {
   check_case(1, 23, 19, 10, 10, 1, 1, 1, 1, CNNRT_ACT_HARD_SWISH, 0, 1);
   check_case(1, 70, 29, 6, 9, 1, 1, 1, 1, CNNRT_ACT_RELU, 2, 1);
   check_case(1, 333, 12, 5, 5, 1, 1, 1, 1, CNNRT_ACT_NONE, 0, 1); /* c_in > the GEMM's KC */
+  /* c_out over several 24-row GEMM strips, the last one partial; c_in > KC with it */
+  check_case(1, 17, 61, 9, 11, 1, 1, 1, 1, CNNRT_ACT_RELU, 1, 1);
+  check_case(1, 330, 50, 6, 6, 1, 1, 1, 1, CNNRT_ACT_NONE, 2, 0);
 }
 
 static int report(void **state) {
