@@ -385,22 +385,59 @@ static inline void cnnrt_mvec_epilogue(const cnnrt_conv_params *p, const float *
 }
 #endif
 
-/* Task t of n_tasks: output-channel panels [lo, hi) of every image. */
+/* Whether tasks split the output pixels (every task all panels) rather than the panels: on
+ * planes of at least CNNRT_CONV_MVEC_PIXEL_SPLIT_MIN pixels whose input is at least a quarter of
+ * the weights. With the panels split, every task reads all input channels, half of them (at 2
+ * tasks) written by the other core in the layer before; with the pixels split each task reads
+ * about what it wrote, and reads the weights whole. Measured on ResNet-50 at 2 threads
+ * (bench/task_trace.c, old and new builds alternating): layer3's 1x1 1024 -> 256 layers 0.79-0.90x
+ * the time, whole runs 26.0-26.2 ms against 26.8-27.0 (and 29.2-31.6 against 31.1-32.6 ms in
+ * six alternations on a disturbed host). Taking
+ * every 14 x 14 layer this way (the 3x3 ones read 12x more weights than input) was no faster
+ * than the old split; ResNet's 7 x 7 layers (9 MB of weights) keep the panels split. */
+#ifndef CNNRT_CONV_MVEC_PIXEL_SPLIT_MIN
+#define CNNRT_CONV_MVEC_PIXEL_SPLIT_MIN 144
+#endif
+static inline int cnnrt_conv_mvec_split_pixels(const cnnrt_conv_params *p, int64_t n_tasks) {
+  const int64_t in_floats = p->c_in * p->in[0] * p->in[1];
+  const int64_t w_floats = p->c_out * p->c_in * p->kernel[0] * p->kernel[1];
+  return n_tasks > 1 && p->out[0] * p->out[1] >= CNNRT_CONV_MVEC_PIXEL_SPLIT_MIN &&
+         4 * in_floats >= w_floats;
+}
+
+/* Task t of n_tasks: output-channel panels [lo, hi) of every image, or all panels for the
+ * task's share of the tiles (cnnrt_conv_mvec_split_pixels). */
 static inline void cnnrt_f32_conv_mvec_range(const cnnrt_conv_params *p, const float *x,
                                              const float *wp, const float *bias,
                                              const float *residual, float *y,
                                              unsigned char *scratch, int64_t t, int64_t n_tasks) {
   CNNRT_ASSERT(p->spatial == 2 && p->group == 1);
   const int64_t panels = (p->c_out + CNNRT_CONV_MVEC_MR - 1) / CNNRT_CONV_MVEC_MR;
-  const int64_t lo = panels * t / n_tasks, hi = panels * (t + 1) / n_tasks;
-  if (lo >= hi) {
-    return;
-  }
   const cnnrt_mvec_geom g = cnnrt_mvec_make_geom(p);
   const int64_t ih = p->in[0], iw = p->in[1], oh = p->out[0], ow = p->out[1];
   const int64_t kh = p->kernel[0], kw = p->kernel[1], sh = p->stride[0], sw = p->stride[1];
   const int64_t dh = p->dilation[0], dw = p->dilation[1];
   const int64_t k = p->c_in * kh * kw, plane = oh * ow;
+  /* A "row" of `len` pixels split into equal tiles of at most NR; rows of
+   * CNNRT_CONV_MVEC_PAIR_W pixels go in pairs, one tile per pair (`step` rows per tile). */
+  const int64_t n_rows = g.flat ? 1 : oh, len = g.flat ? plane : ow;
+  const int64_t n_tiles = (len + CNNRT_CONV_MVEC_NR - 1) / CNNRT_CONV_MVEC_NR;
+  const int64_t tile = (len + n_tiles - 1) / n_tiles;
+#if defined(CNNRT_CONV_MVEC_PAIR_W)
+  const int64_t step = !g.flat && ow == CNNRT_CONV_MVEC_PAIR_W && sw == 1 ? 2 : 1;
+#else
+  const int64_t step = 1;
+#endif
+  /* The task's panels and tiles (tiles numbered over the plane's rows). */
+  const int64_t tiles_total = (n_rows + step - 1) / step * ((len + tile - 1) / tile);
+  const int by_pixels = cnnrt_conv_mvec_split_pixels(p, n_tasks);
+  const int64_t lo = by_pixels ? 0 : panels * t / n_tasks;
+  const int64_t hi = by_pixels ? panels : panels * (t + 1) / n_tasks;
+  const int64_t ti_lo = by_pixels ? tiles_total * t / n_tasks : 0;
+  const int64_t ti_hi = by_pixels ? tiles_total * (t + 1) / n_tasks : tiles_total;
+  if (lo >= hi || ti_lo >= ti_hi) {
+    return;
+  }
   const int64_t rs = g.padded ? g.cols : iw, cs = g.padded ? g.rows * g.cols : ih * iw;
   unsigned char *s = (unsigned char *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
   int32_t *koff = (int32_t *)s;
@@ -453,22 +490,12 @@ static inline void cnnrt_f32_conv_mvec_range(const cnnrt_conv_params *p, const f
     }
     const float *rb = residual != NULL ? residual + b * p->c_out * plane : NULL;
     float *yb = y + b * p->c_out * plane;
-    /* A "row" of `len` pixels split into equal tiles of at most NR; rows of
-     * CNNRT_CONV_MVEC_PAIR_W pixels go in pairs, one tile per pair (`step` rows per tile). */
-    const int64_t n_rows = g.flat ? 1 : oh, len = g.flat ? plane : ow;
-    const int64_t n_tiles = (len + CNNRT_CONV_MVEC_NR - 1) / CNNRT_CONV_MVEC_NR;
-    const int64_t tile = (len + n_tiles - 1) / n_tiles;
-#if defined(CNNRT_CONV_MVEC_PAIR_W)
-    const int64_t step = !g.flat && ow == CNNRT_CONV_MVEC_PAIR_W && sw == 1 ? 2 : 1;
-#else
-    const int64_t step = 1;
-#endif
     const int64_t row2 = sh * rs; /* input offset of the next output row */
     /* The weights stream from memory once per image (a 7 x 7 layer's are 9 MB), but only the
      * first tile of a k block reads them there: the hardware prefetcher sees no new addresses
      * while the other tiles run from L1, so each block's load did not overlap any compute.
      * Each tile prefetches its share of the next block's lines instead. */
-    const int64_t tiles_per_block = (n_rows + step - 1) / step * ((len + tile - 1) / tile);
+    const int64_t tiles_per_block = ti_hi - ti_lo;
     const char *w_end = (const char *)(wp + hi * CNNRT_CONV_MVEC_MR * k);
     for (int64_t pn = lo; pn < hi; pn++) {
       const int64_t oc0 = pn * CNNRT_CONV_MVEC_MR;
@@ -484,8 +511,11 @@ static inline void cnnrt_f32_conv_mvec_range(const cnnrt_conv_params *p, const f
         for (int64_t oy = 0; oy < n_rows; oy += step) {
           const int64_t pair = step == 2 && oy + 1 < n_rows;
           for (int64_t ox0 = 0; ox0 < len; ox0 += tile, ti++) {
-            for (int64_t l = next_lines * ti / tiles_per_block;
-                 l < next_lines * (ti + 1) / tiles_per_block; l++) {
+            if (ti < ti_lo || ti >= ti_hi) {
+              continue;
+            }
+            for (int64_t l = next_lines * (ti - ti_lo) / tiles_per_block;
+                 l < next_lines * (ti - ti_lo + 1) / tiles_per_block; l++) {
               if (next + l * 64 < w_end) {
                 _mm_prefetch(next + l * 64, _MM_HINT_T0);
               }

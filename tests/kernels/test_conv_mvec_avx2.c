@@ -193,6 +193,11 @@ static void test_shapes(void **state) {
       {1, 300, 40, 7, 7, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, CNNRT_ACT_RELU, 1, 0, 2},    /* flat 49 */
       {1, 64, 96, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, CNNRT_ACT_RELU, 1, 0, 2},     /* 3x3 7x7 */
       {1, 64, 70, 14, 14, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, CNNRT_ACT_RELU, 1, 0, 3},   /* 3x3 s2 */
+      /* tasks split the pixels (cnnrt_conv_mvec_split_pixels): flat, more tasks than tiles;
+       * rows of a 3x3 plane split unevenly; stride 2 */
+      {1, 24, 40, 12, 12, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, CNNRT_ACT_RELU, 1, 2, 13},
+      {1, 16, 70, 13, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, CNNRT_ACT_HARD_SWISH, 1, 1, 3},
+      {2, 40, 33, 27, 27, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, CNNRT_ACT_RELU, 0, 2, 2},
       /* 7-pixel rows run in pairs: an even row count, K over several k blocks, in place */
       {1, 40, 70, 8, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, CNNRT_ACT_RELU, 1, 2, 3},
       {2, 40, 33, 15, 14, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, CNNRT_ACT_SILU, 1, 1, 2},
