@@ -385,6 +385,18 @@ static inline void cnnrt_mvec_epilogue(const cnnrt_conv_params *p, const float *
 }
 #endif
 
+/* The panel after `pn`: the next one, or the next unclaimed one of *claim. */
+static inline int64_t cnnrt_mvec_next_panel_(unsigned *claim, int64_t pn) {
+#if defined(__GNUC__) || defined(__clang__)
+  if (claim != NULL) {
+    return (int64_t)__atomic_fetch_add(claim, 1u, __ATOMIC_RELAXED);
+  }
+#else
+  CNNRT_ASSERT(claim == NULL);
+#endif
+  return pn + 1;
+}
+
 /* Whether tasks split the output pixels (every task all panels) rather than the panels: on
  * planes of at least CNNRT_CONV_MVEC_PIXEL_SPLIT_MIN pixels whose input is at least a quarter of
  * the weights. With the panels split, every task reads all input channels, half of them (at 2
@@ -406,11 +418,13 @@ static inline int cnnrt_conv_mvec_split_pixels(const cnnrt_conv_params *p, int64
 }
 
 /* Task t of n_tasks: output-channel panels [lo, hi) of every image, or all panels for the
- * task's share of the tiles (cnnrt_conv_mvec_split_pixels). */
-static inline void cnnrt_f32_conv_mvec_range(const cnnrt_conv_params *p, const float *x,
-                                             const float *wp, const float *bias,
-                                             const float *residual, float *y,
-                                             unsigned char *scratch, int64_t t, int64_t n_tasks) {
+ * task's share of the tiles (cnnrt_conv_mvec_split_pixels). With claim != NULL (one image,
+ * panels split), the tasks instead claim panels one at a time from the counter *claim (0 at
+ * the start, shared by the tasks): a core slowed by something else then does fewer of them. */
+static inline void cnnrt_mvec_run_(const cnnrt_conv_params *p, const float *x, const float *wp,
+                                   const float *bias, const float *residual, float *y,
+                                   unsigned char *scratch, int64_t t, int64_t n_tasks,
+                                   unsigned *claim) {
   CNNRT_ASSERT(p->spatial == 2 && p->group == 1);
   const int64_t panels = (p->c_out + CNNRT_CONV_MVEC_MR - 1) / CNNRT_CONV_MVEC_MR;
   const cnnrt_mvec_geom g = cnnrt_mvec_make_geom(p);
@@ -431,10 +445,17 @@ static inline void cnnrt_f32_conv_mvec_range(const cnnrt_conv_params *p, const f
   /* The task's panels and tiles (tiles numbered over the plane's rows). */
   const int64_t tiles_total = (n_rows + step - 1) / step * ((len + tile - 1) / tile);
   const int by_pixels = cnnrt_conv_mvec_split_pixels(p, n_tasks);
-  const int64_t lo = by_pixels ? 0 : panels * t / n_tasks;
-  const int64_t hi = by_pixels ? panels : panels * (t + 1) / n_tasks;
+  int64_t lo = by_pixels ? 0 : panels * t / n_tasks;
+  int64_t hi = by_pixels ? panels : panels * (t + 1) / n_tasks;
   const int64_t ti_lo = by_pixels ? tiles_total * t / n_tasks : 0;
   const int64_t ti_hi = by_pixels ? tiles_total * (t + 1) / n_tasks : tiles_total;
+  if (by_pixels || p->n != 1) {
+    claim = NULL;
+  }
+  if (claim != NULL) {
+    lo = 0;
+    hi = panels;
+  }
   if (lo >= hi || ti_lo >= ti_hi) {
     return;
   }
@@ -497,15 +518,20 @@ static inline void cnnrt_f32_conv_mvec_range(const cnnrt_conv_params *p, const f
      * Each tile prefetches its share of the next block's lines instead. */
     const int64_t tiles_per_block = ti_hi - ti_lo;
     const char *w_end = (const char *)(wp + hi * CNNRT_CONV_MVEC_MR * k);
-    for (int64_t pn = lo; pn < hi; pn++) {
+    for (int64_t pn = cnnrt_mvec_next_panel_(claim, lo - 1); pn < hi;
+         pn = cnnrt_mvec_next_panel_(claim, pn)) {
       const int64_t oc0 = pn * CNNRT_CONV_MVEC_MR;
       const int64_t rows = p->c_out - oc0 < CNNRT_CONV_MVEC_MR ? p->c_out - oc0 : CNNRT_CONV_MVEC_MR;
       const float *wpan = wp + oc0 * k;
       for (int64_t k0 = 0; k0 < k; k0 += kc) {
         const int64_t kb = k - k0 < kc ? k - k0 : kc;
         /* The next block (the next panel's first one past this panel's end: panels are
-         * contiguous), kc rows of 32 floats, in 64-byte lines. */
-        const char *next = (const char *)(wpan + (k0 + kb) * CNNRT_CONV_MVEC_MR);
+         * contiguous; with claimed panels the one n_tasks on, which this task likely claims
+         * next), kc rows of 32 floats, in 64-byte lines. */
+        const char *next =
+            (const char *)(claim != NULL && k0 + kb >= k
+                               ? wp + (pn + n_tasks) * CNNRT_CONV_MVEC_MR * k /* likely its next */
+                               : wpan + (k0 + kb) * CNNRT_CONV_MVEC_MR);
         const int64_t next_lines = kc * CNNRT_CONV_MVEC_MR * (int64_t)sizeof(float) / 64;
         int64_t ti = 0;
         for (int64_t oy = 0; oy < n_rows; oy += step) {
@@ -537,7 +563,15 @@ static inline void cnnrt_f32_conv_mvec_range(const cnnrt_conv_params *p, const f
   }
 }
 
-/* The task of the cnnrt_parallel hook (struct as cnnrt_conv_task of cnnrt_conv_packed.h). */
+static inline void cnnrt_f32_conv_mvec_range(const cnnrt_conv_params *p, const float *x,
+                                             const float *wp, const float *bias,
+                                             const float *residual, float *y,
+                                             unsigned char *scratch, int64_t t, int64_t n_tasks) {
+  cnnrt_mvec_run_(p, x, wp, bias, residual, y, scratch, t, n_tasks, NULL);
+}
+
+/* The task of the cnnrt_parallel hook (struct as cnnrt_conv_task of cnnrt_conv_packed.h);
+ * claim: 0, the tasks' shared panel counter (cnnrt_mvec_run_). */
 typedef struct cnnrt_conv_mvec_task {
   const cnnrt_conv_params *p;
   const float *x, *w, *bias, *residual;
@@ -545,12 +579,13 @@ typedef struct cnnrt_conv_mvec_task {
   unsigned char *scratch;
   int64_t scratch_stride;
   int64_t n_tasks;
+  unsigned claim;
 } cnnrt_conv_mvec_task;
 
 static inline void cnnrt_conv_mvec_task_fn(void *arg, int64_t t) {
-  const cnnrt_conv_mvec_task *a = (const cnnrt_conv_mvec_task *)arg;
-  cnnrt_f32_conv_mvec_range(a->p, a->x, a->w, a->bias, a->residual, a->y,
-                            a->scratch + t * a->scratch_stride, t, a->n_tasks);
+  cnnrt_conv_mvec_task *a = (cnnrt_conv_mvec_task *)arg;
+  cnnrt_mvec_run_(a->p, a->x, a->w, a->bias, a->residual, a->y, a->scratch + t * a->scratch_stride,
+                  t, a->n_tasks, a->n_tasks > 1 ? &a->claim : NULL);
 }
 #endif /* __AVX2__ && __FMA__ */
 
