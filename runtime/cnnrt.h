@@ -106,6 +106,24 @@ static inline void cnnrt_parallel_for(const cnnrt_parallel *par, cnnrt_task_fn f
   }
 }
 
+/* Prefetches, for reading into every cache level, share i of n of the `lines` 64-byte lines that
+ * start at base, none at or past end (base <= end): kernels spread the next block's lines over the pieces of
+ * work that run before it is needed (the hardware prefetcher does not follow weights read once
+ * per block and then reused from L1). Nothing without the GCC / Clang builtin. */
+static inline void cnnrt_prefetch_share(const void *base, int64_t lines, int64_t i, int64_t n,
+                                        const void *end) {
+#if defined(__GNUC__) || defined(__clang__)
+  const char *b = (const char *)base;
+  const int64_t room = ((const char *)end - b + 63) / 64; /* lines that start before end */
+  const int64_t l1 = lines * (i + 1) / n;
+  for (int64_t l = lines * i / n; l < l1 && l < room; l++) {
+    __builtin_prefetch(b + l * 64, 0, 3);
+  }
+#else
+  (void)base, (void)lines, (void)i, (void)n, (void)end;
+#endif
+}
+
 /* Arena bound checks for debug builds of generated code (-DCNNRT_DEBUG): the generated run
  * function asserts cnnrt_arena_fits for every buffer of its memory plan, kernels assert their
  * parameters. (Without CNNRT_DEBUG, or with NDEBUG, nothing is checked and nothing costs.) */

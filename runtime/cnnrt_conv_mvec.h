@@ -418,8 +418,8 @@ static inline int cnnrt_conv_mvec_split_pixels(const cnnrt_conv_params *p, int64
 }
 
 /* Task t of n_tasks: output-channel panels [lo, hi) of every image, or all panels for the
- * task's share of the tiles (cnnrt_conv_mvec_split_pixels). With claim != NULL (one image,
- * panels split), the tasks instead claim panels one at a time from the counter *claim (0 at
+ * task's share of the tiles (cnnrt_conv_mvec_split_pixels). With claim != NULL (used only for
+ * one image split by panels over several tasks), the tasks instead claim panels one at a time from the counter *claim (0 at
  * the start, shared by the tasks): a core slowed by something else then does fewer of them. */
 static inline void cnnrt_mvec_run_(const cnnrt_conv_params *p, const float *x, const float *wp,
                                    const float *bias, const float *residual, float *y,
@@ -445,17 +445,14 @@ static inline void cnnrt_mvec_run_(const cnnrt_conv_params *p, const float *x, c
   /* The task's panels and tiles (tiles numbered over the plane's rows). */
   const int64_t tiles_total = (n_rows + step - 1) / step * ((len + tile - 1) / tile);
   const int by_pixels = cnnrt_conv_mvec_split_pixels(p, n_tasks);
-  int64_t lo = by_pixels ? 0 : panels * t / n_tasks;
-  int64_t hi = by_pixels ? panels : panels * (t + 1) / n_tasks;
-  const int64_t ti_lo = by_pixels ? tiles_total * t / n_tasks : 0;
-  const int64_t ti_hi = by_pixels ? tiles_total * (t + 1) / n_tasks : tiles_total;
-  if (by_pixels || p->n != 1) {
+  if (by_pixels || p->n != 1 || n_tasks == 1) {
     claim = NULL;
   }
-  if (claim != NULL) {
-    lo = 0;
-    hi = panels;
-  }
+  const int all_panels = by_pixels || claim != NULL; /* (claimed: any task may get any panel) */
+  const int64_t lo = all_panels ? 0 : panels * t / n_tasks;
+  const int64_t hi = all_panels ? panels : panels * (t + 1) / n_tasks;
+  const int64_t ti_lo = by_pixels ? tiles_total * t / n_tasks : 0;
+  const int64_t ti_hi = by_pixels ? tiles_total * (t + 1) / n_tasks : tiles_total;
   if (lo >= hi || ti_lo >= ti_hi) {
     return;
   }
@@ -517,7 +514,7 @@ static inline void cnnrt_mvec_run_(const cnnrt_conv_params *p, const float *x, c
      * while the other tiles run from L1, so each block's load did not overlap any compute.
      * Each tile prefetches its share of the next block's lines instead. */
     const int64_t tiles_per_block = ti_hi - ti_lo;
-    const char *w_end = (const char *)(wp + hi * CNNRT_CONV_MVEC_MR * k);
+    const float *w_end = wp + hi * CNNRT_CONV_MVEC_MR * k;
     for (int64_t pn = cnnrt_mvec_next_panel_(claim, lo - 1); pn < hi;
          pn = cnnrt_mvec_next_panel_(claim, pn)) {
       const int64_t oc0 = pn * CNNRT_CONV_MVEC_MR;
@@ -528,10 +525,9 @@ static inline void cnnrt_mvec_run_(const cnnrt_conv_params *p, const float *x, c
         /* The next block (the next panel's first one past this panel's end: panels are
          * contiguous; with claimed panels the one n_tasks on, which this task likely claims
          * next), kc rows of 32 floats, in 64-byte lines. */
-        const char *next =
-            (const char *)(claim != NULL && k0 + kb >= k
-                               ? wp + (pn + n_tasks) * CNNRT_CONV_MVEC_MR * k /* likely its next */
-                               : wpan + (k0 + kb) * CNNRT_CONV_MVEC_MR);
+        const float *next = claim == NULL || k0 + kb < k ? wpan + (k0 + kb) * CNNRT_CONV_MVEC_MR
+                            : pn + n_tasks < hi ? wp + (pn + n_tasks) * CNNRT_CONV_MVEC_MR * k
+                                                : w_end;
         const int64_t next_lines = kc * CNNRT_CONV_MVEC_MR * (int64_t)sizeof(float) / 64;
         int64_t ti = 0;
         for (int64_t oy = 0; oy < n_rows; oy += step) {
@@ -540,12 +536,7 @@ static inline void cnnrt_mvec_run_(const cnnrt_conv_params *p, const float *x, c
             if (ti < ti_lo || ti >= ti_hi) {
               continue;
             }
-            for (int64_t l = next_lines * (ti - ti_lo) / tiles_per_block;
-                 l < next_lines * (ti - ti_lo + 1) / tiles_per_block; l++) {
-              if (next + l * 64 < w_end) {
-                _mm_prefetch(next + l * 64, _MM_HINT_T0);
-              }
-            }
+            cnnrt_prefetch_share(next, next_lines, ti - ti_lo, tiles_per_block, w_end);
             const int64_t n1 = len - ox0 < tile ? len - ox0 : tile;
             const int64_t nr = pair ? 2 * n1 : n1;
             const int64_t pix0 = oy * ow + ox0; /* (flat: oy = 0, ox0 the pixel) */
@@ -585,7 +576,7 @@ typedef struct cnnrt_conv_mvec_task {
 static inline void cnnrt_conv_mvec_task_fn(void *arg, int64_t t) {
   cnnrt_conv_mvec_task *a = (cnnrt_conv_mvec_task *)arg;
   cnnrt_mvec_run_(a->p, a->x, a->w, a->bias, a->residual, a->y, a->scratch + t * a->scratch_stride,
-                  t, a->n_tasks, a->n_tasks > 1 ? &a->claim : NULL);
+                  t, a->n_tasks, &a->claim);
 }
 #endif /* __AVX2__ && __FMA__ */
 

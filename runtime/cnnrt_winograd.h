@@ -484,10 +484,7 @@ static inline void cnnrt_winograd43_gemm(int64_t c_out, int64_t cols, int64_t c_
     e.last = k0 + kc >= c_in;
     for (int64_t st = 0; st < n_strips; st++) {
       if (next_u != NULL && k0 == 0) {
-        const char *nu = (const char *)next_u;
-        for (int64_t l = lines * st / n_strips; l < lines * (st + 1) / n_strips; l++) {
-          _mm_prefetch(nu + l * 64, _MM_HINT_T0);
-        }
+        cnnrt_prefetch_share(next_u, lines, st, n_strips, next_u + us);
       }
       const int64_t i = st * STRIP, rows = cnnrt_gemm_avx2_min(STRIP, c_out - i);
       cnnrt_gemm_avx2_macro(rows, cols, kc, u + i * c_in, c_in, k0, bp, m + i * ldv, ldv, NULL,
