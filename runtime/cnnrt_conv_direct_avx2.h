@@ -420,8 +420,9 @@ static inline void cnnrt_conv_direct_6x16_avx2(int64_t k, const int32_t *tap, co
   CNNRT_DIRECT256_ACC(5);
   for (int64_t kk = 0; kk < k; kk++) {
     const float *xp = x + tap[kk];
-    const __m256 b0 = _mm256_loadu_ps(xp);
-    const __m256 b1 = _mm256_loadu_ps(xp + 8);
+    __m256 b0 = _mm256_loadu_ps(xp);
+    __m256 b1 = _mm256_loadu_ps(xp + 8);
+    CNNRT_KEEP_IN_REGS(b0, b1); /* (see cnnrt.h) */
     CNNRT_DIRECT256_FMA2(0);
     CNNRT_DIRECT256_FMA2(1);
     CNNRT_DIRECT256_FMA2(2);

@@ -193,7 +193,8 @@ CNNRT_MVEC_INLINE void cnnrt_mvec_tile(const int NR, const int N1, const int64_t
     CNNRT_MVEC_ACC(0) CNNRT_MVEC_ACC(1) CNNRT_MVEC_ACC(2)
     CNNRT_MVEC_ACC(3) CNNRT_MVEC_ACC(4) CNNRT_MVEC_ACC(5)
     for (int64_t kk = 0; kk < k; kk++) {
-      const __m256 w0 = _mm256_loadu_ps(wh + kk * 32), w1 = _mm256_loadu_ps(wh + kk * 32 + 8);
+      __m256 w0 = _mm256_loadu_ps(wh + kk * 32), w1 = _mm256_loadu_ps(wh + kk * 32 + 8);
+      CNNRT_KEEP_IN_REGS(w0, w1); /* (see cnnrt.h) */
       const float *xk = xb + koff[kk];
       CNNRT_MVEC_FMA(0) CNNRT_MVEC_FMA(1) CNNRT_MVEC_FMA(2)
       CNNRT_MVEC_FMA(3) CNNRT_MVEC_FMA(4) CNNRT_MVEC_FMA(5)

@@ -351,8 +351,9 @@ static inline void cnnrt_f32_gemm_6x16_avx2(int64_t kc, const float *a, const fl
   }
 #define CNNRT_GEMM_AVX2_STEP(u)                                                                    \
   do {                                                                                             \
-    const __m256 b0 = _mm256_loadu_ps(b + 16 * (u));                                               \
-    const __m256 b1 = _mm256_loadu_ps(b + 16 * (u) + 8);                                           \
+    __m256 b0 = _mm256_loadu_ps(b + 16 * (u));                                                     \
+    __m256 b1 = _mm256_loadu_ps(b + 16 * (u) + 8);                                                 \
+    CNNRT_KEEP_IN_REGS(b0, b1);                                                                    \
     __m256 t = _mm256_broadcast_ss(a + 6 * (u) + 0);                                               \
     c00 = _mm256_fmadd_ps(t, b0, c00);                                                             \
     c01 = _mm256_fmadd_ps(t, b1, c01);                                                             \
@@ -420,8 +421,9 @@ static inline void cnnrt_f32_gemm_6x8_avx2(int64_t kc, const float *a, const flo
   __m256 d3 = _mm256_setzero_ps(), d4 = _mm256_setzero_ps(), d5 = _mm256_setzero_ps();
   int64_t kk = 0;
   for (; kk + 2 <= kc; kk += 2) {
-    const __m256 b0 = _mm256_loadu_ps(b);
-    const __m256 b1 = _mm256_loadu_ps(b + 16);
+    __m256 b0 = _mm256_loadu_ps(b);
+    __m256 b1 = _mm256_loadu_ps(b + 16);
+    CNNRT_KEEP_IN_REGS(b0, b1);
     c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 0), b0, c0);
     c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 1), b0, c1);
     c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 2), b0, c2);
