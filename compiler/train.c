@@ -668,7 +668,7 @@ cn_graph *cn_train_build(const cn_options *opt, bool training, cn_train_info *t,
       g->n_params += cn_value_numel(&g->values[t->params[i]]);
     }
     ok = cn_pass_dce(g, d) && cn_pass_fuse_epilogues(g, d) && cn_pass_dce(g, d) &&
-         cn_pass_schedule(g, (int)opt->target, opt->max_threads, false, d) && cn_pass_dce(g, d) &&
+         cn_pass_schedule(g, (int)opt->target, opt->max_threads, false, opt->tune_avx512, d) && cn_pass_dce(g, d) &&
          cn_pass_memplan(g, d);
   }
   if (!ok) {

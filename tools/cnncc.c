@@ -63,6 +63,10 @@ static const char usage_text[] =
     "                         NAME_run_parallel or the driver's --threads)\n"
     "  --no-winograd          never run 3x3 convolutions by Winograd F(4x4,3x3) (x86-64;\n"
     "                         for A/B benchmarks and bit-closer-to-direct results)\n"
+    "  --tune native|avx2|avx512\n"
+    "                         x86-64: choose kernels for a CPU with AVX-512 or with AVX2\n"
+    "                         only (default native: as the CPU cnncc runs on); the code\n"
+    "                         builds and runs correctly on either\n"
     "  --emit-onnx FILE.onnx  write the model as ONNX after shape inference and constant\n"
     "                         folding (shapes fixed, constants folded); with -o it also\n"
     "                         compiles, without -o that is all it does\n";
@@ -89,6 +93,16 @@ static const char usage_train_text[] =
     "  --info                 print operators, parameters, MACs per layer and arena size\n"
     "  --version              print the version\n"
     "  --help                 print this help\n";
+
+/* Whether the CPU cnncc runs on has AVX-512F (--tune native). */
+static bool host_has_avx512(void) {
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") != 0;
+#else
+  return false;
+#endif
+}
 
 static int fail(const char *fmt, const char *arg) {
   fprintf(stderr, "cnncc: error: ");
@@ -193,6 +207,7 @@ int main(int argc, char **argv) {
   opt.shapes = shapes;
   opt.binds = binds;
   opt.param_files = param_files;
+  opt.tune_avx512 = host_has_avx512();
   bool verify = false;
   static cn_train_spec train; /* static: still reachable when an error returns early */
   cn_train_spec_init(&train);
@@ -282,6 +297,14 @@ int main(int argc, char **argv) {
         return fail("--max-threads takes a count from 1 to 256, not '%s'", v);
       }
       opt.max_threads = (int)t;
+    } else if ((v = value_of(a, "--tune", &i, argc, argv)) != NULL) {
+      if (strcmp(v, "native") == 0) {
+        opt.tune_avx512 = host_has_avx512();
+      } else if (strcmp(v, "avx2") == 0 || strcmp(v, "avx512") == 0) {
+        opt.tune_avx512 = strcmp(v, "avx512") == 0;
+      } else {
+        return fail("--tune takes native, avx2 or avx512, not '%s'", v);
+      }
     } else if ((v = value_of(a, "--gemm", &i, argc, argv)) != NULL) {
       if (strcmp(v, "own") == 0) {
         opt.gemm_libxsmm = false;

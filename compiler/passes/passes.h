@@ -18,7 +18,8 @@ bool cn_pass_fold_batchnorm(cn_graph *g, cn_diag *d);
 bool cn_pass_fuse_epilogues(cn_graph *g, cn_diag *d);
 /* Chooses each node's kernel for the target (0 = x86-64, see cn_target) and prepares its
  * operands, e.g. weights packed for the AVX2 GEMM; scratch is sized for max_threads tasks. */
-bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, cn_diag *d);
+bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, bool tune_avx512,
+                      cn_diag *d);
 /* --gemm libxsmm: runs before cn_pass_schedule and claims the convolutions and Gemm nodes that
  * libxsmm runs (variant CN_CONV_XSMM / CN_GEMM_XSMM, which cn_pass_schedule then leaves alone).
  * A target other than x86-64 is a user error. */

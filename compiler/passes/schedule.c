@@ -101,12 +101,16 @@ static void pack_conv_weights_mr(cn_graph *g, cn_node *n, int64_t mr) {
  * 1.24-1.35x on ResNet's 56 and 28 pixel layers, 2.0-2.2x on U-Net's 64 and 32 pixel layers;
  * slower on SqueezeNet's few-channel layers (16->64 at 55 px 0.93x, 32->128 at 27 px 0.97x),
  * with 16 tiles (14 and 13 pixel images, 0.86x) and on 7x7 images (0.23x: 4 tiles, the GEMMs
- * get 4 columns). So: at least 32 tiles and at least 64 channels in and out. (In an AVX2-only
- * build the direct GEMM is half as fast and Winograd won on all but the 7x7 layer, 1.2-3.1x;
- * the rule follows the AVX-512 build, which bench/run.sh uses.) The weights are replaced by
- * their 36 transformed, packed matrices (4x the floats of the 3x3 kernel).
- * Returns whether it chose Winograd. */
-static bool schedule_x86_winograd(cn_graph *g, int i, int max_threads) {
+ * get 4 columns). So: at least 32 tiles and at least 64 channels in and out.
+ * Tuned for AVX2 only (tune_avx512 false; Zen 3, 103 GFLOP/s peak, bench_winograd_avx2.c
+ * against the direct GEMM with its loads kept in registers): 56 and 28 pixels 1.57-1.83x,
+ * 14 pixels (16 tiles) 256->256 1.22x, but SqueezeNet's 13 pixels 64->256 0.79x and 7 pixels
+ * 0.48x; so there also 16 tiles when both channel counts are at least 128. In the generated
+ * ResNet-50 (one binary holding both schedules, per-layer thread CPU time, alternating) its
+ * 14 x 14 3x3 layers ran 0.87-0.97x the time of the output-channel kernel's.
+ * The weights are replaced by their 36 transformed, packed matrices (4x the floats of the 3x3
+ * kernel). Returns whether it chose Winograd. */
+static bool schedule_x86_winograd(cn_graph *g, int i, int max_threads, bool tune_avx512) {
   cn_node *n = &g->nodes[i];
   const cnnrt_conv_params *p = n->params;
   const cn_value *w = cn_in(g, n, 1);
@@ -114,7 +118,8 @@ static bool schedule_x86_winograd(cn_graph *g, int i, int max_threads) {
     return false;
   }
   const int64_t tiles = p->n * cnnrt_winograd43_tile_rows(p) * cnnrt_winograd43_tile_cols(p);
-  if (tiles < 32 || p->c_in < 64 || p->c_out < 64) {
+  const bool wide = p->c_in >= 128 && p->c_out >= 128 && !tune_avx512;
+  if (tiles < (wide ? 16 : 32) || p->c_in < 64 || p->c_out < 64) {
     return false;
   }
   int id = add_packed_const_bytes(g, n->in[1], "_winograd43",
@@ -174,12 +179,16 @@ static bool schedule_x86_winograd(cn_graph *g, int i, int max_threads) {
 /* The output-channel-vectorised convolution (runtime/cnnrt_conv_mvec.h) for an x86 group-1 2-D
  * convolution with constant weights, a small output plane and a large K, where the packed
  * GEMM's pixel-wide tiles are mostly empty (see the header). Weights re-laid out into 32-row
- * panels. Returns whether it chose it. */
-static bool schedule_x86_mvec(cn_graph *g, int i, int max_threads) {
+ * panels. Returns whether it chose it.
+ * Only for AVX-512 CPUs (tune_avx512): its AVX2 form (16 channels x 6 pixels) ran 0.52-0.98x
+ * as fast as the packed GEMM on every layer of bench_conv_mvec_avx2.c on Zen 3 (AVX2 only),
+ * the 7x7 and 14x14 layers of ResNet-50, MobileNetV2, EfficientNet-B0 and SqueezeNet included;
+ * in the generated ResNet-50 its layers ran 1.00-1.24x the GEMM's time. */
+static bool schedule_x86_mvec(cn_graph *g, int i, int max_threads, bool tune_avx512) {
   cn_node *n = &g->nodes[i];
   const cnnrt_conv_params *p = n->params;
   const cn_value *w = cn_in(g, n, 1);
-  if (p->spatial != 2 || p->group != 1 || w->kind != CN_VALUE_CONST || !w->data) {
+  if (!tune_avx512 || p->spatial != 2 || p->group != 1 || w->kind != CN_VALUE_CONST || !w->data) {
     return false;
   }
   const int64_t k = p->c_in * p->kernel[0] * p->kernel[1];
@@ -359,7 +368,8 @@ static bool schedule_residual_in_place(cn_graph *g, int i) {
   return true;
 }
 
-bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, cn_diag *d) {
+bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, bool tune_avx512,
+                      cn_diag *d) {
   (void)d;
   bool x86 = target == 0; /* CN_TARGET_X86_64 */
   bool arm_simd = target == 1 || target == 2; /* CN_TARGET_AARCH64, CN_TARGET_ARMV7 */
@@ -462,10 +472,10 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, c
       continue;
     }
     /* A fused input scale (fuse.c) is taken by the GEMM kernels only. */
-    if (p->group == 1 && winograd && n->in_scale < 0 && schedule_x86_winograd(g, i, max_threads)) {
+    if (p->group == 1 && winograd && n->in_scale < 0 && schedule_x86_winograd(g, i, max_threads, tune_avx512)) {
       continue;
     }
-    if (n->in_scale < 0 && schedule_x86_mvec(g, i, max_threads)) {
+    if (n->in_scale < 0 && schedule_x86_mvec(g, i, max_threads, tune_avx512)) {
       continue;
     }
     if (cnnrt_conv_direct_applies(p) && n->in_scale < 0) {
