@@ -30,7 +30,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   for arch in arm64 armhf; do
     dpkg --print-foreign-architectures | grep -qx "$arch" || $sudo dpkg --add-architecture "$arch"
   done
-  $sudo apt-get update -q
+  # A mirror caught mid-sync fails the update for one index ("File has unexpected size"); try
+  # again, and install with whatever lists were fetched if it keeps failing.
+  for attempt in 1 2 3 4; do
+    $sudo apt-get update -q && break
+    echo "== apt-get update failed (attempt $attempt of 4)" >&2
+    [ "$attempt" -eq 4 ] || sleep $((attempt * 15))
+  done
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
