@@ -4,7 +4,7 @@
  *
  *   gcc -std=c99 -O2 -mavx2 -mfma -Iruntime bench/kernels/bench_dw_avx2.c -o /tmp/bench_dw -lm
  *   (with -march=native on an AVX-512 machine every layer gets a second line: cnnrt_dwconv_avx512.h)
- *   /tmp/bench_dw            # all;  /tmp/bench_dw dw | act | s2   for one part
+ *   /tmp/bench_dw            # all;  /tmp/bench_dw dw | act | s2 | c8   for one part
  *
  * Depthwise: batch 1, 3x3 pad 1 (plus two 5x5 layers of MobileNetV3 / EfficientNet shape),
  * ReLU6 (CLIP 0..6) epilogue, bias. GB/s counts the compulsory traffic (x + y + weights once),
@@ -27,6 +27,7 @@
 #include "cnnrt_conv.h"
 #include "cnnrt_dwconv_avx2.h"
 #include "cnnrt_dwconv_avx512.h"
+#include "cnnrt_dwconv_c8_avx2.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
 
@@ -335,29 +336,19 @@ static void bench_act(void) {
   printf("\n");
 }
 
-#if defined(CNNRT_DW_AVX512)
-/* ---- "c16": channel-vectorised kernel vs the plane kernels -------------------------------- */
+/* ---- "c8" / "c16": channel-vectorised kernels vs the plane kernels ------------------------- */
 
-/* Thread CPU seconds of `reps` calls of the kernel (c16 or the plane path). */
-static double time_dw(int c16, const cnnrt_conv_params *p, const float *x, const float *w,
-                      const float *b, float *y, int64_t reps) {
-  const double t0 = bench_cpu_seconds();
-  for (int64_t r = 0; r < reps; r++) {
-    if (c16) {
-      cnnrt_f32_dwconv2d_c16_avx512_range_reduce(p, x, w, b, NULL, y, 0, p->c_out, NULL, NULL);
-    } else {
-      cnnrt_f32_dwconv2d_plane_avx512_range_reduce(p, x, w, b, NULL, y, 0, p->c_out, NULL,
-                                                   NULL);
-    }
-  }
-  return (bench_cpu_seconds() - t0) / (double)reps;
-}
+/* Thread CPU seconds per call over `reps` calls of the channel kernel (chan) or of the plane
+ * kernel the layer takes without it. */
+typedef double (*dw_time_fn)(int chan, const cnnrt_conv_params *p, const float *x,
+                             const float *w, const float *b, float *y, int64_t reps);
 
-/* MobileNetV2 (ReLU6) and EfficientNet-B0 (SiLU) depthwise layers: the plane kernel the layer
- * takes without the channel kernel (cnnrt_f32_dwconv2d_plane_avx512_range_reduce: AVX-512 plane
- * kernel, or the AVX2 one) against cnnrt_f32_dwconv2d_c16_avx512_range_reduce, alternating in
- * 41 rounds of >= 0.2 ms each; medians of thread CPU time, and the median per-round ratio. */
-static void bench_c16(void) {
+/* MobileNetV2 (ReLU6) and EfficientNet-B0 (SiLU) depthwise layers that the channel kernel takes
+ * (`takes`): plane kernel against channel kernel, alternating in 41 rounds of >= 0.2 ms each;
+ * medians of thread CPU time, and the median per-round ratio (plane / channel: > 1 means the
+ * channel kernel is faster). */
+static void bench_channel(const char *plane, const char *chan, dw_time_fn time_fn,
+                          int (*takes)(const cnnrt_conv_params *p)) {
   static const layer ls[] = {
       {32, 112, 112, 3, 1}, {96, 112, 112, 3, 2}, {144, 56, 56, 3, 1}, {144, 56, 56, 3, 2},
       {192, 28, 28, 3, 1},  {192, 28, 28, 3, 2},  {384, 14, 14, 3, 1}, {576, 14, 14, 3, 1},
@@ -366,8 +357,9 @@ static void bench_c16(void) {
       {480, 14, 14, 5, 1},  {672, 14, 14, 5, 1},  {672, 14, 14, 5, 2},  {1152, 7, 7, 5, 1},
       {1152, 7, 7, 3, 1}, /* EfficientNet-B0 (SiLU) */
   };
-  printf("depthwise: plane kernel vs channel-vectorised (c16), us per layer, thread CPU time\n");
-  printf("%-34s %9s %9s %8s %8s\n", "layer (c hxw kxk s act)", "plane", "c16", "GFLOP/s",
+  printf("depthwise: %s vs channel-vectorised (%s), us per layer, thread CPU time\n", plane,
+         chan);
+  printf("%-34s %9s %9s %8s %8s\n", "layer (c hxw kxk s act)", "plane", chan, "GFLOP/s",
          "ratio");
   for (size_t i = 0; i < sizeof ls / sizeof ls[0]; i++) {
     const layer *l = &ls[i];
@@ -376,22 +368,21 @@ static void bench_c16(void) {
     if (silu) {
       p.act = CNNRT_ACT_SILU;
     }
-    cnnrt_dwc16_geom d;
-    if (!cnnrt_dwc16_make_geom(&p, &d)) {
+    if (!takes(&p)) {
       continue;
     }
     const int64_t nx = l->c * l->h * l->w, ny = l->c * p.out[0] * p.out[1];
     float *x = rand_buf(nx), *w = rand_buf(l->c * l->k * l->k), *b = rand_buf(l->c);
     float *y = rand_buf(ny);
     int64_t reps = 1;
-    while (time_dw(0, &p, x, w, b, y, reps) * (double)reps < 2e-4) {
+    while (time_fn(0, &p, x, w, b, y, reps) * (double)reps < 2e-4) {
       reps *= 2;
     }
     enum { ROUNDS = 41 };
     double ta[ROUNDS], tb[ROUNDS], ratio[ROUNDS];
     for (int r = 0; r < ROUNDS; r++) {
-      ta[r] = time_dw(0, &p, x, w, b, y, reps);
-      tb[r] = time_dw(1, &p, x, w, b, y, reps);
+      ta[r] = time_fn(0, &p, x, w, b, y, reps);
+      tb[r] = time_fn(1, &p, x, w, b, y, reps);
       ratio[r] = ta[r] / tb[r];
     }
     qsort(ta, ROUNDS, sizeof(double), bench_cmp_double);
@@ -413,6 +404,48 @@ static void bench_c16(void) {
   }
   printf("\n");
 }
+
+/* AVX2: cnnrt_f32_dwconv2d_c8_avx2_range_reduce against cnnrt_f32_dwconv2d_avx2_range_reduce. */
+static double time_dw_c8(int chan, const cnnrt_conv_params *p, const float *x, const float *w,
+                         const float *b, float *y, int64_t reps) {
+  const double t0 = bench_cpu_seconds();
+  for (int64_t r = 0; r < reps; r++) {
+    if (chan) {
+      cnnrt_f32_dwconv2d_c8_avx2_range_reduce(p, x, w, b, NULL, y, 0, p->c_out, NULL, NULL);
+    } else {
+      cnnrt_f32_dwconv2d_avx2_range_reduce(p, x, w, b, NULL, y, 0, p->c_out, NULL, NULL);
+    }
+  }
+  return (bench_cpu_seconds() - t0) / (double)reps;
+}
+
+static int takes_c8(const cnnrt_conv_params *p) {
+  cnnrt_dwc8_geom d;
+  return cnnrt_dwc8_make_geom(p, &d);
+}
+
+#if defined(CNNRT_DW_AVX512)
+/* AVX-512: cnnrt_f32_dwconv2d_c16_avx512_range_reduce against the plane kernel the layer takes
+ * without it (cnnrt_f32_dwconv2d_plane_avx512_range_reduce: AVX-512 plane kernel, or the AVX2
+ * one). */
+static double time_dw_c16(int chan, const cnnrt_conv_params *p, const float *x, const float *w,
+                          const float *b, float *y, int64_t reps) {
+  const double t0 = bench_cpu_seconds();
+  for (int64_t r = 0; r < reps; r++) {
+    if (chan) {
+      cnnrt_f32_dwconv2d_c16_avx512_range_reduce(p, x, w, b, NULL, y, 0, p->c_out, NULL, NULL);
+    } else {
+      cnnrt_f32_dwconv2d_plane_avx512_range_reduce(p, x, w, b, NULL, y, 0, p->c_out, NULL,
+                                                   NULL);
+    }
+  }
+  return (bench_cpu_seconds() - t0) / (double)reps;
+}
+
+static int takes_c16(const cnnrt_conv_params *p) {
+  cnnrt_dwc16_geom d;
+  return cnnrt_dwc16_make_geom(p, &d);
+}
 #endif
 
 int main(int argc, char **argv) {
@@ -426,9 +459,12 @@ int main(int argc, char **argv) {
   if (!strcmp(what, "all") || !strcmp(what, "act")) {
     bench_act();
   }
+  if (!strcmp(what, "all") || !strcmp(what, "c8")) {
+    bench_channel("AVX2 plane kernel", "c8", time_dw_c8, takes_c8);
+  }
 #if defined(CNNRT_DW_AVX512)
   if (!strcmp(what, "all") || !strcmp(what, "c16")) {
-    bench_c16();
+    bench_channel("plane kernel", "c16", time_dw_c16, takes_c16);
   }
 #endif
   return 0;

@@ -18,6 +18,7 @@
 
 #include "../../runtime/cnnrt_dwconv_avx2.h"
 #include "../../runtime/cnnrt_dwconv_avx512.h"
+#include "../../runtime/cnnrt_dwconv_c8_avx2.h"
 #include "../../runtime/cnnrt_conv_packed.h"
 #include "../../runtime/cnnrt_pool_avx2.h"
 
@@ -27,15 +28,28 @@
 #if defined(CNNCC_TEST_REQUIRE_AVX512) && !defined(CNNRT_DW_AVX512)
 #error "built for AVX-512 but cnnrt_dwconv_avx512.h did not enable its kernel"
 #endif
+#if defined(__AVX2__) && defined(__FMA__)
+/* force_c8: 1 runs the AVX2 channel-vectorised kernel (cnnrt_dwc8_*) on every shape it can
+ * take, selected or not (its selection threshold is a speed choice, its correctness must not
+ * depend on it), on AVX2 and AVX-512 builds alike. */
+static int force_c8;
 #if defined(CNNRT_DW_AVX512)
 /* force_c16: 1 runs the channel-vectorised kernel on every shape it can take, selected or not
  * (its selection threshold is a speed choice, its correctness must not depend on it); 2 runs
  * the plane kernel (and the AVX2 one it hands shapes to) on every shape, the channel kernel's
  * included. */
 static int force_c16;
+#endif
 static void dw_range_under_test(const cnnrt_conv_params *p, const float *x, const float *w,
                                 const float *bias, const float *residual, float *y,
                                 int64_t plane_begin, int64_t plane_end) {
+  cnnrt_dwc8_geom d8;
+  if (force_c8 == 1 && cnnrt_dwc8_make_geom(p, &d8)) {
+    cnnrt_f32_dwconv2d_c8_avx2_range_reduce(p, x, w, bias, residual, y, plane_begin, plane_end,
+                                            NULL, NULL);
+    return;
+  }
+#if defined(CNNRT_DW_AVX512)
   cnnrt_dwc16_geom d;
   if (force_c16 == 1 && cnnrt_dwc16_make_geom(p, &d)) {
     cnnrt_f32_dwconv2d_c16_avx512_range_reduce(p, x, w, bias, residual, y, plane_begin,
@@ -46,6 +60,9 @@ static void dw_range_under_test(const cnnrt_conv_params *p, const float *x, cons
   } else {
     cnnrt_f32_dwconv2d_avx512_range(p, x, w, bias, residual, y, plane_begin, plane_end);
   }
+#else
+  cnnrt_f32_dwconv2d_avx2_range(p, x, w, bias, residual, y, plane_begin, plane_end);
+#endif
 }
 static void dw_under_test(const cnnrt_conv_params *p, const float *x, const float *w,
                           const float *bias, const float *residual, float *y) {
@@ -53,11 +70,25 @@ static void dw_under_test(const cnnrt_conv_params *p, const float *x, const floa
 }
 #define DW_FN dw_under_test
 #define DW_RANGE_FN dw_range_under_test
+#if defined(CNNRT_DW_AVX512)
 #define DW_RANGE_REDUCE_FN cnnrt_f32_dwconv2d_avx512_range_reduce
 #else
-#define DW_FN cnnrt_f32_dwconv2d_avx2
-#define DW_RANGE_FN cnnrt_f32_dwconv2d_avx2_range
-#define DW_RANGE_REDUCE_FN cnnrt_f32_dwconv2d_avx2_range_reduce
+/* What cnnrt_dwconv_avx2_task runs on AVX2 builds: the c8 kernel for the shapes selected for
+ * it, else the plane kernel. */
+static void dw_avx2_range_reduce(const cnnrt_conv_params *p, const float *x, const float *w,
+                                 const float *bias, const float *residual, float *y,
+                                 int64_t plane_begin, int64_t plane_end,
+                                 cnnrt_plane_reduce_fn reduce, float *reduced) {
+  if (cnnrt_dwc8_selected(p)) {
+    cnnrt_f32_dwconv2d_c8_avx2_range_reduce(p, x, w, bias, residual, y, plane_begin, plane_end,
+                                            reduce, reduced);
+  } else {
+    cnnrt_f32_dwconv2d_avx2_range_reduce(p, x, w, bias, residual, y, plane_begin, plane_end,
+                                         reduce, reduced);
+  }
+}
+#define DW_RANGE_REDUCE_FN dw_avx2_range_reduce
+#endif
 #endif
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -285,6 +316,11 @@ static dw_case base_case(int64_t h, int64_t w, int64_t k, int64_t s, int64_t pad
   return t;
 }
 
+/* Every activation kind. */
+static const int acts[] = {CNNRT_ACT_NONE,       CNNRT_ACT_RELU,    CNNRT_ACT_LEAKY_RELU,
+                           CNNRT_ACT_CLIP,       CNNRT_ACT_SIGMOID, CNNRT_ACT_HARD_SIGMOID,
+                           CNNRT_ACT_HARD_SWISH, CNNRT_ACT_SILU,    CNNRT_ACT_TANH};
+
 /* The fast paths (3x3, 5x5, stride 1 and 2) over every width 1..33 and a few heights. */
 static void test_widths(void **state) {
   (void)state;
@@ -337,9 +373,6 @@ static void test_small_and_pads(void **state) {
  * activation with residual and bias variations. */
 static void test_random(void **state) {
   (void)state;
-  const int acts[] = {CNNRT_ACT_NONE,       CNNRT_ACT_RELU,         CNNRT_ACT_LEAKY_RELU,
-                      CNNRT_ACT_CLIP,       CNNRT_ACT_SIGMOID,      CNNRT_ACT_HARD_SIGMOID,
-                      CNNRT_ACT_HARD_SWISH, CNNRT_ACT_SILU,         CNNRT_ACT_TANH};
   int run = 0;
   for (int id = 2000; run < 400; id++) {
     dw_case t;
@@ -370,9 +403,6 @@ static void test_random(void **state) {
  * and the tail vector), stride 1 and 2, with the in-place residual. */
 static void test_acts(void **state) {
   (void)state;
-  const int acts[] = {CNNRT_ACT_NONE,       CNNRT_ACT_RELU,         CNNRT_ACT_LEAKY_RELU,
-                      CNNRT_ACT_CLIP,       CNNRT_ACT_SIGMOID,      CNNRT_ACT_HARD_SIGMOID,
-                      CNNRT_ACT_HARD_SWISH, CNNRT_ACT_SILU,         CNNRT_ACT_TANH};
   int id = 3000;
   for (int a = 0; a < 9; a++) {
     for (int64_t s = 1; s <= 2; s++) {
@@ -496,6 +526,26 @@ static void test_spatial_1_and_3(void **state) {
   }
 }
 
+/* A case of the channel-vectorised kernels' tests: shape {h, w, k, s, pad top, left, bottom,
+ * right}, c channels, batch n, the act_index-th activation kind (with alpha / beta that make
+ * CLIP and HARD_SIGMOID bite), bias, residual (0 none, 1 separate, 2 in place). */
+static dw_case channel_case(const int64_t shape[8], int64_t c, int64_t n, size_t act_index,
+                            int bias, int residual) {
+  dw_case t = base_case(shape[0], shape[1], shape[2], shape[3], 0);
+  t.pt = shape[4];
+  t.pl = shape[5];
+  t.pb = shape[6];
+  t.pr = shape[7];
+  t.c = c;
+  t.n = n;
+  t.act = acts[act_index % 9];
+  t.alpha = t.act == CNNRT_ACT_CLIP ? -0.5f : (t.act == CNNRT_ACT_HARD_SIGMOID ? 0.2f : 0.1f);
+  t.beta = t.act == CNNRT_ACT_CLIP ? 0.75f : 0.5f;
+  t.bias = bias;
+  t.residual = residual;
+  return t;
+}
+
 #if defined(CNNRT_DW_AVX512)
 /* The AVX-512 kernel's own ground: EfficientNet / MobileNet stride-1 shapes (7x7 and 14x14
  * planes, many channels: double-buffered whole planes with the expanding fill), planes taller
@@ -560,9 +610,6 @@ static void test_avx512_path(void **state) {
  * residual in a buffer and in place. */
 static void test_c16_path(void **state) {
   (void)state;
-  const int acts[] = {CNNRT_ACT_NONE,       CNNRT_ACT_RELU,         CNNRT_ACT_LEAKY_RELU,
-                      CNNRT_ACT_CLIP,       CNNRT_ACT_SIGMOID,      CNNRT_ACT_HARD_SIGMOID,
-                      CNNRT_ACT_HARD_SWISH, CNNRT_ACT_SILU,         CNNRT_ACT_TANH};
   /* h, w, k, s, pad top, left, bottom, right */
   const int64_t shapes[][8] = {
       {7, 7, 3, 1, 1, 1, 1, 1},     {7, 7, 5, 1, 2, 2, 2, 2},     {14, 14, 3, 2, 1, 1, 1, 1},
@@ -577,18 +624,9 @@ static void test_c16_path(void **state) {
   int id = 7000;
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
     for (int v = 0; v < 3; v++) {
-      dw_case t = base_case(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], 0);
-      t.pt = shapes[i][4];
-      t.pl = shapes[i][5];
-      t.pb = shapes[i][6];
-      t.pr = shapes[i][7];
-      t.c = chans[(i + (size_t)v) % 5];
-      t.n = 1 + (int64_t)((i + (size_t)v) % 2);
-      t.act = acts[(3 * i + (size_t)v) % 9];
-      t.alpha = t.act == CNNRT_ACT_CLIP ? -0.5f : (t.act == CNNRT_ACT_HARD_SIGMOID ? 0.2f : 0.1f);
-      t.beta = t.act == CNNRT_ACT_CLIP ? 0.75f : 0.5f;
-      t.bias = v != 1;
-      t.residual = v;
+      dw_case t = channel_case(shapes[i], chans[(i + (size_t)v) % 5],
+                               1 + (int64_t)((i + (size_t)v) % 2), (3 * i + (size_t)v) % 9,
+                               v != 1, v);
       cnnrt_conv_params p = make_params(&t);
       cnnrt_dwc16_geom d;
       if (!cnnrt_dwc16_make_geom(&p, &d)) {
@@ -626,6 +664,74 @@ static void test_c16_path(void **state) {
   assert_false(cnnrt_dwc16_selected(&p));
 }
 #endif
+
+/* The AVX2 channel-vectorised kernel (cnnrt_dwc8_*): every shape it can take (asserted), run
+ * through it whether selected or not: output planes 7x7, 14x14, 28x28 (several 7-pixel groups
+ * per row) and 56x56 (several bands), 3x3 and 5x5, stride 1 and 2, pads 1 / 2, no pad and
+ * asymmetric pads, channel counts around 8 (tails of the 8-channel blocks), batch 1 and 2
+ * (blocks cut at the image, and at the uneven plane ranges of run_case's second pass, which
+ * start and end inside blocks), every activation, bias or not, residual none / separate / in
+ * place. */
+static void test_c8_path(void **state) {
+  (void)state;
+  /* h, w, k, s, pad top, left, bottom, right */
+  const int64_t shapes[][8] = {
+      {7, 7, 3, 1, 1, 1, 1, 1},   {7, 7, 5, 1, 2, 2, 2, 2},   {9, 9, 3, 1, 0, 0, 0, 0},
+      {11, 11, 5, 1, 0, 0, 0, 0}, {14, 14, 3, 2, 1, 1, 1, 1}, {14, 14, 5, 2, 2, 2, 2, 2},
+      {13, 13, 3, 2, 1, 1, 1, 1}, {15, 15, 3, 2, 0, 0, 0, 0}, {17, 17, 5, 2, 0, 0, 0, 0},
+      {14, 14, 3, 1, 1, 1, 1, 1}, {14, 14, 5, 1, 2, 2, 2, 2}, {16, 16, 3, 1, 0, 0, 0, 0},
+      {28, 28, 3, 2, 1, 1, 1, 1}, {28, 28, 5, 2, 2, 2, 2, 2}, {31, 31, 5, 2, 0, 0, 0, 0},
+      {28, 28, 3, 1, 1, 1, 1, 1}, {28, 28, 5, 1, 2, 2, 2, 2}, {30, 30, 3, 1, 0, 0, 0, 0},
+      {56, 56, 3, 2, 1, 1, 1, 1}, {56, 56, 5, 2, 2, 2, 2, 2}, {57, 57, 3, 2, 0, 0, 0, 0},
+      {56, 56, 3, 1, 1, 1, 1, 1}, {56, 56, 5, 1, 2, 2, 2, 2}, {9, 7, 3, 1, 0, 1, 0, 1},
+      {5, 9, 3, 1, 1, 0, 1, 0},   {1, 7, 3, 1, 1, 1, 1, 1},   {2, 14, 5, 1, 2, 2, 2, 2},
+      {15, 14, 3, 2, 1, 1, 0, 1}, {8, 14, 5, 1, 4, 3, 0, 1},  {12, 31, 3, 1, 0, 0, 0, -1},
+  };
+  const int64_t chans[] = {1, 7, 8, 9, 17, 24, 40};
+  int id = 8000;
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    for (int v = 0; v < 6; v++) {
+      dw_case t = channel_case(shapes[i], chans[(i + (size_t)v) % 7],
+                               1 + (int64_t)((i + (size_t)v / 2) % 2), (4 * i + (size_t)v) % 9,
+                               v % 2 == 0, v % 3);
+      cnnrt_conv_params p = make_params(&t);
+      cnnrt_dwc8_geom d;
+      if (!cnnrt_dwc8_make_geom(&p, &d)) {
+        fail_msg("case %d: shape %zu not taken by the c8 kernel", id, i);
+      }
+      force_c8 = 1;
+      assert_int_equal(run_case(&t, id++), 1);
+      force_c8 = 0;
+    }
+  }
+  /* the layers it is selected for: MobileNetV2 / EfficientNet 7x7, 14x14 and 28x28 outputs */
+  const int64_t sel[][4] = {/* hw, k, s, selected */
+                            {7, 3, 1, 1},   {7, 5, 1, 1},   {14, 3, 2, 1}, {14, 5, 2, 1},
+                            {14, 3, 1, 1},  {14, 5, 1, 1},  {28, 3, 2, 1}, {28, 5, 2, 1},
+                            {28, 3, 1, 1},  {28, 5, 1, 1},  {56, 3, 2, 1}, {56, 5, 2, 1},
+                            {56, 3, 1, 0},  {112, 3, 2, 0}, {8, 3, 1, 0}};
+  for (size_t i = 0; i < sizeof sel / sizeof sel[0]; i++) {
+    dw_case t = base_case(sel[i][0], sel[i][0], sel[i][1], sel[i][2], sel[i][1] / 2);
+    cnnrt_conv_params p = make_params(&t);
+    if (cnnrt_dwc8_selected(&p) != (int)sel[i][3]) {
+      fail_msg("selection of %lldx%lld k%lld s%lld: %d", (long long)sel[i][0],
+               (long long)sel[i][0], (long long)sel[i][1], (long long)sel[i][2],
+               cnnrt_dwc8_selected(&p));
+    }
+  }
+  /* shapes it does not take */
+  dw_case t = base_case(7, 7, 3, 1, 1);
+  t.dh = 2; /* dilation */
+  cnnrt_conv_params p = make_params(&t);
+  assert_false(cnnrt_dwc8_selected(&p));
+  t = base_case(14, 14, 3, 1, 1);
+  t.pt = -1; /* negative leading pad */
+  p = make_params(&t);
+  assert_false(cnnrt_dwc8_selected(&p));
+  t = base_case(14, 14, 7, 1, 3); /* 7x7 kernel */
+  p = make_params(&t);
+  assert_false(cnnrt_dwc8_selected(&p));
+}
 
 /* The fused GlobalAveragePool (compiler/passes/fuse.c): the range entry with a reduce function
  * writes the same y as without it, and reduced[plane] bit-identical to the pool's own function
@@ -748,6 +854,7 @@ int main(void) {
       cmocka_unit_test(test_avx512_path),
       cmocka_unit_test(test_c16_path),
 #endif
+      cmocka_unit_test(test_c8_path),
       cmocka_unit_test(test_widths),  cmocka_unit_test(test_small_and_pads),
       cmocka_unit_test(test_random),  cmocka_unit_test(test_acts),
       cmocka_unit_test(test_strips),  cmocka_unit_test(test_fallback),
