@@ -13,6 +13,7 @@
 #include "cnnrt_conv_direct_avx2.h"
 #include "cnnrt_dwconv_avx2.h"
 #include "cnnrt_dwconv_avx512.h"
+#include "cnnrt_dwconv_c8_avx2.h"
 #include "cnnrt_gemm_avx2.h"
 
 /* Weight [oc, kk] (kk = (ic * kh + ky) * kw + kx) in the 6-row panel layout. */
@@ -148,7 +149,8 @@ static inline int64_t cnnrt_task_count(const cnnrt_parallel *par, int64_t max_ta
 
 #if defined(__AVX2__) && defined(__FMA__)
 /* Depthwise: task t of n_tasks takes its share of the (batch, channel) planes; the AVX-512
- * kernel where the build has it (it hands the shapes it does not take to the AVX2 one). */
+ * kernel where the build has it (it hands the shapes it does not take to the AVX2 one), else
+ * the AVX2 channel-vectorised kernel for the shapes selected for it, or the AVX2 plane one. */
 static inline void cnnrt_dwconv_avx2_task(void *arg, int64_t t) {
   const cnnrt_conv_task *a = (const cnnrt_conv_task *)arg;
   CNNRT_ASSERT(a->in_scale == NULL);
@@ -164,6 +166,15 @@ static inline void cnnrt_dwconv_avx2_task(void *arg, int64_t t) {
   cnnrt_f32_dwconv2d_avx512_range_reduce(a->p, a->x, a->w, a->bias, a->residual, a->y, lo, hi,
                                          a->reduce, a->reduced);
 #else
+  if (cnnrt_dwc8_selected(a->p)) { /* whole blocks of 8 channels per task where possible */
+    lo = t == 0 ? 0 : (lo + 4) / 8 * 8;
+    hi = t + 1 == a->n_tasks ? planes : (hi + 4) / 8 * 8;
+    lo = lo < planes ? lo : planes;
+    hi = hi < planes ? hi : planes;
+    cnnrt_f32_dwconv2d_c8_avx2_range_reduce(a->p, a->x, a->w, a->bias, a->residual, a->y, lo,
+                                            hi, a->reduce, a->reduced);
+    return;
+  }
   cnnrt_f32_dwconv2d_avx2_range_reduce(a->p, a->x, a->w, a->bias, a->residual, a->y, lo, hi,
                                        a->reduce, a->reduced);
 #endif
