@@ -20,7 +20,9 @@
  *     offsets from the group's row pointers (K and S compile-time), so 7 accumulators + the
  *     weight use 8 of the 16 ymm registers and nothing spills;
  *   - the accumulators (and a zero vector) are transposed back into 8 channel vectors of the
- *     group's 7 pixels, which are consecutive in y: residual added there, stored with a mask;
+ *     group's 7 pixels, which are consecutive in y: residual added there, stored as whole
+ *     vectors (lane 7 is overwritten by the next group; a plane's last group stores 7 lanes
+ *     with a mask);
  *   - RELU, CLIP, SILU and SIGMOID run in registers (before the transpose when there is no
  *     residual: 7 vectors instead of up to 8), with the same register functions as
  *     cnnrt_f32_act_avx2, so results equal the plane kernel's epilogue; the other activations
