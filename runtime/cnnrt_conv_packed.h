@@ -148,6 +148,16 @@ static inline int64_t cnnrt_task_count(const cnnrt_parallel *par, int64_t max_ta
 }
 
 #if defined(__AVX2__) && defined(__FMA__)
+/* Moves the inner bounds of task t's plane range [*lo, *hi) of `planes` to the nearest
+ * multiples of `block`, so that a channel-vectorised kernel gets whole blocks of channels. */
+static inline void cnnrt_dwconv_round_planes(int64_t t, int64_t n_tasks, int64_t planes,
+                                             int64_t block, int64_t *lo, int64_t *hi) {
+  const int64_t a = t == 0 ? 0 : (*lo + block / 2) / block * block;
+  const int64_t b = t + 1 == n_tasks ? planes : (*hi + block / 2) / block * block;
+  *lo = a < planes ? a : planes;
+  *hi = b < planes ? b : planes;
+}
+
 /* Depthwise: task t of n_tasks takes its share of the (batch, channel) planes; the AVX-512
  * kernel where the build has it (it hands the shapes it does not take to the AVX2 one), else
  * the AVX2 channel-vectorised kernel for the shapes selected for it, or the AVX2 plane one. */
@@ -158,19 +168,13 @@ static inline void cnnrt_dwconv_avx2_task(void *arg, int64_t t) {
   int64_t lo = planes * t / a->n_tasks, hi = planes * (t + 1) / a->n_tasks;
 #if defined(CNNRT_DW_AVX512)
   if (cnnrt_dwc16_selected(a->p)) { /* whole blocks of 16 channels per task where possible */
-    lo = t == 0 ? 0 : (lo + 8) / 16 * 16;
-    hi = t + 1 == a->n_tasks ? planes : (hi + 8) / 16 * 16;
-    lo = lo < planes ? lo : planes;
-    hi = hi < planes ? hi : planes;
+    cnnrt_dwconv_round_planes(t, a->n_tasks, planes, 16, &lo, &hi);
   }
   cnnrt_f32_dwconv2d_avx512_range_reduce(a->p, a->x, a->w, a->bias, a->residual, a->y, lo, hi,
                                          a->reduce, a->reduced);
 #else
   if (cnnrt_dwc8_selected(a->p)) { /* whole blocks of 8 channels per task where possible */
-    lo = t == 0 ? 0 : (lo + 4) / 8 * 8;
-    hi = t + 1 == a->n_tasks ? planes : (hi + 4) / 8 * 8;
-    lo = lo < planes ? lo : planes;
-    hi = hi < planes ? hi : planes;
+    cnnrt_dwconv_round_planes(t, a->n_tasks, planes, 8, &lo, &hi);
     cnnrt_f32_dwconv2d_c8_avx2_range_reduce(a->p, a->x, a->w, a->bias, a->residual, a->y, lo,
                                             hi, a->reduce, a->reduced);
     return;

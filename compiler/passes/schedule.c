@@ -472,7 +472,8 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, b
       continue;
     }
     /* A fused input scale (fuse.c) is taken by the GEMM kernels only. */
-    if (p->group == 1 && winograd && n->in_scale < 0 && schedule_x86_winograd(g, i, max_threads, tune_avx512)) {
+    if (p->group == 1 && winograd && n->in_scale < 0 &&
+        schedule_x86_winograd(g, i, max_threads, tune_avx512)) {
       continue;
     }
     if (n->in_scale < 0 && schedule_x86_mvec(g, i, max_threads, tune_avx512)) {
