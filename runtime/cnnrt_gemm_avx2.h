@@ -459,6 +459,119 @@ static inline void cnnrt_f32_gemm_6x8_avx2(int64_t kc, const float *a, const flo
   cnnrt_gemm_avx2_scalar_act(c, ldc, mr, nr, e);
 }
 
+/* Widest last column panel that cnnrt_f32_gemm_6xn_avx2 takes (the 6x8 kernel takes 3..8).
+ * Tried: up to 4 columns (14 x 14 images: 196 = 12 * 16 + 4) with 2 chains of 4 columns:
+ * 1.01-1.06x the 6x8 kernel's time on 1x1 layers at 10 x 10 and 14 x 14. */
+#define CNNRT_GEMM_AVX2_NARROW_MAX 2
+
+/* C tile of 6 rows x nr (1 or 2) columns, for a last column panel that holds only one or two
+ * valid columns (7 x 7 images: 49 = 3 * 16 + 1 pixels). The rows go in the vector lanes
+ * instead: per k step one load of the panel's 6 A values (8 lanes read, the last two belong to
+ * the next step and are never used; the very last step of the panel loads masked, so nothing
+ * past the packed weights is read) and one broadcast per column: 2 or 3 loads per k step where
+ * the 6x8 kernel issues 7 whatever nr is. 7 x 7 layers of resnet50 (3x3 512->512, 1x1
+ * 512->2048 and 2048->512): 0.89-0.91x the time of the 6x8 kernel. Four named accumulators per
+ * column, one per k residue, cover the FMA latency without spilling. The sums per column land
+ * in out[0..nr). */
+#define CNNRT_6XN_A(kk) _mm256_loadu_ps(a + 6 * (kk))
+#define CNNRT_6XN_FMA(acc, av, kk, j)                                                              \
+  acc = _mm256_fmadd_ps(av, _mm256_broadcast_ss(b + 16 * (kk) + (j)), acc)
+static inline void cnnrt_gemm_avx2_6x1_body(int64_t kc, const float *a, const float *b,
+                                            __m256 *out) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps();
+  __m256 s3 = _mm256_setzero_ps();
+  int64_t kk = 0;
+  for (; kk + 5 <= kc; kk += 4) { /* the next step's first A value follows: a full load is safe */
+    CNNRT_6XN_FMA(s0, CNNRT_6XN_A(kk), kk, 0);
+    CNNRT_6XN_FMA(s1, CNNRT_6XN_A(kk + 1), kk + 1, 0);
+    CNNRT_6XN_FMA(s2, CNNRT_6XN_A(kk + 2), kk + 2, 0);
+    CNNRT_6XN_FMA(s3, CNNRT_6XN_A(kk + 3), kk + 3, 0);
+  }
+  for (; kk + 1 < kc; kk++) {
+    CNNRT_6XN_FMA(s0, CNNRT_6XN_A(kk), kk, 0);
+  }
+  if (kk < kc) {
+    CNNRT_6XN_FMA(s1, _mm256_maskload_ps(a + 6 * kk, cnnrt_avx2_lane_mask(6)), kk, 0);
+  }
+  out[0] = _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3));
+}
+
+static inline void cnnrt_gemm_avx2_6x2_body(int64_t kc, const float *a, const float *b,
+                                            __m256 *out) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps();
+  __m256 s3 = _mm256_setzero_ps(), t0 = _mm256_setzero_ps(), t1 = _mm256_setzero_ps();
+  __m256 t2 = _mm256_setzero_ps(), t3 = _mm256_setzero_ps();
+  int64_t kk = 0;
+  for (; kk + 5 <= kc; kk += 4) {
+    __m256 av = CNNRT_6XN_A(kk);
+    CNNRT_6XN_FMA(s0, av, kk, 0);
+    CNNRT_6XN_FMA(t0, av, kk, 1);
+    av = CNNRT_6XN_A(kk + 1);
+    CNNRT_6XN_FMA(s1, av, kk + 1, 0);
+    CNNRT_6XN_FMA(t1, av, kk + 1, 1);
+    av = CNNRT_6XN_A(kk + 2);
+    CNNRT_6XN_FMA(s2, av, kk + 2, 0);
+    CNNRT_6XN_FMA(t2, av, kk + 2, 1);
+    av = CNNRT_6XN_A(kk + 3);
+    CNNRT_6XN_FMA(s3, av, kk + 3, 0);
+    CNNRT_6XN_FMA(t3, av, kk + 3, 1);
+  }
+  for (; kk < kc; kk++) {
+    const __m256 av = kk + 1 < kc ? CNNRT_6XN_A(kk)
+                                  : _mm256_maskload_ps(a + 6 * kk, cnnrt_avx2_lane_mask(6));
+    CNNRT_6XN_FMA(s0, av, kk, 0);
+    CNNRT_6XN_FMA(t0, av, kk, 1);
+  }
+  out[0] = _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3));
+  out[1] = _mm256_add_ps(_mm256_add_ps(t0, t1), _mm256_add_ps(t2, t3));
+}
+
+#undef CNNRT_6XN_A
+#undef CNNRT_6XN_FMA
+
+static inline void cnnrt_f32_gemm_6xn_avx2(int64_t kc, const float *a, const float *b, float *c,
+                                           int64_t ldc, int64_t mr, int64_t nr, const float *bias,
+                                           const float *res, const cnnrt_gemm_avx2_epi *e) {
+  CNNRT_ASSERT(nr >= 1 && nr <= CNNRT_GEMM_AVX2_NARROW_MAX);
+  __m256 cols[CNNRT_GEMM_AVX2_NARROW_MAX];
+  if (nr == 1) {
+    cnnrt_gemm_avx2_6x1_body(kc, a, b, cols);
+  } else {
+    cnnrt_gemm_avx2_6x2_body(kc, a, b, cols);
+  }
+  const cnnrt_gemm_avx2_epi ev = *e; /* see cnnrt_f32_gemm_6x16_avx2 */
+  const __m256i rows = cnnrt_avx2_lane_mask(mr);
+  const __m256 bias_v = ev.first && bias != NULL ? _mm256_maskload_ps(bias, rows)
+                                                 : _mm256_setzero_ps();
+  for (int64_t j = 0; j < nr; j++) {
+    /* Column j across the rows: the residual (or the partial sum in C) is read row by row
+     * before that row's element of C is written, as the in-place residual add requires. */
+    float in[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    const float *src = ev.first ? res : c;
+    if (src != NULL) {
+      for (int64_t r = 0; r < mr; r++) {
+        in[r] = src[r * ldc + j];
+      }
+    }
+    __m256 v = cols[j];
+    if (ev.first && bias != NULL) { /* the order of cnnrt_gemm_avx2_store8: (acc + bias) + res */
+      v = _mm256_add_ps(v, bias_v);
+    }
+    if (src != NULL) {
+      v = _mm256_add_ps(v, _mm256_loadu_ps(in));
+    }
+    if (ev.last) {
+      v = cnnrt_avx2_act(v, ev.act, ev.alpha, ev.beta);
+    }
+    float out[8];
+    _mm256_storeu_ps(out, v);
+    for (int64_t r = 0; r < mr; r++) {
+      c[r * ldc + j] = out[r];
+    }
+  }
+  cnnrt_gemm_avx2_scalar_act(c, ldc, mr, nr, &ev);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * AVX-512 variant of the macro kernel (compiled only with __AVX512F__, e.g. -march=native on an
  * AVX-512 machine; -DCNNRT_NO_AVX512 keeps the AVX2 path). It reads the same packed layouts as
@@ -806,8 +919,10 @@ static inline void cnnrt_gemm_avx2_macro(int64_t m, int64_t nc, int64_t kc, cons
         const float *ri = res != NULL ? res + i * ldc + j : NULL;
         if (nr > 8) {
           cnnrt_f32_gemm_6x16_avx2(kc, apan, bpan, c + i * ldc + j, ldc, mr, nr, bi, ri, e);
-        } else {
+        } else if (nr > CNNRT_GEMM_AVX2_NARROW_MAX) {
           cnnrt_f32_gemm_6x8_avx2(kc, apan, bpan, c + i * ldc + j, ldc, mr, nr, bi, ri, e);
+        } else {
+          cnnrt_f32_gemm_6xn_avx2(kc, apan, bpan, c + i * ldc + j, ldc, mr, nr, bi, ri, e);
         }
       }
     }

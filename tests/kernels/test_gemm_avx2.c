@@ -233,8 +233,9 @@ static int run_gemm_case(const gemm_case *t, int id) {
 static void test_gemm_small(void **state) {
   (void)state;
   const int64_t ms[] = {1, 2, 5, 6, 7, 12, 13, 17, 40};
-  /* n: 16-column panels and, on AVX-512, 32-column pairs of panels, full and partial */
-  const int64_t ns[] = {1, 3, 8, 15, 16, 17, 31, 33, 40, 48, 49};
+  /* n: 16-column panels and, on AVX-512, 32-column pairs of panels, full and partial; last
+   * panels of 1-2 columns (the 6xn kernel) and 3-8 (the 6x8 kernel) */
+  const int64_t ns[] = {1, 2, 3, 8, 15, 16, 17, 18, 31, 33, 34, 40, 48, 49};
   const int64_t ks[] = {1, 2, 3, 4, 7, 16, 39, 40};
   int id = 0;
   for (size_t im = 0; im < sizeof ms / sizeof ms[0]; im++) {
