@@ -90,6 +90,7 @@ void cn_gen_driver(cn_buf *out, const cn_graph *g, const char *file_base, const 
                 " * usage: ./prog in0.npy [in1.npy ...] [--vjp dy0.npy ...] [--out-dir DIR] "
                 "[--bench N] [--threads T] */\n"
                 "#define _POSIX_C_SOURCE 200809L\n"
+                "#define _DEFAULT_SOURCE /* madvise: huge pages for the weights and arena */\n"
                 "#include \"%s.h\"\n#include \"cnnrt_driver.h\"\n\n",
                 file_base, CNNCC_VERSION, ident, file_base);
   tensor_table(out, g, "input", g->inputs, g->n_inputs, "");
