@@ -153,6 +153,7 @@ int main(int argc, char **argv) {
   const cnnrt_parallel par = cnnrt_threadpool_hook(&pool);
   bench_layer(&par, rounds, 64, 56);
   bench_layer(&par, rounds, 128, 28);
+  bench_layer(&par, rounds, 256, 14);
   cnnrt_threadpool_stop(&pool);
   return 0;
 }
