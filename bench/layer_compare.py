@@ -14,9 +14,11 @@ producing convolution (Relu, Clip, Sigmoid, Mul, Add, ...) to the first node cnn
 ORT nodes attributed to nothing (its layout reorders) are listed separately.
 
 Prints one row per cnncc layer, largest cnncc - ORT difference first: cnncc ms, ORT ms, their
-ratio, cnncc GFLOP/s and the layer's shape, then the totals. ms are per run; cnncc's are means
-of warm runs (layer_profile.py leaves out the cold first run and the warm-up), ORT's are
-medians after 5 warm-up runs.
+ratio, cnncc GFLOP/s and the layer's shape, then the totals. ms are per run; with --stat mean
+(the default) cnncc's are means of warm runs (layer_profile.py leaves out the cold first run and
+the warm-up) and ORT's medians after 5 warm-up runs; --stat min compares each layer's fastest
+run, --stat median both medians. On a noisy machine compare --stat min (what the kernels can
+do) with --stat median (how much the noise costs each engine).
 """
 import argparse
 import json
@@ -76,12 +78,25 @@ def main():
     ap.add_argument("ort")
     ap.add_argument("--top", type=int, default=0, help="print only the N largest differences")
     ap.add_argument("--json", help="write the rows as JSON")
+    ap.add_argument("--stat", choices=["mean", "min", "median"], default="mean",
+                    help="cnncc's mean (default) and ORT's median per run, both engines' fastest "
+                         "run, or both medians")
     a = ap.parse_args()
     model = onnx.load(a.model, load_external_data=False)
+    cn_key = {"mean": "ms", "min": "min_ms", "median": "median_ms"}[a.stat]
+    ort_key = "min_ms" if a.stat == "min" else "ms"
     layers = json.load(open(a.cnncc))["layers"]
-    if not all("ms" in l for l in layers):
-        sys.exit("layer_compare: CNNCC.json needs layer_profile.py --cputime")
+    if not all(cn_key in l for l in layers):
+        sys.exit(f"layer_compare: CNNCC.json has no '{cn_key}' (layer_profile.py --cputime)")
+    for l in layers:
+        l["ms"] = l[cn_key]
+        if l.get("macs") and l["ms"] > 0:
+            l["gflops"] = 2 * l["macs"] / (l["ms"] * 1e-3) / 1e9
     ort_nodes = json.load(open(a.ort))["nodes"]
+    if not all(ort_key in n for n in ort_nodes):
+        sys.exit(f"layer_compare: ORT.json has no '{ort_key}' (bench/ort_layers.js)")
+    for n in ort_nodes:
+        n["ms"] = n[ort_key]
     cn_names = {l["node"] for l in layers}
     owner = attribute(model, cn_names, ort_nodes)
     ort_ms = {}

@@ -21,6 +21,10 @@ machine time spent descheduled then does not count against the layer that was ru
 layer then also gets "ms" (mean CPU ms of the N warm runs) and, for convolutions, "macs" and
 "gflops". (Until session 7 "ms" was the sum over all N + 2 runs, cold first run included,
 divided by N + 1: at --runs 30 a few % high, more for layers that first touch a large buffer.)
+With --cputime each layer also gets "min_ms" and "median_ms" over the N warm runs (up to 2046
+of them): on a noisy machine the minimum is the steadier figure for comparing kernels, and the
+median against the minimum shows how much a layer suffers from the noise
+(layer_compare.py --stat).
 """
 import argparse
 import json
@@ -36,6 +40,15 @@ PRELUDE = """
 /* --- bench/layer_profile.py instrumentation --- */
 #include <stdio.h>
 static unsigned long long cnncc_prof_ticks[%(n)d];
+#define CNNCC_PROF_RUNS 2048
+static unsigned long long cnncc_prof_runs[%(n)d][CNNCC_PROF_RUNS]; /* per-run samples */
+static int cnncc_prof_count[%(n)d];
+static void cnncc_prof_add(int k, unsigned long long t) {
+  cnncc_prof_ticks[k] += t;
+  if (cnncc_prof_count[k] < CNNCC_PROF_RUNS) {
+    cnncc_prof_runs[k][cnncc_prof_count[k]++] = t;
+  }
+}
 static const char *const cnncc_prof_names[%(n)d] = {%(names)s};
 static const char *const cnncc_prof_ops[%(n)d] = {%(ops)s};
 #include <time.h>
@@ -51,8 +64,12 @@ static unsigned long long cnncc_prof_clock(void) {
 __attribute__((destructor)) static void cnncc_prof_dump(void) {
   FILE *f = fopen("%(out)s", "w");
   if (!f) return;
-  for (int i = 0; i < %(n)d; i++)
-    fprintf(f, "%%s\\t%%s\\t%%llu\\n", cnncc_prof_ops[i], cnncc_prof_names[i], cnncc_prof_ticks[i]);
+  for (int i = 0; i < %(n)d; i++) {
+    fprintf(f, "%%s\\t%%s\\t%%llu", cnncc_prof_ops[i], cnncc_prof_names[i], cnncc_prof_ticks[i]);
+    for (int r = 0; r < cnncc_prof_count[i]; r++)
+      fprintf(f, "%%s%%llu", r ? " " : "\\t", cnncc_prof_runs[i][r]);
+    fprintf(f, "\\n");
+  }
   fclose(f);
 }
 /* --- end of instrumentation --- */
@@ -83,7 +100,7 @@ def instrument(src, out_path):
         while j < len(lines) and lines[j] != "  }":
             out.append(lines[j])
             j += 1
-        out.append(f"    cnncc_prof_ticks[{k}] += cnncc_prof_clock() - cnncc_prof_t0;")
+        out.append(f"    cnncc_prof_add({k}, cnncc_prof_clock() - cnncc_prof_t0);")
         if j < len(lines):
             out.append(lines[j])
         i = j + 1
@@ -173,8 +190,10 @@ def main():
         rows = []
         with open(ticks_file) as f:
             for line in f:
-                op, node, t = line.rstrip("\n").split("\t")
-                rows.append((op, node, int(t)))
+                fields = line.rstrip("\n").split("\t")
+                op, node, t = fields[:3]
+                samples = [int(x) for x in fields[3].split()] if len(fields) > 3 else []
+                rows.append((op, node, int(t), samples))
         return rows, float(m.group(1))
 
     # The driver runs the model once before --bench (to write the outputs), then a warm-up,
@@ -186,15 +205,21 @@ def main():
     base, _ = run(1)
     full, median_ms = run(a.runs + 1)
     layers = []
-    for (op, node, t), (_, _, t0) in zip(full, base):
-        layers.append({"op": op, "node": node, "ticks": max(t - t0, 0)})
+    for (op, node, t, samples), (_, _, t0, _) in zip(full, base):
+        # per-run samples of the timed runs (the first two are the output run and the warm-up)
+        layers.append({"op": op, "node": node, "ticks": max(t - t0, 0),
+                       "samples": sorted(samples[2:]) or sorted(samples)})
     total = sum(l["ticks"] for l in layers) or 1
     for l, (d, macs) in zip(layers, descs):
         t = l.pop("ticks")
+        samples = l.pop("samples")
         l["share"] = t / total
         l["desc"] = d
         if a.cputime:
             l["ms"] = t / a.runs / 1e6
+            if samples:  # the fastest run and the median run of the layer
+                l["min_ms"] = samples[0] / 1e6
+                l["median_ms"] = samples[len(samples) // 2] / 1e6
             if macs:
                 l["macs"] = macs
                 l["gflops"] = 2 * macs / (l["ms"] * 1e-3) / 1e9 if l["ms"] > 0 else 0.0

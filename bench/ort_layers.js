@@ -9,7 +9,8 @@
 // sequential, graphOptimizationLevel 'all' -- so the nodes are ORT's fused NCHWc kernels, named
 // by the tensor they write ("<tensor>_nchwc") or by the fusion that made them. Runs the model
 // N times (default 30) with enableProfiling and writes
-//   {"runs": N, "nodes": [{"name": ..., "op": ..., "ms": median over the runs after the first 5}]}
+//   {"runs": N, "nodes": [{"name": ..., "op": ..., "ms": median over the runs after the first 5,
+//                          "min_ms": the fastest of those runs}]}
 // in execution order. The profiler's own file (ORT writes it to the working directory) is
 // deleted afterwards.
 'use strict';
@@ -67,7 +68,10 @@ async function main() {
     ops.set(name, e.args && e.args.op_name);
   }
   const nodes = [];
-  for (const [name, v] of times) nodes.push({ name, op: ops.get(name), ms: median(v.slice(5)) });
+  for (const [name, v] of times) {
+    const warm = v.slice(5);
+    nodes.push({ name, op: ops.get(name), ms: median(warm), min_ms: Math.min(...warm) });
+  }
   fs.writeFileSync(pos[2], JSON.stringify({ runs: opt.runs, nodes }, null, 1));
 }
 
