@@ -45,6 +45,23 @@ typedef struct cnnrt_f32_exp_parts_avx2 {
   __m256 p, s1, s2;
 } cnnrt_f32_exp_parts_avx2;
 
+/* x = n ln2 + r with n = round(x / ln2) and |r| <= ln2 / 2, for |x| up to 150: ln2 in two
+ * parts, the first with few enough bits that n * hi is exact. */
+static inline __m256 cnnrt_f32_exp_reduce_avx2_ps(__m256 x, __m256 *n) {
+  *n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256 r = _mm256_fnmadd_ps(*n, _mm256_set1_ps(0.693145751953125f), x); /* exact */
+  return _mm256_fnmadd_ps(*n, _mm256_set1_ps(1.428606765330187e-06f), r);
+}
+
+/* Coefficients of e^r = 1 + r + r^2 q(r), q(r) = C5 + C4 r + ... + C0 r^5 (|r| <= ln2 / 2). */
+#define CNNRT_EXP_C0 1.9875691500e-4f
+#define CNNRT_EXP_C1 1.3981999507e-3f
+#define CNNRT_EXP_C2 8.3334519073e-3f
+#define CNNRT_EXP_C3 4.1665795894e-2f
+#define CNNRT_EXP_C4 1.6666665459e-1f
+#define CNNRT_EXP_C5 5.0000001201e-1f
+
 static inline cnnrt_f32_exp_parts_avx2 cnnrt_f32_exp_split_avx2_ps(__m256 x) {
   cnnrt_f32_exp_parts_avx2 e;
   /* Clamp so that n stays in [-217, 145] (both halves of 2^n are normal floats). The low end
@@ -52,16 +69,14 @@ static inline cnnrt_f32_exp_parts_avx2 cnnrt_f32_exp_split_avx2_ps(__m256 x) {
    * max/min with x as the second operand return x when it is NaN, so NaN flows through to p. */
   const __m256 lo = _mm256_set1_ps(-150.0f);
   const __m256 xc = _mm256_min_ps(_mm256_set1_ps(100.0f), _mm256_max_ps(lo, x));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), xc); /* exact */
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187e-06f), r);
+  __m256 n;
+  const __m256 r = cnnrt_f32_exp_reduce_avx2_ps(xc, &n);
   const __m256 z = _mm256_mul_ps(r, r);
-  __m256 q = _mm256_fmadd_ps(_mm256_set1_ps(1.9875691500e-4f), r, _mm256_set1_ps(1.3981999507e-3f));
-  q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(8.3334519073e-3f));
-  q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(4.1665795894e-2f));
-  q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(1.6666665459e-1f));
-  q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(5.0000001201e-1f));
+  __m256 q = _mm256_fmadd_ps(_mm256_set1_ps(CNNRT_EXP_C0), r, _mm256_set1_ps(CNNRT_EXP_C1));
+  q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(CNNRT_EXP_C2));
+  q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(CNNRT_EXP_C3));
+  q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(CNNRT_EXP_C4));
+  q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(CNNRT_EXP_C5));
   e.p = _mm256_fmadd_ps(q, z, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
   const __m256i ni = _mm256_cvtps_epi32(n);
   const __m256i n1 = _mm256_srai_epi32(ni, 1);
@@ -129,17 +144,15 @@ static inline __m256 cnnrt_f32_silu_avx2_ps(__m256 x) {
   }
   const __m256 one = _mm256_set1_ps(1.0f);
   const __m256 a = _mm256_xor_ps(ax, _mm256_set1_ps(-0.0f)); /* -|x| in [-87, 0] */
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(a, _mm256_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), a); /* exact */
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187e-06f), r);
+  __m256 n;
+  const __m256 r = cnnrt_f32_exp_reduce_avx2_ps(a, &n);
   const __m256 z = _mm256_mul_ps(r, r);
-  const __m256 c01 = _mm256_fmadd_ps(_mm256_set1_ps(1.6666665459e-1f), r,
-                                     _mm256_set1_ps(5.0000001201e-1f));
-  const __m256 c23 = _mm256_fmadd_ps(_mm256_set1_ps(8.3334519073e-3f), r,
-                                     _mm256_set1_ps(4.1665795894e-2f));
-  const __m256 c45 = _mm256_fmadd_ps(_mm256_set1_ps(1.9875691500e-4f), r,
-                                     _mm256_set1_ps(1.3981999507e-3f));
+  const __m256 c01 =
+      _mm256_fmadd_ps(_mm256_set1_ps(CNNRT_EXP_C4), r, _mm256_set1_ps(CNNRT_EXP_C5));
+  const __m256 c23 =
+      _mm256_fmadd_ps(_mm256_set1_ps(CNNRT_EXP_C2), r, _mm256_set1_ps(CNNRT_EXP_C3));
+  const __m256 c45 =
+      _mm256_fmadd_ps(_mm256_set1_ps(CNNRT_EXP_C0), r, _mm256_set1_ps(CNNRT_EXP_C1));
   const __m256 q = _mm256_fmadd_ps(_mm256_fmadd_ps(c45, z, c23), z, c01);
   const __m256 p = _mm256_fmadd_ps(q, z, _mm256_add_ps(r, one)); /* e^r */
   const __m256 scale = _mm256_castsi256_ps(
