@@ -109,6 +109,13 @@ bool cn_pass_infer(cn_graph *g, cn_diag *d) {
     if (!known) {
       continue;
     }
+    if (n->n_out > 1 && n->out[0] < 0) {
+      /* Every operator cnncc supports has a required first output; only later ones are
+       * optional (e.g. Dropout's mask). An empty first name with a later output named is
+       * malformed, and the kernels assume output #1 exists. */
+      cn_error_node(d, n, "output #1 has no name, but the operator requires it");
+      continue;
+    }
     if (!cn_op_infer(g, n, d)) {
       continue; /* keep going: report every bad node at once */
     }
