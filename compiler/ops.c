@@ -96,7 +96,6 @@ bool cn_set_output(cn_diag *d, cn_graph *g, const cn_node *n, int i, cn_dtype dt
                   CN_MAX_RANK);
     return false;
   }
-  int64_t total = 1;
   for (int k = 0; k < rank; k++) {
     if (dims[k] < 0) {
       char buf[200];
@@ -104,10 +103,11 @@ bool cn_set_output(cn_diag *d, cn_graph *g, const cn_node *n, int i, cn_dtype dt
                     cn_shape_str(rank, dims, buf, sizeof buf));
       return false;
     }
-    if (!cn_mul_checked(total, dims[k], CN_MAX_ELEMENTS, &total)) {
-      cn_error_node(d, n, "output '%s' would be too large (more than 2^34 elements)", v->name);
-      return false;
-    }
+  }
+  int64_t total;
+  if (!cn_numel_checked(rank, dims, CN_MAX_ELEMENTS, &total)) {
+    cn_error_node(d, n, "output '%s' would be too large (more than 2^34 elements)", v->name);
+    return false;
   }
   v->dtype = dtype;
   cn_value_set_shape(v, rank, dims);

@@ -723,8 +723,9 @@ bool cn_train_load_params(cn_graph *g, const char *path, cn_diag *d) {
     for (uint64_t r = 0; shape_ok && r < rank; r++) {
       dims[r] = (int64_t)read_le(buf + at, 8);
       at += 8;
-      shape_ok = dims[r] >= 0 && cn_mul_checked(numel, dims[r], CN_MAX_ELEMENTS, &numel);
+      shape_ok = dims[r] >= 0;
     }
+    shape_ok = shape_ok && cn_numel_checked((int)rank, dims, CN_MAX_ELEMENTS, &numel);
     if (!shape_ok || (uint64_t)(len - at) / 4 < (uint64_t)numel) {
       free(name);
       break;

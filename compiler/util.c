@@ -166,6 +166,20 @@ bool cn_mul_checked(int64_t a, int64_t b, int64_t limit, int64_t *out) {
   return true;
 }
 
+bool cn_numel_checked(int rank, const int64_t *dims, int64_t limit, int64_t *numel) {
+  int64_t nonzero = 1;
+  bool empty = false;
+  for (int i = 0; i < rank; i++) {
+    if (dims[i] == 0) {
+      empty = true;
+    } else if (!cn_mul_checked(nonzero, dims[i], limit, &nonzero)) {
+      return false;
+    }
+  }
+  *numel = empty ? 0 : nonzero;
+  return true;
+}
+
 bool cn_write_file(const char *path, const void *data, size_t len) {
   char *tmp = cn_fmt("%s.tmp%ld", path, (long)rand());
   FILE *f = fopen(tmp, "wb");

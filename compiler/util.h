@@ -53,6 +53,11 @@ void cn_map_free(cn_map *m);
 /* Multiplies non-negative sizes, returning false when either or the product exceeds `limit`. */
 bool cn_mul_checked(int64_t a, int64_t b, int64_t limit, int64_t *out);
 
+/* The element count of a shape of non-negative dimensions, false when it, or the product of its
+ * non-zero dimensions alone, exceeds `limit`: every partial product of an accepted shape (the
+ * outer and inner sizes kernels split a shape into) then fits too, also for empty tensors. */
+bool cn_numel_checked(int rank, const int64_t *dims, int64_t limit, int64_t *numel);
+
 /* Writes `len` bytes to `path` atomically enough for our purpose: a temporary file renamed into
  * place, so that a failed compile never leaves a partial output. */
 bool cn_write_file(const char *path, const void *data, size_t len);

@@ -81,12 +81,10 @@ bool cn_pass_infer(cn_graph *g, cn_diag *d) {
         return false;
       }
     }
-    int64_t numel = 1;
-    for (int k = 0; k < v->rank; k++) {
-      if (!cn_mul_checked(numel, v->dims[k], CN_MAX_ELEMENTS, &numel)) {
-        cn_error(d, "graph input '%s' is too large (more than 2^34 elements)", v->name);
-        return false;
-      }
+    int64_t numel;
+    if (!cn_numel_checked(v->rank, v->dims, CN_MAX_ELEMENTS, &numel)) {
+      cn_error(d, "graph input '%s' is too large (more than 2^34 elements)", v->name);
+      return false;
     }
   }
   int64_t fold_budget = FOLD_SLACK;

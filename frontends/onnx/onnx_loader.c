@@ -39,18 +39,16 @@ static bool checked_numel(cn_diag *d, const char *what, size_t rank, const int64
     cn_error(d, "%s has rank %zu; at most %d dimensions are supported", what, rank, CN_MAX_RANK);
     return false;
   }
-  int64_t n = 1;
   for (size_t i = 0; i < rank; i++) {
     if (dims[i] < 0) {
       cn_error(d, "%s has a negative dimension (%lld)", what, (long long)dims[i]);
       return false;
     }
-    if (!cn_mul_checked(n, dims[i], CN_MAX_ELEMENTS, &n)) {
-      cn_error(d, "%s is too large (more than 2^34 elements)", what);
-      return false;
-    }
   }
-  *numel = n;
+  if (!cn_numel_checked((int)rank, dims, CN_MAX_ELEMENTS, numel)) {
+    cn_error(d, "%s is too large (more than 2^34 elements)", what);
+    return false;
+  }
   return true;
 }
 
