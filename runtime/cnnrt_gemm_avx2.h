@@ -91,15 +91,26 @@ static inline void cnnrt_f32_conv_grouped_pack_mr6(const cnnrt_conv_params *p, c
 
 /* ---- Blocking and scratch sizes: portable, so that the compiler can plan the arena. ---- */
 
-/* Cache blocking (Zen 4: 32 KiB L1d, 1 MiB L2 per core). The kc x 16 B micro-panel (20 KiB at
- * kc = 320) stays in L1 while the 6 x kc slivers of A stream past; the kc x NC block of B
- * (160 KiB) and the MC x kc block of A (120 KiB) stay in L2, and so does the m x NC block of C
- * that every k block revisits. k is split into equal blocks of at most KC. Measured on Zen 4,
- * KC 256..384, MC 48..192 and NC 128..512 are within a few percent of each other, except that
- * NC 512 loses up to 10% when m is small (64). MC must be a multiple of 12 (the AVX-512 tile
- * takes two 6-row panels at a time), NC of 16. */
+/* Cache blocking. k is split into equal blocks of at most KC; the kc x NC block of B and the
+ * MC x kc block of A stay in L2, and so does the m x NC block of C that every k block revisits.
+ * MC must be a multiple of 12 (the AVX-512 tile takes two 6-row panels at a time), NC of 16.
+ * - AVX-512 (tuned on Zen 4/5, 1 MiB L2): KC 320, so the kc x 32 B panels stay in L1. KC
+ *   256..384, MC 48..192 and NC 128..512 were within a few percent of each other there, except
+ *   that NC 512 lost up to 10% when m is small (64).
+ * - AVX2 (tuned on a Zen 3 VM, 512 KiB L2, weights coming from memory as in a whole network):
+ *   KC 1024. Against KC 320, layer by layer with cold weights, 0.85-0.95x on every layer whose
+ *   depth it changes (resnet50's 1x1 layers of depth 512-2048, its im2col 3x3 layers, and the
+ *   k blocks of Winograd's GEMMs): fewer passes over C, and each 6-row A panel is read as one
+ *   long run instead of 1.3 KiB-per-row pieces the prefetcher keeps restarting on. KC 512 and
+ *   2048 were within 3% of 1024.
+ * The compiler (built without AVX-512) sizes the scratch with the larger KC, so code built for
+ * either path fits in it. */
 #ifndef CNNRT_GEMM_AVX2_KC
+#if defined(__AVX512F__) && !defined(CNNRT_NO_AVX512)
 #define CNNRT_GEMM_AVX2_KC 320
+#else
+#define CNNRT_GEMM_AVX2_KC 1024
+#endif
 #endif
 #ifndef CNNRT_GEMM_AVX2_MC
 #define CNNRT_GEMM_AVX2_MC 96
