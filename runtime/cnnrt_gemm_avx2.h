@@ -951,20 +951,25 @@ static inline void cnnrt_gemm_avx2_macro(int64_t m, int64_t nc, int64_t kc, cons
       }
     }
 #endif
-    for (; j < nc; j += 16) {
-      const int64_t nr = cnnrt_gemm_avx2_min(16, nc - j);
-      const float *bpan = bp + j * (kc + 1); /* panel j / 16 */
-      for (int64_t i = i0; i < i1; i += 6) {
-        const float *apan = a_packed + i * k + k0 * 6; /* panel i / 6, from depth k0 */
-        const int64_t mr = cnnrt_gemm_avx2_min(6, m - i);
-        const float *bi = bias != NULL ? bias + i : NULL;
-        const float *ri = res != NULL ? res + i * ldc + j : NULL;
+    /* Row panels outer, column panels inner: C (and the residual) is then written as 6 rows
+     * of nc contiguous columns at a time, a few long streams the prefetcher follows, instead
+     * of 64 bytes in each of MC rows in turn. When C's lines are not in cache (a large
+     * activation written once per inference) that was 0.78-0.94x the time of the column-outer
+     * order on mobilenet_v2's 1x1 layers at 112x112 and 56x56, and within 1% elsewhere. */
+    for (int64_t i = i0; i < i1; i += 6) {
+      const float *apan = a_packed + i * k + k0 * 6; /* panel i / 6, from depth k0 */
+      const int64_t mr = cnnrt_gemm_avx2_min(6, m - i);
+      const float *bi = bias != NULL ? bias + i : NULL;
+      for (int64_t jj = j; jj < nc; jj += 16) {
+        const int64_t nr = cnnrt_gemm_avx2_min(16, nc - jj);
+        const float *bpan = bp + jj * (kc + 1); /* panel jj / 16 */
+        const float *ri = res != NULL ? res + i * ldc + jj : NULL;
         if (nr > 8) {
-          cnnrt_f32_gemm_6x16_avx2(kc, apan, bpan, c + i * ldc + j, ldc, mr, nr, bi, ri, e);
+          cnnrt_f32_gemm_6x16_avx2(kc, apan, bpan, c + i * ldc + jj, ldc, mr, nr, bi, ri, e);
         } else if (nr > CNNRT_GEMM_AVX2_NARROW_MAX) {
-          cnnrt_f32_gemm_6x8_avx2(kc, apan, bpan, c + i * ldc + j, ldc, mr, nr, bi, ri, e);
+          cnnrt_f32_gemm_6x8_avx2(kc, apan, bpan, c + i * ldc + jj, ldc, mr, nr, bi, ri, e);
         } else {
-          cnnrt_f32_gemm_6xn_avx2(kc, apan, bpan, c + i * ldc + j, ldc, mr, nr, bi, ri, e);
+          cnnrt_f32_gemm_6xn_avx2(kc, apan, bpan, c + i * ldc + jj, ldc, mr, nr, bi, ri, e);
         }
       }
     }
