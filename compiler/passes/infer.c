@@ -107,7 +107,15 @@ bool cn_pass_infer(cn_graph *g, cn_diag *d) {
     if (!known) {
       continue;
     }
-    if (n->n_out > 1 && n->out[0] < 0) {
+    int first_named = 0;
+    while (first_named < n->n_out && n->out[first_named] < 0) {
+      first_named++;
+    }
+    if (first_named == n->n_out) {
+      n->dead = true; /* no output has a name: nothing can read what it computes */
+      continue;
+    }
+    if (first_named > 0) {
       /* Every operator cnncc supports has a required first output; only later ones are
        * optional (e.g. Dropout's mask). An empty first name with a later output named is
        * malformed, and the kernels assume output #1 exists. */
