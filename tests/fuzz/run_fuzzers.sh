@@ -67,6 +67,9 @@ shift
 targets="$*"
 if [ -z "$targets" ]; then
   for f in "$bin_dir"/fuzz_*; do
+    case "${f##*/}" in
+    fuzz_replay_*) continue ;; # the gcc-built regression replayers, not libFuzzer targets
+    esac
     [ -x "$f" ] && targets="$targets ${f##*/fuzz_}"
   done
 fi
