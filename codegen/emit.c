@@ -626,20 +626,6 @@ static void emit_arena_checks(cn_buf *c, const cn_graph *g, const char *U) {
 extern void cn_gen_driver(cn_buf *out, const cn_graph *g, const char *file_base,
                           const char *ident, const char *weights_file, uint64_t checksum);
 
-/* True when the node has outputs and none of them has an element. */
-static bool writes_no_elements(const cn_graph *g, const cn_node *n) {
-  bool any = false;
-  for (int o = 0; o < n->n_out; o++) {
-    if (n->out[o] >= 0) {
-      if (cn_value_numel(&g->values[n->out[o]]) > 0) {
-        return false;
-      }
-      any = true;
-    }
-  }
-  return any;
-}
-
 bool cn_codegen(cn_graph *g, const cn_options *opt, cn_diag *d) {
   cn_emitter e = {0};
   e.g = g;
@@ -668,9 +654,10 @@ bool cn_codegen(cn_graph *g, const cn_options *opt, cn_diag *d) {
       }
       cn_emit_line(&e, "  { /* %s '%s' */", cn_emit_comment(&e, n->op_type),
                    cn_emit_comment(&e, n->name));
-      if (writes_no_elements(g, n)) {
-        /* Every output is empty: nothing to compute, and the kernels' scratch and parameter
-         * setup assume at least one element. */
+      if (cn_node_outputs_empty(g, n)) {
+        /* Every output is empty (a live node has a named output: infer drops the others):
+         * nothing to compute, and the kernels' scratch and parameter setup assume at least
+         * one element. */
         cn_emit_line(&e, "    /* every output has 0 elements */");
         cn_emit_line(&e, "  }");
         continue;

@@ -161,6 +161,15 @@ int64_t cn_value_numel(const cn_value *v) {
   return n;
 }
 
+bool cn_node_outputs_empty(const cn_graph *g, const cn_node *n) {
+  for (int o = 0; o < n->n_out; o++) {
+    if (n->out[o] >= 0 && cn_value_numel(&g->values[n->out[o]]) != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
 int64_t cn_value_bytes(const cn_value *v) { return cn_value_numel(v) * cn_dtype_size(v->dtype); }
 
 bool cn_value_shape_eq(const cn_value *a, const cn_value *b) {

@@ -167,6 +167,9 @@ int cn_value_find(const cn_graph *g, const char *name);
 /* Adds a node; its in/out arrays are copied. Returns its index (may move g->nodes). */
 int cn_node_add(cn_graph *g, cn_op op, const char *name, const char *op_type, const int *in,
                 int n_in, const int *out, int n_out);
+/* Whether no output of n that the model names has an element: running its kernel computes
+ * nothing (and kernels may assume at least one element). */
+bool cn_node_outputs_empty(const cn_graph *g, const cn_node *n);
 /* A fresh name based on `base` that no value has yet. */
 char *cn_unique_name(const cn_graph *g, const char *base);
 

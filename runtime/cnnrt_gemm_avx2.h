@@ -91,18 +91,19 @@ static inline void cnnrt_f32_conv_grouped_pack_mr6(const cnnrt_conv_params *p, c
 
 /* ---- Blocking and scratch sizes: portable, so that the compiler can plan the arena. ---- */
 
-/* Cache blocking. k is split into equal blocks of at most KC; the kc x NC block of B and the
- * MC x kc block of A stay in L2, and so does the m x NC block of C that every k block revisits.
- * MC must be a multiple of 12 (the AVX-512 tile takes two 6-row panels at a time), NC of 16.
+/* Cache blocking. k is split into equal blocks of at most KC; B is packed a kc x NC block at a
+ * time and A is walked in MC-row blocks. MC must be a multiple of 12 (the AVX-512 tile takes two
+ * 6-row panels at a time), NC of 16.
  * - AVX-512 (tuned on Zen 4/5, 1 MiB L2): KC 320, so the kc x 32 B panels stay in L1. KC
  *   256..384, MC 48..192 and NC 128..512 were within a few percent of each other there, except
  *   that NC 512 lost up to 10% when m is small (64).
  * - AVX2 (tuned on a Zen 3 VM, 512 KiB L2, weights coming from memory as in a whole network):
- *   KC 1024. Against KC 320, layer by layer with cold weights, 0.85-0.95x on every layer whose
- *   depth it changes (resnet50's 1x1 layers of depth 512-2048, its im2col 3x3 layers, and the
- *   k blocks of Winograd's GEMMs): fewer passes over C, and each 6-row A panel is read as one
- *   long run instead of 1.3 KiB-per-row pieces the prefetcher keeps restarting on. KC 512 and
- *   2048 were within 3% of 1024.
+ *   KC 1024: fewer passes over C, and each 6-row A panel is read as one long run instead of
+ *   1.3 KiB-per-row pieces the prefetcher keeps restarting on. Together with the row-outer
+ *   order of cnnrt_gemm_avx2_macro, against KC 320 and the column-outer order, layer by layer
+ *   with cold weights and both build orders (docs/design.md): 0.91x on resnet50's 1x1
+ *   512 -> 2048 at 7x7, 0.96-0.97x on its other layers of depth 512-1152. KC 512 and 2048
+ *   measured within 3% of 1024 (one build order).
  * The compiler (built without AVX-512) sizes the scratch with the larger KC, so code built for
  * either path fits in it. */
 #ifndef CNNRT_GEMM_AVX2_KC
@@ -953,9 +954,10 @@ static inline void cnnrt_gemm_avx2_macro(int64_t m, int64_t nc, int64_t kc, cons
 #endif
     /* Row panels outer, column panels inner: C (and the residual) is then written as 6 rows
      * of nc contiguous columns at a time, a few long streams the prefetcher follows, instead
-     * of 64 bytes in each of MC rows in turn. When C's lines are not in cache (a large
-     * activation written once per inference) that was 0.78-0.94x the time of the column-outer
-     * order on mobilenet_v2's 1x1 layers at 112x112 and 56x56, and within 1% elsewhere. */
+     * of 64 bytes in each of MC rows in turn. With C's lines not in cache (a large activation
+     * written once per inference), both build orders: 0.81x and 0.94x the time of the
+     * column-outer order on mobilenet_v2's 1x1 layers at 112x112, 0.98-1.0x on shallow layers
+     * at 56x56. */
     for (int64_t i = i0; i < i1; i += 6) {
       const float *apan = a_packed + i * k + k0 * 6; /* panel i / 6, from depth k0 */
       const int64_t mr = cnnrt_gemm_avx2_min(6, m - i);

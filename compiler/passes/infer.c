@@ -24,17 +24,6 @@ static int64_t outputs_bytes(const cn_graph *g, const cn_node *n) {
   return total;
 }
 
-/* Whether no output of n has elements (or n has no output the model uses): folding it computes
- * nothing, and its kernel need not run (it could still walk 2^34 rows of nothing). */
-static bool outputs_empty(const cn_graph *g, const cn_node *n) {
-  for (int o = 0; o < n->n_out; o++) {
-    if (n->out[o] >= 0 && cn_value_numel(&g->values[n->out[o]]) != 0) {
-      return false;
-    }
-  }
-  return true;
-}
-
 /* Whether value v is a graph output or some node's input. (Only asked of the rare output an
  * operator leaves undefined: an unread one is harmless and removed by DCE.) */
 static bool value_is_read(const cn_graph *g, int v) {
@@ -155,7 +144,8 @@ bool cn_pass_infer(cn_graph *g, cn_diag *d) {
       continue; /* left to run time */
     }
     bool folded = false;
-    if (foldable && outputs_empty(g, n)) {
+    if (foldable && cn_node_outputs_empty(g, n)) {
+      /* folding computes nothing; the kernel could still walk 2^34 rows of nothing */
       cn_fold_outputs(g, n);
       folded = true;
     } else if (foldable) {
