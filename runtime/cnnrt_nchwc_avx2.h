@@ -1,0 +1,483 @@
+/* cnnrt_nchwc_avx2.h — pointwise (1x1) and depthwise convolutions on the NCHW8c layout
+ * (cnnrt_nchwc.h), AVX2 + FMA. Same contracts as the references there; y may be the residual.
+ *
+ * Pointwise: the GEMM C[pixel][oc] = X[pixel][ic] * W[ic][oc], roles swapped against the NCHW
+ * GEMM (cnnrt_gemm_avx2.h) so that a tile's rows are pixels and its 16 columns two blocks of 8
+ * output channels: each finished row is two vector stores into NCHW8c, 6 consecutive pixels
+ * being 192 contiguous bytes per block. W is packed at build time in 16-channel panels
+ * (cnnrt_f32_pw_nchwc_pack, k-major: the microkernel's B panel as it is); X is packed at run
+ * time, 96 pixels x up to 512 channels at a time, into 6-pixel panels [kc][6] (from NCHW8c by
+ * 8x8 in-register transposes, from NCHW by one row load per channel). Loops: pixel blocks, k
+ * blocks (later blocks accumulate into y), 16-channel panels, 6-pixel panels: the B panel stays
+ * in L1 while the packed X block streams from L2. An 8-channel last panel runs a 12-pixel x
+ * 8-channel tile. Bias, residual and act (NONE, RELU, CLIP) are applied in registers. Plain
+ * output (the end of a blocked region) transposes the tile's halves into channel rows.
+ *
+ * Depthwise: one vector of 8 channels per pixel; 6 output pixels of a row at a time, each tap
+ * one weight load and 6 input loads + FMAs, kernel size and stride compile-time (3x3, 5x5;
+ * stride 1, 2); border pixels one at a time with bounds checks.
+ *
+ * Measured in mobilenet_v2 against the NCHW kernels (docs/runtime.md): depthwise 0.40-0.74x the
+ * time, pointwise 0.77-1.07x, the whole model 0.85x.
+ *
+ * Tasks: pointwise over (image, pixel block) units, or over 16-channel panels when there are
+ * fewer than two units per task (7x7 and 14x14 planes); depthwise over (image, channel block)
+ * units. Each pointwise task has its own scratch (the packed X block). */
+#ifndef CNNRT_NCHWC_AVX2_H
+#define CNNRT_NCHWC_AVX2_H
+
+#include "cnnrt.h"
+#include "cnnrt_conv.h"
+#include "cnnrt_dwconv_c8_avx2.h" /* cnnrt_dwc8_transpose */
+#include "cnnrt_nchwc.h"
+
+#define CNNRT_PW_NCHWC_MC 96  /* pixels per packed X block (a multiple of 6) */
+#define CNNRT_PW_NCHWC_KC 512 /* at most this many input channels per packed X block */
+
+/* Scratch bytes of one pointwise task (portable: the compiler sizes the memory
+ * plan). */
+/* Depth of the k blocks: k split into equal blocks of at most KC, rounded up to whole channel
+ * blocks of 8 (the last block takes the rest). One block up to 512 channels: the partial sums
+ * of later blocks are re-read from y. */
+static inline int64_t cnnrt_pw_nchwc_kc(int64_t k) {
+  const int64_t nblk = (k + CNNRT_PW_NCHWC_KC - 1) / CNNRT_PW_NCHWC_KC;
+  const int64_t kc = nblk > 0 ? (k + nblk - 1) / nblk : 0;
+  return (kc + 7) / 8 * 8;
+}
+
+static inline int64_t cnnrt_pw_nchwc_scratch_bytes(const cnnrt_conv_params *p) {
+  const int64_t kc = cnnrt_pw_nchwc_kc(p->c_in);
+  return 64 + (CNNRT_PW_NCHWC_MC * ((kc + 7) / 8 * 8) + 8) * (int64_t)sizeof(float);
+}
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+#if defined(__GNUC__)
+#define CNNRT_NCHWC_INLINE static inline __attribute__((always_inline))
+#else
+#define CNNRT_NCHWC_INLINE static inline
+#endif
+
+/* One convolution split into tasks (cnnrt_parallel hook): x_blocked / y_blocked
+ * as for the references; scratch (pointwise) n_tasks regions of scratch_stride
+ * bytes. */
+typedef struct cnnrt_nchwc_task {
+  const cnnrt_conv_params *p;
+  const float *x, *w, *bias, *residual;
+  float *y;
+  unsigned char *scratch;
+  int64_t scratch_stride;
+  int64_t n_tasks;
+  int x_blocked, y_blocked;
+} cnnrt_nchwc_task;
+
+/* ---- pointwise
+ * -----------------------------------------------------------------------------
+ */
+
+/* Lanes [0, n) set. */
+static inline __m256i cnnrt_nchwc_lanes(int64_t n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* Packs pixels [p0, p0 + mc) x input channels [k0, k0 + kc) of one image's x
+ * into 6-pixel panels ap[(i / 6) * 6 * kc + kk * 6 + i % 6] (pixels past mc
+ * zero). */
+static inline void cnnrt_pw_nchwc_pack_x(int x_blocked, const float *x, int64_t plane, int64_t p0,
+                                         int64_t mc, int64_t k0, int64_t kc, float *ap) {
+  for (int64_t i = 0; i < mc; i += 6) {
+    const int64_t rows = mc - i < 6 ? mc - i : 6;
+    float *dst = ap + i * kc;
+    if (!x_blocked) {
+      /* 6 contiguous pixels of each channel row: one 8-float store per k step, the 2 floats
+       * past the panel row overwritten by the next step (the last ones land in the slack the
+       * scratch keeps after the panels). Rows whose 8-float load could leave the plane (the
+       * last panel of the plane) are read with a mask. */
+      const __m256i mask = cnnrt_nchwc_lanes(p0 + i + 8 <= plane ? 8 : rows);
+      for (int64_t kk = 0; kk < kc; kk++) {
+        const float *src = x + (k0 + kk) * plane + p0 + i;
+        _mm256_storeu_ps(dst + kk * 6, _mm256_maskload_ps(src, mask));
+      }
+      if (rows < 6) { /* lanes rows..5 of the last row hold the next pixels' values: zero them */
+        for (int64_t kk = 0; kk < kc; kk++) {
+          for (int64_t r = rows; r < 6; r++) {
+            dst[kk * 6 + r] = 0.0f;
+          }
+        }
+      }
+      continue;
+    }
+    for (int64_t kb = 0; kb < kc; kb += 8) { /* block (k0 + kb) / 8: [plane][8] */
+      const float *src = x + (k0 + kb) * plane + (p0 + i) * 8;
+      __m256 v[8];
+      for (int64_t r = 0; r < 8; r++) {
+        v[r] = r < rows ? _mm256_loadu_ps(src + r * 8) : _mm256_setzero_ps();
+      }
+      cnnrt_dwc8_transpose(v); /* v[j] = channel k0 + kb + j of the 6 pixels (lanes 6, 7: 0) */
+      for (int j = 0; j < 8; j++) {
+        _mm256_storeu_ps(dst + (kb + j) * 6, v[j]);
+      }
+    }
+  }
+}
+
+/* Epilogue of one 8-channel vector of a blocked row. */
+CNNRT_NCHWC_INLINE void cnnrt_pw_nchwc_store8(float *y, const float *res, __m256 v, __m256 bias,
+                                              int first, int last, int act, __m256 lo, __m256 hi) {
+  if (first) {
+    v = _mm256_add_ps(v, bias);
+    if (res != NULL) {
+      v = _mm256_add_ps(v, _mm256_loadu_ps(res));
+    }
+  } else {
+    v = _mm256_add_ps(v, _mm256_loadu_ps(y));
+  }
+  if (last && act != CNNRT_ACT_NONE) {
+    v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+  }
+  _mm256_storeu_ps(y, v);
+}
+
+/* The epilogue of a tile into plain y: the 6 x 8 halves transposed in registers into rows of
+ * one channel's 6 pixels, then per channel the same operations as cnnrt_pw_nchwc_store8. With
+ * `spill` the row is written as 8 floats (the 2 past the tile belong to the next tile of the
+ * same task, which overwrites them without reading them); else with a mask of mr lanes. y, res at
+ * (channel m0, the tile's first pixel). */
+static inline void cnnrt_pw_nchwc_store_plain(__m256 v[8], float *y, const float *res,
+                                              int64_t plane, int64_t mr, const float *bias,
+                                              int first, int last, int spill,
+                                              const cnnrt_conv_params *p) {
+  const int act = (int)p->act;
+  const __m256 lo = _mm256_set1_ps(act == CNNRT_ACT_CLIP ? p->alpha : 0.0f);
+  const __m256 hi = _mm256_set1_ps(act == CNNRT_ACT_CLIP ? p->beta : INFINITY);
+  const __m256i mask = cnnrt_nchwc_lanes(mr);
+  cnnrt_dwc8_transpose(v);
+  for (int j = 0; j < 8; j++) {
+    float *yo = y + j * plane;
+    __m256 w = v[j];
+    if (first) {
+      w = _mm256_add_ps(w, _mm256_set1_ps(bias != NULL ? bias[j] : 0.0f));
+      if (res != NULL) {
+        const float *ro = res + j * plane;
+        w = _mm256_add_ps(w, spill ? _mm256_loadu_ps(ro) : _mm256_maskload_ps(ro, mask));
+      }
+    } else {
+      w = _mm256_add_ps(w, spill ? _mm256_loadu_ps(yo) : _mm256_maskload_ps(yo, mask));
+    }
+    if (last && act != CNNRT_ACT_NONE) {
+      w = _mm256_min_ps(_mm256_max_ps(w, lo), hi);
+    }
+    if (spill) {
+      _mm256_storeu_ps(yo, w);
+    } else {
+      _mm256_maskstore_ps(yo, mask, w);
+    }
+  }
+}
+
+/* The 6 x 16 tile: rows = pixels (mr valid), columns = channels m0 .. m0 + 15
+ * (nb = 2 blocks) or m0 .. m0 + 7 (nb = 1: the zero half of the last panel is
+ * computed and dropped). y, res at the tile's first pixel of block m0 / 8
+ * (blocked) or at (channel m0, first pixel) (plain). */
+static inline void cnnrt_pw_nchwc_tile(int64_t kc, const float *a, const float *b, float *y,
+                                       const float *res, int64_t plane, int64_t mr, int64_t nb,
+                                       const float *bias, int first, int last, int y_blocked,
+                                       int spill, const cnnrt_conv_params *p) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (int64_t k = 0; k < kc; k++) {
+    const __m256 b0 = _mm256_loadu_ps(b + 16 * k), b1 = _mm256_loadu_ps(b + 16 * k + 8);
+    __m256 t = _mm256_broadcast_ss(a + 6 * k + 0);
+    c00 = _mm256_fmadd_ps(t, b0, c00);
+    c01 = _mm256_fmadd_ps(t, b1, c01);
+    t = _mm256_broadcast_ss(a + 6 * k + 1);
+    c10 = _mm256_fmadd_ps(t, b0, c10);
+    c11 = _mm256_fmadd_ps(t, b1, c11);
+    t = _mm256_broadcast_ss(a + 6 * k + 2);
+    c20 = _mm256_fmadd_ps(t, b0, c20);
+    c21 = _mm256_fmadd_ps(t, b1, c21);
+    t = _mm256_broadcast_ss(a + 6 * k + 3);
+    c30 = _mm256_fmadd_ps(t, b0, c30);
+    c31 = _mm256_fmadd_ps(t, b1, c31);
+    t = _mm256_broadcast_ss(a + 6 * k + 4);
+    c40 = _mm256_fmadd_ps(t, b0, c40);
+    c41 = _mm256_fmadd_ps(t, b1, c41);
+    t = _mm256_broadcast_ss(a + 6 * k + 5);
+    c50 = _mm256_fmadd_ps(t, b0, c50);
+    c51 = _mm256_fmadd_ps(t, b1, c51);
+  }
+  if (!y_blocked) {
+    const __m256 z = _mm256_setzero_ps();
+    __m256 h0[8] = {c00, c10, c20, c30, c40, c50, z, z};
+    cnnrt_pw_nchwc_store_plain(h0, y, res, plane, mr, bias, first, last, spill, p);
+    if (nb > 1) {
+      __m256 h1[8] = {c01, c11, c21, c31, c41, c51, z, z};
+      cnnrt_pw_nchwc_store_plain(h1, y + 8 * plane, res != NULL ? res + 8 * plane : NULL, plane, mr,
+                                 bias != NULL ? bias + 8 : NULL, first, last, spill, p);
+    }
+    return;
+  }
+  const int act = (int)p->act;
+  const __m256 lo = _mm256_set1_ps(act == CNNRT_ACT_CLIP ? p->alpha : 0.0f);
+  const __m256 hi = _mm256_set1_ps(act == CNNRT_ACT_CLIP ? p->beta : INFINITY);
+  const __m256 bb0 = bias != NULL ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+  const __m256 bb1 = bias != NULL && nb > 1 ? _mm256_loadu_ps(bias + 8) : bb0;
+  float *y1 = y + plane * 8;
+  const float *r1 = res != NULL ? res + plane * 8 : NULL;
+#define CNNRT_PW_NCHWC_ROW(r, v0, v1)                                                              \
+  if (mr > (r)) {                                                                                  \
+    cnnrt_pw_nchwc_store8(y + (r)*8, res != NULL ? res + (r)*8 : NULL, v0, bb0, first, last, act,  \
+                          lo, hi);                                                                 \
+    if (nb > 1) {                                                                                  \
+      cnnrt_pw_nchwc_store8(y1 + (r)*8, r1 != NULL ? r1 + (r)*8 : NULL, v1, bb1, first, last, act, \
+                            lo, hi);                                                               \
+    }                                                                                              \
+  }
+  CNNRT_PW_NCHWC_ROW(0, c00, c01)
+  CNNRT_PW_NCHWC_ROW(1, c10, c11)
+  CNNRT_PW_NCHWC_ROW(2, c20, c21)
+  CNNRT_PW_NCHWC_ROW(3, c30, c31)
+  CNNRT_PW_NCHWC_ROW(4, c40, c41)
+  CNNRT_PW_NCHWC_ROW(5, c50, c51)
+#undef CNNRT_PW_NCHWC_ROW
+}
+
+/* 12 pixels (two 6-pixel panels of ap) x one 8-channel block, into blocked y: twelve
+ * independent FMA chains for the last panel of a c_out that is 8 more than a multiple of 16
+ * (the 6 x 16 tile would spend half its FMAs on the panel's zero columns). */
+static inline void cnnrt_pw_nchwc_tile12x8(int64_t kc, const float *a, const float *b, float *y,
+                                           const float *res, const float *bias, int first, int last,
+                                           const cnnrt_conv_params *p) {
+  const float *a1 = a + 6 * kc;
+  __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+  __m256 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+  for (int64_t k = 0; k < kc; k++) {
+    const __m256 b0 = _mm256_loadu_ps(b + 16 * k);
+    c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 6 * k + 0), b0, c0);
+    c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 6 * k + 1), b0, c1);
+    c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 6 * k + 2), b0, c2);
+    c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 6 * k + 3), b0, c3);
+    c4 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 6 * k + 4), b0, c4);
+    c5 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 6 * k + 5), b0, c5);
+    c6 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + 6 * k + 0), b0, c6);
+    c7 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + 6 * k + 1), b0, c7);
+    c8 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + 6 * k + 2), b0, c8);
+    c9 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + 6 * k + 3), b0, c9);
+    c10 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + 6 * k + 4), b0, c10);
+    c11 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + 6 * k + 5), b0, c11);
+  }
+  const int act = (int)p->act;
+  const __m256 lo = _mm256_set1_ps(act == CNNRT_ACT_CLIP ? p->alpha : 0.0f);
+  const __m256 hi = _mm256_set1_ps(act == CNNRT_ACT_CLIP ? p->beta : INFINITY);
+  const __m256 bb = bias != NULL ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+  const __m256 v[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
+  for (int r = 0; r < 12; r++) {
+    cnnrt_pw_nchwc_store8(y + r * 8, res != NULL ? res + r * 8 : NULL, v[r], bb, first, last, act,
+                          lo, hi);
+  }
+}
+
+/* Pixels [p0, p1) x 16-channel panels [j0, j1) of image b. */
+static inline void cnnrt_pw_nchwc_range(const cnnrt_nchwc_task *a, int64_t b, int64_t p0,
+                                        int64_t p1, int64_t j0, int64_t j1, float *ap) {
+  const cnnrt_conv_params *p = a->p;
+  const int64_t plane = p->out[0] * p->out[1], k = p->c_in, m = p->c_out;
+  const float *xb = a->x + b * k * plane;
+  float *yb = a->y + b * m * plane;
+  const float *rb = a->residual != NULL ? a->residual + b * m * plane : NULL;
+  for (int64_t q0 = p0; q0 < p1; q0 += CNNRT_PW_NCHWC_MC) {
+    const int64_t mc = p1 - q0 < CNNRT_PW_NCHWC_MC ? p1 - q0 : CNNRT_PW_NCHWC_MC;
+    const int64_t kc_max = cnnrt_pw_nchwc_kc(k);
+    for (int64_t k0 = 0; k0 < k; k0 += kc_max) {
+      const int64_t kc = k - k0 < kc_max ? k - k0 : kc_max;
+      cnnrt_pw_nchwc_pack_x(a->x_blocked, xb, plane, q0, mc, k0, kc, ap);
+      const int first = k0 == 0, last = k0 + kc >= k;
+      /* Plain y: a tile may write 2 floats past its 6 pixels (cnnrt_pw_nchwc_store_plain) only
+       * when they are pure scratch until the next tile writes them: one k block (no partial
+       * sums there to clip or re-read) and no residual (which may be y itself). */
+      const int spill = first && last && rb == NULL;
+      for (int64_t j = j0; j < j1; j++) {
+        const int64_t m0 = 16 * j;
+        const int64_t nb = m - m0 >= 16 ? 2 : 1;
+        const float *bp = a->w + m0 * k + k0 * 16;
+        int64_t i = 0;
+        if (nb == 1 && a->y_blocked) { /* an 8-channel panel: 12 pixels x 8 channels a tile */
+          for (; i + 12 <= mc; i += 12) {
+            const int64_t off = m0 * plane + (q0 + i) * 8;
+            cnnrt_pw_nchwc_tile12x8(kc, ap + i * kc, bp, yb + off, rb != NULL ? rb + off : NULL,
+                                    a->bias != NULL ? a->bias + m0 : NULL, first, last, p);
+          }
+        }
+        for (; i < mc; i += 6) {
+          const int64_t mr = mc - i < 6 ? mc - i : 6;
+          const int64_t off = a->y_blocked ? m0 * plane + (q0 + i) * 8 : m0 * plane + q0 + i;
+          cnnrt_pw_nchwc_tile(kc, ap + i * kc, bp, yb + off, rb != NULL ? rb + off : NULL, plane,
+                              mr, nb, a->bias != NULL ? a->bias + m0 : NULL, first, last,
+                              a->y_blocked, spill && i + 8 <= mc, p);
+        }
+      }
+    }
+  }
+}
+
+static inline void cnnrt_pw_nchwc_avx2_task(void *arg, int64_t t) {
+  const cnnrt_nchwc_task *a = (const cnnrt_nchwc_task *)arg;
+  const cnnrt_conv_params *p = a->p;
+  const int64_t plane = p->out[0] * p->out[1];
+  const int64_t blocks = (plane + CNNRT_PW_NCHWC_MC - 1) / CNNRT_PW_NCHWC_MC;
+  const int64_t units = p->n * blocks, panels = (p->c_out + 15) / 16;
+  unsigned char *s = a->scratch + t * a->scratch_stride;
+  float *ap = (float *)(void *)(s + (64 - (uintptr_t)s % 64) % 64);
+  if (units < 2 * a->n_tasks && panels >= a->n_tasks) { /* split the channel panels */
+    const int64_t j0 = panels * t / a->n_tasks, j1 = panels * (t + 1) / a->n_tasks;
+    for (int64_t b = 0; b < p->n; b++) {
+      cnnrt_pw_nchwc_range(a, b, 0, plane, j0, j1, ap);
+    }
+    return;
+  }
+  const int64_t u0 = units * t / a->n_tasks, u1 = units * (t + 1) / a->n_tasks;
+  for (int64_t u = u0; u < u1; u++) {
+    const int64_t b = u / blocks, q0 = (u % blocks) * CNNRT_PW_NCHWC_MC;
+    const int64_t q1 = q0 + CNNRT_PW_NCHWC_MC < plane ? q0 + CNNRT_PW_NCHWC_MC : plane;
+    cnnrt_pw_nchwc_range(a, b, q0, q1, 0, panels, ap);
+  }
+}
+
+/* ---- depthwise
+ * -----------------------------------------------------------------------------
+ */
+
+/* Output pixels [ox0, ox1) of a row, one at a time, taps outside the row
+ * skipped; returns ox1. */
+CNNRT_NCHWC_INLINE int64_t cnnrt_dw_nchwc_border(const float *x, int64_t row0, const float *w,
+                                                 __m256 bias, const float *rr, float *yr,
+                                                 int64_t wd, int64_t ox0, int64_t ox1, int64_t ky0,
+                                                 int64_t ky1, int64_t pl, int act, __m256 lo,
+                                                 __m256 hi, const int K, const int S) {
+  for (int64_t ox = ox0; ox < ox1; ox++) {
+    __m256 acc = bias;
+    for (int64_t ky = ky0; ky < ky1; ky++) {
+      for (int kx = 0; kx < K; kx++) {
+        const int64_t ix = ox * S - pl + kx;
+        if (ix >= 0 && ix < wd) {
+          acc = _mm256_fmadd_ps(_mm256_loadu_ps(w + (ky * K + kx) * 8),
+                                _mm256_loadu_ps(x + ((row0 + ky) * wd + ix) * 8), acc);
+        }
+      }
+    }
+    if (rr != NULL) {
+      acc = _mm256_add_ps(acc, _mm256_loadu_ps(rr + ox * 8));
+    }
+    if (act != CNNRT_ACT_NONE) {
+      acc = _mm256_min_ps(_mm256_max_ps(acc, lo), hi);
+    }
+    _mm256_storeu_ps(yr + ox * 8, acc);
+  }
+  return ox1 > ox0 ? ox1 : ox0;
+}
+
+/* Output row oy of one channel block: x, w, r, y at the block's plane /
+ * weights. */
+CNNRT_NCHWC_INLINE void cnnrt_dw_nchwc_row(const float *x, const float *w, __m256 bias,
+                                           const float *r, float *y, int64_t h, int64_t wd,
+                                           int64_t ow, int64_t oy, int64_t pt, int64_t pl, int act,
+                                           __m256 lo, __m256 hi, const int K, const int S) {
+  const int64_t ky0 = pt - oy * S > 0 ? pt - oy * S : 0;
+  const int64_t ky1 = h + pt - oy * S < K ? h + pt - oy * S : K;
+  /* interior columns [ox_lo, ox_hi): every tap inside the row */
+  int64_t ox_lo = (pl + S - 1) / S;
+  int64_t ox_hi = wd - K + pl >= 0 ? (wd - K + pl) / S + 1 : 0;
+  ox_hi = ox_hi < ow ? ox_hi : ow;
+  ox_lo = ox_lo < ox_hi ? ox_lo : ox_hi;
+  const int64_t row0 = oy * S - pt; /* input row of tap row 0 (may be outside the image) */
+  float *yr = y + oy * ow * 8;
+  const float *rr = r != NULL ? r + oy * ow * 8 : NULL;
+  int64_t ox = cnnrt_dw_nchwc_border(x, row0, w, bias, rr, yr, wd, 0, ox_lo, ky0, ky1, pl, act, lo,
+                                     hi, K, S);
+  for (; ox + 6 <= ox_hi; ox += 6) { /* interior: 6 pixels, no checks */
+    __m256 a0 = bias, a1 = bias, a2 = bias, a3 = bias, a4 = bias, a5 = bias;
+    for (int64_t ky = ky0; ky < ky1; ky++) {
+      const float *xq = x + ((row0 + ky) * wd + ox * S - pl) * 8;
+      const float *wq = w + ky * K * 8;
+      for (int kx = 0; kx < K; kx++) {
+        const __m256 wv = _mm256_loadu_ps(wq + kx * 8);
+        a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xq + (0 * S + kx) * 8), a0);
+        a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xq + (1 * S + kx) * 8), a1);
+        a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xq + (2 * S + kx) * 8), a2);
+        a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xq + (3 * S + kx) * 8), a3);
+        a4 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xq + (4 * S + kx) * 8), a4);
+        a5 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(xq + (5 * S + kx) * 8), a5);
+      }
+    }
+    if (rr != NULL) {
+      const float *ro = rr + ox * 8;
+      a0 = _mm256_add_ps(a0, _mm256_loadu_ps(ro));
+      a1 = _mm256_add_ps(a1, _mm256_loadu_ps(ro + 8));
+      a2 = _mm256_add_ps(a2, _mm256_loadu_ps(ro + 16));
+      a3 = _mm256_add_ps(a3, _mm256_loadu_ps(ro + 24));
+      a4 = _mm256_add_ps(a4, _mm256_loadu_ps(ro + 32));
+      a5 = _mm256_add_ps(a5, _mm256_loadu_ps(ro + 40));
+    }
+    if (act != CNNRT_ACT_NONE) {
+      a0 = _mm256_min_ps(_mm256_max_ps(a0, lo), hi);
+      a1 = _mm256_min_ps(_mm256_max_ps(a1, lo), hi);
+      a2 = _mm256_min_ps(_mm256_max_ps(a2, lo), hi);
+      a3 = _mm256_min_ps(_mm256_max_ps(a3, lo), hi);
+      a4 = _mm256_min_ps(_mm256_max_ps(a4, lo), hi);
+      a5 = _mm256_min_ps(_mm256_max_ps(a5, lo), hi);
+    }
+    float *yo = yr + ox * 8;
+    _mm256_storeu_ps(yo, a0);
+    _mm256_storeu_ps(yo + 8, a1);
+    _mm256_storeu_ps(yo + 16, a2);
+    _mm256_storeu_ps(yo + 24, a3);
+    _mm256_storeu_ps(yo + 32, a4);
+    _mm256_storeu_ps(yo + 40, a5);
+  }
+  cnnrt_dw_nchwc_border(x, row0, w, bias, rr, yr, wd, ox, ow, ky0, ky1, pl, act, lo, hi, K, S);
+}
+
+CNNRT_NCHWC_INLINE void cnnrt_dw_nchwc_blocks(const cnnrt_nchwc_task *a, int64_t u0, int64_t u1,
+                                              const int K, const int S) {
+  const cnnrt_conv_params *p = a->p;
+  const int64_t h = p->in[0], wd = p->in[1], oh = p->out[0], ow = p->out[1];
+  const int64_t cb = p->c_in / 8;
+  const int act = (int)p->act;
+  const __m256 lo = _mm256_set1_ps(act == CNNRT_ACT_CLIP ? p->alpha : 0.0f);
+  const __m256 hi = _mm256_set1_ps(act == CNNRT_ACT_CLIP ? p->beta : INFINITY);
+  for (int64_t u = u0; u < u1; u++) { /* u = image * cb + channel block */
+    const float *xb = a->x + u * h * wd * 8;
+    const float *wb = a->w + (u % cb) * K * K * 8;
+    const __m256 bv =
+        a->bias != NULL ? _mm256_loadu_ps(a->bias + (u % cb) * 8) : _mm256_setzero_ps();
+    const float *rb = a->residual != NULL ? a->residual + u * oh * ow * 8 : NULL;
+    float *yb = a->y + u * oh * ow * 8;
+    for (int64_t oy = 0; oy < oh; oy++) {
+      cnnrt_dw_nchwc_row(xb, wb, bv, rb, yb, h, wd, ow, oy, p->pad_begin[0], p->pad_begin[1], act,
+                         lo, hi, K, S);
+    }
+  }
+}
+
+static inline void cnnrt_dw_nchwc_avx2_task(void *arg, int64_t t) {
+  const cnnrt_nchwc_task *a = (const cnnrt_nchwc_task *)arg;
+  const cnnrt_conv_params *p = a->p;
+  CNNRT_ASSERT(cnnrt_nchwc_depthwise_applies(p));
+  const int64_t units = p->n * (p->c_in / 8);
+  const int64_t u0 = units * t / a->n_tasks, u1 = units * (t + 1) / a->n_tasks;
+  const int64_t k = p->kernel[0], s = p->stride[0];
+  if (k == 3 && s == 1) {
+    cnnrt_dw_nchwc_blocks(a, u0, u1, 3, 1);
+  } else if (k == 3) {
+    cnnrt_dw_nchwc_blocks(a, u0, u1, 3, 2);
+  } else if (s == 1) {
+    cnnrt_dw_nchwc_blocks(a, u0, u1, 5, 1);
+  } else {
+    cnnrt_dw_nchwc_blocks(a, u0, u1, 5, 2);
+  }
+}
+
+#endif /* __AVX2__ && __FMA__ */
+
+#endif
