@@ -551,6 +551,7 @@ static const struct {
     {CN_RT_RESIZE_SIMD, "cnnrt_resize_avx2.h"},
     {CN_RT_RESIZE_SIMD, "cnnrt_resize_neon.h"},
     {CN_RT_CONV_MVEC, "cnnrt_conv_mvec.h"},
+    {CN_RT_NCHWC, "cnnrt_nchwc.h"},             {CN_RT_NCHWC, "cnnrt_nchwc_avx2.h"},
 };
 
 /* Emits the copies into graph outputs that are not computed in place (an output that is a graph

@@ -75,6 +75,8 @@ typedef struct cn_emitter {
 /* convolution vectorised over output channels (AVX-512 / AVX2 tiles; the portable fallback
  * cnnrt_f32_conv_packed_mr_ref of cnnrt_gemm_neon.h reads the same 32-row panels) */
 #define CN_RT_CONV_MVEC (UINT64_C(1) << 35)
+/* pointwise and depthwise convolutions on the NCHW8c layout (compiler/passes/layout.c) */
+#define CN_RT_NCHWC (UINT64_C(1) << 36)
 void cn_emit_use(cn_emitter *e, cn_rt_set headers);
 
 /* A forward kernel call in the form the target runs: on x86-64 cnnrt_f32_<fn>_avx2 under

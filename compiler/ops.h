@@ -58,6 +58,11 @@ enum cn_conv_variant {
    * channels, tiles of 32 channels x up to 14 pixels (runtime/cnnrt_conv_mvec.h); weights in
    * 32-row panels (cnnrt_f32_pack_a_mr), chosen by schedule.c's schedule_x86_mvec */
   CN_CONV_MVEC_AVX512,
+  /* pointwise / depthwise convolutions reading or writing channel-blocked NCHW8c values
+   * (compiler/passes/layout.c, runtime/cnnrt_nchwc_avx2.h); weights in the blocked kernels'
+   * panels, the portable fallback (runtime/cnnrt_nchwc.h) reads the same */
+  CN_CONV_PW_NCHWC_AVX2,
+  CN_CONV_DW_NCHWC_AVX2,
   /* ARM targets (schedule.c, schedule_arm): weights packed in cn_neon_gemm_mr(target)-row
    * panels for runtime/cnnrt_gemm_neon.h; depthwise in runtime/cnnrt_dwconv_neon.h */
   CN_CONV_GEMM_NEON = 16,

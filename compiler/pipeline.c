@@ -234,6 +234,9 @@ cn_graph *cn_load_and_optimize(const cn_options *opt, cn_diag *d) {
     if (opt->gemm_libxsmm) {
       ok = cn_pass_schedule_xsmm(g, (int)opt->target, opt->max_threads, d);
     }
+    if (ok && !opt->grad && !opt->no_nchwc && opt->target == CN_TARGET_X86_64) {
+      ok = cn_pass_layout(g, opt->max_threads, d);
+    }
     ok = ok && cn_pass_schedule(g, (int)opt->target, opt->max_threads, !opt->no_winograd, opt->tune_avx512, d) && cn_pass_dce(g, d);
   }
   if (ok) {

@@ -43,6 +43,7 @@ typedef struct cn_options {
   int max_threads;   /* --max-threads N: threads the arena's scratch is sized for (default 1) */
   bool gemm_libxsmm; /* --gemm libxsmm: GEMM-shaped layers call libxsmm (x86-64 only) */
   bool no_winograd;  /* --no-winograd: never choose Winograd convolution (A/B benchmarks) */
+  bool no_nchwc;     /* --no-nchwc: keep every value NCHW (no layout pass; A/B benchmarks) */
   /* --tune: x86-64 kernel choices for a CPU with AVX-512 (true) or with AVX2 only (false);
    * either way the generated code builds and is correct on both. */
   bool tune_avx512;

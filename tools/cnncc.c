@@ -63,6 +63,8 @@ static const char usage_text[] =
     "                         NAME_run_parallel or the driver's --threads)\n"
     "  --no-winograd          never run 3x3 convolutions by Winograd F(4x4,3x3) (x86-64;\n"
     "                         for A/B benchmarks and bit-closer-to-direct results)\n"
+    "  --no-nchwc             keep every tensor NCHW: no channel-blocked (NCHW8c) values\n"
+    "                         between 1x1 and depthwise convolutions (x86-64; A/B benchmarks)\n"
     "  --tune native|avx2|avx512\n"
     "                         x86-64: choose kernels for a CPU with AVX-512 or with AVX2\n"
     "                         only (default native: as the CPU cnncc runs on); the code\n"
@@ -235,6 +237,8 @@ int main(int argc, char **argv) {
       opt.emit_main = true;
     } else if (strcmp(a, "--no-winograd") == 0) {
       opt.no_winograd = true;
+    } else if (strcmp(a, "--no-nchwc") == 0) {
+      opt.no_nchwc = true;
     } else if (strcmp(a, "--verify") == 0) {
       verify = true;
     } else if (strcmp(a, "--grad") == 0) {

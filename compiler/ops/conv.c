@@ -312,7 +312,6 @@ static const char *emit_conv_dw_ref(cn_emitter *e, const char *p, const char *x,
 }
 
 void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
-  (void)g;
   sync_epilogue(n);
   cn_emit_use(e, CN_RT_CONV);
   const char *p = cn_emit_params(e, "cnnrt_conv_params", CN_FIELDS(conv_fields), n->params);
@@ -377,6 +376,24 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
                     "cnnrt_conv_direct_avx2_task",
                     cn_emit_str(e, "cnnrt_f32_conv_packed_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b,
                                 r, y));
+  } else if (n->op == CN_OP_CONV &&
+             (n->variant == CN_CONV_PW_NCHWC_AVX2 || n->variant == CN_CONV_DW_NCHWC_AVX2)) {
+    /* Channel-blocked values (passes/layout.c): the pointwise kernel converts at a region's
+     * edges; the portable fallback reads the same layouts and packed weights. */
+    const bool pw = n->variant == CN_CONV_PW_NCHWC_AVX2;
+    const int xb = g->values[n->in[0]].layout == CN_LAYOUT_NCHW8C;
+    const int yb = g->values[n->out[0]].layout == CN_LAYOUT_NCHW8C;
+    CN_ASSERT(pw ? (xb || yb) : (xb && yb));
+    cn_emit_use(e, CN_RT_CONV_AVX2 | CN_RT_NCHWC); /* (cnnrt_task_count) */
+    emit_conv_tasks(e, false, NULL,
+                    cn_emit_str(e, "cnnrt_nchwc_task t = {%s, %s, %s, %s, %s, %s, %s, 1, %d, %d};",
+                                p, x, w, b, r, y,
+                                pw ? scratch_per_task : "NULL, 0", xb, yb),
+                    pw ? "cnnrt_pw_nchwc_avx2_task" : "cnnrt_dw_nchwc_avx2_task",
+                    pw ? cn_emit_str(e, "cnnrt_f32_conv_pw_nchwc_ref(%s, %d, %s, %s, %s, %s, %d, %s);",
+                                     p, xb, x, w, b, r, yb, y)
+                       : cn_emit_str(e, "cnnrt_f32_dwconv_nchwc_ref(%s, %s, %s, %s, %s, %s);", p, x,
+                                     w, b, r, y));
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_WINOGRAD_AVX2) {
     emit_conv_winograd(e, n, p, x, w, b, r, y);
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_MVEC_AVX512) {

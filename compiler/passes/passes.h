@@ -20,6 +20,17 @@ bool cn_pass_fuse_epilogues(cn_graph *g, cn_diag *d);
  * operands, e.g. weights packed for the AVX2 GEMM; scratch is sized for max_threads tasks. */
 bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, bool tune_avx512,
                       cn_diag *d);
+/* Layout assignment (x86-64 inference): values flowing only between pointwise and depthwise
+ * convolutions become channel-blocked (NCHW8c); those convolutions get the blocked kernels
+ * (variants CN_CONV_PW_NCHWC_AVX2 / CN_CONV_DW_NCHWC_AVX2, weights packed), which
+ * cn_pass_schedule then leaves alone. Runs after fusion, before cn_pass_schedule. */
+bool cn_pass_layout(cn_graph *g, int max_threads, cn_diag *d);
+/* Shared with the layout pass (schedule.c): a float constant of `bytes` named after value src
+ * plus suffix (its id; g->values may move); the scratch of max_threads task regions of per_task
+ * bytes; a residual convolution's output placed in its residual's storage where safe. */
+int cn_schedule_add_packed(cn_graph *g, int src, const char *suffix, int64_t bytes);
+int64_t cn_task_scratch_bytes(int64_t per_task, int max_threads);
+bool cn_schedule_residual_in_place(cn_graph *g, int i);
 /* --gemm libxsmm: runs before cn_pass_schedule and claims the convolutions and Gemm nodes that
  * libxsmm runs (variant CN_CONV_XSMM / CN_GEMM_XSMM, which cn_pass_schedule then leaves alone).
  * A target other than x86-64 is a user error. */

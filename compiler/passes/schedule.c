@@ -51,7 +51,7 @@ static int add_packed_const(cn_graph *g, int src, const char *suffix, int rank, 
 }
 
 /* The one-dimensional form: `bytes` of floats. */
-static int add_packed_const_bytes(cn_graph *g, int src, const char *suffix, int64_t bytes) {
+int cn_schedule_add_packed(cn_graph *g, int src, const char *suffix, int64_t bytes) {
   const int64_t elems = bytes / (int64_t)sizeof(float);
   return add_packed_const(g, src, suffix, 1, &elems);
 }
@@ -71,7 +71,7 @@ static void append_packed_input(cn_node *n, int packed) {
 
 /* Scratch of a layer split into tasks: one region per task (at most max_threads), each rounded
  * up to 64 bytes so that every region starts on a cache line. */
-static int64_t task_scratch_bytes(int64_t per_task, int max_threads) {
+int64_t cn_task_scratch_bytes(int64_t per_task, int max_threads) {
   return (per_task + 63) / 64 * 64 * (max_threads > 1 ? max_threads : 1);
 }
 
@@ -79,7 +79,7 @@ static int64_t task_scratch_bytes(int64_t per_task, int max_threads) {
 static void pack_conv_weights(cn_graph *g, cn_node *n) {
   const cnnrt_conv_params *p = n->params;
   int64_t m = p->c_out, k = p->c_in * p->kernel[0] * p->kernel[1];
-  int id = add_packed_const_bytes(g, n->in[1], "_packed", cnnrt_f32_pack_a_mr6_bytes(m, k));
+  int id = cn_schedule_add_packed(g, n->in[1], "_packed", cnnrt_f32_pack_a_mr6_bytes(m, k));
   cnnrt_f32_pack_a_mr6(m, k, g->values[n->in[1]].data, g->values[id].data);
   n->in[1] = id;
 }
@@ -89,7 +89,7 @@ static void pack_conv_weights_mr(cn_graph *g, cn_node *n, int64_t mr) {
   const cnnrt_conv_params *p = n->params;
   int64_t m = p->c_out, k = p->c_in * p->kernel[0] * p->kernel[1];
   char *suffix = cn_fmt("_packed%lld", (long long)mr);
-  int id = add_packed_const_bytes(g, n->in[1], suffix, cnnrt_f32_pack_a_mr_bytes(m, k, mr));
+  int id = cn_schedule_add_packed(g, n->in[1], suffix, cnnrt_f32_pack_a_mr_bytes(m, k, mr));
   free(suffix);
   cnnrt_f32_pack_a_mr(m, k, mr, g->values[n->in[1]].data, g->values[id].data);
   n->in[1] = id;
@@ -122,7 +122,7 @@ static bool schedule_x86_winograd(cn_graph *g, int i, int max_threads, bool tune
   if (tiles < (wide ? 16 : 32) || p->c_in < 64 || p->c_out < 64) {
     return false;
   }
-  int id = add_packed_const_bytes(g, n->in[1], "_winograd43",
+  int id = cn_schedule_add_packed(g, n->in[1], "_winograd43",
                                   cnnrt_f32_winograd43_weights_bytes(p->c_out, p->c_in));
   cnnrt_f32_winograd43_pack_weights(p->c_out, p->c_in, g->values[n->in[1]].data,
                                     g->values[id].data);
@@ -132,7 +132,7 @@ static bool schedule_x86_winograd(cn_graph *g, int i, int max_threads, bool tune
   n->kernel = "f32_conv_winograd43_avx2 (F(4x4,3x3), 36 GEMMs 12x32_avx512|6x16_avx2)";
   const int64_t tb = cnnrt_winograd43_tile_block(p);
   n->scratch_bytes =
-      task_scratch_bytes(cnnrt_f32_conv_winograd43_scratch_bytes(p, tb), max_threads);
+      cn_task_scratch_bytes(cnnrt_f32_conv_winograd43_scratch_bytes(p, tb), max_threads);
   return true;
 }
 
@@ -208,7 +208,7 @@ static bool schedule_x86_mvec(cn_graph *g, int i, int max_threads, bool tune_avx
   n = &g->nodes[i];
   n->variant = CN_CONV_MVEC_AVX512;
   n->kernel = "f32_conv_mvec_32x14_avx512|16x6_avx2 (lanes over output channels)";
-  n->scratch_bytes = task_scratch_bytes(cnnrt_f32_conv_mvec_scratch_bytes(n->params), max_threads);
+  n->scratch_bytes = cn_task_scratch_bytes(cnnrt_f32_conv_mvec_scratch_bytes(n->params), max_threads);
   return true;
 }
 
@@ -232,7 +232,7 @@ static void schedule_arm_conv(cn_graph *g, int i, int target, int max_threads) {
     n->kernel = target == 1 ? "f32_conv_gemm_8x12_neon (weights packed at run time)"
                             : "f32_conv_gemm_4x8_neon (weights packed at run time)";
     n->scratch_bytes =
-        packed + task_scratch_bytes(cnnrt_f32_conv_gemm_neon_scratch_bytes(p), max_threads);
+        packed + cn_task_scratch_bytes(cnnrt_f32_conv_gemm_neon_scratch_bytes(p), max_threads);
     return;
   }
   if (p->group == 1) {
@@ -242,7 +242,7 @@ static void schedule_arm_conv(cn_graph *g, int i, int target, int max_threads) {
     n->kernel = target == 1 ? "f32_conv_gemm_8x12_neon" : "f32_conv_gemm_4x8_neon";
     /* One scratch region per task; regions stay 64-byte aligned. */
     n->scratch_bytes =
-        task_scratch_bytes(cnnrt_f32_conv_gemm_neon_scratch_bytes(n->params), max_threads);
+        cn_task_scratch_bytes(cnnrt_f32_conv_gemm_neon_scratch_bytes(n->params), max_threads);
   } else if (p->group == p->c_in && p->group == p->c_out) {
     n->variant = CN_CONV_DW_NEON;
     n->kernel = "f32_dwconv2d_neon";
@@ -252,7 +252,7 @@ static void schedule_arm_conv(cn_graph *g, int i, int target, int max_threads) {
      * x86 (cnnrt_conv_grouped_gemm_applies: at least 3 channels per group in and out; not
      * measured on an ARM core). */
     const int64_t mr = cn_neon_gemm_mr(target);
-    int id = add_packed_const_bytes(g, n->in[1], "_packed",
+    int id = cn_schedule_add_packed(g, n->in[1], "_packed",
                                     cnnrt_f32_conv_grouped_pack_mr_bytes(p, mr));
     cnnrt_f32_conv_grouped_pack_mr(p, g->values[n->in[1]].data, mr, g->values[id].data);
     n = &g->nodes[i];
@@ -261,7 +261,7 @@ static void schedule_arm_conv(cn_graph *g, int i, int target, int max_threads) {
     n->kernel = target == 1 ? "f32_conv_grouped_gemm_8x12_neon (one GEMM per group)"
                             : "f32_conv_grouped_gemm_4x8_neon (one GEMM per group)";
     n->scratch_bytes =
-        task_scratch_bytes(cnnrt_f32_conv_grouped_neon_scratch_bytes(n->params), max_threads);
+        cn_task_scratch_bytes(cnnrt_f32_conv_grouped_neon_scratch_bytes(n->params), max_threads);
   }
 }
 
@@ -287,7 +287,7 @@ static void schedule_arm_conv_transpose(cn_graph *g, int i, int target, int max_
     n->scratch_bytes = (cnnrt_f32_conv_transpose_pack_mr_bytes(p, mr) + 63) / 64 * 64 + work;
     return;
   }
-  int id = add_packed_const_bytes(g, n->in[1], "_packed_t",
+  int id = cn_schedule_add_packed(g, n->in[1], "_packed_t",
                                   cnnrt_f32_conv_transpose_pack_mr_bytes(p, mr));
   cnnrt_f32_conv_transpose_pack_mr(p, g->values[n->in[1]].data, mr, g->values[id].data);
   append_packed_input(n, id);
@@ -318,7 +318,7 @@ static void schedule_arm_conv_transpose(cn_graph *g, int i, int target, int max_
 #ifndef CN_RESIDUAL_IN_PLACE_MIN_PLANE
 #define CN_RESIDUAL_IN_PLACE_MIN_PLANE (28 * 28)
 #endif
-static bool schedule_residual_in_place(cn_graph *g, int i) {
+bool cn_schedule_residual_in_place(cn_graph *g, int i) {
   const cn_node *n = &g->nodes[i];
   if (n->residual < 0 || n->n_out != 1 || n->out[0] < 0) {
     return false;
@@ -431,7 +431,7 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, b
       /* (A convolution's data gradient, or a decoder's upsampling.) GEMM with W^T packed here,
        * appended as a fourth input, then col2im; the portable fallback reads the original W. */
       const cnnrt_conv_params *p = n->params;
-      int id = add_packed_const_bytes(g, n->in[1], "_packed_t",
+      int id = cn_schedule_add_packed(g, n->in[1], "_packed_t",
                                       cnnrt_f32_conv_transpose_pack_bytes(p));
       cnnrt_f32_conv_transpose_pack(p, g->values[n->in[1]].data, g->values[id].data);
       append_packed_input(n, id);
@@ -442,8 +442,9 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, b
                              (max_threads > 1 ? max_threads : 1);
       continue;
     }
-    if (n->dead || n->op != CN_OP_CONV || n->variant == CN_CONV_XSMM) {
-      continue;
+    if (n->dead || n->op != CN_OP_CONV || n->variant == CN_CONV_XSMM ||
+        n->variant == CN_CONV_PW_NCHWC_AVX2 || n->variant == CN_CONV_DW_NCHWC_AVX2) {
+      continue; /* claimed by --gemm libxsmm or by the layout pass */
     }
     if (arm_simd) {
       n->variant = CN_CONV_REF;
@@ -465,7 +466,7 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, b
                         63) / 64 * 64;
       n->scratch_bytes =
           packed +
-          task_scratch_bytes(cnnrt_f32_conv_gemm_avx2_scratch_bytes(n->params), max_threads);
+          cn_task_scratch_bytes(cnnrt_f32_conv_gemm_avx2_scratch_bytes(n->params), max_threads);
       continue;
     }
     if (!x86 || p->spatial != 2 || w->kind != CN_VALUE_CONST || !w->data) {
@@ -490,7 +491,7 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, b
       n->variant = CN_CONV_DIRECT_AVX2;
       n->kernel = "f32_conv_direct_12x32_avx512|6x16_avx2 (c_in <= 4)";
       n->scratch_bytes =
-          task_scratch_bytes(cnnrt_f32_conv_direct_avx2_scratch_bytes(n->params), max_threads);
+          cn_task_scratch_bytes(cnnrt_f32_conv_direct_avx2_scratch_bytes(n->params), max_threads);
     } else if (p->group == 1) {
       pack_conv_weights(g, n);
       n = &g->nodes[i]; /* (values may have moved; nodes did not, but keep it obvious) */
@@ -502,8 +503,8 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, b
                       : "f32_conv_gemm_12x32_avx512|6x16_avx2";
       /* One scratch region per task; regions stay 64-byte aligned. */
       n->scratch_bytes =
-          task_scratch_bytes(cnnrt_f32_conv_gemm_avx2_scratch_bytes(n->params), max_threads);
-      if (CNNCC_RESIDUAL_IN_PLACE && schedule_residual_in_place(g, i)) {
+          cn_task_scratch_bytes(cnnrt_f32_conv_gemm_avx2_scratch_bytes(n->params), max_threads);
+      if (CNNCC_RESIDUAL_IN_PLACE && cn_schedule_residual_in_place(g, i)) {
         n->kernel = cnnrt_conv_gemm_split_channels(n->params, max_threads)
                         ? "f32_conv_gemm_12x32_avx512|6x16_avx2 (tasks split output channels, "
                           "residual in place)"
@@ -518,14 +519,14 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, b
        * tasks split the (image, group, pixel) range. Groups of 1 or 2 channels (a depthwise
        * layer with a channel multiplier) keep the reference, faster there (cnnrt_conv.h). */
       const int64_t bytes = cnnrt_f32_conv_grouped_pack_mr6_bytes(p);
-      int id = add_packed_const_bytes(g, n->in[1], "_packed", bytes);
+      int id = cn_schedule_add_packed(g, n->in[1], "_packed", bytes);
       cnnrt_f32_conv_grouped_pack_mr6(p, g->values[n->in[1]].data, g->values[id].data);
       n = &g->nodes[i];
       n->in[1] = id;
       n->variant = CN_CONV_GROUPED_AVX2;
       n->kernel = "f32_conv_grouped_gemm_12x32_avx512|6x16_avx2 (one GEMM per group)";
       n->scratch_bytes =
-          task_scratch_bytes(cnnrt_f32_conv_grouped_avx2_scratch_bytes(n->params), max_threads);
+          cn_task_scratch_bytes(cnnrt_f32_conv_grouped_avx2_scratch_bytes(n->params), max_threads);
     }
   }
   return true;
