@@ -40,7 +40,7 @@ static bool const_or_absent(const cn_graph *g, const cn_node *n, int k) {
 /* What a node can be: NODE_PW, NODE_DW or NODE_NO. */
 static int node_kind(const cn_graph *g, const cn_node *n) {
   if (n->dead || n->op != CN_OP_CONV || n->variant == CN_CONV_XSMM || n->in_scale >= 0 ||
-      n->n_out != 1 || n->out[0] < 0 || !const_or_absent(g, n, 1) || !cn_has_input(n, 1) ||
+      n->n_in < 1 || n->in[0] < 0 || n->params == NULL || n->n_out != 1 || n->out[0] < 0 || !const_or_absent(g, n, 1) || !cn_has_input(n, 1) ||
       !const_or_absent(g, n, 2)) {
     return NODE_NO;
   }
@@ -132,9 +132,12 @@ bool cn_pass_layout(cn_graph *g, int max_threads, cn_diag *d) {
     }
   }
   for (int i = 0; i < g->n_nodes; i++) {
+    if (kind[i] == NODE_NO) { /* (other nodes may have no input 0 at all) */
+      continue;
+    }
     cn_node *n = &g->nodes[i];
-    const bool x = blocked[n->in[0]], y = kind[i] != NODE_NO && blocked[n->out[0]];
-    if (kind[i] == NODE_NO || (!x && !y)) {
+    const bool x = blocked[n->in[0]], y = blocked[n->out[0]];
+    if (!x && !y) {
       continue;
     }
     const cnnrt_conv_params *p = n->params;
