@@ -1,6 +1,6 @@
-"""What the model script tests (se_fusion_test.py, concat_test.py, residual_in_place_test.py)
-share: their command line, cnncc's --dump of a model, and the run of the compiled program
-against PyTorch's output by run_model_test.py."""
+"""What the model script tests (se_fusion_test.py, concat_test.py, residual_in_place_test.py,
+nchwc_layout_test.py) share: their command line, cnncc's --dump of a model, and the run of the
+compiled program against PyTorch's output by run_model_test.py."""
 import argparse
 import os
 import subprocess
@@ -35,11 +35,13 @@ def dump_lines(cnncc, model, stage, extra=()):
     return text.splitlines()
 
 
-def run_against_pytorch(model_dir, args):
-    """Compiles, builds and runs MODEL_DIR/model.onnx with run_model_test.py (first output
-    against MODEL_DIR/expected.npy); the outputs land in MODEL_DIR/run/res. True on a pass."""
+def run_against_pytorch(model_dir, args, cnncc_flags=""):
+    """Compiles (cnncc with CNNCC_FLAGS, e.g. "--no-nchwc"), builds and runs
+    MODEL_DIR/model.onnx with run_model_test.py (first output against MODEL_DIR/expected.npy);
+    the outputs land in MODEL_DIR/run/res. True on a pass."""
     cmd = [sys.executable, os.path.join(HERE, "run_model_test.py"), model_dir, "--cnncc",
            args.cnncc, "--cc", args.cc, "--cflags=" + args.cflags, "--threads", str(args.threads),
-           "--work", os.path.join(model_dir, "run"), "--timeout", "280"]
+           "--cnncc-flags=" + cnncc_flags, "--work", os.path.join(model_dir, "run"),
+           "--timeout", "280"]
     sys.stdout.flush()
     return subprocess.run(cmd).returncode == 0
