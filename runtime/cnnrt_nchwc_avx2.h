@@ -27,6 +27,7 @@
 #define CNNRT_NCHWC_AVX2_H
 
 #include "cnnrt.h"
+#include "cnnrt_act_avx2.h"
 #include "cnnrt_conv.h"
 #include "cnnrt_dwconv_c8_avx2.h" /* cnnrt_dwc8_transpose */
 #include "cnnrt_nchwc.h"
@@ -47,7 +48,7 @@ static inline int64_t cnnrt_pw_nchwc_kc(int64_t k) {
 
 static inline int64_t cnnrt_pw_nchwc_scratch_bytes(const cnnrt_conv_params *p) {
   const int64_t kc = cnnrt_pw_nchwc_kc(p->c_in);
-  return 64 + (CNNRT_PW_NCHWC_MC * ((kc + 7) / 8 * 8) + 8) * (int64_t)sizeof(float);
+  return 64 + (CNNRT_PW_NCHWC_MC * kc + 8) * (int64_t)sizeof(float);
 }
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -72,9 +73,17 @@ typedef struct cnnrt_nchwc_task {
   int x_blocked, y_blocked;
 } cnnrt_nchwc_task;
 
-/* ---- pointwise
- * -----------------------------------------------------------------------------
- */
+/* The epilogue activation (NONE, RELU or CLIP: cnnrt_nchwc_act_ok) with the epilogue's own
+ * register functions, each called with a constant act so that it inlines to two or three
+ * instructions (through cnnrt_f32_act_avx2_ps's whole switch the kernels ran 1.17x slower). */
+CNNRT_NCHWC_INLINE __m256 cnnrt_nchwc_act(int act, __m256 alpha, __m256 beta, __m256 v) {
+  if (act == CNNRT_ACT_RELU) {
+    return cnnrt_f32_act_avx2_ps(CNNRT_ACT_RELU, alpha, beta, v);
+  }
+  return act == CNNRT_ACT_CLIP ? cnnrt_f32_act_avx2_ps(CNNRT_ACT_CLIP, alpha, beta, v) : v;
+}
+
+/* ---- pointwise ------------------------------------------------------------------------------ */
 
 /* Lanes [0, n) set. */
 static inline __m256i cnnrt_nchwc_lanes(int64_t n) {
@@ -92,19 +101,12 @@ static inline void cnnrt_pw_nchwc_pack_x(int x_blocked, const float *x, int64_t 
     if (!x_blocked) {
       /* 6 contiguous pixels of each channel row: one 8-float store per k step, the 2 floats
        * past the panel row overwritten by the next step (the last ones land in the slack the
-       * scratch keeps after the panels). Rows whose 8-float load could leave the plane (the
-       * last panel of the plane) are read with a mask. */
-      const __m256i mask = cnnrt_nchwc_lanes(p0 + i + 8 <= plane ? 8 : rows);
+       * scratch keeps after the panels). A short panel, or one whose 8-float load could leave
+       * the plane, is read with a mask of its pixels (the other lanes load as 0). */
+      const __m256i mask = cnnrt_nchwc_lanes(rows == 6 && p0 + i + 8 <= plane ? 8 : rows);
       for (int64_t kk = 0; kk < kc; kk++) {
         const float *src = x + (k0 + kk) * plane + p0 + i;
         _mm256_storeu_ps(dst + kk * 6, _mm256_maskload_ps(src, mask));
-      }
-      if (rows < 6) { /* lanes rows..5 of the last row hold the next pixels' values: zero them */
-        for (int64_t kk = 0; kk < kc; kk++) {
-          for (int64_t r = rows; r < 6; r++) {
-            dst[kk * 6 + r] = 0.0f;
-          }
-        }
       }
       continue;
     }
@@ -124,7 +126,8 @@ static inline void cnnrt_pw_nchwc_pack_x(int x_blocked, const float *x, int64_t 
 
 /* Epilogue of one 8-channel vector of a blocked row. */
 CNNRT_NCHWC_INLINE void cnnrt_pw_nchwc_store8(float *y, const float *res, __m256 v, __m256 bias,
-                                              int first, int last, int act, __m256 lo, __m256 hi) {
+                                              int first, int last, int act, __m256 alpha,
+                                              __m256 beta) {
   if (first) {
     v = _mm256_add_ps(v, bias);
     if (res != NULL) {
@@ -133,8 +136,8 @@ CNNRT_NCHWC_INLINE void cnnrt_pw_nchwc_store8(float *y, const float *res, __m256
   } else {
     v = _mm256_add_ps(v, _mm256_loadu_ps(y));
   }
-  if (last && act != CNNRT_ACT_NONE) {
-    v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+  if (last) {
+    v = cnnrt_nchwc_act(act, alpha, beta, v);
   }
   _mm256_storeu_ps(y, v);
 }
@@ -149,8 +152,7 @@ static inline void cnnrt_pw_nchwc_store_plain(__m256 v[8], float *y, const float
                                               int first, int last, int spill,
                                               const cnnrt_conv_params *p) {
   const int act = (int)p->act;
-  const __m256 lo = _mm256_set1_ps(act == CNNRT_ACT_CLIP ? p->alpha : 0.0f);
-  const __m256 hi = _mm256_set1_ps(act == CNNRT_ACT_CLIP ? p->beta : INFINITY);
+  const __m256 alpha = _mm256_set1_ps(p->alpha), beta = _mm256_set1_ps(p->beta);
   const __m256i mask = cnnrt_nchwc_lanes(mr);
   cnnrt_dwc8_transpose(v);
   for (int j = 0; j < 8; j++) {
@@ -165,8 +167,8 @@ static inline void cnnrt_pw_nchwc_store_plain(__m256 v[8], float *y, const float
     } else {
       w = _mm256_add_ps(w, spill ? _mm256_loadu_ps(yo) : _mm256_maskload_ps(yo, mask));
     }
-    if (last && act != CNNRT_ACT_NONE) {
-      w = _mm256_min_ps(_mm256_max_ps(w, lo), hi);
+    if (last) {
+      w = cnnrt_nchwc_act(act, alpha, beta, w);
     }
     if (spill) {
       _mm256_storeu_ps(yo, w);
@@ -219,8 +221,7 @@ static inline void cnnrt_pw_nchwc_tile(int64_t kc, const float *a, const float *
     return;
   }
   const int act = (int)p->act;
-  const __m256 lo = _mm256_set1_ps(act == CNNRT_ACT_CLIP ? p->alpha : 0.0f);
-  const __m256 hi = _mm256_set1_ps(act == CNNRT_ACT_CLIP ? p->beta : INFINITY);
+  const __m256 alpha = _mm256_set1_ps(p->alpha), beta = _mm256_set1_ps(p->beta);
   const __m256 bb0 = bias != NULL ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
   const __m256 bb1 = bias != NULL && nb > 1 ? _mm256_loadu_ps(bias + 8) : bb0;
   float *y1 = y + plane * 8;
@@ -228,10 +229,10 @@ static inline void cnnrt_pw_nchwc_tile(int64_t kc, const float *a, const float *
 #define CNNRT_PW_NCHWC_ROW(r, v0, v1)                                                              \
   if (mr > (r)) {                                                                                  \
     cnnrt_pw_nchwc_store8(y + (r)*8, res != NULL ? res + (r)*8 : NULL, v0, bb0, first, last, act,  \
-                          lo, hi);                                                                 \
+                          alpha, beta);                                                            \
     if (nb > 1) {                                                                                  \
       cnnrt_pw_nchwc_store8(y1 + (r)*8, r1 != NULL ? r1 + (r)*8 : NULL, v1, bb1, first, last, act, \
-                            lo, hi);                                                               \
+                            alpha, beta);                                                          \
     }                                                                                              \
   }
   CNNRT_PW_NCHWC_ROW(0, c00, c01)
@@ -268,13 +269,12 @@ static inline void cnnrt_pw_nchwc_tile12x8(int64_t kc, const float *a, const flo
     c11 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + 6 * k + 5), b0, c11);
   }
   const int act = (int)p->act;
-  const __m256 lo = _mm256_set1_ps(act == CNNRT_ACT_CLIP ? p->alpha : 0.0f);
-  const __m256 hi = _mm256_set1_ps(act == CNNRT_ACT_CLIP ? p->beta : INFINITY);
+  const __m256 alpha = _mm256_set1_ps(p->alpha), beta = _mm256_set1_ps(p->beta);
   const __m256 bb = bias != NULL ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
   const __m256 v[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
   for (int r = 0; r < 12; r++) {
     cnnrt_pw_nchwc_store8(y + r * 8, res != NULL ? res + r * 8 : NULL, v[r], bb, first, last, act,
-                          lo, hi);
+                          alpha, beta);
   }
 }
 
@@ -344,17 +344,15 @@ static inline void cnnrt_pw_nchwc_avx2_task(void *arg, int64_t t) {
   }
 }
 
-/* ---- depthwise
- * -----------------------------------------------------------------------------
- */
+/* ---- depthwise ------------------------------------------------------------------------------ */
 
 /* Output pixels [ox0, ox1) of a row, one at a time, taps outside the row
  * skipped; returns ox1. */
 CNNRT_NCHWC_INLINE int64_t cnnrt_dw_nchwc_border(const float *x, int64_t row0, const float *w,
                                                  __m256 bias, const float *rr, float *yr,
                                                  int64_t wd, int64_t ox0, int64_t ox1, int64_t ky0,
-                                                 int64_t ky1, int64_t pl, int act, __m256 lo,
-                                                 __m256 hi, const int K, const int S) {
+                                                 int64_t ky1, int64_t pl, int act, __m256 alpha,
+                                                 __m256 beta, const int K, const int S) {
   for (int64_t ox = ox0; ox < ox1; ox++) {
     __m256 acc = bias;
     for (int64_t ky = ky0; ky < ky1; ky++) {
@@ -369,9 +367,7 @@ CNNRT_NCHWC_INLINE int64_t cnnrt_dw_nchwc_border(const float *x, int64_t row0, c
     if (rr != NULL) {
       acc = _mm256_add_ps(acc, _mm256_loadu_ps(rr + ox * 8));
     }
-    if (act != CNNRT_ACT_NONE) {
-      acc = _mm256_min_ps(_mm256_max_ps(acc, lo), hi);
-    }
+    acc = cnnrt_nchwc_act(act, alpha, beta, acc);
     _mm256_storeu_ps(yr + ox * 8, acc);
   }
   return ox1 > ox0 ? ox1 : ox0;
@@ -382,7 +378,7 @@ CNNRT_NCHWC_INLINE int64_t cnnrt_dw_nchwc_border(const float *x, int64_t row0, c
 CNNRT_NCHWC_INLINE void cnnrt_dw_nchwc_row(const float *x, const float *w, __m256 bias,
                                            const float *r, float *y, int64_t h, int64_t wd,
                                            int64_t ow, int64_t oy, int64_t pt, int64_t pl, int act,
-                                           __m256 lo, __m256 hi, const int K, const int S) {
+                                           __m256 alpha, __m256 beta, const int K, const int S) {
   const int64_t ky0 = pt - oy * S > 0 ? pt - oy * S : 0;
   const int64_t ky1 = h + pt - oy * S < K ? h + pt - oy * S : K;
   /* interior columns [ox_lo, ox_hi): every tap inside the row */
@@ -393,8 +389,8 @@ CNNRT_NCHWC_INLINE void cnnrt_dw_nchwc_row(const float *x, const float *w, __m25
   const int64_t row0 = oy * S - pt; /* input row of tap row 0 (may be outside the image) */
   float *yr = y + oy * ow * 8;
   const float *rr = r != NULL ? r + oy * ow * 8 : NULL;
-  int64_t ox = cnnrt_dw_nchwc_border(x, row0, w, bias, rr, yr, wd, 0, ox_lo, ky0, ky1, pl, act, lo,
-                                     hi, K, S);
+  int64_t ox = cnnrt_dw_nchwc_border(x, row0, w, bias, rr, yr, wd, 0, ox_lo, ky0, ky1, pl, act,
+                                     alpha, beta, K, S);
   for (; ox + 6 <= ox_hi; ox += 6) { /* interior: 6 pixels, no checks */
     __m256 a0 = bias, a1 = bias, a2 = bias, a3 = bias, a4 = bias, a5 = bias;
     for (int64_t ky = ky0; ky < ky1; ky++) {
@@ -419,14 +415,12 @@ CNNRT_NCHWC_INLINE void cnnrt_dw_nchwc_row(const float *x, const float *w, __m25
       a4 = _mm256_add_ps(a4, _mm256_loadu_ps(ro + 32));
       a5 = _mm256_add_ps(a5, _mm256_loadu_ps(ro + 40));
     }
-    if (act != CNNRT_ACT_NONE) {
-      a0 = _mm256_min_ps(_mm256_max_ps(a0, lo), hi);
-      a1 = _mm256_min_ps(_mm256_max_ps(a1, lo), hi);
-      a2 = _mm256_min_ps(_mm256_max_ps(a2, lo), hi);
-      a3 = _mm256_min_ps(_mm256_max_ps(a3, lo), hi);
-      a4 = _mm256_min_ps(_mm256_max_ps(a4, lo), hi);
-      a5 = _mm256_min_ps(_mm256_max_ps(a5, lo), hi);
-    }
+    a0 = cnnrt_nchwc_act(act, alpha, beta, a0);
+    a1 = cnnrt_nchwc_act(act, alpha, beta, a1);
+    a2 = cnnrt_nchwc_act(act, alpha, beta, a2);
+    a3 = cnnrt_nchwc_act(act, alpha, beta, a3);
+    a4 = cnnrt_nchwc_act(act, alpha, beta, a4);
+    a5 = cnnrt_nchwc_act(act, alpha, beta, a5);
     float *yo = yr + ox * 8;
     _mm256_storeu_ps(yo, a0);
     _mm256_storeu_ps(yo + 8, a1);
@@ -435,7 +429,7 @@ CNNRT_NCHWC_INLINE void cnnrt_dw_nchwc_row(const float *x, const float *w, __m25
     _mm256_storeu_ps(yo + 32, a4);
     _mm256_storeu_ps(yo + 40, a5);
   }
-  cnnrt_dw_nchwc_border(x, row0, w, bias, rr, yr, wd, ox, ow, ky0, ky1, pl, act, lo, hi, K, S);
+  cnnrt_dw_nchwc_border(x, row0, w, bias, rr, yr, wd, ox, ow, ky0, ky1, pl, act, alpha, beta, K, S);
 }
 
 CNNRT_NCHWC_INLINE void cnnrt_dw_nchwc_blocks(const cnnrt_nchwc_task *a, int64_t u0, int64_t u1,
@@ -444,8 +438,7 @@ CNNRT_NCHWC_INLINE void cnnrt_dw_nchwc_blocks(const cnnrt_nchwc_task *a, int64_t
   const int64_t h = p->in[0], wd = p->in[1], oh = p->out[0], ow = p->out[1];
   const int64_t cb = p->c_in / 8;
   const int act = (int)p->act;
-  const __m256 lo = _mm256_set1_ps(act == CNNRT_ACT_CLIP ? p->alpha : 0.0f);
-  const __m256 hi = _mm256_set1_ps(act == CNNRT_ACT_CLIP ? p->beta : INFINITY);
+  const __m256 alpha = _mm256_set1_ps(p->alpha), beta = _mm256_set1_ps(p->beta);
   for (int64_t u = u0; u < u1; u++) { /* u = image * cb + channel block */
     const float *xb = a->x + u * h * wd * 8;
     const float *wb = a->w + (u % cb) * K * K * 8;
@@ -455,7 +448,7 @@ CNNRT_NCHWC_INLINE void cnnrt_dw_nchwc_blocks(const cnnrt_nchwc_task *a, int64_t
     float *yb = a->y + u * oh * ow * 8;
     for (int64_t oy = 0; oy < oh; oy++) {
       cnnrt_dw_nchwc_row(xb, wb, bv, rb, yb, h, wd, ow, oy, p->pad_begin[0], p->pad_begin[1], act,
-                         lo, hi, K, S);
+                         alpha, beta, K, S);
     }
   }
 }

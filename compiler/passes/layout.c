@@ -40,8 +40,8 @@ static bool const_or_absent(const cn_graph *g, const cn_node *n, int k) {
 /* What a node can be: NODE_PW, NODE_DW or NODE_NO. */
 static int node_kind(const cn_graph *g, const cn_node *n) {
   if (n->dead || n->op != CN_OP_CONV || n->variant == CN_CONV_XSMM || n->in_scale >= 0 ||
-      n->n_in < 1 || n->in[0] < 0 || n->params == NULL || n->n_out != 1 || n->out[0] < 0 || !const_or_absent(g, n, 1) || !cn_has_input(n, 1) ||
-      !const_or_absent(g, n, 2)) {
+      n->n_in < 1 || n->in[0] < 0 || n->params == NULL || n->n_out != 1 || n->out[0] < 0 ||
+      !cn_has_input(n, 1) || !const_or_absent(g, n, 1) || !const_or_absent(g, n, 2)) {
     return NODE_NO;
   }
   cnnrt_conv_params p = *(const cnnrt_conv_params *)n->params;
@@ -52,13 +52,11 @@ static int node_kind(const cn_graph *g, const cn_node *n) {
   return cnnrt_nchwc_depthwise_applies(&p) ? NODE_DW : NODE_NO;
 }
 
-/* Whether value v may be blocked at all, given which nodes can run blocked; producer: the live
- * node writing v (value.producer may still name a node fusion has since removed), or -1. */
-static bool value_ok(const cn_graph *g, int v, int producer, const int *kind) {
+/* Whether value v could be blocked whatever its producer and readers are. */
+static bool value_shape_ok(const cn_graph *g, int v) {
   const cn_value *val = &g->values[v];
   if (val->kind != CN_VALUE_TEMP || val->dtype != CNNRT_F32 || val->rank != 4 ||
-      val->dims[1] % CNNRT_NCHWC_B != 0 || val->is_output || val->alias >= 0 || producer < 0 ||
-      kind[producer] == NODE_NO) {
+      val->dims[1] % CNNRT_NCHWC_B != 0 || val->is_output || val->alias >= 0 || val->producer < 0) {
     return false;
   }
   for (int k = 0; k < g->n_grads; k++) {
@@ -66,47 +64,42 @@ static bool value_ok(const cn_graph *g, int v, int producer, const int *kind) {
       return false;
     }
   }
+  return true;
+}
+
+/* blocked[v] = shape_ok[v], a blockable producer, and every live reader a blockable
+ * convolution reading v as its input or its residual. */
+static void mark_blocked(const cn_graph *g, const bool *shape_ok, const int *kind, bool *blocked) {
+  for (int v = 0; v < g->n_values; v++) {
+    blocked[v] = shape_ok[v] && kind[g->values[v].producer] != NODE_NO;
+  }
   for (int i = 0; i < g->n_nodes; i++) {
     const cn_node *m = &g->nodes[i];
-    if (m->dead) {
-      continue;
-    }
-    for (int k = 0; k < cn_node_n_reads(m); k++) {
-      if (cn_node_read(m, k) != v) {
-        continue;
-      }
+    for (int k = 0; !m->dead && k < cn_node_n_reads(m); k++) {
+      const int v = cn_node_read(m, k);
       const bool as_data = k == 0 || k == m->n_in; /* the input, or the residual */
-      if (kind[i] == NODE_NO || !as_data) {
-        return false;
+      if (v >= 0 && (kind[i] == NODE_NO || !as_data)) {
+        blocked[v] = false;
       }
     }
   }
-  return true;
 }
 
 bool cn_pass_layout(cn_graph *g, int max_threads, cn_diag *d) {
   (void)d;
   int *kind = calloc((size_t)g->n_nodes + 1, sizeof(int));
+  bool *shape_ok = calloc((size_t)g->n_values + 1, sizeof(bool));
   bool *blocked = calloc((size_t)g->n_values + 1, sizeof(bool));
-  int *producer = malloc(sizeof(int) * ((size_t)g->n_values + 1));
-  CN_ASSERT(kind != NULL && blocked != NULL && producer != NULL);
-  for (int v = 0; v < g->n_values; v++) {
-    producer[v] = -1;
-  }
+  CN_ASSERT(kind != NULL && shape_ok != NULL && blocked != NULL);
   for (int i = 0; i < g->n_nodes; i++) {
-    const cn_node *n = &g->nodes[i];
-    kind[i] = node_kind(g, n);
-    for (int k = 0; !n->dead && k < n->n_out; k++) {
-      if (n->out[k] >= 0) {
-        producer[n->out[k]] = i;
-      }
-    }
+    kind[i] = node_kind(g, &g->nodes[i]);
+  }
+  for (int v = 0; v < g->n_values; v++) {
+    shape_ok[v] = value_shape_ok(g, v);
   }
   for (bool changed = true; changed;) {
     changed = false;
-    for (int v = 0; v < g->n_values; v++) {
-      blocked[v] = value_ok(g, v, producer[v], kind);
-    }
+    mark_blocked(g, shape_ok, kind, blocked);
     for (int i = 0; i < g->n_nodes; i++) {
       const cn_node *n = &g->nodes[i];
       if (kind[i] == NODE_NO) {
@@ -114,12 +107,8 @@ bool cn_pass_layout(cn_graph *g, int max_threads, cn_diag *d) {
       }
       const bool x = blocked[n->in[0]], y = blocked[n->out[0]];
       const bool r = n->residual >= 0 && blocked[n->residual];
-      bool ok;
-      if (kind[i] == NODE_DW) {
-        ok = x && y && (n->residual < 0 || r);
-      } else {
-        ok = n->residual < 0 || r == y;
-      }
+      const bool ok =
+          kind[i] == NODE_DW ? x && y && (n->residual < 0 || r) : n->residual < 0 || r == y;
       if (!ok) {
         kind[i] = NODE_NO;
         changed = true;
@@ -166,7 +155,7 @@ bool cn_pass_layout(cn_graph *g, int max_threads, cn_diag *d) {
     cn_schedule_residual_in_place(g, i);
   }
   free(kind);
+  free(shape_ok);
   free(blocked);
-  free(producer);
   return true;
 }
