@@ -18,6 +18,7 @@ Writes the report as Markdown to stdout and to DIR/results.md.
 """
 import argparse
 import datetime
+import glob
 import json
 import os
 import platform
@@ -197,6 +198,33 @@ def md_table(header, rows, left=1):
     return "\n".join(out)
 
 
+PAIR_SECONDS = 20  # time budget of one model's paired runs
+
+
+def run_pair(cc, cflags, gdir, ort_lib, onnx_path, inp, weights, pair_ms, problems, name):
+    """Builds bench/pair_ort.c against the generated model in gdir and runs it: cnncc and ONNX
+    Runtime alternating run by run in one process, one thread. Returns its figures or None."""
+    exe = os.path.join(gdir, "pair_ort")
+    srcs = sorted(os.path.join(gdir, f) for f in os.listdir(gdir)
+                  if f.endswith(".c") and not f.endswith("_main.c"))
+    r = sh([cc] + cflags + ["-I", gdir, os.path.join(HERE, "pair_ort.c")] + srcs +
+           ["-o", exe, "-ldl", "-lm"])
+    if r.returncode != 0:
+        problems.append(f"{name}: pair_ort.c did not build: {r.stderr.strip()[-1000:]}")
+        return None
+    pairs = int(min(400, max(40, PAIR_SECONDS * 1000 / pair_ms)))
+    r = sh([exe, ort_lib, onnx_path, inp, weights, str(pairs)], timeout=PROC_TIMEOUT)
+    last = (r.stdout.strip().splitlines() or [""])[-1]
+    fig = dict((k, float(v)) for k, v in re.findall(r"(\w+)=([0-9.eE+-]+)", last))
+    if r.returncode != 0 or "pair_ratio" not in fig:
+        problems.append(f"{name}: pair_ort failed: {(r.stderr or r.stdout).strip()[-500:]}")
+        return None
+    fig["pairs"] = pairs
+    log(f"   paired (one process, {pairs} pairs): cnncc/ORT {fig['pair_ratio']:.3f} "
+        f"(quartiles {fig['q25']:.3f}-{fig['q75']:.3f})")
+    return fig
+
+
 # ----------------------------------------------------------------------------------------
 # main
 # ----------------------------------------------------------------------------------------
@@ -275,6 +303,10 @@ def main():
         problems.append(msg)
         log("!! " + msg)
     engines = [e for e in ENGINES if ort_ok or not e.startswith("ort")]
+    # the shared library inside onnxruntime-node, for bench/pair_ort.c
+    ort_lib = next(iter(sorted(glob.glob(os.path.join(
+        a.node_modules, "onnxruntime-node", "bin", "napi-v*", "linux", "x64",
+        "libonnxruntime.so*")))), None) if ort_ok else None
 
     # -- per model -------------------------------------------------------------------------
     res = {}
@@ -408,6 +440,12 @@ def main():
                 if e in R["err"] and R["err"][e] > TOL:
                     problems.append(f"{name}: cnncc output ({e}) differs from {ref_name}: "
                                     f"max|Δ|/max|ref| = {R['err'][e]:.2e} > {TOL}")
+        # cnncc and ORT alternating run by run in one process (bench/pair_ort.c), 1 thread
+        if ok and ort_lib and R["ms"].get("cnncc_1") and R["ms"].get("ort_1"):
+            R["pair"] = run_pair(a.cc, cflags, gdir, ort_lib, onnx_path, inp,
+                                 wbin if blob else "-",
+                                 statistics.median(R["ms"]["cnncc_1"]) +
+                                 statistics.median(R["ms"]["ort_1"]), problems, name)
         # per-layer shares from an instrumented build (bench/layer_profile.py), 1 thread
         if ok and not a.no_profile:
             pcmd = [PY, os.path.join(HERE, "layer_profile.py"), gdir, inp, "--runs",
@@ -469,7 +507,8 @@ def main():
              "medians")
     L.append("")
     hdr = ["model", "GMACs", "cnncc 1T ms", "cnncc 2T ms", "ORT 1T ms", "ORT 2T ms",
-           "cnncc/ORT 1T", "cnncc/ORT 1T best min", "cnncc/ORT 2T", "PyTorch 1T ms",
+           "cnncc/ORT 1T", "cnncc/ORT 1T best min", "cnncc/ORT 1T paired", "cnncc/ORT 2T",
+           "PyTorch 1T ms",
            "cnncc 1T GFLOP/s", f"% {pk_name} peak", "cnncc 2T GFLOP/s", "max RSS MB cnncc / ORT / PyTorch",
            "max\\|Δ\\|/max\\|ref\\|"]
     rows = []
@@ -486,7 +525,8 @@ def main():
         cf = "FAILED" if "cnncc" in R["fail"] else None
         rows.append([
             name, f"{R['macs'] / 1e9:.3f}", cf or f_ms(c1), cf or f_ms(c2), f_ms(o1), f_ms(o2),
-            f_ratio(c1, o1), f_ratio(bmin(R, "cnncc_1"), bmin(R, "ort_1")), f_ratio(c2, o2),
+            f_ratio(c1, o1), f_ratio(bmin(R, "cnncc_1"), bmin(R, "ort_1")),
+            f"{R['pair']['pair_ratio']:.2f}" if R.get("pair") else "—", f_ratio(c2, o2),
             f_ms(t1), f"{gf1:.1f}" if gf1 else "—",
             f"{100 * gf1 / pk_used:.0f}%" if gf1 and pk_used else "—",
             f"{gf2:.1f}" if gf2 else "—",
@@ -495,7 +535,10 @@ def main():
     L.append(md_table(hdr, rows))
     L.append("")
     L.append("cnncc/ORT > 1 means cnncc is slower; \"best min\" compares the fastest single "
-             "run of each engine over all rounds (on a loaded machine, the least disturbed). "
+             "run of each engine over all rounds (on a loaded machine, the least disturbed); "
+             "\"paired\" is the median of per-run ratios with both engines in one process "
+             "(bench/pair_ort.c: cnncc's code and ORT's C API alternating run by run, one "
+             "thread, ~20 s per model), where each pair sees the same machine speed. "
              "GFLOP/s = 2·MACs/time (MACs of Conv and "
              "Gemm, from ONNX shape inference). max|Δ|/max|ref|: cnncc output (worse of 1T and "
              f"2T) vs {'ONNX Runtime 1T' if ort_ok else 'PyTorch'}; **FAIL** when > {TOL:g}. "
