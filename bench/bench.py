@@ -199,6 +199,7 @@ def md_table(header, rows, left=1):
 
 
 PAIR_SECONDS = 20  # time budget of one model's paired runs
+PAIR_BURST = 4  # runs of each engine per round of bench/pair_ort.c (the first one not timed)
 
 
 def run_pair(cc, cflags, gdir, ort_lib, onnx_path, inp, weights, pair_ms, problems, name):
@@ -212,15 +213,17 @@ def run_pair(cc, cflags, gdir, ort_lib, onnx_path, inp, weights, pair_ms, proble
     if r.returncode != 0:
         problems.append(f"{name}: pair_ort.c did not build: {r.stderr.strip()[-1000:]}")
         return None
-    pairs = int(min(400, max(40, PAIR_SECONDS * 1000 / pair_ms)))
-    r = sh([exe, ort_lib, onnx_path, inp, weights, str(pairs)], timeout=PROC_TIMEOUT)
+    rounds = int(min(100, max(10, PAIR_SECONDS * 1000 / (PAIR_BURST * pair_ms))))
+    r = sh([exe, ort_lib, onnx_path, inp, weights, str(rounds), str(PAIR_BURST)],
+           timeout=PROC_TIMEOUT)
     last = (r.stdout.strip().splitlines() or [""])[-1]
     fig = dict((k, float(v)) for k, v in re.findall(r"(\w+)=([0-9.eE+-]+)", last))
     if r.returncode != 0 or "pair_ratio" not in fig:
         problems.append(f"{name}: pair_ort failed: {(r.stderr or r.stdout).strip()[-500:]}")
         return None
-    fig["pairs"] = pairs
-    log(f"   paired (one process, {pairs} pairs): cnncc/ORT {fig['pair_ratio']:.3f} "
+    fig["rounds"], fig["burst"] = rounds, PAIR_BURST
+    log(f"   paired (one process, {rounds} rounds of {PAIR_BURST}+{PAIR_BURST} runs): "
+        f"cnncc/ORT {fig['pair_ratio']:.3f} "
         f"(quartiles {fig['q25']:.3f}-{fig['q75']:.3f})")
     return fig
 
@@ -536,9 +539,10 @@ def main():
     L.append("")
     L.append("cnncc/ORT > 1 means cnncc is slower; \"best min\" compares the fastest single "
              "run of each engine over all rounds (on a loaded machine, the least disturbed); "
-             "\"paired\" is the median of per-run ratios with both engines in one process "
-             "(bench/pair_ort.c: cnncc's code and ORT's C API alternating run by run, one "
-             "thread, ~20 s per model), where each pair sees the same machine speed. "
+             "\"paired\" has both engines in one process (bench/pair_ort.c: cnncc's code and "
+             "ORT's C API, one thread, ~20 s per model) alternating in rounds of 4 runs each, "
+             "so that both see the same machine speed: the median over rounds of cnncc's "
+             "median run / ORT's (first run of each burst left out). "
              "GFLOP/s = 2·MACs/time (MACs of Conv and "
              "Gemm, from ONNX shape inference). max|Δ|/max|ref|: cnncc output (worse of 1T and "
              f"2T) vs {'ONNX Runtime 1T' if ort_ok else 'PyTorch'}; **FAIL** when > {TOL:g}. "

@@ -1,9 +1,9 @@
-/* pair_ort.c — cnncc's generated code and ONNX Runtime timed in one process, run by run.
+/* pair_ort.c — cnncc's generated code and ONNX Runtime timed in one process, alternating.
  *
- *   pair_ort LIBONNXRUNTIME MODEL.onnx INPUT.npy WEIGHTS.bin|- PAIRS
+ *   pair_ort LIBONNXRUNTIME MODEL.onnx INPUT.npy WEIGHTS.bin|- ROUNDS BURST
  *
- * Built by bench.py against one generated model (cnncc ... -o DIR/m.c: m.h and the .c files but
- * not m_main.c) with the same flags as the benchmarked program. ONNX Runtime is the
+ * Built by bench.py against one generated model (cnncc ... -o DIR/m.c --main: m.h and the .c
+ * files but not m_main.c) with the same flags as the benchmarked program. ONNX Runtime is the
  * libonnxruntime.so.1 that onnxruntime-node bundles, opened with dlopen and driven through its C
  * API with the session options of ort_bench.js (intra-op and inter-op threads 1, sequential, all
  * graph optimizations). One thread only: with two, each engine's pool threads spin-wait for a
@@ -11,13 +11,16 @@
  * took 1.7x their time alone).
  *
  * Why: on a shared machine the speed of a core changes in phases lasting seconds, so two
- * processes timed one after the other can see different machines. Here each pair of runs
- * (cnncc then ORT, or ORT then cnncc: the order alternates) sees the same phase, and the median
- * of the per-pair ratios is the steadier cnncc/ORT figure. After 3 warm-up runs of each, PAIRS
- * pairs are timed (CLOCK_MONOTONIC). The last stdout line is
- *   pair_ratio=<median of pair ratios> q25=.. q75=.. cnncc_ms=<median> ort_ms=<median>
+ * processes timed one after the other can see different machines. Here each round runs BURST
+ * runs of one engine, then BURST of the other (which goes first alternates), all within a
+ * second or so, so both see the same phase. The first run of a burst follows the other engine's
+ * runs, which have replaced the caches' contents; it is left out, as the process-level rounds
+ * leave out their warm-up run, and the round's ratio is the median of the burst's other runs
+ * against the other engine's. After 3 warm-up runs of each engine, ROUNDS rounds are timed
+ * (CLOCK_MONOTONIC). The last stdout line is
+ *   pair_ratio=<median of the round ratios> q25=.. q75=.. cnncc_ms=<median run> ort_ms=..
  *   cnncc_min=.. ort_min=.. max_rel_diff=<max|cnncc - ORT| / max|ORT| of output 0>
- * A TRACE environment variable prints every pair first.
+ * A TRACE environment variable prints every round first.
  *
  * No ONNX Runtime header is needed: the functions used are entries of the version-1 part of
  * struct OrtApi (onnxruntime_c_api.h), whose order ONNX Runtime keeps fixed in every release
@@ -162,14 +165,22 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : (x > y ? 1 : 0);
 }
 
+/* Median of v[0..n) (sorts v). */
+static double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof(double), cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 int main(int argc, char **argv) {
-  if (argc != 6) {
-    fprintf(stderr, "usage: %s LIBONNXRUNTIME MODEL.onnx INPUT.npy WEIGHTS.bin|- PAIRS\n", argv[0]);
+  if (argc != 7) {
+    fprintf(stderr, "usage: %s LIBONNXRUNTIME MODEL.onnx INPUT.npy WEIGHTS.bin|- ROUNDS BURST\n",
+            argv[0]);
     return 2;
   }
-  const int pairs = atoi(argv[5]);
-  if (M_NUM_INPUTS != 1 || M_INPUT0_DTYPE != 1 || M_OUTPUT0_DTYPE != 1 || pairs < 1) {
-    fprintf(stderr, "pair_ort: one float input and output, PAIRS >= 1\n");
+  const int rounds = atoi(argv[5]), burst = atoi(argv[6]);
+  if (M_NUM_INPUTS != 1 || M_INPUT0_DTYPE != 1 || M_OUTPUT0_DTYPE != 1 || rounds < 1 ||
+      burst < 2) {
+    fprintf(stderr, "pair_ort: one float input and output, ROUNDS >= 1, BURST >= 2\n");
     return 2;
   }
   size_t len;
@@ -214,33 +225,43 @@ int main(int argc, char **argv) {
     ref = fmax(ref, fabs((double)out_ort[i]));
   }
 
-  double *t_cn = malloc(sizeof(double) * (size_t)pairs);
-  double *t_ort = malloc(sizeof(double) * (size_t)pairs);
-  double *ratio = malloc(sizeof(double) * (size_t)pairs);
-  for (int i = 0; i < pairs; i++) {
+  const int timed = burst - 1; /* runs per burst after its first */
+  double *all_cn = malloc(sizeof(double) * (size_t)(rounds * timed));
+  double *all_ort = malloc(sizeof(double) * (size_t)(rounds * timed));
+  double *ratio = malloc(sizeof(double) * (size_t)rounds);
+  double *t_cn = malloc(sizeof(double) * (size_t)burst);
+  double *t_ort = malloc(sizeof(double) * (size_t)burst);
+  if (!all_cn || !all_ort || !ratio || !t_cn || !t_ort) {
+    return 1;
+  }
+  for (int r = 0; r < rounds; r++) {
     for (int k = 0; k < 2; k++) {
-      const int cnncc_now = (k == 0) == (i % 2 == 0);
-      const double t0 = now();
-      if (cnncc_now) {
-        (void)m_run(arena, weights, ins, outs);
-        t_cn[i] = now() - t0;
-      } else {
-        ort_run(&o);
-        t_ort[i] = now() - t0;
+      const int cnncc_now = (k == 0) == (r % 2 == 0);
+      for (int i = 0; i < burst; i++) {
+        const double t0 = now();
+        if (cnncc_now) {
+          (void)m_run(arena, weights, ins, outs);
+          t_cn[i] = now() - t0;
+        } else {
+          ort_run(&o);
+          t_ort[i] = now() - t0;
+        }
       }
     }
-    ratio[i] = t_cn[i] / t_ort[i];
+    memcpy(all_cn + r * timed, t_cn + 1, sizeof(double) * (size_t)timed);
+    memcpy(all_ort + r * timed, t_ort + 1, sizeof(double) * (size_t)timed);
+    ratio[r] = median(t_cn + 1, timed) / median(t_ort + 1, timed);
     if (getenv("TRACE")) {
-      printf("pair %d cnncc_ms=%.3f ort_ms=%.3f ratio=%.4f\n", i, 1e3 * t_cn[i], 1e3 * t_ort[i],
-             ratio[i]);
+      printf("round %d cnncc_ms=%.3f ort_ms=%.3f ratio=%.4f\n", r, 1e3 * median(t_cn + 1, timed),
+             1e3 * median(t_ort + 1, timed), ratio[r]);
     }
   }
-  qsort(t_cn, (size_t)pairs, sizeof(double), cmp_double);
-  qsort(t_ort, (size_t)pairs, sizeof(double), cmp_double);
-  qsort(ratio, (size_t)pairs, sizeof(double), cmp_double);
+  const int n = rounds * timed;
+  const double pair_ratio = median(ratio, rounds); /* sorts ratio */
+  const double cn_ms = median(all_cn, n), ort_ms = median(all_ort, n); /* sort them */
   printf("pair_ratio=%.4f q25=%.4f q75=%.4f cnncc_ms=%.3f ort_ms=%.3f cnncc_min=%.3f ort_min=%.3f "
          "max_rel_diff=%.3g\n",
-         ratio[pairs / 2], ratio[pairs / 4], ratio[3 * pairs / 4], 1e3 * t_cn[pairs / 2],
-         1e3 * t_ort[pairs / 2], 1e3 * t_cn[0], 1e3 * t_ort[0], ref > 0 ? diff / ref : diff);
+         pair_ratio, ratio[rounds / 4], ratio[3 * rounds / 4], 1e3 * cn_ms, 1e3 * ort_ms,
+         1e3 * all_cn[0], 1e3 * all_ort[0], ref > 0 ? diff / ref : diff);
   return 0;
 }
