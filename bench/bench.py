@@ -377,10 +377,11 @@ def main():
                 c = [prog, inp, "--bench", str(runs), "--threads", t]
                 if blob:
                     c += ["--weights", wbin]
-                if first:
-                    out = os.path.join(gdir, f"out{t}")
-                    os.makedirs(out, exist_ok=True)
-                    c += ["--out-dir", out]
+                # every run writes its outputs somewhere (the first round's are compared);
+                # never into the caller's working directory
+                out = os.path.join(gdir, f"out{t}" if first else "out_later")
+                os.makedirs(out, exist_ok=True)
+                c += ["--out-dir", out]
                 return c, None
             if kind == "ort":
                 c = ["node", os.path.join(HERE, "ort_bench.js"), onnx_path, inp,
