@@ -388,6 +388,143 @@ static inline void cnnrt_f32_maxpool_s2_range_avx512_(const cnnrt_pool_geom *g, 
 }
 #endif /* __AVX512F__ && !CNNRT_NO_AVX512 */
 
+/* ---- AVX2 MaxPool with stride 2 along the last axis: rows pooled once, then combined ----
+ *
+ * The AVX-512 path's design with 8 outputs per vector: an input row is pooled along the last
+ * axis ("h": the max of its k taps) once per window it begins or is inside, 8 outputs per
+ * vector from two loads of 8 floats whose even / odd elements are the taps (_mm256_shuffle_ps,
+ * per 128-bit lane, leaves the outputs in the order 0 1 4 5 2 3 6 7; h, the cached row and the
+ * combined row all keep that order and the store puts it back), the window's last row is kept
+ * for the next output row, and an output row is the combination of its real rows' h in row
+ * order. A chunk of 8 outputs whose taps reach outside the row (the borders, the last chunk)
+ * reads a copy of its stretch of the row with -inf around it instead, so no output takes the
+ * scalar step of the row loop. Bit-identical to the reference for the reasons given for the
+ * AVX-512 path (first maximal tap in row-major order, NaN dropped, padding never selected).
+ * Measured against the row loop in bench/kernels/bench_pool_avx2.c (Zen 3, thread CPU time):
+ * see cnnrt_pool_avx2_max_s2_applies_. */
+
+/* Output widths up to this many outputs: the cached and combined rows live on the stack. */
+#define CNNRT_POOL_AVX2_S2_MAXROW 1024
+/* Rows of one window the s2 path handles at once (more: the row loop). */
+#define CNNRT_POOL_AVX2_S2_ROWS 16
+/* Rows of fewer outputs take the row loop (the tests lower it to 1 to run every case here). */
+#ifndef CNNRT_POOL_AVX2_S2_MIN_OUT
+#define CNNRT_POOL_AVX2_S2_MIN_OUT 32
+#endif
+
+static inline int cnnrt_pool_avx2_max_s2_applies_(const cnnrt_pool_geom *g) {
+  int64_t ilo, ihi;
+  cnnrt_pool_avx2_interior_(g, &ilo, &ihi);
+  return g->s[2] == 2 && g->d[2] == 1 && ihi - ilo >= 8 &&
+         g->out[2] >= CNNRT_POOL_AVX2_S2_MIN_OUT && g->out[2] <= CNNRT_POOL_AVX2_S2_MAXROW &&
+         g->k[0] * g->k[1] <= CNNRT_POOL_AVX2_S2_ROWS;
+}
+
+/* h of 8 outputs in lane order 0 1 4 5 2 3 6 7: x[2i + j] for output i, taps j < k in order,
+ * from -inf. Taps in pairs from x[j .. j + 15]; an odd last tap from x[j .. j + 14] (the
+ * loads of cnnrt_pool_avx2_load_), so nothing past the last window's last tap is read. */
+CNNRT_POOL_AVX2_INLINE __m256 cnnrt_pool_avx2_h8_(const float *x, int64_t k) {
+  __m256 acc = _mm256_set1_ps(-INFINITY);
+  int64_t j = 0;
+  for (; j + 1 < k; j += 2) {
+    cnnrt_pool_avx2_tap2_(1, &acc, x + j);
+  }
+  if (j < k) {
+    acc = cnnrt_pool_avx2_tap_(1, acc, x + j, 2, _mm256_setzero_si256());
+  }
+  return acc;
+}
+
+/* Output row yr from the nr real input rows rows[] of its window (in the reference's order;
+ * rows[0]'s h is in cache when from_cache): the interior outputs [ilo, ihi) (ihi - ilo >= 8) in
+ * chunks of 8 at ilo + 8 q, the last one moved back to end at ihi (its outputs recomputed, the
+ * same values), the h of rows[nr - 1] kept in cache (chunk q at cache + 8 q) when keep_last. */
+CNNRT_POOL_AVX2_INLINE void cnnrt_pool_avx2_s2_row_(const float *const *rows, int nr,
+                                                    int from_cache, int keep_last, float *cache,
+                                                    int64_t pb, int64_t k, int64_t ilo,
+                                                    int64_t ihi, float *yr) {
+  const int64_t nq = (ihi - ilo + 7) / 8;
+  for (int64_t q = 0; q < nq; q++) {
+    const int64_t o = ilo + 8 * q + 8 <= ihi ? ilo + 8 * q : ihi - 8;
+    const int64_t at = 2 * o - pb; /* tap 0 of output o */
+    __m256 acc = from_cache ? _mm256_load_ps(cache + 8 * q) : cnnrt_pool_avx2_h8_(rows[0] + at, k);
+    for (int r = 1; r < nr; r++) {
+      const __m256 h = cnnrt_pool_avx2_h8_(rows[r] + at, k);
+      acc = _mm256_max_ps(h, acc); /* h > acc ? h : acc: rows in order */
+      if (r == nr - 1 && keep_last) {
+        _mm256_store_ps(cache + 8 * q, h);
+      }
+    }
+    if (nr == 1 && keep_last) {
+      _mm256_store_ps(cache + 8 * q, acc);
+    }
+    _mm256_storeu_ps(yr + o, cnnrt_pool_avx2_unpermute_(acc, 2));
+  }
+}
+
+/* Planes [nc0, nc1); requires cnnrt_pool_avx2_max_s2_applies_(g). */
+static inline void cnnrt_f32_maxpool_s2_range_avx2_(const cnnrt_pool_geom *g, int64_t nc0,
+                                                    int64_t nc1, const float *x, float *y) {
+  const int64_t in1 = g->in[1], in2 = g->in[2], out1 = g->out[1], out2 = g->out[2];
+  const int64_t k2 = g->k[2], pb2 = g->pb[2];
+  int64_t ilo, ihi;
+  cnnrt_pool_avx2_interior_(g, &ilo, &ihi);
+  float cache[CNNRT_POOL_AVX2_S2_MAXROW] __attribute__((aligned(32)));
+  for (int64_t nc = nc0; nc < nc1; nc++) {
+    const float *xc = x + nc * g->in_size;
+    float *yc = y + nc * g->out_size;
+    int64_t cached = -1; /* flattened input row (i0 * in1 + i1) whose h is in cache, -1: none */
+    for (int64_t o0 = 0; o0 < g->out[0]; o0++) {
+      const int64_t st0 = o0 * g->s[0] - g->pb[0];
+      int64_t a0, b0;
+      cnnrt_pool_taps(st0, g->k[0], g->d[0], 0, g->in[0], &a0, &b0);
+      for (int64_t o1 = 0; o1 < out1; o1++) {
+        const int64_t st1 = o1 * g->s[1] - g->pb[1];
+        int64_t a1, b1;
+        cnnrt_pool_taps(st1, g->k[1], g->d[1], 0, in1, &a1, &b1);
+        float *yr = yc + (o0 * out1 + o1) * out2;
+        /* border outputs (and every output of a window with no real row): the reference's step */
+        const int real = a0 < b0 && a1 < b1;
+        const int64_t blo = real ? ilo : out2, bhi = real ? ihi : out2;
+        for (int64_t o2 = 0; o2 < blo; o2++) {
+          yr[o2] = cnnrt_pool_avx2_one_(g, 1, xc, st0, a0, b0, st1, a1, b1, o2);
+        }
+        for (int64_t o2 = bhi; o2 < out2; o2++) {
+          yr[o2] = cnnrt_pool_avx2_one_(g, 1, xc, st0, a0, b0, st1, a1, b1, o2);
+        }
+        if (!real) {
+          continue;
+        }
+        /* the window's real rows in the reference's order */
+        const float *rows[CNNRT_POOL_AVX2_S2_ROWS];
+        int nr = 0;
+        int64_t first_row = -1, last_row = -1;
+        for (int64_t j0 = a0; j0 < b0; j0++) {
+          for (int64_t j1 = a1; j1 < b1; j1++) {
+            const int64_t row = (st0 + j0 * g->d[0]) * in1 + st1 + j1 * g->d[1];
+            first_row = nr == 0 ? row : first_row;
+            last_row = row;
+            rows[nr++] = xc + row * in2;
+          }
+        }
+        /* rows[0] from the cache when it holds it; the last row's h replaces the cache (each
+         * chunk's cached h read before it is overwritten) */
+        const int from_cache = first_row == cached;
+        const int keep_last = nr > 1 || !from_cache;
+        /* (constant k and row counts compile to unrolled loops) */
+        if (k2 == 3 && nr == 3) {
+          cnnrt_pool_avx2_s2_row_(rows, 3, from_cache, keep_last, cache, pb2, 3, ilo, ihi, yr);
+        } else if (k2 == 3 && nr == 2) {
+          cnnrt_pool_avx2_s2_row_(rows, 2, from_cache, keep_last, cache, pb2, 3, ilo, ihi, yr);
+        } else {
+          cnnrt_pool_avx2_s2_row_(rows, nr, from_cache, keep_last, cache, pb2, k2, ilo, ihi, yr);
+        }
+        cached = keep_last ? last_row : cached;
+      }
+    }
+  }
+}
+
 /* MaxPool (max = 1) or AveragePool (max = 0) of planes [nc0, nc1), every output row on its
  * own (any stride). */
 static inline void cnnrt_f32_pool_range_avx2_rows_(const cnnrt_pool_params *p, int max,
@@ -486,6 +623,10 @@ static inline void cnnrt_f32_pool_range_avx2(const cnnrt_pool_params *p, int max
     return;
   }
 #endif
+  if (max && cnnrt_pool_avx2_max_s2_applies_(&g)) {
+    cnnrt_f32_maxpool_s2_range_avx2_(&g, nc0, nc1, x, y);
+    return;
+  }
   cnnrt_f32_pool_range_avx2_rows_(p, max, nc0, nc1, x, y);
 }
 
