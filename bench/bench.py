@@ -85,7 +85,7 @@ def run_rss(cmd, env=None, timeout=PROC_TIMEOUT):
     try:
         r = subprocess.run(full, capture_output=True, text=True, env=env, timeout=timeout)
         rc, out, err = r.returncode, r.stdout, r.stderr
-    except subprocess.TimeoutExpired as e:
+    except subprocess.TimeoutExpired:
         rc, out, err = -9, "", f"(timed out after {timeout} s)"
     rss = None
     if rss_file:
