@@ -204,7 +204,8 @@ PAIR_BURST = 4  # runs of each engine per round of bench/pair_ort.c (the first o
 
 def run_pair(cc, cflags, gdir, ort_lib, onnx_path, inp, weights, pair_ms, problems, name):
     """Builds bench/pair_ort.c against the generated model in gdir and runs it: cnncc and ONNX
-    Runtime alternating run by run in one process, one thread. Returns its figures or None."""
+    Runtime alternating in rounds of PAIR_BURST runs each in one process, one thread. Returns
+    its figures or None."""
     exe = os.path.join(gdir, "pair_ort")
     srcs = sorted(os.path.join(gdir, f) for f in os.listdir(gdir)
                   if f.endswith(".c") and not f.endswith("_main.c"))
@@ -444,7 +445,7 @@ def main():
                 if e in R["err"] and R["err"][e] > TOL:
                     problems.append(f"{name}: cnncc output ({e}) differs from {ref_name}: "
                                     f"max|Δ|/max|ref| = {R['err'][e]:.2e} > {TOL}")
-        # cnncc and ORT alternating run by run in one process (bench/pair_ort.c), 1 thread
+        # cnncc and ORT alternating in one process (bench/pair_ort.c), 1 thread
         if ok and ort_lib and R["ms"].get("cnncc_1") and R["ms"].get("ort_1"):
             R["pair"] = run_pair(a.cc, cflags, gdir, ort_lib, onnx_path, inp,
                                  wbin if blob else "-",

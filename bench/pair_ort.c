@@ -32,11 +32,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
-#include "cnnrt_npy.h"
 #include "m.h"
+/* The generated driver's host helpers (huge-page buffers, weights and .npy input loading), so
+ * that cnncc's side runs on buffers allocated exactly as in its own driver; its other functions
+ * (the command line, output files) go unused here. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "cnnrt_driver.h"
+#pragma GCC diagnostic pop
 
 /* Indices into struct OrtApi (all from its version-1 part). */
 enum {
@@ -125,49 +130,15 @@ static void ort_run(const ort *o) {
             "Run");
 }
 
-/* 2 MiB aligned and marked for huge pages, as the generated driver allocates them. */
-static void *alloc_big(size_t n) {
-  const size_t align = (size_t)2 << 20;
-  n = (n + align - 1) / align * align;
-  void *p = NULL;
-  if (posix_memalign(&p, align, n ? n : align) != 0) {
-    return NULL;
-  }
-  (void)madvise(p, n, MADV_HUGEPAGE);
-  memset(p, 0, n);
-  return p;
-}
-
-static unsigned char *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f || fseek(f, 0, SEEK_END) != 0) {
-    return NULL;
-  }
-  long n = ftell(f);
-  rewind(f);
-  unsigned char *buf = n > 0 ? (unsigned char *)alloc_big((size_t)n) : NULL;
-  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-    buf = NULL;
-  }
-  fclose(f);
-  *len = (size_t)n;
-  return buf;
-}
-
 static double now(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : (x > y ? 1 : 0);
-}
-
 /* Median of v[0..n) (sorts v). */
 static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof(double), cmp_double);
+  qsort(v, (size_t)n, sizeof(double), cnnrt_driver_cmp_double);
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
@@ -183,29 +154,25 @@ int main(int argc, char **argv) {
     fprintf(stderr, "pair_ort: one float input and output, ROUNDS >= 1, BURST >= 2\n");
     return 2;
   }
-  size_t len;
-  unsigned char *npy = read_file(argv[3], &len);
-  cnnrt_npy_info info;
-  const char *bad = npy ? cnnrt_npy_parse(npy, len, &info) : "cannot read";
-  if (bad || info.numel != M_INPUT0_SIZE || info.dtype != CNNRT_F32) {
-    fprintf(stderr, "pair_ort: %s: %s\n", argv[3], bad ? bad : "not the model's input");
+  const int64_t in_dims[] = M_INPUT0_SHAPE;
+  const cnnrt_driver_tensor in_tensor = {M_INPUT0_NAME, M_INPUT0_NAME, M_INPUT0_DTYPE,
+                                         M_INPUT0_RANK, in_dims};
+  float *in = (float *)cnnrt_driver_alloc(sizeof(float) * M_INPUT0_SIZE);
+  float *out_cn = (float *)cnnrt_driver_alloc(sizeof(float) * M_OUTPUT0_SIZE);
+  float *out_ort = (float *)cnnrt_driver_alloc(sizeof(float) * M_OUTPUT0_SIZE);
+  void *arena = cnnrt_driver_alloc(M_ARENA_BYTES);
+  if (!in || !out_cn || !out_ort || !arena || cnnrt_driver_load_input(argv[3], &in_tensor, in)) {
     return 1;
   }
-  float *in = (float *)alloc_big(sizeof(float) * M_INPUT0_SIZE);
-  float *out_cn = (float *)alloc_big(sizeof(float) * M_OUTPUT0_SIZE);
-  float *out_ort = (float *)alloc_big(sizeof(float) * M_OUTPUT0_SIZE);
-  memcpy(in, npy + info.data_offset, sizeof(float) * M_INPUT0_SIZE);
-
   const void *weights = NULL;
   if (!M_WEIGHTS_EMBEDDED) {
-    size_t wlen;
-    weights = read_file(argv[4], &wlen);
-    if (!weights || wlen != (size_t)M_WEIGHTS_BYTES) {
+    int size_ok;
+    weights = cnnrt_driver_read_weights(argv[4], M_WEIGHTS_BYTES, &size_ok);
+    if (!weights || !size_ok) {
       fprintf(stderr, "pair_ort: %s: not the model's weights\n", argv[4]);
       return 1;
     }
   }
-  void *arena = alloc_big(M_ARENA_BYTES);
   ort o;
   if (ort_open(&o, argv[1], argv[2], in, out_ort) != 0) {
     return 1;
@@ -250,10 +217,11 @@ int main(int argc, char **argv) {
     }
     memcpy(all_cn + r * timed, t_cn + 1, sizeof(double) * (size_t)timed);
     memcpy(all_ort + r * timed, t_ort + 1, sizeof(double) * (size_t)timed);
-    ratio[r] = median(t_cn + 1, timed) / median(t_ort + 1, timed);
+    const double med_cn = median(t_cn + 1, timed), med_ort = median(t_ort + 1, timed);
+    ratio[r] = med_cn / med_ort;
     if (getenv("TRACE")) {
-      printf("round %d cnncc_ms=%.3f ort_ms=%.3f ratio=%.4f\n", r, 1e3 * median(t_cn + 1, timed),
-             1e3 * median(t_ort + 1, timed), ratio[r]);
+      printf("round %d cnncc_ms=%.3f ort_ms=%.3f ratio=%.4f\n", r, 1e3 * med_cn, 1e3 * med_ort,
+             ratio[r]);
     }
   }
   const int n = rounds * timed;

@@ -393,17 +393,17 @@ static inline void cnnrt_f32_maxpool_s2_range_avx512_(const cnnrt_pool_geom *g, 
  * The AVX-512 path's design with 8 outputs per vector: an input row is pooled along the last
  * axis ("h": the max of its k taps) once per window it begins or is inside, 8 outputs per
  * vector from two loads of 8 floats whose even / odd elements are the taps (_mm256_shuffle_ps,
- * per 128-bit lane, leaves the outputs in the order 0 1 4 5 2 3 6 7; h, the cached row and the
- * combined row all keep that order and the store puts it back), the window's last row is kept
- * for the next output row, and an output row is the combination of its real rows' h in row
- * order. A chunk of 8 outputs whose taps reach outside the row (the borders, the last chunk)
- * reads a copy of its stretch of the row with -inf around it instead, so no output takes the
- * scalar step of the row loop. Bit-identical to the reference for the reasons given for the
- * AVX-512 path (first maximal tap in row-major order, NaN dropped, padding never selected).
- * Measured against the row loop in bench/kernels/bench_pool_avx2.c (Zen 3, thread CPU time):
- * see cnnrt_pool_avx2_max_s2_applies_. */
+ * per 128-bit lane, leaves the outputs in the order 0 1 4 5 2 3 6 7; h and the cached row keep
+ * that order and the store puts it back), the window's last row is kept for the next output
+ * row, and each chunk of 8 interior outputs is the combination, in registers and in row order,
+ * of its real rows' h. Interior chunks read the rows in place (the last one moved back to end at
+ * the interior's end); border outputs take the reference's step, as in the row loop.
+ * Bit-identical to the reference for the reasons given for the AVX-512 path (first maximal tap
+ * in row-major order, NaN dropped). Measured against the row loop (bench/kernels/
+ * bench_pool_avx2.c, Zen 3): 1.14-1.25x on rows of 55-56 outputs, 0.92x and 0.83x on rows of 27
+ * and 13, hence CNNRT_POOL_AVX2_S2_MIN_OUT. */
 
-/* Output widths up to this many outputs: the cached and combined rows live on the stack. */
+/* Output widths up to this many outputs: the cached row lives on the stack. */
 #define CNNRT_POOL_AVX2_S2_MAXROW 1024
 /* Rows of one window the s2 path handles at once (more: the row loop). */
 #define CNNRT_POOL_AVX2_S2_ROWS 16
