@@ -15,7 +15,11 @@
  * This header: the weight layouts (portable: the compiler packs at build time) and the portable
  * references, which the generated code runs where AVX2 is not compiled in. The AVX2 kernels are
  * in cnnrt_nchwc_avx2.h. Only 2-D convolutions with group 1 and a 1x1 kernel (pointwise) or with
- * group == c_in == c_out (depthwise) are blocked; act is NONE, RELU or CLIP. */
+ * group == c_in == c_out (depthwise) are blocked; act is NONE, RELU, CLIP, SILU or HARD_SWISH.
+ * Fusions the kernels take (compiler/passes/fuse.c): a pointwise convolution's input-channel
+ * scale (a squeeze-excitation Mul, applied as x is read, as the Mul would have rounded it) and a
+ * depthwise convolution's GlobalAveragePool of its output (the means of each channel, summed in
+ * the order of cnnrt_f32_global_avgpool_ref: bit-identical to the pool on the same values). */
 #ifndef CNNRT_NCHWC_H
 #define CNNRT_NCHWC_H
 
@@ -55,7 +59,8 @@ static inline void cnnrt_f32_nchwc_reorder(int to_blocked, int64_t n, int64_t c,
 
 /* Whether a convolution is one the blocked kernels compute. */
 static inline int cnnrt_nchwc_act_ok(int64_t act) {
-  return act == CNNRT_ACT_NONE || act == CNNRT_ACT_RELU || act == CNNRT_ACT_CLIP;
+  return act == CNNRT_ACT_NONE || act == CNNRT_ACT_RELU || act == CNNRT_ACT_CLIP ||
+         act == CNNRT_ACT_SILU || act == CNNRT_ACT_HARD_SWISH;
 }
 static inline int cnnrt_nchwc_pointwise_applies(const cnnrt_conv_params *p) {
   return p->spatial == 2 && p->group == 1 && p->kernel[0] == 1 && p->kernel[1] == 1 &&
@@ -101,12 +106,14 @@ static inline void cnnrt_f32_dw_nchwc_pack(int64_t c, int64_t taps, const float 
   }
 }
 
-/* y = act(conv1x1(x) + bias + residual) with x in plain (x_blocked 0) or NCHW8c
+/* y = act(conv1x1(x * in_scale) + bias + residual) with x in plain (x_blocked 0) or NCHW8c
  * order and y (and the residual, which may be y itself) in plain (y_blocked 0)
- * or NCHW8c order; w packed by cnnrt_f32_pw_nchwc_pack. Sums in input-channel
- * order, like the AVX2 kernel. */
+ * or NCHW8c order; w packed by cnnrt_f32_pw_nchwc_pack; in_scale [n, c_in] (NULL: none), each
+ * x * in_scale rounded to float before it is used, as the Mul it replaces rounded it. Sums in
+ * input-channel order, like the AVX2 kernel. */
 static inline void cnnrt_f32_conv_pw_nchwc_ref(const cnnrt_conv_params *p, int x_blocked,
-                                               const float *x, const float *wp, const float *bias,
+                                               const float *x, const float *in_scale,
+                                               const float *wp, const float *bias,
                                                const float *residual, int y_blocked, float *y) {
   CNNRT_ASSERT(cnnrt_nchwc_pointwise_applies(p));
   const int64_t plane = p->out[0] * p->out[1], k = p->c_in;
@@ -116,7 +123,11 @@ static inline void cnnrt_f32_conv_pw_nchwc_ref(const cnnrt_conv_params *p, int x
       for (int64_t i = 0; i < plane; i++) {
         float acc = 0.0f;
         for (int64_t ic = 0; ic < k; ic++) {
-          acc += x[cnnrt_nchwc_index(x_blocked, k, plane, b, ic, i)] * wc[ic * 16];
+          float xv = x[cnnrt_nchwc_index(x_blocked, k, plane, b, ic, i)];
+          if (in_scale != NULL) {
+            xv = xv * in_scale[b * k + ic];
+          }
+          acc += xv * wc[ic * 16];
         }
         const int64_t yi = cnnrt_nchwc_index(y_blocked, p->c_out, plane, b, oc, i);
         float v = acc + (bias != NULL ? bias[oc] : 0.0f);
@@ -129,12 +140,31 @@ static inline void cnnrt_f32_conv_pw_nchwc_ref(const cnnrt_conv_params *p, int x
   }
 }
 
+/* The means of one channel block's plane yb [plane][8] (NCHW8c), out[j] that of channel j: per
+ * channel the operations of cnnrt_pool_reduce (cnnrt_pool.h) with CNNRT_POOL_OP_SUM and its 8
+ * lanes, pixel i into lane i % 8 in pixel order, the lanes summed from 0 in lane order, then the
+ * division of cnnrt_f32_global_avgpool_ref. */
+static inline void cnnrt_f32_nchwc_block_mean_ref(const float *yb, int64_t plane, float *out) {
+  for (int j = 0; j < 8; j++) {
+    float lanes[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    for (int64_t i = 0; i < plane; i++) {
+      lanes[i % 8] += yb[i * 8 + j];
+    }
+    float r = 0.0f;
+    for (int l = 0; l < 8; l++) {
+      r = r + lanes[l];
+    }
+    out[j] = plane > 0 ? r / (float)plane : 0.0f;
+  }
+}
+
 /* Depthwise convolution with x, y (and the residual, which may be y) in NCHW8c
  * order; w packed by cnnrt_f32_dw_nchwc_pack. Taps summed row by row, left to
- * right, from the bias. */
+ * right, from the bias. pooled [n, c] (NULL: none) receives the mean of each output channel
+ * (a fused GlobalAveragePool, cnnrt_f32_nchwc_block_mean_ref). */
 static inline void cnnrt_f32_dwconv_nchwc_ref(const cnnrt_conv_params *p, const float *x,
                                               const float *wp, const float *bias,
-                                              const float *residual, float *y) {
+                                              const float *residual, float *y, float *pooled) {
   CNNRT_ASSERT(cnnrt_nchwc_depthwise_applies(p));
   const int64_t h = p->in[0], w = p->in[1], oh = p->out[0], ow = p->out[1];
   const int64_t kk = p->kernel[0], s = p->stride[0], pt = p->pad_begin[0], pl = p->pad_begin[1];
@@ -165,6 +195,9 @@ static inline void cnnrt_f32_dwconv_nchwc_ref(const cnnrt_conv_params *p, const 
           y[yi] = cnnrt_apply_act((int)p->act, p->alpha, p->beta, acc);
         }
       }
+    }
+    for (int64_t cb = 0; pooled != NULL && cb < c; cb += 8) {
+      cnnrt_f32_nchwc_block_mean_ref(y + (b * c + cb) * oh * ow, oh * ow, pooled + b * c + cb);
     }
   }
 }

@@ -10,12 +10,16 @@
  * 8x8 in-register transposes, from NCHW by one row load per channel). Loops: pixel blocks, k
  * blocks (later blocks accumulate into y), 16-channel panels, 6-pixel panels: the B panel stays
  * in L1 while the packed X block streams from L2. An 8-channel last panel runs a 12-pixel x
- * 8-channel tile. Bias, residual and act (NONE, RELU, CLIP) are applied in registers. Plain
- * output (the end of a blocked region) transposes the tile's halves into channel rows.
+ * 8-channel tile. Bias, residual and act (cnnrt_nchwc_act_ok) are applied in registers, SILU and
+ * HARD_SWISH to the stored tile. Plain output (the end of a blocked region) transposes the
+ * tile's halves into channel rows. A fused input-channel scale multiplies x as it is packed (one
+ * vector multiply per 8 channels of a pixel, or per 6 pixels of a plain channel row).
  *
  * Depthwise: one vector of 8 channels per pixel; 6 output pixels of a row at a time, each tap
  * one weight load and 6 input loads + FMAs, kernel size and stride compile-time (3x3, 5x5;
- * stride 1, 2); border pixels one at a time with bounds checks.
+ * stride 1, 2); border pixels one at a time with bounds checks. A fused GlobalAveragePool reads
+ * each finished channel block's plane back (from L2) into 8 vector accumulators, pixel i into
+ * accumulator i % 8: per channel (vector lane) the operations of cnnrt_f32_global_avgpool_ref.
  *
  * Measured in mobilenet_v2 against the NCHW kernels (docs/runtime.md): depthwise 0.40-0.74x the
  * time, pointwise 0.77-1.07x, the whole model 0.85x.
@@ -56,13 +60,15 @@ static inline int64_t cnnrt_pw_nchwc_scratch_bytes(const cnnrt_conv_params *p) {
 
 #if defined(__GNUC__)
 #define CNNRT_NCHWC_INLINE static inline __attribute__((always_inline))
+#define CNNRT_NCHWC_NOINLINE static __attribute__((noinline, unused))
 #else
 #define CNNRT_NCHWC_INLINE static inline
+#define CNNRT_NCHWC_NOINLINE static
 #endif
 
 /* One convolution split into tasks (cnnrt_parallel hook): x_blocked / y_blocked
  * as for the references; scratch (pointwise) n_tasks regions of scratch_stride
- * bytes. */
+ * bytes; in_scale (pointwise) and pooled (depthwise) as for the references, NULL if unfused. */
 typedef struct cnnrt_nchwc_task {
   const cnnrt_conv_params *p;
   const float *x, *w, *bias, *residual;
@@ -71,11 +77,15 @@ typedef struct cnnrt_nchwc_task {
   int64_t scratch_stride;
   int64_t n_tasks;
   int x_blocked, y_blocked;
+  const float *in_scale;
+  float *pooled;
 } cnnrt_nchwc_task;
 
-/* The epilogue activation (NONE, RELU or CLIP: cnnrt_nchwc_act_ok) with the epilogue's own
- * register functions, each called with a constant act so that it inlines to two or three
- * instructions (through cnnrt_f32_act_avx2_ps's whole switch the kernels ran 1.17x slower). */
+/* The epilogue activation in registers: NONE, RELU or CLIP, with the epilogue's own register
+ * functions, each called with a constant act so that it inlines to two or three instructions
+ * (through cnnrt_f32_act_avx2_ps's whole switch the kernels ran 1.17x slower). SILU and
+ * HARD_SWISH pass through here unchanged: cnnrt_nchwc_act_after applies them to the stored
+ * values. */
 CNNRT_NCHWC_INLINE __m256 cnnrt_nchwc_act(int act, __m256 alpha, __m256 beta, __m256 v) {
   if (act == CNNRT_ACT_RELU) {
     return cnnrt_f32_act_avx2_ps(CNNRT_ACT_RELU, alpha, beta, v);
@@ -83,18 +93,54 @@ CNNRT_NCHWC_INLINE __m256 cnnrt_nchwc_act(int act, __m256 alpha, __m256 beta, __
   return act == CNNRT_ACT_CLIP ? cnnrt_f32_act_avx2_ps(CNNRT_ACT_CLIP, alpha, beta, v) : v;
 }
 
-/* ---- pointwise ------------------------------------------------------------------------------ */
-
 /* Lanes [0, n) set. */
 static inline __m256i cnnrt_nchwc_lanes(int64_t n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+/* Whether cnnrt_nchwc_act_after has anything to do for act. */
+static inline int cnnrt_nchwc_act_is_after(int act) {
+  return act == CNNRT_ACT_SILU || act == CNNRT_ACT_HARD_SWISH;
+}
+
+/* SILU or HARD_SWISH over the n floats at y, just stored and still in L1 (the last 1..7 under a
+ * mask): as the NCHW GEMM does (cnnrt_gemm_avx2_scalar_act), their constants and temporaries
+ * kept out of the code where the accumulators are live, and the switch out of the loop. The
+ * pointwise kernel applies it per 16-channel panel of a pixel block, the depthwise kernel per
+ * output row. Measured: SILU inline in the store path made EfficientNet-B0's blocked expanding
+ * 1x1 layers 1.07-1.11x the NCHW GEMM's time (16->96 at 112x112, 24->144 at 56x56); calls in
+ * the pointwise tile itself (a third larger) made MobileNet-v2, which has neither activation,
+ * 1.05-1.07x slower. */
+CNNRT_NCHWC_NOINLINE void cnnrt_nchwc_act_after(int act, float *y, int64_t n) {
+  const __m256 zero = _mm256_setzero_ps();
+  const int64_t nv = n - n % 8;
+  const __m256i tail = cnnrt_nchwc_lanes(n - nv);
+#define CNNRT_NCHWC_ACT_AFTER(A)                                                                   \
+  for (int64_t i = 0; i < nv; i += 8) {                                                            \
+    _mm256_storeu_ps(y + i, cnnrt_f32_act_avx2_ps(A, zero, zero, _mm256_loadu_ps(y + i)));         \
+  }                                                                                                \
+  if (nv < n) {                                                                                    \
+    const __m256 v = _mm256_maskload_ps(y + nv, tail);                                             \
+    _mm256_maskstore_ps(y + nv, tail, cnnrt_f32_act_avx2_ps(A, zero, zero, v));                    \
+  }
+  if (act == CNNRT_ACT_SILU) {
+    CNNRT_NCHWC_ACT_AFTER(CNNRT_ACT_SILU)
+  } else {
+    CNNRT_NCHWC_ACT_AFTER(CNNRT_ACT_HARD_SWISH)
+  }
+#undef CNNRT_NCHWC_ACT_AFTER
+}
+
+/* ---- pointwise ------------------------------------------------------------------------------ */
+
 /* Packs pixels [p0, p0 + mc) x input channels [k0, k0 + kc) of one image's x
  * into 6-pixel panels ap[(i / 6) * 6 * kc + kk * 6 + i % 6] (pixels past mc
- * zero). */
-static inline void cnnrt_pw_nchwc_pack_x(int x_blocked, const float *x, int64_t plane, int64_t p0,
-                                         int64_t mc, int64_t k0, int64_t kc, float *ap) {
+ * zero). scale (NULL: none): the image's input-channel scale [c_in], channel ch packed as
+ * float(x * scale[ch]); lanes of pixels past mc then hold 0 * scale, which only ever reaches
+ * output pixels that are not stored. */
+CNNRT_NCHWC_INLINE void cnnrt_pw_nchwc_pack_x(int x_blocked, const float *x, const float *scale,
+                                              int64_t plane, int64_t p0, int64_t mc, int64_t k0,
+                                              int64_t kc, float *ap) {
   for (int64_t i = 0; i < mc; i += 6) {
     const int64_t rows = mc - i < 6 ? mc - i : 6;
     float *dst = ap + i * kc;
@@ -106,7 +152,11 @@ static inline void cnnrt_pw_nchwc_pack_x(int x_blocked, const float *x, int64_t 
       const __m256i mask = cnnrt_nchwc_lanes(rows == 6 && p0 + i + 8 <= plane ? 8 : rows);
       for (int64_t kk = 0; kk < kc; kk++) {
         const float *src = x + (k0 + kk) * plane + p0 + i;
-        _mm256_storeu_ps(dst + kk * 6, _mm256_maskload_ps(src, mask));
+        __m256 v = _mm256_maskload_ps(src, mask);
+        if (scale != NULL) {
+          v = _mm256_mul_ps(v, _mm256_set1_ps(scale[k0 + kk]));
+        }
+        _mm256_storeu_ps(dst + kk * 6, v);
       }
       continue;
     }
@@ -115,6 +165,12 @@ static inline void cnnrt_pw_nchwc_pack_x(int x_blocked, const float *x, int64_t 
       __m256 v[8];
       for (int64_t r = 0; r < 8; r++) {
         v[r] = r < rows ? _mm256_loadu_ps(src + r * 8) : _mm256_setzero_ps();
+      }
+      if (scale != NULL) {
+        const __m256 sv = _mm256_loadu_ps(scale + k0 + kb);
+        for (int64_t r = 0; r < rows; r++) {
+          v[r] = _mm256_mul_ps(v[r], sv);
+        }
       }
       cnnrt_dwc8_transpose(v); /* v[j] = channel k0 + kb + j of the 6 pixels (lanes 6, 7: 0) */
       for (int j = 0; j < 8; j++) {
@@ -291,7 +347,11 @@ static inline void cnnrt_pw_nchwc_range(const cnnrt_nchwc_task *a, int64_t b, in
     const int64_t kc_max = cnnrt_pw_nchwc_kc(k);
     for (int64_t k0 = 0; k0 < k; k0 += kc_max) {
       const int64_t kc = k - k0 < kc_max ? k - k0 : kc_max;
-      cnnrt_pw_nchwc_pack_x(a->x_blocked, xb, plane, q0, mc, k0, kc, ap);
+      if (a->in_scale != NULL) { /* (two copies: without a scale, the code of before it) */
+        cnnrt_pw_nchwc_pack_x(a->x_blocked, xb, a->in_scale + b * k, plane, q0, mc, k0, kc, ap);
+      } else {
+        cnnrt_pw_nchwc_pack_x(a->x_blocked, xb, NULL, plane, q0, mc, k0, kc, ap);
+      }
       const int first = k0 == 0, last = k0 + kc >= k;
       /* Plain y: a tile may write 2 floats past its 6 pixels (cnnrt_pw_nchwc_store_plain) only
        * when they are pure scratch until the next tile writes them: one k block (no partial
@@ -315,6 +375,18 @@ static inline void cnnrt_pw_nchwc_range(const cnnrt_nchwc_task *a, int64_t b, in
           cnnrt_pw_nchwc_tile(kc, ap + i * kc, bp, yb + off, rb != NULL ? rb + off : NULL, plane,
                               mr, nb, a->bias != NULL ? a->bias + m0 : NULL, first, last,
                               a->y_blocked, spill && i + 8 <= mc, p);
+        }
+        if (last && cnnrt_nchwc_act_is_after((int)p->act)) { /* the panel's mc pixels */
+          const int64_t chans = nb * 8;
+          if (a->y_blocked) {
+            for (int64_t c = 0; c < chans; c += 8) {
+              cnnrt_nchwc_act_after((int)p->act, yb + (m0 + c) * plane + q0 * 8, mc * 8);
+            }
+          } else {
+            for (int64_t c = 0; c < chans; c++) {
+              cnnrt_nchwc_act_after((int)p->act, yb + (m0 + c) * plane + q0, mc);
+            }
+          }
         }
       }
     }
@@ -430,6 +502,34 @@ CNNRT_NCHWC_INLINE void cnnrt_dw_nchwc_row(const float *x, const float *w, __m25
     _mm256_storeu_ps(yo + 40, a5);
   }
   cnnrt_dw_nchwc_border(x, row0, w, bias, rr, yr, wd, ox, ow, ky0, ky1, pl, act, alpha, beta, K, S);
+  if (cnnrt_nchwc_act_is_after(act)) { /* the whole row, in L1 */
+    cnnrt_nchwc_act_after(act, yr, ow * 8);
+  }
+}
+
+/* The fused GlobalAveragePool of one finished channel block: the means of yb [plane][8] into
+ * out[0..8), bit-identical to cnnrt_f32_nchwc_block_mean_ref (and so to
+ * cnnrt_f32_global_avgpool_ref and _avx2 on the same channel planes): pixel i into accumulator
+ * i % 8, in pixel order, each lane a channel. */
+static inline void cnnrt_nchwc_block_mean_avx2(const float *yb, int64_t plane, float *out) {
+  __m256 lanes[8]; /* a fixed 8-trip loop: gcc keeps them in registers */
+  for (int l = 0; l < 8; l++) {
+    lanes[l] = _mm256_setzero_ps();
+  }
+  const int64_t nv = plane - plane % 8;
+  for (int64_t i = 0; i < nv; i += 8) {
+    for (int l = 0; l < 8; l++) {
+      lanes[l] = _mm256_add_ps(lanes[l], _mm256_loadu_ps(yb + (i + l) * 8));
+    }
+  }
+  for (int64_t i = nv; i < plane; i++) {
+    lanes[i - nv] = _mm256_add_ps(lanes[i - nv], _mm256_loadu_ps(yb + i * 8));
+  }
+  __m256 r = _mm256_setzero_ps();
+  for (int l = 0; l < 8; l++) {
+    r = _mm256_add_ps(r, lanes[l]);
+  }
+  _mm256_storeu_ps(out, plane > 0 ? _mm256_div_ps(r, _mm256_set1_ps((float)plane)) : r);
 }
 
 CNNRT_NCHWC_INLINE void cnnrt_dw_nchwc_blocks(const cnnrt_nchwc_task *a, int64_t u0, int64_t u1,
@@ -449,6 +549,9 @@ CNNRT_NCHWC_INLINE void cnnrt_dw_nchwc_blocks(const cnnrt_nchwc_task *a, int64_t
     for (int64_t oy = 0; oy < oh; oy++) {
       cnnrt_dw_nchwc_row(xb, wb, bv, rb, yb, h, wd, ow, oy, p->pad_begin[0], p->pad_begin[1], act,
                          alpha, beta, K, S);
+    }
+    if (a->pooled != NULL) { /* pooled [n, c]: unit u's 8 channels are pooled[u * 8 ..] */
+      cnnrt_nchwc_block_mean_avx2(yb, oh * ow, a->pooled + u * 8);
     }
   }
 }

@@ -318,7 +318,8 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
   const char *x = cn_emit_in(e, n->in[0]), *w = cn_emit_in(e, n->in[1]);
   const char *b = cn_emit_in(e, cn_has_input(n, 2) ? n->in[2] : -1);
   const char *r = cn_emit_in(e, n->residual), *y = cn_emit_out(e, n->out[0]);
-  /* A fused input scale (fuse.c): only the GEMM kernels and the references take one. */
+  /* A fused input scale (fuse.c): only the GEMM kernels, the blocked pointwise kernel and the
+   * references take one. */
   const char *s = cn_emit_in(e, n->in_scale);
   /* A fused GlobalAveragePool (fuse.c, depthwise only): the pooled [n, c, 1, 1] second output;
    * the depthwise tasks reduce it as they go, other kernels are followed by the pool's own call. */
@@ -331,7 +332,7 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
                         cpar->group == cpar->c_out && n->variant != CN_CONV_XSMM));
   CN_ASSERT(n->in_scale < 0 || n->variant == CN_CONV_REF || n->variant == CN_CONV_GEMM_AVX2 ||
             n->variant == CN_CONV_GEMM_AVX2_PACK || n->variant == CN_CONV_GEMM_NEON ||
-            n->variant == CN_CONV_GEMM_NEON_PACK);
+            n->variant == CN_CONV_GEMM_NEON_PACK || n->variant == CN_CONV_PW_NCHWC_AVX2);
   /* The portable reference, with the input scale only where there is one (output unchanged). */
   const char *ref = n->in_scale >= 0
                         ? cn_emit_str(e, "cnnrt_f32_conv_scaled_ref(%s, %s, %s, %s, %s, %s, %s);",
@@ -379,21 +380,25 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
   } else if (n->op == CN_OP_CONV &&
              (n->variant == CN_CONV_PW_NCHWC_AVX2 || n->variant == CN_CONV_DW_NCHWC_AVX2)) {
     /* Channel-blocked values (passes/layout.c): the pointwise kernel converts at a region's
-     * edges; the portable fallback reads the same layouts and packed weights. */
+     * edges and takes a fused input scale, the depthwise kernel a fused GlobalAveragePool; the
+     * portable fallback reads the same layouts and packed weights. */
     const bool pw = n->variant == CN_CONV_PW_NCHWC_AVX2;
     const int xb = g->values[n->in[0]].layout == CN_LAYOUT_NCHW8C;
     const int yb = g->values[n->out[0]].layout == CN_LAYOUT_NCHW8C;
-    CN_ASSERT(pw ? (xb || yb) : (xb && yb));
+    CN_ASSERT(pw ? (xb || yb) && !pooled : xb && yb && n->in_scale < 0);
     cn_emit_use(e, CN_RT_CONV_AVX2 | CN_RT_NCHWC); /* (cnnrt_task_count) */
     emit_conv_tasks(e, false, NULL,
-                    cn_emit_str(e, "cnnrt_nchwc_task t = {%s, %s, %s, %s, %s, %s, %s, 1, %d, %d};",
-                                p, x, w, b, r, y,
-                                pw ? scratch_per_task : "NULL, 0", xb, yb),
+                    cn_emit_str(e, "cnnrt_nchwc_task t = {%s, %s, %s, %s, %s, %s, %s, 1, %d, %d, %s, %s};",
+                                p, x, w, b, r, y, pw ? scratch_per_task : "NULL, 0", xb, yb, s,
+                                pooled ? pooled : "NULL"),
                     pw ? "cnnrt_pw_nchwc_avx2_task" : "cnnrt_dw_nchwc_avx2_task",
-                    pw ? cn_emit_str(e, "cnnrt_f32_conv_pw_nchwc_ref(%s, %d, %s, %s, %s, %s, %d, %s);",
-                                     p, xb, x, w, b, r, yb, y)
-                       : cn_emit_str(e, "cnnrt_f32_dwconv_nchwc_ref(%s, %s, %s, %s, %s, %s);", p, x,
-                                     w, b, r, y));
+                    pw ? cn_emit_str(e, "cnnrt_f32_conv_pw_nchwc_ref(%s, %d, %s, %s, %s, %s, %s, %d, %s);",
+                                     p, xb, x, s, w, b, r, yb, y)
+                       : cn_emit_str(e, "cnnrt_f32_dwconv_nchwc_ref(%s, %s, %s, %s, %s, %s, %s);", p,
+                                     x, w, b, r, y, pooled ? pooled : "NULL"));
+    if (!pw) {
+      return; /* a fused pool is the kernel's own */
+    }
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_WINOGRAD_AVX2) {
     emit_conv_winograd(e, n, p, x, w, b, r, y);
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_MVEC_AVX512) {

@@ -15,10 +15,12 @@
  * the layout of its output. The rules are applied until nothing changes (dropping a depthwise
  * convolution from the blocked set unblocks its neighbours' values). A pointwise convolution
  * with plain input and output keeps the NCHW GEMM.
- * Blockable: constant weights (and bias), act NONE / RELU / CLIP, no fused input scale, no fused
- * pool, no --gemm libxsmm claim, shapes as cnnrt_nchwc_pointwise_applies /
- * cnnrt_nchwc_depthwise_applies say. Inference only (the backward kernels read NCHW), and only
- * for x86-64 (the AVX2 kernels; other targets keep NCHW with their own kernels). */
+ * Blockable: constant weights (and bias), act NONE / RELU / CLIP / SILU / HARD_SWISH, no --gemm
+ * libxsmm claim, shapes as cnnrt_nchwc_pointwise_applies / cnnrt_nchwc_depthwise_applies say; a
+ * fused input-channel scale (squeeze-excitation) only on a pointwise convolution, a fused
+ * GlobalAveragePool (the second output, always plain: [n, c, 1, 1]) only on a depthwise one.
+ * Inference only (the backward kernels read NCHW), and only for x86-64 (the AVX2 kernels; other
+ * targets keep NCHW with their own kernels). */
 #include <stdlib.h>
 
 #include "../../runtime/cnnrt_conv.h"
@@ -39,17 +41,18 @@ static bool const_or_absent(const cn_graph *g, const cn_node *n, int k) {
 
 /* What a node can be: NODE_PW, NODE_DW or NODE_NO. */
 static int node_kind(const cn_graph *g, const cn_node *n) {
-  if (n->dead || n->op != CN_OP_CONV || n->variant == CN_CONV_XSMM || n->in_scale >= 0 ||
-      n->n_in < 1 || n->in[0] < 0 || n->params == NULL || n->n_out != 1 || n->out[0] < 0 ||
-      !cn_has_input(n, 1) || !const_or_absent(g, n, 1) || !const_or_absent(g, n, 2)) {
+  if (n->dead || n->op != CN_OP_CONV || n->variant == CN_CONV_XSMM || n->n_in < 1 || n->in[0] < 0 ||
+      n->params == NULL || n->n_out < 1 || n->n_out > 2 || n->out[0] < 0 || !cn_has_input(n, 1) ||
+      !const_or_absent(g, n, 1) || !const_or_absent(g, n, 2)) {
     return NODE_NO;
   }
   cnnrt_conv_params p = *(const cnnrt_conv_params *)n->params;
   p.act = n->act; /* the fused epilogue (fuse.c) */
-  if (cnnrt_nchwc_pointwise_applies(&p)) {
-    return NODE_PW;
+  if (n->n_out == 1 && cnnrt_nchwc_pointwise_applies(&p)) {
+    return NODE_PW; /* with or without a fused input scale */
   }
-  return cnnrt_nchwc_depthwise_applies(&p) ? NODE_DW : NODE_NO;
+  /* a second output is a fused GlobalAveragePool (fuse.c: depthwise convolutions only) */
+  return n->in_scale < 0 && cnnrt_nchwc_depthwise_applies(&p) ? NODE_DW : NODE_NO;
 }
 
 /* Whether value v could be blocked whatever its producer and readers are. */
@@ -67,11 +70,13 @@ static bool value_shape_ok(const cn_graph *g, int v) {
   return true;
 }
 
-/* blocked[v] = shape_ok[v], a blockable producer, and every live reader a blockable
- * convolution reading v as its input or its residual. */
+/* blocked[v] = shape_ok[v], v the main output of a blockable producer (not a fused pool's), and
+ * every live reader a blockable convolution reading v as its input or its residual (not as its
+ * input scale). */
 static void mark_blocked(const cn_graph *g, const bool *shape_ok, const int *kind, bool *blocked) {
   for (int v = 0; v < g->n_values; v++) {
-    blocked[v] = shape_ok[v] && kind[g->values[v].producer] != NODE_NO;
+    const int prod = g->values[v].producer;
+    blocked[v] = shape_ok[v] && kind[prod] != NODE_NO && g->nodes[prod].out[0] == v;
   }
   for (int i = 0; i < g->n_nodes; i++) {
     const cn_node *m = &g->nodes[i];

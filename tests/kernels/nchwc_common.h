@@ -4,10 +4,12 @@
  * applicability predicates reject what the blocked kernels do not compute); and, when the
  * includer defines NCHWC_RNG_SEED (frand's seed, its own per test), the random data (frand,
  * rand_buf), the shapes (pw_shape, dw_shape), the activations under test (acts, set_act,
- * act_d), init_y (y and the residual before a run), the naive double-precision convolution and
- * check_out with its tolerance. A build without the kernels' instruction set runs only
- * test_applies and leaves NCHWC_RNG_SEED undefined. The includer includes cnnrt_conv.h and
- * cnnrt_nchwc.h first; cmocka, math.h, stdio.h, stdlib.h and string.h are included. */
+ * act_d), init_y (y and the residual before a run), scale_x (a fused input scale applied as the
+ * Mul it replaces would), the naive double-precision convolution, check_out with its tolerance
+ * and check_pool (a fused GlobalAveragePool against the pool's own reference, bit for bit). A build
+ * without the kernels' instruction set runs only test_applies and leaves NCHWC_RNG_SEED undefined.
+ * The includer includes cnnrt_conv.h and cnnrt_nchwc.h first; cmocka, math.h, stdio.h, stdlib.h and
+ * string.h are included. */
 #ifndef CNNCC_TESTS_NCHWC_COMMON_H
 #define CNNCC_TESTS_NCHWC_COMMON_H
 
@@ -49,6 +51,10 @@ static void test_applies(void **state) {
   assert_true(cnnrt_nchwc_pointwise_applies(&q));
   q.act = CNNRT_ACT_CLIP;
   assert_true(cnnrt_nchwc_pointwise_applies(&q));
+  q.act = CNNRT_ACT_SILU;
+  assert_true(cnnrt_nchwc_pointwise_applies(&q));
+  q.act = CNNRT_ACT_HARD_SWISH;
+  assert_true(cnnrt_nchwc_pointwise_applies(&q));
   q = base_params(2, 3, 8, 1, 1, 7, 1, 1, 0, 0, 0, 0); /* c_in need not be a multiple of 8 */
   assert_true(cnnrt_nchwc_pointwise_applies(&q));
   const int64_t bad_cout[] = {12, 4, 1, 20};
@@ -68,8 +74,8 @@ static void test_applies(void **state) {
   assert_false(cnnrt_nchwc_pointwise_applies(&q));
   q = base_params(1, 16, 16, 2, 5, 5, 1, 1, 0, 0, 0, 0); /* grouped */
   assert_false(cnnrt_nchwc_pointwise_applies(&q));
-  const int bad_act[] = {CNNRT_ACT_SILU, CNNRT_ACT_LEAKY_RELU, CNNRT_ACT_SIGMOID,
-                         CNNRT_ACT_HARD_SWISH, CNNRT_ACT_TANH};
+  const int bad_act[] = {CNNRT_ACT_LEAKY_RELU, CNNRT_ACT_SIGMOID, CNNRT_ACT_HARD_SIGMOID,
+                         CNNRT_ACT_TANH};
   for (size_t i = 0; i < sizeof bad_act / sizeof bad_act[0]; i++) {
     q = p;
     q.act = bad_act[i];
@@ -84,6 +90,10 @@ static void test_applies(void **state) {
   assert_true(cnnrt_nchwc_depthwise_applies(&p));
   q = base_params(2, 40, 40, 40, 9, 9, 5, 2, 2, 1, 0, 2);
   q.act = CNNRT_ACT_CLIP;
+  assert_true(cnnrt_nchwc_depthwise_applies(&q));
+  q.act = CNNRT_ACT_SILU;
+  assert_true(cnnrt_nchwc_depthwise_applies(&q));
+  q.act = CNNRT_ACT_HARD_SWISH;
   assert_true(cnnrt_nchwc_depthwise_applies(&q));
   q = base_params(1, 8, 8, 8, 5, 5, 3, 2, 2, 0, 2, 0); /* pad_begin = kernel - 1 */
   q.act = CNNRT_ACT_RELU;
@@ -161,14 +171,15 @@ typedef struct dw_shape {
 /* ---- the expected outputs ----------------------------------------------------------------- */
 
 /* The activations under test: NONE, RELU, CLIP(0, 6) (ReLU6), CLIP(-0.5, 0.25) (both bounds
- * active on most elements). */
+ * active on most elements), SILU and HARD_SWISH (outputs here are within a few units of 0,
+ * where both curve). */
+#define N_ACTS 6
 static const struct {
   int act;
   float alpha, beta;
-} acts[4] = {{CNNRT_ACT_NONE, 0.0f, 0.0f},
-             {CNNRT_ACT_RELU, 0.0f, 0.0f},
-             {CNNRT_ACT_CLIP, 0.0f, 6.0f},
-             {CNNRT_ACT_CLIP, -0.5f, 0.25f}};
+} acts[N_ACTS] = {{CNNRT_ACT_NONE, 0.0f, 0.0f}, {CNNRT_ACT_RELU, 0.0f, 0.0f},
+                  {CNNRT_ACT_CLIP, 0.0f, 6.0f}, {CNNRT_ACT_CLIP, -0.5f, 0.25f},
+                  {CNNRT_ACT_SILU, 0.0f, 0.0f}, {CNNRT_ACT_HARD_SWISH, 0.0f, 0.0f}};
 
 static double act_d(int act, double alpha, double beta, double v) {
   if (act == CNNRT_ACT_RELU) {
@@ -176,6 +187,13 @@ static double act_d(int act, double alpha, double beta, double v) {
   }
   if (act == CNNRT_ACT_CLIP) {
     return v < alpha ? alpha : (v > beta ? beta : v);
+  }
+  if (act == CNNRT_ACT_SILU) {
+    return v / (1.0 + exp(-v));
+  }
+  if (act == CNNRT_ACT_HARD_SWISH) {
+    const double t = v / 6.0 + 0.5;
+    return v * (t < 0 ? 0 : (t > 1 ? 1 : t));
   }
   return v;
 }
@@ -199,6 +217,31 @@ static const float *init_y(float *y, int64_t ny, int res_mode, const float *res)
     y[i] = NAN;
   }
   return res_mode == 1 ? res : NULL;
+}
+
+/* xs = x * scale per (image, channel) of a [n, c, plane] tensor, each product rounded to float:
+ * what the squeeze-excitation Mul that a fused input scale replaces computes. */
+static void scale_x(const float *x, const float *scale, int64_t n, int64_t c, int64_t plane,
+                    float *xs) {
+  for (int64_t i = 0; i < n * c * plane; i++) {
+    xs[i] = x[i] * scale[i / plane];
+  }
+}
+
+/* A fused GlobalAveragePool: pooled [n_c] must equal, bit for bit, what
+ * cnnrt_f32_global_avgpool_ref computes from the plain output y [n_c][plane]. */
+static void check_pool(const char *what, const char *desc, int64_t n_c, int64_t plane,
+                       const float *y, const float *pooled) {
+  float *want = malloc((size_t)n_c * sizeof(float));
+  assert_non_null(want);
+  cnnrt_f32_global_avgpool_ref(n_c, plane, y, want);
+  for (int64_t i = 0; i < n_c; i++) {
+    if (memcmp(&want[i], &pooled[i], sizeof(float)) != 0) {
+      fail_msg("%s %s: pooled[%lld] = %.9g, GlobalAveragePool %.9g", what, desc, (long long)i,
+               (double)pooled[i], (double)want[i]);
+    }
+  }
+  free(want);
 }
 
 /* Naive 2-D convolution (group 1 or depthwise) in double on plain NCHW with the ONNX weights,
@@ -258,7 +301,8 @@ static double worst_ratio;
  * same terms in some order, with or without FMA; its error is at most gamma_n * absum, and for
  * random data about sqrt(n) * 2^-24 * absum: <= 1.4e-6 * absum for the longest sum (520 terms
  * + bias + residual). Two such errors meet in a comparison, so 1e-5 leaves a margin of 3x and
- * more, and the activations (NONE, RELU, CLIP) have slope <= 1 and do not enlarge the error.
+ * more; NONE, RELU and CLIP have slope <= 1, SILU < 1.1 and HARD_SWISH <= 1.5 (a margin of 2x
+ * left), and the vector SILU's own error (< 3e-7 relative) is far below it.
  * A wrong or missing term (layout or indexing bug) moves the output by about absum / n >= 2e-3
  * absum, far above the bound. The 1e-6 absolute part covers outputs whose terms cancel to ~0. */
 static void check_out(const char *what, const char *desc, const cnnrt_conv_params *p,

@@ -5,7 +5,10 @@
  * NCHW, the weights as ONNX gives them) and a naive double-precision convolution: pointwise
  * with every x / y layout (plain or blocked), c_in 1..520, c_out 8..64, planes 1x1..112x3,
  * batch 1 and 2; depthwise with kernels 3 and 5, strides 1 and 2, equal and different pads;
- * both with bias present / NULL, residual absent / separate / in place and NONE / RELU / CLIP.
+ * both with bias present / NULL, residual absent / separate / in place and NONE / RELU / CLIP /
+ * SILU / HARD_SWISH; pointwise with and without a fused input scale (which must give, bit for
+ * bit, what the reference gives on the input scaled first), depthwise with and without a fused
+ * GlobalAveragePool (bit for bit what cnnrt_f32_global_avgpool_ref gives on the output).
  * A layout does not change a reference's arithmetic, so the results of all layouts must agree
  * bit for bit. Also: the applicability predicates reject what the blocked kernels do not
  * compute. No SIMD: runs everywhere. */
@@ -22,6 +25,7 @@
 
 #include "cnnrt_conv.h"
 #include "cnnrt_nchwc.h"
+#include "cnnrt_pool.h"
 
 /* base_params, test_applies, frand / rand_buf, acts / set_act, init_y, naive_conv, check_out */
 #define NCHWC_RNG_SEED 77u
@@ -130,8 +134,9 @@ static void test_pack(void **state) {
 
 /* ---- references --------------------------------------------------------------------------- */
 
-/* One pointwise case through every x / y layout; the outputs must agree bit for bit. */
-static void pw_case(const pw_shape *s, int act_i, int res_mode, int with_bias) {
+/* One pointwise case through every x / y layout; the outputs must agree bit for bit. With
+ * with_scale a fused input scale, and the plain-layout run again on the input scaled first. */
+static void pw_case(const pw_shape *s, int act_i, int res_mode, int with_bias, int with_scale) {
   cnnrt_conv_params p = base_params(s->n, s->c_in, s->c_out, 1, s->h, s->w, 1, 1, 0, 0, 0, 0);
   set_act(&p, act_i);
   assert_true(cnnrt_nchwc_pointwise_applies(&p));
@@ -141,28 +146,35 @@ static void pw_case(const pw_shape *s, int act_i, int res_mode, int with_bias) {
   float *res = rand_buf(ny), *res_b = alloc_f(ny), *x_b = alloc_f(nx);
   float *wp = alloc_f(cnnrt_f32_pw_nchwc_pack_bytes(s->c_out, s->c_in) / 4);
   float *ref_conv = alloc_f(ny), *y = alloc_f(ny), *got = alloc_f(ny), *first = alloc_f(ny);
+  float *scale = rand_buf(s->n * s->c_in), *xs = alloc_f(nx);
   double *want = malloc((size_t)ny * sizeof(double)), *absum = malloc((size_t)ny * sizeof(double));
   assert_true(want && absum);
   const float *bias = with_bias ? b : NULL;
+  const float *sc = with_scale ? scale : NULL;
   cnnrt_f32_pw_nchwc_pack(s->c_out, s->c_in, w, wp);
   if (x_can_block) {
     cnnrt_f32_nchwc_reorder(1, s->n, s->c_in, plane, x, x_b);
   }
   cnnrt_f32_nchwc_reorder(1, s->n, s->c_out, plane, res, res_b);
-  naive_conv(&p, x, w, bias, res_mode != 0 ? res : NULL, want, absum);
-  cnnrt_f32_conv_ref(&p, x, w, bias, res_mode != 0 ? res : NULL, ref_conv);
+  if (with_scale) {
+    scale_x(x, scale, s->n, s->c_in, plane, xs);
+  } else {
+    memcpy(xs, x, (size_t)nx * sizeof(float));
+  }
+  naive_conv(&p, xs, w, bias, res_mode != 0 ? res : NULL, want, absum);
+  cnnrt_f32_conv_ref(&p, xs, w, bias, res_mode != 0 ? res : NULL, ref_conv);
   int runs = 0;
   for (int xb = 0; xb <= x_can_block; xb++) {
     for (int yb = 0; yb < 2; yb++, runs++) {
       char desc[160];
       snprintf(desc, sizeof desc,
-               "n %lld c_in %lld c_out %lld %lldx%lld act %d (%g, %g) bias %d res %d x_blocked %d "
-               "y_blocked %d",
+               "n %lld c_in %lld c_out %lld %lldx%lld act %d (%g, %g) bias %d res %d scale %d "
+               "x_blocked %d y_blocked %d",
                (long long)s->n, (long long)s->c_in, (long long)s->c_out, (long long)s->h,
                (long long)s->w, (int)p.act, (double)p.alpha, (double)p.beta, with_bias, res_mode,
-               xb, yb);
+               with_scale, xb, yb);
       const float *r = init_y(y, ny, res_mode, yb ? res_b : res);
-      cnnrt_f32_conv_pw_nchwc_ref(&p, xb, xb ? x_b : x, wp, bias, r, yb, y);
+      cnnrt_f32_conv_pw_nchwc_ref(&p, xb, xb ? x_b : x, sc, wp, bias, r, yb, y);
       if (yb) {
         cnnrt_f32_nchwc_reorder(0, s->n, s->c_out, plane, y, got);
       } else {
@@ -176,6 +188,16 @@ static void pw_case(const pw_shape *s, int act_i, int res_mode, int with_bias) {
       }
     }
   }
+  if (with_scale) { /* the scale fused = the Mul first */
+    const float *r = init_y(y, ny, res_mode, res);
+    cnnrt_f32_conv_pw_nchwc_ref(&p, 0, xs, NULL, wp, bias, r, 0, y);
+    if (memcmp(first, y, (size_t)ny * sizeof(float)) != 0) {
+      fail_msg("pointwise ref n %lld c_in %lld c_out %lld: the fused scale differs from the "
+               "input scaled first", (long long)s->n, (long long)s->c_in, (long long)s->c_out);
+    }
+  }
+  free(scale);
+  free(xs);
   free(x);
   free(w);
   free(b);
@@ -200,12 +222,12 @@ static void test_pointwise_ref(void **state) {
   };
   for (int i = 0; i < (int)(sizeof shapes / sizeof shapes[0]); i++) {
     for (int v = 0; v < 2; v++) {
-      pw_case(&shapes[i], (i + 2 * v) % 4, (i + v) % 3, (2 * i + v) % 5 != 3);
+      pw_case(&shapes[i], (i + 2 * v) % N_ACTS, (i + v) % 3, (2 * i + v) % 5 != 3, (i + v) % 2);
     }
   }
 }
 
-static void dw_case(const dw_shape *s, int act_i, int res_mode, int with_bias) {
+static void dw_case(const dw_shape *s, int act_i, int res_mode, int with_bias, int with_pool) {
   cnnrt_conv_params p = base_params(s->n, s->c, s->c, s->c, s->h, s->w, s->k, s->s, s->pt, s->pb,
                                     s->pl, s->pr);
   assert_true(p.out[0] >= 1 && p.out[1] >= 1);
@@ -216,6 +238,7 @@ static void dw_case(const dw_shape *s, int act_i, int res_mode, int with_bias) {
   float *x = rand_buf(nx), *w = rand_buf(s->c * taps), *b = rand_buf(s->c), *res = rand_buf(ny);
   float *x_b = alloc_f(nx), *res_b = alloc_f(ny), *wp = alloc_f(s->c * taps);
   float *ref_conv = alloc_f(ny), *y = alloc_f(ny), *got = alloc_f(ny);
+  float *pooled = alloc_f(s->n * s->c);
   double *want = malloc((size_t)ny * sizeof(double)), *absum = malloc((size_t)ny * sizeof(double));
   assert_true(want && absum);
   const float *bias = with_bias ? b : NULL;
@@ -225,16 +248,20 @@ static void dw_case(const dw_shape *s, int act_i, int res_mode, int with_bias) {
   naive_conv(&p, x, w, bias, res_mode != 0 ? res : NULL, want, absum);
   cnnrt_f32_conv_ref(&p, x, w, bias, res_mode != 0 ? res : NULL, ref_conv);
   const float *r = init_y(y, ny, res_mode, res_b);
-  cnnrt_f32_dwconv_nchwc_ref(&p, x_b, wp, bias, r, y);
+  cnnrt_f32_dwconv_nchwc_ref(&p, x_b, wp, bias, r, y, with_pool ? pooled : NULL);
   cnnrt_f32_nchwc_reorder(0, s->n, s->c, plane, y, got);
   char desc[160];
   snprintf(desc, sizeof desc,
            "n %lld c %lld %lldx%lld k %lld s %lld pads (t %lld b %lld l %lld r %lld) act %d "
-           "(%g, %g) bias %d res %d",
+           "(%g, %g) bias %d res %d pool %d",
            (long long)s->n, (long long)s->c, (long long)s->h, (long long)s->w, (long long)s->k,
            (long long)s->s, (long long)s->pt, (long long)s->pb, (long long)s->pl, (long long)s->pr,
-           (int)p.act, (double)p.alpha, (double)p.beta, with_bias, res_mode);
+           (int)p.act, (double)p.alpha, (double)p.beta, with_bias, res_mode, with_pool);
   check_out("depthwise ref", desc, &p, got, want, absum, ref_conv, NULL);
+  if (with_pool) {
+    check_pool("depthwise ref", desc, s->n * s->c, plane, got, pooled);
+  }
+  free(pooled);
   free(x);
   free(w);
   free(b);
@@ -260,8 +287,8 @@ static void test_depthwise_ref(void **state) {
       {1, 8, 5, 5, 3, 1, 1, 3, 0, 4}, /* trailing pads past the kernel */
   };
   for (int i = 0; i < (int)(sizeof shapes / sizeof shapes[0]); i++) {
-    dw_case(&shapes[i], i % 4, i % 3, i % 4 != 1);
-    dw_case(&shapes[i], (i + 1) % 4, (i + 2) % 3, i % 4 != 2);
+    dw_case(&shapes[i], i % N_ACTS, i % 3, i % 4 != 1, i % 2);
+    dw_case(&shapes[i], (i + 1) % N_ACTS, (i + 2) % 3, i % 4 != 2, (i + 1) % 2);
   }
 }
 

@@ -5,12 +5,16 @@
  * Pointwise: c_in 1..1032 (one, two and three k blocks, multiples of 8 and not), c_out 8..64
  * (half 16-channel panels included), planes 1x1, 1x7, 7x7, 13x13 (not a multiple of the 6-pixel
  * tile), 10x10 and 112x3 (more than the 96-pixel block), batch 1 and 2, plain and blocked x and
- * y, bias present / NULL, residual absent / separate / in place, NONE / RELU / CLIP, 1, 2, 3 and
- * 5 tasks (both splits: pixel blocks and 16-channel panels), run forward and in reverse.
+ * y, bias present / NULL, residual absent / separate / in place, NONE / RELU / CLIP / SILU /
+ * HARD_SWISH, with and without a fused input scale (the kernel with the scale must give, bit for
+ * bit, what it gives on the input scaled first, as the Mul would), 1, 2, 3 and 5 tasks (both
+ * splits: pixel blocks and 16-channel panels), run forward and in reverse.
  * Depthwise: 8, 16, 40 channels, planes 1x1..14x14, 13x9 and 9x31, kernels 3 and 5, strides 1
  * and 2, leading pads 0..2 with equal and different trailing pads (and trailing pads past the
  * kernel, which cnnrt_nchwc_depthwise_applies accepts), batch 1 and 2, bias present / NULL,
- * residual absent / separate / in place, NONE / RELU / CLIP, 1..4 tasks.
+ * residual absent / separate / in place, NONE / RELU / CLIP / SILU / HARD_SWISH, with and without
+ * a fused GlobalAveragePool (bit for bit what cnnrt_f32_global_avgpool_ref and _avx2 give on the
+ * output), 1..4 tasks.
  * Guard zones around y catch stray stores that AddressSanitizer does not see (y is inside one
  * allocation with the guards), the inputs end against an inaccessible page (AddressSanitizer
  * does not check masked loads either), the pointwise scratch is allocated to the byte at an odd
@@ -36,6 +40,8 @@
 #include "cnnrt_conv.h"
 #include "cnnrt_nchwc.h"
 #include "cnnrt_nchwc_avx2.h"
+#include "cnnrt_pool.h"
+#include "cnnrt_pool_avx2.h"
 
 /* base_params and test_applies (the predicates, portable); with the kernels also frand /
  * rand_buf, acts / set_act, init_y, naive_conv and check_out */
@@ -49,7 +55,7 @@
 /* Kernel inputs end flush against an inaccessible page: AddressSanitizer does not check the
  * masked loads (vmaskmovps) the kernels use for the ends of rows and planes, the page does (a
  * masked-off lane does not fault, a stray one does). Released together by fences_release. */
-#define MAX_FENCES 8
+#define MAX_FENCES 12
 static struct {
   unsigned char *base;
   size_t data, page;
@@ -123,7 +129,7 @@ static int64_t pw_splits[2]; /* runs that split [0] pixel blocks, [1] channel pa
 /* One pointwise shape with one activation, residual mode (0 none, 1 separate, 2 in place) and
  * bias present / NULL: the references once, then the kernel for every x / y layout and task
  * count. */
-static void pw_case(const pw_shape *s, int act_i, int res_mode, int with_bias) {
+static void pw_case(const pw_shape *s, int act_i, int res_mode, int with_bias, int with_scale) {
   cnnrt_conv_params p = base_params(s->n, s->c_in, s->c_out, 1, s->h, s->w, 1, 1, 0, 0, 0, 0);
   set_act(&p, act_i);
   assert_true(cnnrt_nchwc_pointwise_applies(&p));
@@ -139,16 +145,27 @@ static void pw_case(const pw_shape *s, int act_i, int res_mode, int with_bias) {
   float *ybuf = malloc((size_t)(ny + 2 * GUARD) * sizeof(float));
   float *got = malloc((size_t)ny * sizeof(float));
   double *want = malloc((size_t)ny * sizeof(double)), *absum = malloc((size_t)ny * sizeof(double));
-  assert_true(ref_conv && ref_nc && ybuf && got && want && absum);
+  float *scale = fenced_rand(s->n * s->c_in), *xs = fenced(nx), *xs_b = fenced(nx);
+  float *unfused = malloc((size_t)ny * sizeof(float));
+  assert_true(ref_conv && ref_nc && ybuf && got && want && absum && unfused);
+  const float *sc = with_scale ? scale : NULL;
   cnnrt_f32_pw_nchwc_pack(s->c_out, s->c_in, w, wp);
   if (x_can_block) {
     cnnrt_f32_nchwc_reorder(1, s->n, s->c_in, plane, x, x_b);
   }
   cnnrt_f32_nchwc_reorder(1, s->n, s->c_out, plane, res, res_b);
+  if (with_scale) { /* xs: the input as the Mul would have scaled it */
+    scale_x(x, scale, s->n, s->c_in, plane, xs);
+  } else {
+    memcpy(xs, x, (size_t)nx * sizeof(float));
+  }
+  if (x_can_block) {
+    cnnrt_f32_nchwc_reorder(1, s->n, s->c_in, plane, xs, xs_b);
+  }
   const float *r_plain = res_mode != 0 ? res : NULL;
-  naive_conv(&p, x, w, bias, r_plain, want, absum);
-  cnnrt_f32_conv_ref(&p, x, w, bias, r_plain, ref_conv);
-  cnnrt_f32_conv_pw_nchwc_ref(&p, 0, x, wp, bias, r_plain, 0, ref_nc);
+  naive_conv(&p, xs, w, bias, r_plain, want, absum);
+  cnnrt_f32_conv_ref(&p, xs, w, bias, r_plain, ref_conv);
+  cnnrt_f32_conv_pw_nchwc_ref(&p, 0, x, sc, wp, bias, r_plain, 0, ref_nc);
 
   const int64_t scratch = cnnrt_pw_nchwc_scratch_bytes(&p);
   const int64_t tasks[] = {1, 2, 3, 5};
@@ -159,40 +176,48 @@ static void pw_case(const pw_shape *s, int act_i, int res_mode, int with_bias) {
         const int64_t nt = tasks[ti];
         char desc[200];
         snprintf(desc, sizeof desc,
-                 "n %lld c_in %lld c_out %lld %lldx%lld act %d (%g, %g) bias %d res %d "
+                 "n %lld c_in %lld c_out %lld %lldx%lld act %d (%g, %g) bias %d res %d scale %d "
                  "x_blocked %d y_blocked %d n_tasks %lld",
                  (long long)s->n, (long long)s->c_in, (long long)s->c_out, (long long)s->h,
                  (long long)s->w, (int)p.act, (double)p.alpha, (double)p.beta, with_bias,
-                 res_mode, xb, yb, (long long)nt);
-        float *y = ybuf + GUARD;
-        fill_guards(ybuf, ny);
-        const float *r = init_y(y, ny, res_mode, yb ? res_b : res);
-        /* scratch to the byte, at an odd address: the kernel aligns inside its region */
-        const size_t off = 1 + (size_t)run % 7;
-        unsigned char *sbuf = malloc(off + (size_t)(nt * scratch));
-        assert_non_null(sbuf);
-        cnnrt_nchwc_task t;
-        memset(&t, 0, sizeof t);
-        t.p = &p;
-        t.x = xb ? x_b : x;
-        t.w = wp;
-        t.bias = bias;
-        t.residual = r;
-        t.y = y;
-        t.scratch = sbuf + off;
-        t.scratch_stride = scratch;
-        t.n_tasks = nt;
-        t.x_blocked = xb;
-        t.y_blocked = yb;
-        run_tasks(cnnrt_pw_nchwc_avx2_task, &t, run % 2);
-        free(sbuf);
-        check_guards(ybuf, ny, "pointwise", desc);
-        if (yb) {
-          cnnrt_f32_nchwc_reorder(0, s->n, s->c_out, plane, y, got);
-        } else {
-          memcpy(got, y, (size_t)ny * sizeof(float));
+                 res_mode, with_scale, xb, yb, (long long)nt);
+        /* with a scale, a second run on the input scaled first (no fused scale) must agree bit
+         * for bit: the fused multiply is the Mul's, the sums the same */
+        for (int pass = 0; pass <= with_scale; pass++) {
+          float *y = ybuf + GUARD;
+          fill_guards(ybuf, ny);
+          const float *r = init_y(y, ny, res_mode, yb ? res_b : res);
+          /* scratch to the byte, at an odd address: the kernel aligns inside its region */
+          const size_t off = 1 + (size_t)run % 7;
+          unsigned char *sbuf = malloc(off + (size_t)(nt * scratch));
+          assert_non_null(sbuf);
+          cnnrt_nchwc_task t;
+          memset(&t, 0, sizeof t);
+          t.p = &p;
+          t.x = pass == 0 ? (xb ? x_b : x) : (xb ? xs_b : xs);
+          t.in_scale = pass == 0 ? sc : NULL;
+          t.w = wp;
+          t.bias = bias;
+          t.residual = r;
+          t.y = y;
+          t.scratch = sbuf + off;
+          t.scratch_stride = scratch;
+          t.n_tasks = nt;
+          t.x_blocked = xb;
+          t.y_blocked = yb;
+          run_tasks(cnnrt_pw_nchwc_avx2_task, &t, run % 2);
+          free(sbuf);
+          check_guards(ybuf, ny, "pointwise", desc);
+          if (yb) {
+            cnnrt_f32_nchwc_reorder(0, s->n, s->c_out, plane, y, pass == 0 ? got : unfused);
+          } else {
+            memcpy(pass == 0 ? got : unfused, y, (size_t)ny * sizeof(float));
+          }
         }
         check_out("pointwise", desc, &p, got, want, absum, ref_conv, ref_nc);
+        if (with_scale && memcmp(got, unfused, (size_t)ny * sizeof(float)) != 0) {
+          fail_msg("pointwise %s: the fused scale differs from the input scaled first", desc);
+        }
         /* which split the kernel took (its rule, cnnrt_pw_nchwc_avx2_task), for coverage */
         const int64_t units = s->n * ((plane + CNNRT_PW_NCHWC_MC - 1) / CNNRT_PW_NCHWC_MC);
         const int64_t panels = (s->c_out + 15) / 16;
@@ -201,6 +226,7 @@ static void pw_case(const pw_shape *s, int act_i, int res_mode, int with_bias) {
     }
   }
   fences_release();
+  free(unfused);
   free(w);
   free(ref_conv);
   free(ref_nc);
@@ -222,18 +248,20 @@ static void test_pointwise(void **state) {
       {1, 1032, 24, 7, 7},  {2, 1032, 8, 13, 13}, {1, 1001, 16, 10, 10}, {2, 515, 40, 1, 7},
   };
   const int n_shapes = (int)(sizeof shapes / sizeof shapes[0]);
-  int seen_act[4] = {0}, seen_res[3] = {0}, seen_bias[2] = {0};
+  int seen_act[N_ACTS] = {0}, seen_res[3] = {0}, seen_bias[2] = {0}, seen_scale[2] = {0};
   for (int i = 0; i < n_shapes; i++) {
-    for (int v = 0; v < 2; v++) { /* two (activation, residual, bias) triples per shape */
-      const int act_i = (i + 2 * v) % 4, res_mode = (i + v) % 3, with_bias = (2 * i + v) % 5 != 3;
+    for (int v = 0; v < 2; v++) { /* two (activation, residual, bias, scale) per shape */
+      const int act_i = (i + 2 * v) % N_ACTS, res_mode = (i + v) % 3;
+      const int with_bias = (2 * i + v) % 5 != 3, with_scale = (i / 2 + v) % 2;
       seen_act[act_i]++;
       seen_res[res_mode]++;
       seen_bias[with_bias]++;
-      pw_case(&shapes[i], act_i, res_mode, with_bias);
+      seen_scale[with_scale]++;
+      pw_case(&shapes[i], act_i, res_mode, with_bias, with_scale);
     }
   }
-  assert_true(seen_bias[0] > 0 && seen_bias[1] > 0);
-  for (int i = 0; i < 4; i++) {
+  assert_true(seen_bias[0] > 0 && seen_bias[1] > 0 && seen_scale[0] > 0 && seen_scale[1] > 0);
+  for (int i = 0; i < N_ACTS; i++) {
     assert_true(seen_act[i] > 0);
   }
   for (int i = 0; i < 3; i++) {
@@ -248,7 +276,7 @@ static void test_pointwise(void **state) {
 
 /* One depthwise case: the references once, then the kernel with 1, 2 and 3 tasks (and 4: more
  * tasks than units on the one-block shapes). Returns 0 if the output would be empty. */
-static int dw_case(const dw_shape *s, int act_i, int res_mode, int with_bias) {
+static int dw_case(const dw_shape *s, int act_i, int res_mode, int with_bias, int with_pool) {
   cnnrt_conv_params p = base_params(s->n, s->c, s->c, s->c, s->h, s->w, s->k, s->s, s->pt, s->pb,
                                     s->pl, s->pr);
   if (p.out[0] < 1 || p.out[1] < 1) {
@@ -265,24 +293,28 @@ static int dw_case(const dw_shape *s, int act_i, int res_mode, int with_bias) {
   float *ref_nc = malloc((size_t)ny * sizeof(float)), *got = malloc((size_t)ny * sizeof(float));
   float *ybuf = malloc((size_t)(ny + 2 * GUARD) * sizeof(float));
   double *want = malloc((size_t)ny * sizeof(double)), *absum = malloc((size_t)ny * sizeof(double));
-  assert_true(ref_conv && ref_nc_b && ref_nc && got && ybuf && want && absum);
+  float *pooled = fenced(s->n * s->c), *pooled_ref = malloc((size_t)(s->n * s->c) * sizeof(float));
+  float *pooled_avx2 = malloc((size_t)(s->n * s->c) * sizeof(float));
+  assert_true(ref_conv && ref_nc_b && ref_nc && got && ybuf && want && absum && pooled_ref &&
+              pooled_avx2);
   cnnrt_f32_dw_nchwc_pack(s->c, taps, w, wp);
   cnnrt_f32_nchwc_reorder(1, s->n, s->c, in_plane, x, x_b);
   cnnrt_f32_nchwc_reorder(1, s->n, s->c, plane, res, res_b);
   const float *bias = with_bias ? b : NULL;
   naive_conv(&p, x, w, bias, res_mode != 0 ? res : NULL, want, absum);
   cnnrt_f32_conv_ref(&p, x, w, bias, res_mode != 0 ? res : NULL, ref_conv);
-  cnnrt_f32_dwconv_nchwc_ref(&p, x_b, wp, bias, res_mode != 0 ? res_b : NULL, ref_nc_b);
+  cnnrt_f32_dwconv_nchwc_ref(&p, x_b, wp, bias, res_mode != 0 ? res_b : NULL, ref_nc_b,
+                             pooled_ref);
   cnnrt_f32_nchwc_reorder(0, s->n, s->c, plane, ref_nc_b, ref_nc);
   for (int64_t nt = 1; nt <= 4; nt++) {
     char desc[200];
     snprintf(desc, sizeof desc,
              "n %lld c %lld %lldx%lld k %lld s %lld pads (t %lld b %lld l %lld r %lld) act %d "
-             "(%g, %g) bias %d res %d n_tasks %lld",
+             "(%g, %g) bias %d res %d pool %d n_tasks %lld",
              (long long)s->n, (long long)s->c, (long long)s->h, (long long)s->w, (long long)s->k,
              (long long)s->s, (long long)s->pt, (long long)s->pb, (long long)s->pl,
              (long long)s->pr, (int)p.act, (double)p.alpha, (double)p.beta, with_bias, res_mode,
-             (long long)nt);
+             with_pool, (long long)nt);
     float *y = ybuf + GUARD;
     fill_guards(ybuf, ny);
     const float *r = init_y(y, ny, res_mode, res_b);
@@ -299,11 +331,24 @@ static int dw_case(const dw_shape *s, int act_i, int res_mode, int with_bias) {
     t.n_tasks = nt;
     t.x_blocked = 1;
     t.y_blocked = 1;
+    t.pooled = with_pool ? pooled : NULL;
+    for (int64_t i = 0; i < s->n * s->c; i++) {
+      pooled[i] = NAN;
+    }
     run_tasks(cnnrt_dw_nchwc_avx2_task, &t, (int)(nt % 2 == 0));
     check_guards(ybuf, ny, "depthwise", desc);
     cnnrt_f32_nchwc_reorder(0, s->n, s->c, plane, y, got);
     check_out("depthwise", desc, &p, got, want, absum, ref_conv, ref_nc);
+    if (with_pool) { /* the pool's reference and its AVX2 kernel on the output; the NCHW8c
+                      * reference pools its own output (which differs in rounding) the same way */
+      check_pool("depthwise", desc, s->n * s->c, plane, got, pooled);
+      cnnrt_f32_global_avgpool_avx2(s->n * s->c, plane, got, pooled_avx2);
+      check_pool("depthwise (pool avx2)", desc, s->n * s->c, plane, got, pooled_avx2);
+      check_pool("depthwise (NCHW8c ref)", desc, s->n * s->c, plane, ref_nc, pooled_ref);
+    }
   }
+  free(pooled_ref);
+  free(pooled_avx2);
   fences_release();
   free(x);
   free(w);
@@ -325,7 +370,7 @@ static void test_depthwise(void **state) {
   /* (begin, end) pads of one axis: equal, and different both ways */
   static const int64_t pads[][2] = {{0, 0}, {1, 1}, {2, 2}, {1, 0}, {0, 2}, {2, 1}};
   const int n_sizes = 7, n_pads = 6;
-  int cases = 0, seen_act[4] = {0}, seen_res[3] = {0}, seen_bias[2] = {0};
+  int cases = 0, seen_act[N_ACTS] = {0}, seen_res[3] = {0}, seen_bias[2] = {0}, seen_pool[2] = {0};
   uint32_t pick = 7u;
   for (int si = 0; si < n_sizes; si++) {
     for (int64_t k = 3; k <= 5; k += 2) {
@@ -344,25 +389,26 @@ static void test_depthwise(void **state) {
                         pads[pi][1],
                         pads[pj][0],
                         pads[pj][1]};
-          const int act_i = (int)((h / 6) % 4), res_mode = (int)((h / 24) % 3);
-          const int with_bias = (h / 72) % 4 != 0;
-          if (dw_case(&s, act_i, res_mode, with_bias)) {
+          const int act_i = (int)((h / 6) % N_ACTS), res_mode = (int)((h / 36) % 3);
+          const int with_bias = (h / 108) % 4 != 0, with_pool = (int)((h / 432) % 2);
+          if (dw_case(&s, act_i, res_mode, with_bias, with_pool)) {
             cases++;
             seen_act[act_i]++;
             seen_res[res_mode]++;
             seen_bias[with_bias]++;
+            seen_pool[with_pool]++;
           }
         }
       }
     }
   }
-  for (int i = 0; i < 4; i++) {
+  for (int i = 0; i < N_ACTS; i++) {
     assert_true(seen_act[i] > 0);
   }
   for (int i = 0; i < 3; i++) {
     assert_true(seen_res[i] > 0);
   }
-  assert_true(seen_bias[0] > 0 && seen_bias[1] > 0);
+  assert_true(seen_bias[0] > 0 && seen_bias[1] > 0 && seen_pool[0] > 0 && seen_pool[1] > 0);
   print_message("depthwise: %d cases\n", cases);
 }
 
@@ -376,7 +422,7 @@ static void test_depthwise_large_end_pads(void **state) {
       {2, 8, 2, 3, 5, 1, 4, 5, 3, 7},   {1, 16, 14, 14, 5, 1, 0, 9, 1, 6},
   };
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-    assert_true(dw_case(&shapes[i], (int)(i % 4), (int)(i % 3), i % 5 != 2));
+    assert_true(dw_case(&shapes[i], (int)(i % N_ACTS), (int)(i % 3), i % 5 != 2, (int)(i % 2)));
   }
 }
 

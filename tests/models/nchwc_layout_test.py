@@ -6,7 +6,8 @@ with the pass and with --no-nchwc, both compared with PyTorch and with each othe
 usage: /usr/bin/python3 tests/models/nchwc_layout_test.py --cnncc PATH --work DIR
            [--cc "gcc"] [--cflags "..."] [--threads N]
 
-The model (batch 2, 62x54 input; ReLU6 as nn.ReLU6 exports it, one Clip) and the kernel each
+The model (batch 2, 62x54 input; ReLU6 as nn.ReLU6 exports it, one Clip; SiLU as x * sigmoid(x),
+which fuse.c folds into the convolution's epilogue) and the kernel each
 convolution must get ("in": x NCHW -> y NCHW8c, "blk": x, y NCHW8c, "out": x NCHW8c -> y NCHW,
 "dw": the blocked depthwise kernel, "-": an NCHW kernel):
   stem  3x3 s2 3->16 + relu -> s [16, 31, 27]                      -  (not blockable: 3x3)
@@ -19,20 +20,25 @@ convolution must get ("in": x NCHW -> y NCHW8c, "blk": x, y NCHW8c, "out": x NCH
         again by pj4: NOT in place)
   B4    ex4 16->24 relu, dw4 3x3 s1 relu, pj4 24->16 + b            blk dw blk  (in place)
   B5    ex5 16->24 relu6, dw5 3x3 s2 relu6 [24, 16, 14], pj5 24->24  blk dw out (read by cs)
-  cs    1x1 24->24 + SiLU                                           -  (SiLU: not blockable)
+  cs    1x1 24->24 + LeakyReLU                                      -  (LeakyReLU: not blockable)
   B6    ex6 24->40 relu6, dw6 5x5 s2 (no act) [40, 8, 7], pj6 40->40 in dw out (read by c3)
   c3    3x3 40->24 + relu                                           -
   t12   1x1 24->12 + relu -> [12, 8, 7]                             -  (12 % 8 != 0: NCHW)
   B7    ex7 12->48 relu6, dw7 5x5 s1 relu6, pj7 48->40              in dw blk
   B8    ex8 40->576 relu6, dw8 3x3 s1 relu6, pj8 576->40 + i        blk dw blk  (576 input
         channels: two k blocks; 8x7 plane, under schedule.c's 28x28: NOT in place)
-  head  1x1 40->64 + relu -> k (second graph output)                out
+  B9    squeeze-excitation, as EfficientNet's: ex9 40->48 silu, dw9 3x3 s1 silu -> h,
+        GlobalAveragePool(h) (fused into dw9), se1 48->8 silu, se2 8->48 sigmoid,
+        h * se2 (fused into pj9 as its input scale), pj9 48->40 + j     blk dw blk  (se1, se2:
+        NCHW on 1x1 planes)
+  head  1x1 40->64 hard-swish -> k (second graph output)            out
         GlobalAveragePool, Linear 64->10 -> y (first graph output)
 Planes 31x27, 16x14, 8x7: pixel counts that are not multiples of 6 (the kernels' row tiles);
 24 and 40 channels: a last 8-channel panel of the 16-channel weight panels.
 Checks:
-  1. cnncc --dump=schedule: every convolution has the kernel listed above (3 "in", 12 "blk",
-     3 "out", 8 "dw"), no value with c % 8 != 0 (t12's 12 channels) is {nchw8c}; in the
+  1. cnncc --dump=schedule: every convolution has the kernel listed above (3 "in", 14 "blk",
+     3 "out", 9 "dw"), no value with c % 8 != 0 (t12's 12 channels) is {nchw8c}; dw9 has the
+     pooled second output and pj9 the input scale (the fusions kept on blocked kernels); in the
      generated code pj1 and pj4 write over their residual and pj3 and pj8 do not; with
      --no-nchwc nothing in the dump mentions nchw8c.
   2. Both programs' outputs within 1e-4 of PyTorch (y through tests/models/run_model_test.py,
@@ -65,6 +71,7 @@ EXPECTED = {  # convolution -> kernel; None: an NCHW kernel (nothing with nchw8c
     "c3": None, "t12": None,
     "ex7": IN, "dw7": DW, "pj7": BLK,
     "ex8": BLK, "dw8": DW, "pj8": BLK,
+    "ex9": BLK, "dw9": DW, "se1": None, "se2": None, "pj9": BLK,
     "head": OUT,
 }
 RESIDUAL_IN_PLACE = {"pj1": True, "pj3": False, "pj4": True, "pj8": False}
@@ -100,6 +107,8 @@ def build_model(outdir):
             self.t12 = pw(24, 12)
             self.ex7, self.dw7, self.pj7 = pw(12, 48), dw(48, 5, 1), pw(48, 40)
             self.ex8, self.dw8, self.pj8 = pw(40, 576), dw(576, 3, 1), pw(576, 40)
+            self.ex9, self.dw9, self.pj9 = pw(40, 48), dw(48, 3, 1), pw(48, 40)
+            self.se1, self.se2 = pw(48, 8), pw(8, 48)
             self.head = pw(40, 64)
             self.fc = nn.Linear(64, 10)
 
@@ -111,12 +120,16 @@ def build_model(outdir):
             c = self.pj3(self.dw3(relu6(self.ex3(b)))) + b
             d = self.pj4(relu(self.dw4(relu(self.ex4(c))))) + b
             e = self.pj5(relu6(self.dw5(relu6(self.ex5(d)))))
-            f = nn.functional.silu(self.cs(e))
+            f = nn.functional.leaky_relu(self.cs(e), 0.1)
             g = self.pj6(self.dw6(relu6(self.ex6(f))))
             t = relu(self.t12(relu(self.c3(g))))
             i = self.pj7(relu6(self.dw7(relu6(self.ex7(t)))))
             j = self.pj8(relu6(self.dw8(relu6(self.ex8(i))))) + i
-            k = relu(self.head(j))
+            silu = nn.functional.silu
+            h = silu(self.dw9(silu(self.ex9(j))))
+            se = torch.sigmoid(self.se2(silu(self.se1(nn.functional.adaptive_avg_pool2d(h, 1)))))
+            j9 = self.pj9(h * se) + j
+            k = nn.functional.hardswish(self.head(j9))
             return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(k, 1), 1)), k
 
     net = Net().eval()
@@ -139,7 +152,8 @@ def build_model(outdir):
     return blocked, plain, y.numpy(), k.numpy()
 
 
-CONV = re.compile(r"^\s*%\S+?:f32\[([0-9, ]+)\](\{nchw8c\})? = conv\(.*\[([^\]]*)\]\s+#\s+/(\w+)/Conv$")
+CONV = re.compile(r"^\s*%\S+?:f32\[([0-9, ]+)\](\{nchw8c\})?(, %\S+?:f32\[[0-9, ]+\])? = "
+                  r"conv\(.*\[([^\]]*)\]\s+#\s+/(\w+)/Conv$")
 
 
 def check_dump(args, model):
@@ -147,10 +161,12 @@ def check_dump(args, model):
     lines = dump_lines(args.cnncc, model, "schedule", ["--max-threads", str(args.threads)])
     ok = True
     got = {}
+    fused = {}
     for line in lines:
         m = CONV.match(line)
         if m:
-            got[m.group(4)] = m.group(3)
+            got[m.group(5)] = m.group(4)
+            fused[m.group(5)] = (bool(m.group(3)), "+in_scale" in line)
     for name, want in EXPECTED.items():
         kernel = got.get(name)
         good = kernel is not None and (kernel == want if want else "nchw8c" not in kernel.lower())
@@ -163,8 +179,11 @@ def check_dump(args, model):
         ok = False
     counts = [sum(1 for k in got.values() if k == want) for want in (IN, BLK, OUT, DW)]
     print("kernels: %d (x NCHW, y NCHW8c), %d (x, y NCHW8c), %d (x NCHW8c, y NCHW), "
-          "%d blocked depthwise (want 3, 12, 3, 8)" % tuple(counts))
-    ok = ok and counts == [3, 12, 3, 8]
+          "%d blocked depthwise (want 3, 14, 3, 9)" % tuple(counts))
+    ok = ok and counts == [3, 14, 3, 9]
+    se = (fused.get("dw9", (False, False))[0], fused.get("pj9", (False, False))[1])
+    print("dw9 pooled output fused: %s, pj9 input scale fused: %s (want both)" % se)
+    ok = ok and se == (True, True)
 
     # values: c % 8 != 0 never blocked; t12's 12-channel output there and plain
     n_blocked, bad, t12 = 0, [], None
@@ -176,7 +195,7 @@ def check_dump(args, model):
                 if len(dims) != 4 or dims[1] % 8 != 0:
                     bad.append(dims)
         m = CONV.match(line)
-        if m and m.group(4) == "t12":
+        if m and m.group(5) == "t12":
             t12 = (m.group(1).replace(" ", ""), bool(m.group(2)))
     print("t12 output: %s (want [2,12,8,7], not blocked); {nchw8c} mentions: %d, with c %% 8 "
           "!= 0: %d" % (t12, n_blocked, len(bad)))
@@ -189,13 +208,13 @@ def check_dump(args, model):
         m = re.search(r"/\* Conv '/%s/Conv' \*/.*?cnnrt_f32_conv_pw_nchwc_ref\(&\w+, (.*?)\);"
                       % name, code, re.S)
         ptrs = re.findall(r"\(\w+ \+ \d+\)|NULL", m.group(1)) if m else []
-        if len(ptrs) != 5:  # x, weights, bias, residual, y
+        if len(ptrs) != 6:  # x, input scale, weights, bias, residual, y
             print("%s: no blocked pointwise call with a residual in the generated code" % name)
             ok = False
             continue
-        in_place = ptrs[3] == ptrs[4]
+        in_place = ptrs[4] == ptrs[5]
         print("%s: residual %s, y %s: %sin place (want %sin place)"
-              % (name, ptrs[3], ptrs[4], "" if in_place else "NOT ", "" if want else "NOT "))
+              % (name, ptrs[4], ptrs[5], "" if in_place else "NOT ", "" if want else "NOT "))
         ok = ok and in_place == want
     return ok
 
