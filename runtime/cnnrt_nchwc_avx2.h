@@ -11,9 +11,9 @@
  * blocks (later blocks accumulate into y), 16-channel panels, 6-pixel panels: the B panel stays
  * in L1 while the packed X block streams from L2. An 8-channel last panel runs a 12-pixel x
  * 8-channel tile. Bias, residual and act (cnnrt_nchwc_act_ok) are applied in registers, SILU and
- * HARD_SWISH to the stored tile. Plain output (the end of a blocked region) transposes the
- * tile's halves into channel rows. A fused input-channel scale multiplies x as it is packed (one
- * vector multiply per 8 channels of a pixel, or per 6 pixels of a plain channel row).
+ * HARD_SWISH to each panel's stored pixel block. Plain output (the end of a blocked region)
+ * transposes the tile's halves into channel rows. A fused input-channel scale multiplies x as it is
+ * packed (one vector multiply per 8 channels of a pixel, or per 6 pixels of a plain channel row).
  *
  * Depthwise: one vector of 8 channels per pixel; 6 output pixels of a row at a time, each tap
  * one weight load and 6 input loads + FMAs, kernel size and stride compile-time (3x3, 5x5;
@@ -347,7 +347,7 @@ static inline void cnnrt_pw_nchwc_range(const cnnrt_nchwc_task *a, int64_t b, in
     const int64_t kc_max = cnnrt_pw_nchwc_kc(k);
     for (int64_t k0 = 0; k0 < k; k0 += kc_max) {
       const int64_t kc = k - k0 < kc_max ? k - k0 : kc_max;
-      if (a->in_scale != NULL) { /* (two copies: without a scale, the code of before it) */
+      if (a->in_scale != NULL) { /* two inlined copies: without a scale, no branch per row */
         cnnrt_pw_nchwc_pack_x(a->x_blocked, xb, a->in_scale + b * k, plane, q0, mc, k0, kc, ap);
       } else {
         cnnrt_pw_nchwc_pack_x(a->x_blocked, xb, NULL, plane, q0, mc, k0, kc, ap);
