@@ -25,6 +25,7 @@
 
 #include "cnnrt.h"
 #include "cnnrt_conv.h"
+#include "cnnrt_pool.h" /* cnnrt_pool_reduce_strided: the fused pool's sums */
 
 #define CNNRT_NCHWC_B 8 /* channels per block */
 
@@ -140,21 +141,13 @@ static inline void cnnrt_f32_conv_pw_nchwc_ref(const cnnrt_conv_params *p, int x
   }
 }
 
-/* The means of one channel block's plane yb [plane][8] (NCHW8c), out[j] that of channel j: per
- * channel the operations of cnnrt_pool_reduce (cnnrt_pool.h) with CNNRT_POOL_OP_SUM and its 8
- * lanes, pixel i into lane i % 8 in pixel order, the lanes summed from 0 in lane order, then the
- * division of cnnrt_f32_global_avgpool_ref. */
+/* The means of one channel block's plane yb [plane][8] (NCHW8c), out[j] that of channel j: the
+ * sum of cnnrt_f32_global_avgpool_ref (pixel i into lane i % 8, the lanes summed in order), read
+ * with a stride of 8, and its division. */
 static inline void cnnrt_f32_nchwc_block_mean_ref(const float *yb, int64_t plane, float *out) {
   for (int j = 0; j < 8; j++) {
-    float lanes[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
-    for (int64_t i = 0; i < plane; i++) {
-      lanes[i % 8] += yb[i * 8 + j];
-    }
-    float r = 0.0f;
-    for (int l = 0; l < 8; l++) {
-      r = r + lanes[l];
-    }
-    out[j] = plane > 0 ? r / (float)plane : 0.0f;
+    const float s = cnnrt_pool_reduce_strided(CNNRT_POOL_OP_SUM, 0.0f, yb + j, plane, 8);
+    out[j] = plane > 0 ? s / (float)plane : 0.0f;
   }
 }
 

@@ -439,8 +439,11 @@ static inline void cnnrt_f32_lppool_ref(const cnnrt_pool_params *p, const float 
 
 #define CNNRT_POOL_LANES 8
 
-/* op: CNNRT_POOL_OP_SUM / ABS / SQR / POW of one plane, or MAX (empty plane: -inf). */
-static inline float cnnrt_pool_reduce(int op, float pw, const float *x, int64_t n) {
+/* op: CNNRT_POOL_OP_SUM / ABS / SQR / POW of the n values x[i * stride], or MAX (none: -inf).
+ * stride 1 is a plane; 8 is one channel of an NCHW8c block (cnnrt_nchwc.h's fused pool), which
+ * so gets the same operations, bit for bit, as the plane would. */
+static inline float cnnrt_pool_reduce_strided(int op, float pw, const float *x, int64_t n,
+                                              int64_t stride) {
   float acc[CNNRT_POOL_LANES];
   const float init = op == CNNRT_POOL_OP_MAX ? -INFINITY : 0.0f;
   for (int l = 0; l < CNNRT_POOL_LANES; l++) {
@@ -448,14 +451,19 @@ static inline float cnnrt_pool_reduce(int op, float pw, const float *x, int64_t 
   }
   int64_t nv = n - n % CNNRT_POOL_LANES;
   for (int64_t i = 0; i < nv; i += CNNRT_POOL_LANES) {
-    cnnrt_pool_row(op, pw, acc, x + i, CNNRT_POOL_LANES, 1);
+    cnnrt_pool_row(op, pw, acc, x + i * stride, CNNRT_POOL_LANES, stride);
   }
-  cnnrt_pool_row(op, pw, acc, x + nv, n - nv, 1);
+  cnnrt_pool_row(op, pw, acc, x + nv * stride, n - nv, stride);
   float r = init;
   for (int l = 0; l < CNNRT_POOL_LANES; l++) {
     r = op == CNNRT_POOL_OP_MAX ? (acc[l] > r ? acc[l] : r) : r + acc[l];
   }
   return r;
+}
+
+/* op over one plane of n contiguous values. */
+static inline float cnnrt_pool_reduce(int op, float pw, const float *x, int64_t n) {
+  return cnnrt_pool_reduce_strided(op, pw, x, n, 1);
 }
 
 static inline void cnnrt_f32_global_avgpool_ref(int64_t n_c, int64_t spatial_size, const float *x,

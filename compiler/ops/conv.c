@@ -386,16 +386,18 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     const int xb = g->values[n->in[0]].layout == CN_LAYOUT_NCHW8C;
     const int yb = g->values[n->out[0]].layout == CN_LAYOUT_NCHW8C;
     CN_ASSERT(pw ? (xb || yb) && !pooled : xb && yb && n->in_scale < 0);
-    cn_emit_use(e, CN_RT_CONV_AVX2 | CN_RT_NCHWC); /* (cnnrt_task_count) */
+    const char *pool_out = pooled ? pooled : "NULL";
+    /* (cnnrt_task_count; cnnrt_nchwc.h's fused pool reads cnnrt_pool.h) */
+    cn_emit_use(e, CN_RT_CONV_AVX2 | CN_RT_NCHWC | CN_RT_POOL);
     emit_conv_tasks(e, false, NULL,
                     cn_emit_str(e, "cnnrt_nchwc_task t = {%s, %s, %s, %s, %s, %s, %s, 1, %d, %d, %s, %s};",
                                 p, x, w, b, r, y, pw ? scratch_per_task : "NULL, 0", xb, yb, s,
-                                pooled ? pooled : "NULL"),
+                                pool_out),
                     pw ? "cnnrt_pw_nchwc_avx2_task" : "cnnrt_dw_nchwc_avx2_task",
                     pw ? cn_emit_str(e, "cnnrt_f32_conv_pw_nchwc_ref(%s, %d, %s, %s, %s, %s, %s, %d, %s);",
                                      p, xb, x, s, w, b, r, yb, y)
                        : cn_emit_str(e, "cnnrt_f32_dwconv_nchwc_ref(%s, %s, %s, %s, %s, %s, %s);", p,
-                                     x, w, b, r, y, pooled ? pooled : "NULL"));
+                                     x, w, b, r, y, pool_out));
     if (!pw) {
       return; /* a fused pool is the kernel's own */
     }
