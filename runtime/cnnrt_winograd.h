@@ -455,8 +455,9 @@ static inline void cnnrt_winograd43_output_seg(const cnnrt_conv_params *p, const
   }
 }
 
-/* M = U * V for one xi: c_out x cols, depth c_in (V [c_in][ldv], M [c_out][ldv]); u is packed
- * (cnnrt_f32_pack_a_mr6 layout, us floats), next_u the next GEMM's U or NULL.
+/* M = U * V for one xi: c_out x cols, depth c_in (V [c_in][ldv], M [c_out][ldv]); u is c_out
+ * rows of U (cnnrt_f32_pack_a_mr6 layout, from a multiple of 6), u_len floats, next_u the same
+ * rows of the next GEMM's U or NULL.
  * Why not cnnrt_f32_gemm_packed_avx2_range: U streams from memory (all 36 are 2.4 MB for
  * 128 -> 128, and a network's weights do not stay in cache between runs), each U element feeds
  * only `cols` (<= 40) columns, and the hardware prefetcher does not run far enough ahead of
@@ -464,14 +465,14 @@ static inline void cnnrt_winograd43_output_seg(const cnnrt_conv_params *p, const
  * is prefetched. Measured (bench/kernels/bench_winograd_threads_avx2.c, U from memory, old and
  * new alternating in one binary): 128 -> 128 at 28 x 28 0.94-0.96x the time on one thread and
  * 0.83-0.86x on two (where both tasks read all of U); 64 -> 64 at 56 x 56 (U 0.6 MB) 0.99-1.01x. */
-static inline void cnnrt_winograd43_gemm(int64_t c_out, int64_t cols, int64_t c_in,
-                                         const float *u, const float *next_u, int64_t us,
-                                         const float *v, int64_t ldv, float *m, void *scratch) {
+static inline void cnnrt_winograd43_gemm(int64_t c_out, int64_t cols, int64_t c_in, const float *u,
+                                         const float *next_u, int64_t u_len, const float *v,
+                                         int64_t ldv, float *m, void *scratch) {
   enum { STRIP = 24 }; /* rows per strip: a multiple of the 12-row AVX-512 tile */
   float *bp = cnnrt_gemm_avx2_align(scratch);
   const int64_t kc_max = cnnrt_gemm_avx2_kc(c_in);
   const int64_t n_strips = (c_out + STRIP - 1) / STRIP;
-  const int64_t lines = us * (int64_t)sizeof(float) / 64;
+  const int64_t lines = (u_len * (int64_t)sizeof(float) + 63) / 64;
   cnnrt_gemm_avx2_epi e;
   e.act = CNNRT_ACT_NONE;
   e.alpha = 0.0f;
@@ -484,7 +485,7 @@ static inline void cnnrt_winograd43_gemm(int64_t c_out, int64_t cols, int64_t c_
     e.last = k0 + kc >= c_in;
     for (int64_t st = 0; st < n_strips; st++) {
       if (next_u != NULL && k0 == 0) {
-        cnnrt_prefetch_share(next_u, lines, st, n_strips, next_u + us);
+        cnnrt_prefetch_share(next_u, lines, st, n_strips, next_u + u_len);
       }
       const int64_t i = st * STRIP, rows = cnnrt_gemm_avx2_min(STRIP, c_out - i);
       cnnrt_gemm_avx2_macro(rows, cols, kc, u + i * c_in, c_in, k0, bp, m + i * ldv, ldv, NULL,
@@ -493,9 +494,27 @@ static inline void cnnrt_winograd43_gemm(int64_t c_out, int64_t cols, int64_t c_
   }
 }
 
-/* Task `task` of n_tasks: tiles [tiles * task / n_tasks, tiles * (task + 1) / n_tasks), in blocks
- * of at most tb tiles that end with a tile row where they can. x, bias, residual, y as
- * cnnrt_f32_conv_winograd43_ref; wt the packed U; scratch
+/* Whether n_tasks tasks split a convolution by output channels rather than by tiles: when its
+ * tiles make fewer blocks than there are tasks. Split by tiles, every task streams all of U
+ * however few tiles it has; ResNet-50's 14 x 14 layers (16 tiles, one block, 256 -> 256: U is
+ * 9.4 MB) then ran no faster on two threads than on one. Split by output channels, each task
+ * transforms all of the input (a small part of the work) and streams only its rows of U. */
+static inline int cnnrt_winograd43_by_channels(const cnnrt_conv_params *p, int64_t tb,
+                                               int64_t n_tasks) {
+  const int64_t tiles = p->n * cnnrt_winograd43_tile_rows(p) * cnnrt_winograd43_tile_cols(p);
+  return n_tasks > 1 && (tiles + tb - 1) / tb < n_tasks && p->c_out >= 24 * n_tasks;
+}
+
+/* First output channel of task `task` when split by channels: a multiple of 12 (whole 6-row
+ * panels of U, whole 12-row AVX-512 GEMM tiles), c_out for task n_tasks. */
+static inline int64_t cnnrt_winograd43_channel_split(int64_t c_out, int64_t task, int64_t n_tasks) {
+  return task >= n_tasks ? c_out : (c_out * task / n_tasks + 6) / 12 * 12;
+}
+
+/* Task `task` of n_tasks: tiles [tiles * task / n_tasks, tiles * (task + 1) / n_tasks) of all
+ * output channels, or all tiles of a share of the output channels
+ * (cnnrt_winograd43_by_channels), in blocks of at most tb tiles that end with a tile row where
+ * they can. x, bias, residual, y as cnnrt_f32_conv_winograd43_ref; wt the packed U; scratch
  * cnnrt_f32_conv_winograd43_scratch_bytes(p, tb) bytes. */
 static inline void cnnrt_f32_conv_winograd43_avx2_range(const cnnrt_conv_params *p, const float *x,
                                                         const float *wt, const float *bias,
@@ -505,14 +524,25 @@ static inline void cnnrt_f32_conv_winograd43_avx2_range(const cnnrt_conv_params 
   CNNRT_ASSERT(cnnrt_winograd43_applies(p) && tb > 0);
   const int64_t th = cnnrt_winograd43_tile_rows(p), tw = cnnrt_winograd43_tile_cols(p);
   const int64_t tiles = p->n * th * tw;
-  /* The task's tiles: an even share, so that tasks are balanced whatever the blocks. */
-  const int64_t task_lo = tiles * task / n_tasks, task_hi = tiles * (task + 1) / n_tasks;
+  /* The task's tiles and output channels: even shares, so that tasks are balanced whatever the
+   * blocks. */
+  int64_t task_lo = 0, task_hi = tiles, oc_lo = 0, oc_hi = p->c_out;
+  if (cnnrt_winograd43_by_channels(p, tb, n_tasks)) {
+    oc_lo = cnnrt_winograd43_channel_split(p->c_out, task, n_tasks);
+    oc_hi = cnnrt_winograd43_channel_split(p->c_out, task + 1, n_tasks);
+  } else {
+    task_lo = tiles * task / n_tasks;
+    task_hi = tiles * (task + 1) / n_tasks;
+  }
   const int64_t ldv = cnnrt_winograd43_ldv(tb), lw = cnnrt_winograd43_line(p);
   const int64_t us = cnnrt_winograd43_u_stride(p->c_out, p->c_in);
-  const int64_t c_in = p->c_in, c_out = p->c_out, in_plane = p->in[0] * p->in[1];
+  const int64_t c_in = p->c_in, rows = oc_hi - oc_lo, in_plane = p->in[0] * p->in[1];
+  /* The task's rows of each U: from row oc_lo (a multiple of 6), whole panels. */
+  const float *u0 = wt + oc_lo * c_in;
+  const int64_t u_len = (rows + 5) / 6 * 6 * c_in;
   float *v = cnnrt_gemm_avx2_align(scratch);
-  float *m = v + (36 * c_in * ldv + 15) / 16 * 16;
-  float *lines = m + (36 * c_out * ldv + 15) / 16 * 16;
+  float *m = v + (36 * c_in * ldv + 15) / 16 * 16; /* [36][rows][ldv] */
+  float *lines = m + (36 * p->c_out * ldv + 15) / 16 * 16;
   float *gemm = lines + (12 * lw + 15) / 16 * 16;
   cnnrt_gemm_avx2_epi e;
   e.act = p->act;
@@ -551,8 +581,8 @@ static inline void cnnrt_f32_conv_winograd43_avx2_range(const cnnrt_conv_params 
     }
     /* 2. The 36 GEMMs, each prefetching the next one's U. */
     for (int xi = 0; xi < 36; xi++) {
-      cnnrt_winograd43_gemm(c_out, cols, c_in, wt + xi * us, xi + 1 < 36 ? wt + (xi + 1) * us : NULL,
-                            us, v + xi * c_in * ldv, ldv, m + xi * c_out * ldv, gemm);
+      cnnrt_winograd43_gemm(rows, cols, c_in, u0 + xi * us, xi + 1 < 36 ? u0 + (xi + 1) * us : NULL,
+                            u_len, v + xi * c_in * ldv, ldv, m + xi * rows * ldv, gemm);
     }
     /* 3. Output transform with the epilogue. */
     for (int64_t ts = t0; ts < t1;) {
@@ -561,9 +591,9 @@ static inline void cnnrt_f32_conv_winograd43_avx2_range(const cnnrt_conv_params 
         segs[k].j0 += ts - t0;
       }
       for (int64_t k = 0; k < ns; k++) {
-        for (int64_t oc = 0; oc < c_out; oc++) {
-          cnnrt_winograd43_output_seg(p, m + oc * ldv, c_out * ldv, &segs[k], oc, bias, residual,
-                                      y, &e);
+        for (int64_t oc = oc_lo; oc < oc_hi; oc++) {
+          cnnrt_winograd43_output_seg(p, m + (oc - oc_lo) * ldv, rows * ldv, &segs[k], oc, bias,
+                                      residual, y, &e);
         }
       }
       ts = t0 + segs[ns - 1].j0 + (segs[ns - 1].tx1 - segs[ns - 1].tx0);

@@ -1,5 +1,5 @@
 /* bench_winograd_threads_avx2.c — the Winograd F(4x4, 3x3) convolution (runtime/cnnrt_winograd.h)
- * on ResNet's 56 x 56 and 28 x 28 layers with one task on the calling thread and with two tasks
+ * on ResNet's 56 x 56, 28 x 28 and 14 x 14 layers with one task on the calling thread and with two tasks
  * on a cnnrt_threadpool, wall clock, best of the rounds. The transformed weights U come from
  * memory, as in a whole network: copies of them (over 48 MB in all) are used in turn, and the
  * inputs / outputs cycle through 8 buffers.

@@ -111,12 +111,15 @@ static void check_case(int64_t n, int64_t ci, int64_t co, int64_t ih, int64_t iw
   compare("winograd43_ref", y1, y0, bound, yn, &p);
 #if defined(__AVX2__) && defined(__FMA__)
   /* Block sizes: one tile, a short block (splits tile rows), the whole image, the compiler's
-   * choice (whole tile rows); 1 to 3 tasks (task ranges start inside tile rows). */
+   * choice (whole tile rows); 1 to 3 tasks (task ranges start inside tile rows; or, with fewer
+   * blocks than tasks and enough output channels, tasks split by output channels). */
   const int64_t tiles = n * cnnrt_winograd43_tile_rows(&p) * cnnrt_winograd43_tile_cols(&p);
-  const int64_t tbs[4] = {1, 5, tiles < 96 ? tiles : 96, cnnrt_winograd43_tile_block(&p)};
-  for (int k = 0; k < 4; k++) {
+  const int64_t tb_compiler = cnnrt_winograd43_tile_block(&p);
+  const int64_t tbs[5] = {1, 5, tiles < 96 ? tiles : 96, tb_compiler, tb_compiler};
+  const int64_t tasks[5] = {1, 2, 3, 1, 2};
+  for (int k = 0; k < 5; k++) {
     const int64_t tb = tbs[k];
-    const int64_t n_tasks = 1 + k % 3;
+    const int64_t n_tasks = tasks[k];
     const int64_t per = (cnnrt_f32_conv_winograd43_scratch_bytes(&p, tb) + 63) / 64 * 64;
     unsigned char *scratch = malloc((size_t)(per * n_tasks));
     memset(scratch, 0xff, (size_t)(per * n_tasks)); /* NaN: nothing may read unwritten scratch */
@@ -171,6 +174,43 @@ static void test_epilogues_and_channels(void **state) {
   check_case(1, 330, 50, 6, 6, 1, 1, 1, 1, CNNRT_ACT_NONE, 2, 0);
 }
 
+#if defined(__AVX2__) && defined(__FMA__)
+/* ResNet's c -> c 3x3 convolution on hw x hw images. */
+static cnnrt_conv_params resnet_3x3(int64_t c, int64_t hw) {
+  cnnrt_conv_params p;
+  memset(&p, 0, sizeof p);
+  p.spatial = 2;
+  p.n = 1;
+  p.c_in = p.c_out = c;
+  p.group = 1;
+  for (int a = 0; a < 3; a++) {
+    p.in[a] = p.out[a] = p.kernel[a] = p.stride[a] = p.dilation[a] = 1;
+  }
+  p.in[0] = p.in[1] = p.out[0] = p.out[1] = hw;
+  p.kernel[0] = p.kernel[1] = 3;
+  p.pad_begin[0] = p.pad_begin[1] = 1;
+  return p;
+}
+#endif
+
+/* Few tiles, many output channels: two and three tasks split the output channels
+ * (cnnrt_winograd43_by_channels), at multiples of 12, the last share partial. */
+static void test_channel_split(void **state) {
+  (void)state;
+  for (int64_t co = 48; co <= 53; co++) { /* 2 tasks: shares 24 + 24 .. 24 + 29 */
+    check_case(1, 7, co, 7, 7, 1, 1, 1, 1, CNNRT_ACT_RELU, (int)(co % 3), 1);
+  }
+  check_case(1, 20, 100, 14, 14, 1, 1, 1, 1, CNNRT_ACT_RELU, 2, 1); /* ResNet's 14x14, 3 tasks */
+  check_case(1, 40, 77, 13, 13, 1, 1, 1, 1, CNNRT_ACT_SIGMOID, 1, 0);
+  check_case(2, 9, 96, 5, 6, 1, 1, 1, 1, CNNRT_ACT_NONE, 0, 1); /* batch 2 */
+#if defined(__AVX2__) && defined(__FMA__)
+  const cnnrt_conv_params p14 = resnet_3x3(256, 14), p28 = resnet_3x3(128, 28);
+  assert_true(cnnrt_winograd43_by_channels(&p14, cnnrt_winograd43_tile_block(&p14), 2));
+  assert_false(cnnrt_winograd43_by_channels(&p14, cnnrt_winograd43_tile_block(&p14), 1));
+  assert_false(cnnrt_winograd43_by_channels(&p28, cnnrt_winograd43_tile_block(&p28), 2));
+#endif
+}
+
 static int report(void **state) {
   (void)state;
   printf("# largest |error| / bound: %.3g (tolerance 1e-5)\n", worst_ratio);
@@ -181,8 +221,8 @@ int main(void) {
 #if defined(CNNCC_TEST_REQUIRE_AVX512) && !defined(__AVX512F__)
 #error "built for AVX-512 without -mavx512f"
 #endif
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_tiles_and_remainders),
-                                     cmocka_unit_test(test_small_images_and_pads),
-                                     cmocka_unit_test(test_epilogues_and_channels)};
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_tiles_and_remainders), cmocka_unit_test(test_small_images_and_pads),
+      cmocka_unit_test(test_epilogues_and_channels), cmocka_unit_test(test_channel_split)};
   return cmocka_run_group_tests(tests, NULL, report);
 }
