@@ -190,6 +190,25 @@ static void test_pool_fwd(void **state) {
   pool_fwd_case_rows(2, 5, rows_3x3s2, 111, 3, 2, 1, 0, 0, 1, 0, 2, 1);
   pool_fwd_case_rows(2, 3, (pool_rows){112, 3, 2, 1, 1}, 112, 3, 2, 1, 1, 1, 0, 0, 2, 1);
   pool_fwd_case_rows(2, 2, rows_3x3s2, 2100, 3, 2, 1, 1, 1, 0, 0, 1, 1); /* rows too wide */
+  /* 3x3 stride-2 windows without padding on both axes (cnnrt_pool_avx2.h's 3x3/2 MaxPool path:
+   * SqueezeNet's pools): 3 to 12 rows (under ceil_mode an even count clips the last window's
+   * rows), rows of 6 to 30 outputs (odd and even widths), ceil_mode off and on; SqueezeNet's three
+   * shapes. */
+  int v = 0;
+  for (int64_t h = 3; h <= 12; h++) {
+    for (int64_t w = 13; w <= 61; w += 3 * POOL_CASES_WIDTH_STEP) {
+      for (int ceil_mode = 0; ceil_mode <= 1; ceil_mode++, v++) {
+        pool_fwd_case_rows(2, 1 + v % 4, (pool_rows){h, 3, 2, 0, 0}, w, 3, 2, 1, 0, 0, ceil_mode, 0,
+                           1 + v % 3, v % 2 == 0);
+      }
+    }
+  }
+  const int64_t squeezenet[3][2] = {{7, 111}, {5, 55}, {3, 27}}; /* planes, size */
+  for (int i = 0; i < 3; i++) {
+    const int64_t in = squeezenet[i][1];
+    pool_fwd_case_rows(2, squeezenet[i][0], (pool_rows){in, 3, 2, 0, 0}, in, 3, 2, 1, 0, 0, 1, 0, 2,
+                       i % 2);
+  }
   printf("%d forward pool cases bit-identical (MaxPool with NaN/inf/-0 ties, AveragePool)\n",
          pool_cases_run);
   assert_true(pool_cases_run > 1000);
