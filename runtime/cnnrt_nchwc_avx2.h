@@ -103,32 +103,16 @@ static inline int cnnrt_nchwc_act_is_after(int act) {
   return act == CNNRT_ACT_SILU || act == CNNRT_ACT_HARD_SWISH;
 }
 
-/* SILU or HARD_SWISH over the n floats at y, just stored and still in L1 (the last 1..7 under a
- * mask): as the NCHW GEMM does (cnnrt_gemm_avx2_scalar_act), their constants and temporaries
- * kept out of the code where the accumulators are live, and the switch out of the loop. The
- * pointwise kernel applies it per 16-channel panel of a pixel block, the depthwise kernel per
- * output row. Measured: SILU inline in the store path made EfficientNet-B0's blocked expanding
- * 1x1 layers 1.07-1.11x the NCHW GEMM's time (16->96 at 112x112, 24->144 at 56x56); calls in
- * the pointwise tile itself (a third larger) made MobileNet-v2, which has neither activation,
- * 1.05-1.07x slower. */
+/* SILU or HARD_SWISH over the n floats at y, just stored and still in L1: the runtime's own
+ * array activation (cnnrt_f32_act_avx2), called out of line, as the NCHW GEMM applies these to
+ * its stored tile (cnnrt_gemm_avx2_scalar_act): their constants and temporaries stay out of the
+ * code where the accumulators are live. The pointwise kernel applies it per 16-channel panel of
+ * a pixel block, the depthwise kernel per output row. Measured: SILU inline in the store path
+ * made EfficientNet-B0's blocked expanding 1x1 layers 1.07-1.11x the NCHW GEMM's time (16->96
+ * at 112x112, 24->144 at 56x56); calls in the pointwise tile itself (a third larger) made
+ * MobileNet-v2, which has neither activation, 1.05-1.07x slower. */
 CNNRT_NCHWC_NOINLINE void cnnrt_nchwc_act_after(int act, float *y, int64_t n) {
-  const __m256 zero = _mm256_setzero_ps();
-  const int64_t nv = n - n % 8;
-  const __m256i tail = cnnrt_nchwc_lanes(n - nv);
-#define CNNRT_NCHWC_ACT_AFTER(A)                                                                   \
-  for (int64_t i = 0; i < nv; i += 8) {                                                            \
-    _mm256_storeu_ps(y + i, cnnrt_f32_act_avx2_ps(A, zero, zero, _mm256_loadu_ps(y + i)));         \
-  }                                                                                                \
-  if (nv < n) {                                                                                    \
-    const __m256 v = _mm256_maskload_ps(y + nv, tail);                                             \
-    _mm256_maskstore_ps(y + nv, tail, cnnrt_f32_act_avx2_ps(A, zero, zero, v));                    \
-  }
-  if (act == CNNRT_ACT_SILU) {
-    CNNRT_NCHWC_ACT_AFTER(CNNRT_ACT_SILU)
-  } else {
-    CNNRT_NCHWC_ACT_AFTER(CNNRT_ACT_HARD_SWISH)
-  }
-#undef CNNRT_NCHWC_ACT_AFTER
+  cnnrt_f32_act_avx2(act, 0.0f, 0.0f, n, y, y);
 }
 
 /* ---- pointwise ------------------------------------------------------------------------------ */
