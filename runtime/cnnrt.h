@@ -150,6 +150,126 @@ static inline int cnnrt_arena_fits(int64_t offset, int64_t bytes, int64_t arena_
   return offset >= 0 && bytes >= 0 && offset <= arena_bytes && bytes <= arena_bytes - offset;
 }
 
+/* Fixed shares with stealing. A layer's work is `units` units (pixel panels, tile rows,
+ * channel blocks) split evenly into n_tasks fixed shares, [units * t / n_tasks,
+ * units * (t + 1) / n_tasks) for task t, as the kernels split it before. Task t takes pieces of
+ * its own share from the front; once that is used up, it takes pieces from the back of the
+ * share with the most units left. So a task whose thread was descheduled for a while (a shared
+ * machine's vCPU) or runs on a slower core holds up the layer by at most one piece instead of
+ * its whole share, while undisturbed every task computes exactly its own share, and a layer's
+ * pixels stay on the core that wrote them: pieces handed out from one counter scattered them,
+ * and cost SqueezeNet 6-8% on two threads (docs/design.md).
+ *
+ * The state is one word per task, the units taken from the front (low 32 bits) and from the
+ * back (high 32 bits) of its share, claimed with compare-and-swap; all zero is the initial
+ * state, so the generated code initialises a task struct's cnnrt_steal member with {{0}}. The
+ * words are 64 bytes apart: owners claiming their pieces do not share a line. Without the
+ * GCC/Clang __atomic builtins, or with more than CNNRT_STEAL_SLOTS tasks, a task takes just its
+ * own share (a fixed split). */
+#define CNNRT_STEAL_SLOTS 16
+typedef struct cnnrt_steal {
+  uint64_t taken[CNNRT_STEAL_SLOTS * 8]; /* task t's word: taken[8 * t] */
+} cnnrt_steal;
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CNNRT_STEAL_ATOMIC 1
+#endif
+
+/* The piece [lo, hi) of the remaining range [start, end) (start < end) that its owner (front)
+ * or a thief (!front) takes: at most `grain` units, cut back to a multiple of `align` (0 or 1:
+ * none) where one lies inside, so that a piece ends (front) or starts (back) on a tile row. */
+static inline void cnnrt_steal_piece(int64_t start, int64_t end, int64_t grain, int64_t align,
+                                     int front, int64_t *lo, int64_t *hi) {
+  if (front) {
+    int64_t b = end - start > grain ? start + grain : end;
+    if (align > 1 && b < end && b / align * align > start) {
+      b = b / align * align;
+    }
+    *lo = start;
+    *hi = b;
+  } else {
+    int64_t a = end - start > grain ? end - grain : start;
+    if (align > 1 && a > start && (a + align - 1) / align * align < end) {
+      a = (a + align - 1) / align * align;
+    }
+    *lo = a;
+    *hi = end;
+  }
+}
+
+/* Takes a piece of task v's share [s0, s1) (front: as its owner); 0 if none is left. */
+static inline int cnnrt_steal_take_(cnnrt_steal *s, int64_t v, int64_t s0, int64_t s1,
+                                    int64_t grain, int64_t align, int front, int64_t *lo,
+                                    int64_t *hi) {
+  uint64_t *word = &s->taken[8 * v];
+#if defined(CNNRT_STEAL_ATOMIC)
+  uint64_t old = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+  for (;;) {
+    const int64_t start = s0 + (int64_t)(old & 0xffffffffu), end = s1 - (int64_t)(old >> 32);
+    if (start >= end) {
+      return 0;
+    }
+    cnnrt_steal_piece(start, end, grain, align, front, lo, hi);
+    const uint64_t len = (uint64_t)(*hi - *lo);
+    const uint64_t next = old + (front ? len : len << 32);
+    if (__atomic_compare_exchange_n(word, &old, next, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+      return 1;
+    }
+  }
+#else
+  const int64_t start = s0 + (int64_t)(*word & 0xffffffffu), end = s1 - (int64_t)(*word >> 32);
+  if (start >= end) {
+    return 0;
+  }
+  cnnrt_steal_piece(start, end, grain, align, front, lo, hi);
+  *word += front ? (uint64_t)(*hi - *lo) : (uint64_t)(*hi - *lo) << 32;
+  return 1;
+#endif
+}
+
+/* The next piece [lo, hi) of the units for task t of n_tasks: from its own share while any is
+ * left, then from the back of the share with the most units left; 0 when all are taken. Pieces
+ * of at most `grain` units, aligned as cnnrt_steal_piece says. `first` is 1 on the task's first
+ * call. With s NULL, one task, or more than CNNRT_STEAL_SLOTS tasks, the first call returns the
+ * whole share and the next one 0 (the fixed split). */
+static inline int cnnrt_steal_next(cnnrt_steal *s, int64_t units, int64_t n_tasks, int64_t t,
+                                   int64_t grain, int64_t align, int first, int64_t *lo,
+                                   int64_t *hi) {
+  CNNRT_ASSERT(t >= 0 && t < n_tasks && grain > 0 && units < ((int64_t)1 << 31));
+  if (s == NULL || n_tasks < 2 || n_tasks > CNNRT_STEAL_SLOTS) {
+    *lo = units * t / n_tasks;
+    *hi = units * (t + 1) / n_tasks;
+    return first && *lo < *hi;
+  }
+  if (cnnrt_steal_take_(s, t, units * t / n_tasks, units * (t + 1) / n_tasks, grain, align, 1, lo,
+                        hi)) {
+    return 1;
+  }
+#if defined(CNNRT_STEAL_ATOMIC)
+  for (;;) {
+    int64_t victim = -1, most = 0;
+    for (int64_t v = 0; v < n_tasks; v++) {
+      const uint64_t w = __atomic_load_n(&s->taken[8 * v], __ATOMIC_RELAXED);
+      const int64_t left = units * (v + 1) / n_tasks - units * v / n_tasks -
+                           (int64_t)(w & 0xffffffffu) - (int64_t)(w >> 32);
+      if (v != t && left > most) {
+        victim = v;
+        most = left;
+      }
+    }
+    if (victim < 0) {
+      return 0;
+    }
+    if (cnnrt_steal_take_(s, victim, units * victim / n_tasks, units * (victim + 1) / n_tasks,
+                          grain, align, 0, lo, hi)) {
+      return 1;
+    }
+  }
+#else
+  return 0;
+#endif
+}
+
 /* IEEE half and bfloat16 conversions (Cast to/from float16). Round to nearest even. */
 static inline float cnnrt_f16_to_f32(uint16_t h) {
   uint32_t sign = (uint32_t)(h & 0x8000u) << 16;

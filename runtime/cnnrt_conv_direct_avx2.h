@@ -491,19 +491,20 @@ static inline void cnnrt_conv_direct_avx2_row(const cnnrt_conv_params *p, const 
 #endif
 }
 
-/* Task `task` of n_tasks: its share of the (batch, output row) range, all output channels.
+/* Task `task` of n_tasks: its share of the (batch, output row) range, all output channels, and
+ * with steal (NULL: none) bands of the other tasks' shares once its own is done.
  * x [n, c_in, ih, iw], w_packed = cnnrt_f32_pack_a_mr6(c_out, c_in * kh * kw, w), bias [c_out]
  * or NULL, residual (shape of y) or NULL and may be y itself; y must not alias x. scratch:
  * cnnrt_f32_conv_direct_avx2_scratch_bytes(p) bytes for this task. Requires
  * cnnrt_conv_direct_applies(p). */
 static inline void cnnrt_f32_conv_direct_avx2_range(const cnnrt_conv_params *p, const float *x,
                                                     const float *w_packed, const float *bias,
-                                                    const float *residual, float *y,
-                                                    void *scratch, int64_t task, int64_t n_tasks) {
+                                                    const float *residual, float *y, void *scratch,
+                                                    int64_t task, int64_t n_tasks,
+                                                    cnnrt_steal *steal) {
   CNNRT_ASSERT(cnnrt_conv_direct_applies(p));
   const int64_t oh = p->out[0], ow = p->out[1], plane = oh * ow;
   const int64_t rows = p->n * oh;
-  const int64_t lo = rows * task / n_tasks, hi = rows * (task + 1) / n_tasks;
   const int64_t in_image = p->c_in * p->in[0] * p->in[1];
   const int64_t row_step = p->stride[0] * p->stride[1] * cnnrt_conv_direct_slots(p);
   float *copy = cnnrt_gemm_avx2_align(scratch);
@@ -515,18 +516,23 @@ static inline void cnnrt_f32_conv_direct_avx2_range(const cnnrt_conv_params *p, 
   e.beta = p->beta;
   e.first = 1;
   e.last = 1;
-  for (int64_t r0 = lo; r0 < hi;) {
-    const int64_t b = r0 / oh, oy0 = r0 % oh;
-    /* a band never crosses an image */
-    const int64_t n_rows = cnnrt_gemm_avx2_min(cnnrt_gemm_avx2_min(CNNRT_CONV_DIRECT_BAND, hi - r0),
-                                               oh - oy0);
-    cnnrt_conv_direct_copy_band(p, x + b * in_image, oy0, n_rows, copy);
-    for (int64_t t = 0; t < n_rows; t++) {
-      const int64_t off = b * p->c_out * plane + (oy0 + t) * ow;
-      cnnrt_conv_direct_avx2_row(p, copy + t * row_step, tap, w_packed, bias,
-                                 residual != NULL ? residual + off : NULL, y + off, &e);
+  int64_t lo, hi;
+  for (int first = 1;
+       cnnrt_steal_next(steal, rows, n_tasks, task, CNNRT_CONV_DIRECT_BAND, oh, first, &lo, &hi);
+       first = 0) {
+    for (int64_t r0 = lo; r0 < hi;) {
+      const int64_t b = r0 / oh, oy0 = r0 % oh;
+      /* a band never crosses an image */
+      const int64_t n_rows =
+          cnnrt_gemm_avx2_min(cnnrt_gemm_avx2_min(CNNRT_CONV_DIRECT_BAND, hi - r0), oh - oy0);
+      cnnrt_conv_direct_copy_band(p, x + b * in_image, oy0, n_rows, copy);
+      for (int64_t t = 0; t < n_rows; t++) {
+        const int64_t off = b * p->c_out * plane + (oy0 + t) * ow;
+        cnnrt_conv_direct_avx2_row(p, copy + t * row_step, tap, w_packed, bias,
+                                   residual != NULL ? residual + off : NULL, y + off, &e);
+      }
+      r0 += n_rows;
     }
-    r0 += n_rows;
   }
 }
 

@@ -138,6 +138,7 @@ typedef struct cnnrt_conv_task {
   const float *in_scale;
   cnnrt_plane_reduce_fn reduce;
   float *reduced;
+  cnnrt_steal steal; /* pieces of the pixel split taken over ({{0}}: cnnrt_steal_next) */
 } cnnrt_conv_task;
 
 /* How many tasks to split a layer into: the hook's thread count, at most `max_tasks` (the
@@ -185,9 +186,10 @@ static inline void cnnrt_dwconv_avx2_task(void *arg, int64_t t) {
 }
 
 static inline void cnnrt_conv_gemm_avx2_task(void *arg, int64_t t) {
-  const cnnrt_conv_task *a = (const cnnrt_conv_task *)arg;
-  cnnrt_f32_conv_gemm_avx2_range_scaled(a->p, a->x, a->in_scale, a->w, a->bias, a->residual,
-                                        a->y, a->scratch + t * a->scratch_stride, t, a->n_tasks);
+  cnnrt_conv_task *a = (cnnrt_conv_task *)arg;
+  cnnrt_f32_conv_gemm_avx2_range_scaled(a->p, a->x, a->in_scale, a->w, a->bias, a->residual, a->y,
+                                        a->scratch + t * a->scratch_stride, t, a->n_tasks,
+                                        &a->steal);
 }
 
 /* Grouped: task t takes its share of the flattened (image, group, pixel) range. */
@@ -199,10 +201,10 @@ static inline void cnnrt_conv_grouped_gemm_avx2_task(void *arg, int64_t t) {
 
 /* Few input channels (cnnrt_conv_direct_avx2.h): the same weights, task split by output rows. */
 static inline void cnnrt_conv_direct_avx2_task(void *arg, int64_t t) {
-  const cnnrt_conv_task *a = (const cnnrt_conv_task *)arg;
+  cnnrt_conv_task *a = (cnnrt_conv_task *)arg;
   CNNRT_ASSERT(a->in_scale == NULL);
   cnnrt_f32_conv_direct_avx2_range(a->p, a->x, a->w, a->bias, a->residual, a->y,
-                                   a->scratch + t * a->scratch_stride, t, a->n_tasks);
+                                   a->scratch + t * a->scratch_stride, t, a->n_tasks, &a->steal);
 }
 #endif
 

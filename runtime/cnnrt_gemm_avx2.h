@@ -1550,12 +1550,13 @@ static inline void cnnrt_f32_conv_gemm_avx2_block(const cnnrt_conv_params *p, co
  * Arguments as for cnnrt_f32_conv_gemm_avx2_block; in_scale [n, c_in] (NULL: none): input
  * channel ic of image b is read as float(x * in_scale[b * c_in + ic]), the squeeze-excitation
  * Mul fused into its consumer (compiler/passes/fuse.c). Only pointwise layers of more than one
- * pixel take a scale: their B is x itself, scaled row by row as it is packed. Either split writes every element of y
- * exactly once over all tasks. */
+ * pixel take a scale: their B is x itself, scaled row by row as it is packed. Either split writes
+ * every element of y exactly once over all tasks. steal (NULL: none) is the layer's cnnrt_steal:
+ * split by pixels, a task then goes on with column blocks from the ends of the other shares. */
 static inline void cnnrt_f32_conv_gemm_avx2_range_split_scaled(
     const cnnrt_conv_params *p, const float *x, const float *in_scale, const float *w_packed,
     const float *bias, const float *residual, float *y, void *scratch, int64_t task,
-    int64_t n_tasks, int by_channels) {
+    int64_t n_tasks, int by_channels, cnnrt_steal *steal) {
   CNNRT_ASSERT(p->group == 1);
   const cnnrt_conv_geom g = cnnrt_conv_make_geom(p);
   const int64_t k = p->c_in * g.k[0] * g.k[1] * g.k[2];
@@ -1574,37 +1575,47 @@ static inline void cnnrt_f32_conv_gemm_avx2_range_split_scaled(
     }
     return;
   }
-  int64_t lo = 0, hi = p->n * P; /* the (batch, pixel) range of this task */
-  int64_t r0 = 0, r1 = m;        /* its output channels */
   if (by_channels) {
+    int64_t r0, r1;
     cnnrt_f32_gemm_avx2_split_rows(m, task, n_tasks, &r0, &r1);
-  } else {
-    cnnrt_f32_gemm_avx2_split(p->n * P, task, n_tasks, &lo, &hi);
+    cnnrt_f32_conv_gemm_avx2_block(p, x, in_scale, w_packed, bias, residual, y, scratch, 0,
+                                   p->n * P, r0, r1);
+    return;
   }
-  cnnrt_f32_conv_gemm_avx2_block(p, x, in_scale, w_packed, bias, residual, y, scratch, lo, hi, r0,
-                                 r1);
+  /* The (batch, pixel) shares of cnnrt_f32_gemm_avx2_split in 16-column panels; with steal,
+   * taken a column block (CNNRT_GEMM_AVX2_NC) at a time, then the other tasks' ends. */
+  const int64_t total = p->n * P, panels = (total + 15) / 16;
+  int64_t u0, u1;
+  for (int first = 1;
+       cnnrt_steal_next(steal, panels, n_tasks, task, CNNRT_GEMM_AVX2_NC / 16, 0, first, &u0, &u1);
+       first = 0) {
+    cnnrt_f32_conv_gemm_avx2_block(p, x, in_scale, w_packed, bias, residual, y, scratch, 16 * u0,
+                                   cnnrt_gemm_avx2_min(16 * u1, total), 0, m);
+  }
 }
 
-static inline void cnnrt_f32_conv_gemm_avx2_range_split(const cnnrt_conv_params *p,
-                                                        const float *x, const float *w_packed,
-                                                        const float *bias, const float *residual,
-                                                        float *y, void *scratch, int64_t task,
-                                                        int64_t n_tasks, int by_channels) {
+static inline void cnnrt_f32_conv_gemm_avx2_range_split(const cnnrt_conv_params *p, const float *x,
+                                                        const float *w_packed, const float *bias,
+                                                        const float *residual, float *y,
+                                                        void *scratch, int64_t task,
+                                                        int64_t n_tasks, int by_channels,
+                                                        cnnrt_steal *steal) {
   cnnrt_f32_conv_gemm_avx2_range_split_scaled(p, x, NULL, w_packed, bias, residual, y, scratch,
-                                              task, n_tasks, by_channels);
+                                              task, n_tasks, by_channels, steal);
 }
 
 /* Task `task` of n_tasks with an input scale (as cnnrt_f32_conv_gemm_avx2_range_split_scaled),
- * split over channels or pixels as cnnrt_conv_gemm_split_channels chooses. */
-static inline void cnnrt_f32_conv_gemm_avx2_range_scaled(const cnnrt_conv_params *p,
-                                                         const float *x, const float *in_scale,
+ * split over channels or pixels as cnnrt_conv_gemm_split_channels chooses; steal (NULL: fixed
+ * shares) is the state all tasks of the layer share. */
+static inline void cnnrt_f32_conv_gemm_avx2_range_scaled(const cnnrt_conv_params *p, const float *x,
+                                                         const float *in_scale,
                                                          const float *w_packed, const float *bias,
                                                          const float *residual, float *y,
                                                          void *scratch, int64_t task,
-                                                         int64_t n_tasks) {
+                                                         int64_t n_tasks, cnnrt_steal *steal) {
   cnnrt_f32_conv_gemm_avx2_range_split_scaled(p, x, in_scale, w_packed, bias, residual, y, scratch,
                                               task, n_tasks,
-                                              cnnrt_conv_gemm_split_channels(p, n_tasks));
+                                              cnnrt_conv_gemm_split_channels(p, n_tasks), steal);
 }
 
 /* Task `task` of n_tasks, split over channels or pixels as cnnrt_conv_gemm_split_channels
@@ -1614,7 +1625,7 @@ static inline void cnnrt_f32_conv_gemm_avx2_range(const cnnrt_conv_params *p, co
                                                   const float *residual, float *y, void *scratch,
                                                   int64_t task, int64_t n_tasks) {
   cnnrt_f32_conv_gemm_avx2_range_scaled(p, x, NULL, w_packed, bias, residual, y, scratch, task,
-                                        n_tasks);
+                                        n_tasks, NULL);
 }
 
 /* Grouped convolution (1 < group, not the depthwise kernel's case): one packed GEMM per group,

@@ -79,6 +79,7 @@ typedef struct cnnrt_nchwc_task {
   int x_blocked, y_blocked;
   const float *in_scale;
   float *pooled;
+  cnnrt_steal steal; /* units taken over ({{0}}: cnnrt_steal_next) */
 } cnnrt_nchwc_task;
 
 /* The epilogue activation in registers: NONE, RELU or CLIP, with the epilogue's own register
@@ -378,7 +379,7 @@ static inline void cnnrt_pw_nchwc_range(const cnnrt_nchwc_task *a, int64_t b, in
 }
 
 static inline void cnnrt_pw_nchwc_avx2_task(void *arg, int64_t t) {
-  const cnnrt_nchwc_task *a = (const cnnrt_nchwc_task *)arg;
+  cnnrt_nchwc_task *a = (cnnrt_nchwc_task *)arg;
   const cnnrt_conv_params *p = a->p;
   const int64_t plane = p->out[0] * p->out[1];
   const int64_t blocks = (plane + CNNRT_PW_NCHWC_MC - 1) / CNNRT_PW_NCHWC_MC;
@@ -392,11 +393,14 @@ static inline void cnnrt_pw_nchwc_avx2_task(void *arg, int64_t t) {
     }
     return;
   }
-  const int64_t u0 = units * t / a->n_tasks, u1 = units * (t + 1) / a->n_tasks;
-  for (int64_t u = u0; u < u1; u++) {
-    const int64_t b = u / blocks, q0 = (u % blocks) * CNNRT_PW_NCHWC_MC;
-    const int64_t q1 = q0 + CNNRT_PW_NCHWC_MC < plane ? q0 + CNNRT_PW_NCHWC_MC : plane;
-    cnnrt_pw_nchwc_range(a, b, q0, q1, 0, panels, ap);
+  int64_t u0, u1;
+  for (int first = 1; cnnrt_steal_next(&a->steal, units, a->n_tasks, t, 1, 0, first, &u0, &u1);
+       first = 0) {
+    for (int64_t u = u0; u < u1; u++) {
+      const int64_t b = u / blocks, q0 = (u % blocks) * CNNRT_PW_NCHWC_MC;
+      const int64_t q1 = q0 + CNNRT_PW_NCHWC_MC < plane ? q0 + CNNRT_PW_NCHWC_MC : plane;
+      cnnrt_pw_nchwc_range(a, b, q0, q1, 0, panels, ap);
+    }
   }
 }
 
@@ -541,20 +545,23 @@ CNNRT_NCHWC_INLINE void cnnrt_dw_nchwc_blocks(const cnnrt_nchwc_task *a, int64_t
 }
 
 static inline void cnnrt_dw_nchwc_avx2_task(void *arg, int64_t t) {
-  const cnnrt_nchwc_task *a = (const cnnrt_nchwc_task *)arg;
+  cnnrt_nchwc_task *a = (cnnrt_nchwc_task *)arg;
   const cnnrt_conv_params *p = a->p;
   CNNRT_ASSERT(cnnrt_nchwc_depthwise_applies(p));
   const int64_t units = p->n * (p->c_in / 8);
-  const int64_t u0 = units * t / a->n_tasks, u1 = units * (t + 1) / a->n_tasks;
   const int64_t k = p->kernel[0], s = p->stride[0];
-  if (k == 3 && s == 1) {
-    cnnrt_dw_nchwc_blocks(a, u0, u1, 3, 1);
-  } else if (k == 3) {
-    cnnrt_dw_nchwc_blocks(a, u0, u1, 3, 2);
-  } else if (s == 1) {
-    cnnrt_dw_nchwc_blocks(a, u0, u1, 5, 1);
-  } else {
-    cnnrt_dw_nchwc_blocks(a, u0, u1, 5, 2);
+  int64_t u0, u1;
+  for (int first = 1; cnnrt_steal_next(&a->steal, units, a->n_tasks, t, 1, 0, first, &u0, &u1);
+       first = 0) {
+    if (k == 3 && s == 1) {
+      cnnrt_dw_nchwc_blocks(a, u0, u1, 3, 1);
+    } else if (k == 3) {
+      cnnrt_dw_nchwc_blocks(a, u0, u1, 3, 2);
+    } else if (s == 1) {
+      cnnrt_dw_nchwc_blocks(a, u0, u1, 5, 1);
+    } else {
+      cnnrt_dw_nchwc_blocks(a, u0, u1, 5, 2);
+    }
   }
 }
 

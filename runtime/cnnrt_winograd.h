@@ -515,24 +515,24 @@ static inline int64_t cnnrt_winograd43_channel_split(int64_t c_out, int64_t task
  * output channels, or all tiles of a share of the output channels
  * (cnnrt_winograd43_by_channels), in blocks of at most tb tiles that end with a tile row where
  * they can. x, bias, residual, y as cnnrt_f32_conv_winograd43_ref; wt the packed U; scratch
- * cnnrt_f32_conv_winograd43_scratch_bytes(p, tb) bytes. */
+ * cnnrt_f32_conv_winograd43_scratch_bytes(p, tb) bytes. steal (NULL: none) is the layer's
+ * cnnrt_steal: split by tiles, a task then goes on with blocks of the other tasks' shares. */
 static inline void cnnrt_f32_conv_winograd43_avx2_range(const cnnrt_conv_params *p, const float *x,
                                                         const float *wt, const float *bias,
-                                                        const float *residual, float *y,
-                                                        int64_t tb, void *scratch, int64_t task,
-                                                        int64_t n_tasks) {
+                                                        const float *residual, float *y, int64_t tb,
+                                                        void *scratch, int64_t task,
+                                                        int64_t n_tasks, cnnrt_steal *steal) {
   CNNRT_ASSERT(cnnrt_winograd43_applies(p) && tb > 0);
   const int64_t th = cnnrt_winograd43_tile_rows(p), tw = cnnrt_winograd43_tile_cols(p);
   const int64_t tiles = p->n * th * tw;
   /* The task's tiles and output channels: even shares, so that tasks are balanced whatever the
    * blocks. */
-  int64_t task_lo = 0, task_hi = tiles, oc_lo = 0, oc_hi = p->c_out;
+  int64_t oc_lo = 0, oc_hi = p->c_out, split_tasks = n_tasks, split_task = task;
   if (cnnrt_winograd43_by_channels(p, tb, n_tasks)) {
     oc_lo = cnnrt_winograd43_channel_split(p->c_out, task, n_tasks);
     oc_hi = cnnrt_winograd43_channel_split(p->c_out, task + 1, n_tasks);
-  } else {
-    task_lo = tiles * task / n_tasks;
-    task_hi = tiles * (task + 1) / n_tasks;
+    split_tasks = 1; /* all tiles */
+    split_task = 0;
   }
   const int64_t ldv = cnnrt_winograd43_ldv(tb), lw = cnnrt_winograd43_line(p);
   const int64_t us = cnnrt_winograd43_u_stride(p->c_out, p->c_in);
@@ -553,50 +553,56 @@ static inline void cnnrt_f32_conv_winograd43_avx2_range(const cnnrt_conv_params 
   /* A block spans at most tb / tw + 2 tile rows; segments are computed on the fly in pieces. */
   enum { SEG_CAP = 16 };
   cnnrt_winograd43_seg segs[SEG_CAP];
-  for (int64_t t0 = task_lo, t1; t0 < task_hi; t0 = t1) {
-    /* Blocks of at most tb tiles that end at a tile row's end when they contain one. */
-    t1 = t0 + tb < task_hi ? t0 + tb : task_hi;
-    if (t1 < task_hi && t1 / tw * tw > t0) {
-      t1 = t1 / tw * tw;
-    }
-    /* 1. Input transform. Segments in increasing j0: a group's stores past its segment are
-     * overwritten by the next segment's. Columns [0, cols) of V get written (cols <= nt + 7);
-     * the GEMMs compute all of them, so that the output transform's lanes past the block read
-     * defined values (whose results it does not store). */
-    int64_t cols = 0;
-    for (int64_t ts = t0; ts < t1;) {
-      const int64_t ns = cnnrt_winograd43_segments(p, ts, t1, segs, SEG_CAP);
-      for (int64_t k = 0; k < ns; k++) {
-        segs[k].j0 += ts - t0;
-      }
-      for (int64_t k = 0; k < ns; k++) {
-        const float *xb = x + segs[k].b * c_in * in_plane;
-        for (int64_t c = 0; c < c_in; c++) {
-          cnnrt_winograd43_input_seg(p, xb + c * in_plane, &segs[k], lines, lw, v + c * ldv,
-                                     c_in * ldv);
+  /* Split by tiles, a task whose share is done takes blocks from the end of the others' shares
+   * (cnnrt_steal_next); the pieces are blocks of at most tb tiles that end at a tile row's end
+   * when they contain one, and without stealing (one task, or split by channels) the piece is
+   * the share, cut into such blocks here. */
+  int64_t lo, hi;
+  for (int first = 1;
+       cnnrt_steal_next(steal, tiles, split_tasks, split_task, tb, tw, first, &lo, &hi);
+       first = 0) {
+    for (int64_t t0 = lo, t1; t0 < hi; t0 = t1) {
+      cnnrt_steal_piece(t0, hi, tb, tw, 1, &t0, &t1);
+      /* 1. Input transform. Segments in increasing j0: a group's stores past its segment are
+       * overwritten by the next segment's. Columns [0, cols) of V get written (cols <= nt + 7);
+       * the GEMMs compute all of them, so that the output transform's lanes past the block read
+       * defined values (whose results it does not store). */
+      int64_t cols = 0;
+      for (int64_t ts = t0; ts < t1;) {
+        const int64_t ns = cnnrt_winograd43_segments(p, ts, t1, segs, SEG_CAP);
+        for (int64_t k = 0; k < ns; k++) {
+          segs[k].j0 += ts - t0;
         }
-        cols = segs[k].j0 + (segs[k].tx1 - segs[k].tx0 + 7) / 8 * 8;
-      }
-      ts = t0 + segs[ns - 1].j0 + (segs[ns - 1].tx1 - segs[ns - 1].tx0);
-    }
-    /* 2. The 36 GEMMs, each prefetching the next one's U. */
-    for (int xi = 0; xi < 36; xi++) {
-      cnnrt_winograd43_gemm(rows, cols, c_in, u0 + xi * us, xi + 1 < 36 ? u0 + (xi + 1) * us : NULL,
-                            u_len, v + xi * c_in * ldv, ldv, m + xi * rows * ldv, gemm);
-    }
-    /* 3. Output transform with the epilogue. */
-    for (int64_t ts = t0; ts < t1;) {
-      const int64_t ns = cnnrt_winograd43_segments(p, ts, t1, segs, SEG_CAP);
-      for (int64_t k = 0; k < ns; k++) {
-        segs[k].j0 += ts - t0;
-      }
-      for (int64_t k = 0; k < ns; k++) {
-        for (int64_t oc = oc_lo; oc < oc_hi; oc++) {
-          cnnrt_winograd43_output_seg(p, m + (oc - oc_lo) * ldv, rows * ldv, &segs[k], oc, bias,
-                                      residual, y, &e);
+        for (int64_t k = 0; k < ns; k++) {
+          const float *xb = x + segs[k].b * c_in * in_plane;
+          for (int64_t c = 0; c < c_in; c++) {
+            cnnrt_winograd43_input_seg(p, xb + c * in_plane, &segs[k], lines, lw, v + c * ldv,
+                                       c_in * ldv);
+          }
+          cols = segs[k].j0 + (segs[k].tx1 - segs[k].tx0 + 7) / 8 * 8;
         }
+        ts = t0 + segs[ns - 1].j0 + (segs[ns - 1].tx1 - segs[ns - 1].tx0);
       }
-      ts = t0 + segs[ns - 1].j0 + (segs[ns - 1].tx1 - segs[ns - 1].tx0);
+      /* 2. The 36 GEMMs, each prefetching the next one's U. */
+      for (int xi = 0; xi < 36; xi++) {
+        cnnrt_winograd43_gemm(rows, cols, c_in, u0 + xi * us,
+                              xi + 1 < 36 ? u0 + (xi + 1) * us : NULL, u_len, v + xi * c_in * ldv,
+                              ldv, m + xi * rows * ldv, gemm);
+      }
+      /* 3. Output transform with the epilogue. */
+      for (int64_t ts = t0; ts < t1;) {
+        const int64_t ns = cnnrt_winograd43_segments(p, ts, t1, segs, SEG_CAP);
+        for (int64_t k = 0; k < ns; k++) {
+          segs[k].j0 += ts - t0;
+        }
+        for (int64_t k = 0; k < ns; k++) {
+          for (int64_t oc = oc_lo; oc < oc_hi; oc++) {
+            cnnrt_winograd43_output_seg(p, m + (oc - oc_lo) * ldv, rows * ldv, &segs[k], oc, bias,
+                                        residual, y, &e);
+          }
+        }
+        ts = t0 + segs[ns - 1].j0 + (segs[ns - 1].tx1 - segs[ns - 1].tx0);
+      }
     }
   }
 }
@@ -608,12 +614,14 @@ typedef struct cnnrt_winograd43_task {
   float *y;
   unsigned char *scratch;
   int64_t scratch_stride, tb, n_tasks;
+  cnnrt_steal steal; /* blocks taken over ({{0}}: cnnrt_steal_next) */
 } cnnrt_winograd43_task;
 
 static inline void cnnrt_conv_winograd43_avx2_task(void *arg, int64_t t) {
-  const cnnrt_winograd43_task *a = (const cnnrt_winograd43_task *)arg;
+  cnnrt_winograd43_task *a = (cnnrt_winograd43_task *)arg;
   cnnrt_f32_conv_winograd43_avx2_range(a->p, a->x, a->w, a->bias, a->residual, a->y, a->tb,
-                                       a->scratch + t * a->scratch_stride, t, a->n_tasks);
+                                       a->scratch + t * a->scratch_stride, t, a->n_tasks,
+                                       &a->steal);
 }
 
 #undef CNNRT_WINO_BT

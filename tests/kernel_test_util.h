@@ -1,7 +1,7 @@
 /* kernel_test_util.h — scaffolding shared by the kernel tests (tests/kernels, tests/arm/kernels)
  * that check a SIMD kernel against its scalar reference:
  *  - urand(): a fixed-seed xorshift64 generator, uniform in [-1, 1), so every run sees the same
- *    data and a failure reproduces;
+ *    data and a failure reproduces (urand_bits(): its raw 64 bits);
  *  - run_reverse(): a cnnrt parallel-for hook that runs the tasks last to first on the calling
  *    thread, so a kernel whose tasks depend on running in order fails;
  *  - max_rel_err(): max |got - want| / max |want| (max |got - want| where want is all zero), the
@@ -15,11 +15,16 @@
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 
-static inline float urand(void) {
+/* The generator's next 64 bits. */
+static inline uint64_t urand_bits(void) {
   rng ^= rng << 13;
   rng ^= rng >> 7;
   rng ^= rng << 17;
-  return (float)((rng >> 40) & 0xffffff) / (float)(1 << 23) - 1.0f;
+  return rng;
+}
+
+static inline float urand(void) {
+  return (float)((urand_bits() >> 40) & 0xffffff) / (float)(1 << 23) - 1.0f;
 }
 
 static inline void run_reverse(void *ctx, cnnrt_task_fn fn, void *arg, int64_t n) {

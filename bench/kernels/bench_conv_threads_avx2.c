@@ -46,7 +46,7 @@ static void layer_task(void *arg, int64_t t) {
   const double t0 = bench_cpu_seconds();
   cnnrt_f32_conv_gemm_avx2_range_split(r->p, r->x, r->w, r->bias, r->res, r->y,
                                        r->scratch + t * r->scratch_stride, t, r->n_tasks,
-                                       r->by_channels);
+                                       r->by_channels, NULL);
   r->task_cpu[t] = bench_cpu_seconds() - t0;
 }
 

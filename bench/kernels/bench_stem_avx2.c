@@ -84,7 +84,7 @@ static double best_of(int which, const cnnrt_conv_params *p, const float *x, con
     } else if (which == 3) {
       copy_only(p, x, scratch);
     } else {
-      cnnrt_f32_conv_direct_avx2_range(p, x, wp, b, NULL, y, scratch, 0, 1);
+      cnnrt_f32_conv_direct_avx2_range(p, x, wp, b, NULL, y, scratch, 0, 1, NULL);
     }
     const double dt = bench_cpu_seconds() - t0;
     best = dt < best ? dt : best;

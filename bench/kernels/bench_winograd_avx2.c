@@ -56,7 +56,7 @@ static void bench_layer(const char *name, int64_t c_in, int64_t c_out, int64_t h
   enum { ROUNDS = 15 };
   double td[ROUNDS], tw[ROUNDS], ratio[ROUNDS];
   cnnrt_f32_conv_gemm_avx2(&p, x, wp, bias, NULL, y0, s0);
-  cnnrt_f32_conv_winograd43_avx2_range(&p, x, wt, bias, NULL, y1, tb, s1, 0, 1);
+  cnnrt_f32_conv_winograd43_avx2_range(&p, x, wt, bias, NULL, y1, tb, s1, 0, 1, NULL);
   double maxref = 0.0, maxerr = 0.0;
   for (int64_t i = 0; i < c_out * hw * hw; i++) {
     maxref = fmax(maxref, fabs((double)y0[i]));
@@ -73,7 +73,7 @@ static void bench_layer(const char *name, int64_t c_in, int64_t c_out, int64_t h
     it = 0;
     t0 = bench_cpu_seconds();
     do {
-      cnnrt_f32_conv_winograd43_avx2_range(&p, x, wt, bias, NULL, y1, tb, s1, 0, 1);
+      cnnrt_f32_conv_winograd43_avx2_range(&p, x, wt, bias, NULL, y1, tb, s1, 0, 1, NULL);
       it++;
     } while ((t1 = bench_cpu_seconds()) - t0 < 0.02);
     tw[r] = (t1 - t0) / (double)it;

@@ -32,7 +32,7 @@
 #if defined(WINO_UNIT)
 void WINO_UNIT(WINO_ARGS);
 void WINO_UNIT(WINO_ARGS) {
-  cnnrt_f32_conv_winograd43_avx2_range(p, x, wt, bias, NULL, y, tb, scratch, task, n_tasks);
+  cnnrt_f32_conv_winograd43_avx2_range(p, x, wt, bias, NULL, y, tb, scratch, task, n_tasks, NULL);
 }
 #elif !(defined(__AVX2__) && defined(__FMA__))
 int main(void) {
@@ -48,7 +48,7 @@ void wino_a(WINO_ARGS);
 void wino_b(WINO_ARGS);
 #else
 static void wino_a(WINO_ARGS) {
-  cnnrt_f32_conv_winograd43_avx2_range(p, x, wt, bias, NULL, y, tb, scratch, task, n_tasks);
+  cnnrt_f32_conv_winograd43_avx2_range(p, x, wt, bias, NULL, y, tb, scratch, task, n_tasks, NULL);
 }
 #define wino_b wino_a
 #endif

@@ -267,7 +267,9 @@ static void emit_conv_winograd(cn_emitter *e, const cn_node *n, const char *p, c
   const int64_t tb = cnnrt_winograd43_tile_block(n->params);
   cn_emit_use(e, CN_RT_CONV_AVX2 | CN_RT_WINOGRAD);
   cn_emit_line(e, "#if defined(__AVX2__) && defined(__FMA__)");
-  cn_emit_line(e, "    cnnrt_winograd43_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, %lld, 1};",
+  cn_emit_line(e,
+               "    cnnrt_winograd43_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, "
+               "%lld, 1, {{0}}};",
                p, x, w, b, r, y, cn_emit_scratch(e, n), (long long)(n->scratch_bytes / max_tasks),
                (long long)tb);
   cn_emit_line(e, "    t.n_tasks = cnnrt_task_count(par, %lld);", (long long)max_tasks);
@@ -348,35 +350,40 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GEMM_AVX2) {
     /* The weights are packed for the GEMM; the portable fallback reads the same layout. */
     cn_emit_use(e, CN_RT_CONV_AVX2);
-    emit_conv_tasks(e, false, NULL,
-                    cn_emit_str(e, "cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, %s, 1, %s, NULL, NULL};",
-                                p, x, w, b, r, y, scratch_per_task, s),
-                    "cnnrt_conv_gemm_avx2_task",
-                    n->in_scale >= 0
-                        ? cn_emit_str(e, "cnnrt_f32_conv_packed_scaled_ref(%s, %s, %s, %s, %s, %s, %s);",
-                                      p, x, s, w, b, r, y)
-                        : cn_emit_str(e, "cnnrt_f32_conv_packed_ref(%s, %s, %s, %s, %s, %s);", p, x,
-                                      w, b, r, y));
+    emit_conv_tasks(
+        e, false, NULL,
+        cn_emit_str(e,
+                    "cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, %s, 1, %s, NULL, NULL, {{0}}};",
+                    p, x, w, b, r, y, scratch_per_task, s),
+        "cnnrt_conv_gemm_avx2_task",
+        n->in_scale >= 0
+            ? cn_emit_str(e, "cnnrt_f32_conv_packed_scaled_ref(%s, %s, %s, %s, %s, %s, %s);", p, x,
+                          s, w, b, r, y)
+            : cn_emit_str(e, "cnnrt_f32_conv_packed_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r,
+                          y));
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GROUPED_AVX2) {
     /* Grouped: one GEMM per group on weights packed group by group (schedule.c); tasks over
      * the (image, group, pixel) range; the portable fallback reads the same layout. */
     cn_emit_use(e, CN_RT_CONV_AVX2);
-    emit_conv_tasks(e, false, NULL,
-                    cn_emit_str(e, "cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, %s, 1, NULL, NULL, NULL};",
-                                p, x, w, b, r, y, scratch_per_task),
-                    "cnnrt_conv_grouped_gemm_avx2_task",
-                    cn_emit_str(e, "cnnrt_f32_conv_grouped_packed_ref(%s, %s, %s, %s, %s, %s);", p,
-                                x, w, b, r, y));
+    emit_conv_tasks(
+        e, false, NULL,
+        cn_emit_str(e,
+                    "cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, %s, 1, NULL, NULL, NULL, {{0}}};",
+                    p, x, w, b, r, y, scratch_per_task),
+        "cnnrt_conv_grouped_gemm_avx2_task",
+        cn_emit_str(e, "cnnrt_f32_conv_grouped_packed_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r,
+                    y));
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_DIRECT_AVX2) {
     /* Few input channels (schedule.c): the GEMM's packed weights, tasks over output rows; the
      * portable fallback reads the same layout. */
     cn_emit_use(e, CN_RT_CONV_AVX2);
-    emit_conv_tasks(e, false, NULL,
-                    cn_emit_str(e, "cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, %s, 1, NULL, NULL, NULL};",
-                                p, x, w, b, r, y, scratch_per_task),
-                    "cnnrt_conv_direct_avx2_task",
-                    cn_emit_str(e, "cnnrt_f32_conv_packed_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b,
-                                r, y));
+    emit_conv_tasks(
+        e, false, NULL,
+        cn_emit_str(e,
+                    "cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, %s, 1, NULL, NULL, NULL, {{0}}};",
+                    p, x, w, b, r, y, scratch_per_task),
+        "cnnrt_conv_direct_avx2_task",
+        cn_emit_str(e, "cnnrt_f32_conv_packed_ref(%s, %s, %s, %s, %s, %s);", p, x, w, b, r, y));
   } else if (n->op == CN_OP_CONV &&
              (n->variant == CN_CONV_PW_NCHWC_AVX2 || n->variant == CN_CONV_DW_NCHWC_AVX2)) {
     /* Channel-blocked values (passes/layout.c): the pointwise kernel converts at a region's
@@ -389,15 +396,16 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     const char *pool_out = pooled ? pooled : "NULL";
     /* (cnnrt_task_count; cnnrt_nchwc.h's fused pool reads cnnrt_pool.h) */
     cn_emit_use(e, CN_RT_CONV_AVX2 | CN_RT_NCHWC | CN_RT_POOL);
-    emit_conv_tasks(e, false, NULL,
-                    cn_emit_str(e, "cnnrt_nchwc_task t = {%s, %s, %s, %s, %s, %s, %s, 1, %d, %d, %s, %s};",
-                                p, x, w, b, r, y, pw ? scratch_per_task : "NULL, 0", xb, yb, s,
-                                pool_out),
-                    pw ? "cnnrt_pw_nchwc_avx2_task" : "cnnrt_dw_nchwc_avx2_task",
-                    pw ? cn_emit_str(e, "cnnrt_f32_conv_pw_nchwc_ref(%s, %d, %s, %s, %s, %s, %s, %d, %s);",
-                                     p, xb, x, s, w, b, r, yb, y)
-                       : cn_emit_str(e, "cnnrt_f32_dwconv_nchwc_ref(%s, %s, %s, %s, %s, %s, %s);", p,
-                                     x, w, b, r, y, pool_out));
+    emit_conv_tasks(
+        e, false, NULL,
+        cn_emit_str(e,
+                    "cnnrt_nchwc_task t = {%s, %s, %s, %s, %s, %s, %s, 1, %d, %d, %s, %s, {{0}}};",
+                    p, x, w, b, r, y, pw ? scratch_per_task : "NULL, 0", xb, yb, s, pool_out),
+        pw ? "cnnrt_pw_nchwc_avx2_task" : "cnnrt_dw_nchwc_avx2_task",
+        pw ? cn_emit_str(e, "cnnrt_f32_conv_pw_nchwc_ref(%s, %d, %s, %s, %s, %s, %s, %d, %s);", p,
+                         xb, x, s, w, b, r, yb, y)
+           : cn_emit_str(e, "cnnrt_f32_dwconv_nchwc_ref(%s, %s, %s, %s, %s, %s, %s);", p, x, w, b,
+                         r, y, pool_out));
     if (!pw) {
       return; /* a fused pool is the kernel's own */
     }
@@ -422,7 +430,9 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
     emit_conv_tasks(e, false,
                     cn_emit_str(e, "cnnrt_f32_pack_a_mr6(%lld, %lld, %s, %s);", (long long)m,
                                 (long long)k, w, wp),
-                    cn_emit_str(e, "cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, %lld, 1, %s, NULL, NULL};",
+                    cn_emit_str(e,
+                                "cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, (unsigned char *)%s, "
+                                "%lld, 1, %s, NULL, NULL, {{0}}};",
                                 p, x, wp, b, r, y,
                                 cn_emit_scratch_at(e, n, packed, "unsigned char"),
                                 (long long)((n->scratch_bytes - packed) / max_tasks), s),
@@ -430,11 +440,13 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_DW_AVX2) {
     /* A fused GlobalAveragePool is reduced by the tasks, plane by plane. */
     cn_emit_use(e, CN_RT_CONV_AVX2 | (pooled ? CN_RT_POOL_AVX2 : 0));
-    emit_conv_tasks(e, false, NULL,
-                    cn_emit_str(e, "cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, NULL, 0, 1, NULL, %s, %s};",
-                                p, x, w, b, r, y, pooled ? "cnnrt_f32_global_avgpool_avx2" : "NULL",
-                                pooled ? pooled : "NULL"),
-                    "cnnrt_dwconv_avx2_task", emit_conv_dw_ref(e, p, x, w, b, r, y, pooled, pool_dims));
+    emit_conv_tasks(
+        e, false, NULL,
+        cn_emit_str(
+            e, "cnnrt_conv_task t = {%s, %s, %s, %s, %s, %s, NULL, 0, 1, NULL, %s, %s, {{0}}};", p,
+            x, w, b, r, y, pooled ? "cnnrt_f32_global_avgpool_avx2" : "NULL",
+            pooled ? pooled : "NULL"),
+        "cnnrt_dwconv_avx2_task", emit_conv_dw_ref(e, p, x, w, b, r, y, pooled, pool_dims));
     return;
   } else if (n->op == CN_OP_CONV && n->variant == CN_CONV_GEMM_NEON) {
     /* Weights packed in mr-row panels; the portable fallback reads the same layout. */

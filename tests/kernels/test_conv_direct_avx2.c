@@ -97,7 +97,8 @@ static double run_case(const direct_case *c) {
     memcpy(y, r, sizeof(float) * (size_t)yn);
     res = y;
   }
-  cnnrt_conv_task t = {&p, x, wp, bias, res, y, scratch, scratch_stride, c->tasks, NULL, NULL, NULL};
+  cnnrt_conv_task t = {&p,       x,    wp,   bias, res,  y, scratch, scratch_stride,
+                       c->tasks, NULL, NULL, NULL, {{0}}};
   cnnrt_parallel par = {run_reverse, NULL, (int)c->tasks};
   cnnrt_parallel_for(&par, cnnrt_conv_direct_avx2_task, &t, c->tasks);
   for (int64_t i = 0; i < GUARD; i++) {

@@ -88,7 +88,8 @@ static double run_case(const grouped_case *c, int fallback) {
   if (fallback) {
     cnnrt_f32_conv_grouped_packed_ref(&p, x, wp, bias, res, y);
   } else {
-    cnnrt_conv_task t = {&p, x, wp, bias, res, y, scratch, scratch_stride, c->tasks, NULL, NULL, NULL};
+    cnnrt_conv_task t = {&p,       x,    wp,   bias, res,  y, scratch, scratch_stride,
+                         c->tasks, NULL, NULL, NULL, {{0}}};
     cnnrt_parallel par = {run_reverse, NULL, (int)c->tasks};
     cnnrt_parallel_for(&par, cnnrt_conv_grouped_gemm_avx2_task, &t, c->tasks);
   }

@@ -830,8 +830,8 @@ static void test_tasks(void **state) {
       for (int64_t k = 0; k < planes; k++) {
         red[k] = GUARD_VAL;
       }
-      cnnrt_conv_task task = {&p, x, w, b, NULL, y, NULL, 0, nt, NULL,
-                              cnnrt_f32_global_avgpool_avx2, red};
+      cnnrt_conv_task task = {
+          &p, x, w, b, NULL, y, NULL, 0, nt, NULL, cnnrt_f32_global_avgpool_avx2, red, {{0}}};
       for (int64_t k = nt - 1; k >= 0; k--) {
         cnnrt_dwconv_avx2_task(&task, k);
       }

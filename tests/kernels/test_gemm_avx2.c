@@ -448,25 +448,34 @@ static int run_conv_case(const conv_case *t, int id) {
       ok = check_close("conv", id * 10 + (int)tc, y, want, absum, slope, t->act, ny);
     } else {
       /* Both splits (pixels, channels) forced, then the one cnnrt_conv_gemm_split_channels
-       * picks; tasks run last to first, each with its own scratch. */
-      for (int split = 0; split < 3 && ok; split++) {
+       * picks; tasks run last to first, each with its own scratch. Then the pixel split with
+       * stealing (cnnrt_steal_next), tasks last to first (the last one takes its share, then
+       * the others' from their ends) and first to last. */
+      for (int split = 0; split < 5 && ok; split++) {
         if (split > 0 && t->inplace) {
           memcpy(y, res, (size_t)ny * sizeof(float));
         }
-        for (int64_t task = nt - 1; task >= 0; task--) {
+        cnnrt_steal steal;
+        memset(&steal, 0, sizeof steal);
+        for (int64_t i = 0; i < nt; i++) {
+          const int64_t task = split == 4 ? i : nt - 1 - i;
           void *scratch = malloc((size_t)sb);
           assert_non_null(scratch);
           const float *r = t->inplace ? y : res;
           if (split < 2) {
-            cnnrt_f32_conv_gemm_avx2_range_split(&p, x, wp, bias, r, y, scratch, task, nt, split);
-          } else {
+            cnnrt_f32_conv_gemm_avx2_range_split(&p, x, wp, bias, r, y, scratch, task, nt, split,
+                                                 NULL);
+          } else if (split == 2) {
             cnnrt_f32_conv_gemm_avx2_range(&p, x, wp, bias, r, y, scratch, task, nt);
+          } else {
+            cnnrt_f32_conv_gemm_avx2_range_split(&p, x, wp, bias, r, y, scratch, task, nt, 0,
+                                                 &steal);
           }
           free(scratch);
         }
         ok = check_close("conv", id * 100 + (int)tc * 10 + split, y, want, absum, slope, t->act,
                          ny);
-        if (split < 2 && ok) { /* every element is written again by the next split */
+        if (split < 4 && ok) { /* every element is written again by the next split */
           float *fresh = nan_buf(ny);
           memcpy(y, fresh, (size_t)ny * sizeof(float));
           free(fresh);

@@ -131,9 +131,24 @@ static void check_case(int64_t n, int64_t ci, int64_t co, int64_t ih, int64_t iw
     for (int64_t t = 0; t < n_tasks; t++) {
       cnnrt_f32_conv_winograd43_avx2_range(&p, x, wt, bias,
                                            res_mode == 1 ? r : (res_mode == 2 ? y1 : NULL), y1, tb,
-                                           scratch + t * per, t, n_tasks);
+                                           scratch + t * per, t, n_tasks, NULL);
     }
     compare("winograd43_avx2", y1, y0, bound, yn, &p);
+    if (n_tasks > 1) { /* with stealing, last task first: it takes the others' blocks too */
+      if (res_mode == 2) {
+        memcpy(y1, r, sizeof(float) * (size_t)yn);
+      } else {
+        memset(y1, 0xff, sizeof(float) * (size_t)yn);
+      }
+      cnnrt_steal steal;
+      memset(&steal, 0, sizeof steal);
+      for (int64_t t = n_tasks - 1; t >= 0; t--) {
+        cnnrt_f32_conv_winograd43_avx2_range(&p, x, wt, bias,
+                                             res_mode == 1 ? r : (res_mode == 2 ? y1 : NULL), y1,
+                                             tb, scratch + t * per, t, n_tasks, &steal);
+      }
+      compare("winograd43_avx2 stealing", y1, y0, bound, yn, &p);
+    }
     free(scratch);
   }
 #endif
