@@ -138,7 +138,7 @@ typedef struct cnnrt_conv_task {
   const float *in_scale;
   cnnrt_plane_reduce_fn reduce;
   float *reduced;
-  cnnrt_steal steal; /* pieces of the pixel split taken over ({{0}}: cnnrt_steal_next) */
+  cnnrt_steal steal; /* pieces taken over from other tasks ({{0}}: cnnrt_steal_next) */
 } cnnrt_conv_task;
 
 /* How many tasks to split a layer into: the hook's thread count, at most `max_tasks` (the
@@ -149,40 +149,39 @@ static inline int64_t cnnrt_task_count(const cnnrt_parallel *par, int64_t max_ta
 }
 
 #if defined(__AVX2__) && defined(__FMA__)
-/* Moves the inner bounds of task t's plane range [*lo, *hi) of `planes` to the nearest
- * multiples of `block`, so that a channel-vectorised kernel gets whole blocks of channels. */
-static inline void cnnrt_dwconv_round_planes(int64_t t, int64_t n_tasks, int64_t planes,
-                                             int64_t block, int64_t *lo, int64_t *hi) {
-  const int64_t a = t == 0 ? 0 : (*lo + block / 2) / block * block;
-  const int64_t b = t + 1 == n_tasks ? planes : (*hi + block / 2) / block * block;
-  *lo = a < planes ? a : planes;
-  *hi = b < planes ? b : planes;
-}
-
-/* Depthwise: task t of n_tasks takes its share of the (batch, channel) planes; the AVX-512
- * kernel where the build has it (it hands the shapes it does not take to the AVX2 one), else
- * the AVX2 channel-vectorised kernel for the shapes selected for it, or the AVX2 plane one. */
+/* Depthwise: task t of n_tasks takes its share of the (batch, channel) planes, in whole blocks
+ * of 16 or 8 channels for the channel-vectorised kernels, a few pieces at a time and then pieces
+ * from the ends of the other shares (cnnrt_steal_next); the AVX-512 kernel where the build has
+ * it (it hands the shapes it does not take to the AVX2 one), else the AVX2 channel-vectorised
+ * kernel for the shapes selected for it, or the AVX2 plane one. */
 static inline void cnnrt_dwconv_avx2_task(void *arg, int64_t t) {
-  const cnnrt_conv_task *a = (const cnnrt_conv_task *)arg;
+  cnnrt_conv_task *a = (cnnrt_conv_task *)arg;
   CNNRT_ASSERT(a->in_scale == NULL);
   const int64_t planes = a->p->n * a->p->c_out;
-  int64_t lo = planes * t / a->n_tasks, hi = planes * (t + 1) / a->n_tasks;
 #if defined(CNNRT_DW_AVX512)
-  if (cnnrt_dwc16_selected(a->p)) { /* whole blocks of 16 channels per task where possible */
-    cnnrt_dwconv_round_planes(t, a->n_tasks, planes, 16, &lo, &hi);
-  }
-  cnnrt_f32_dwconv2d_avx512_range_reduce(a->p, a->x, a->w, a->bias, a->residual, a->y, lo, hi,
-                                         a->reduce, a->reduced);
+  const int64_t block = cnnrt_dwc16_selected(a->p) ? 16 : 1;
 #else
-  if (cnnrt_dwc8_selected(a->p)) { /* whole blocks of 8 channels per task where possible */
-    cnnrt_dwconv_round_planes(t, a->n_tasks, planes, 8, &lo, &hi);
-    cnnrt_f32_dwconv2d_c8_avx2_range_reduce(a->p, a->x, a->w, a->bias, a->residual, a->y, lo,
-                                            hi, a->reduce, a->reduced);
-    return;
-  }
-  cnnrt_f32_dwconv2d_avx2_range_reduce(a->p, a->x, a->w, a->bias, a->residual, a->y, lo, hi,
-                                       a->reduce, a->reduced);
+  const int64_t block = cnnrt_dwc8_selected(a->p) ? 8 : 1;
 #endif
+  const int64_t units = (planes + block - 1) / block;
+  const int64_t grain = units / (8 * a->n_tasks) > 1 ? units / (8 * a->n_tasks) : 1;
+  int64_t u0, u1;
+  for (int first = 1; cnnrt_steal_next(&a->steal, units, a->n_tasks, t, grain, 0, first, &u0, &u1);
+       first = 0) {
+    const int64_t lo = block * u0, hi = block * u1 < planes ? block * u1 : planes;
+#if defined(CNNRT_DW_AVX512)
+    cnnrt_f32_dwconv2d_avx512_range_reduce(a->p, a->x, a->w, a->bias, a->residual, a->y, lo, hi,
+                                           a->reduce, a->reduced);
+#else
+    if (block == 8) {
+      cnnrt_f32_dwconv2d_c8_avx2_range_reduce(a->p, a->x, a->w, a->bias, a->residual, a->y, lo, hi,
+                                              a->reduce, a->reduced);
+    } else {
+      cnnrt_f32_dwconv2d_avx2_range_reduce(a->p, a->x, a->w, a->bias, a->residual, a->y, lo, hi,
+                                           a->reduce, a->reduced);
+    }
+#endif
+  }
 }
 
 static inline void cnnrt_conv_gemm_avx2_task(void *arg, int64_t t) {
@@ -194,9 +193,10 @@ static inline void cnnrt_conv_gemm_avx2_task(void *arg, int64_t t) {
 
 /* Grouped: task t takes its share of the flattened (image, group, pixel) range. */
 static inline void cnnrt_conv_grouped_gemm_avx2_task(void *arg, int64_t t) {
-  const cnnrt_conv_task *a = (const cnnrt_conv_task *)arg;
+  cnnrt_conv_task *a = (cnnrt_conv_task *)arg;
   cnnrt_f32_conv_grouped_gemm_avx2_range(a->p, a->x, a->w, a->bias, a->residual, a->y,
-                                         a->scratch + t * a->scratch_stride, t, a->n_tasks);
+                                         a->scratch + t * a->scratch_stride, t, a->n_tasks,
+                                         &a->steal);
 }
 
 /* Few input channels (cnnrt_conv_direct_avx2.h): the same weights, task split by output rows. */

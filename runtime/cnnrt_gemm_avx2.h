@@ -1634,30 +1634,37 @@ static inline void cnnrt_f32_conv_gemm_avx2_range(const cnnrt_conv_params *p, co
  * [c_out / group, c_in / group * kvol] weights in 6-row panels, group after group. The work is
  * the flattened (image, group, pixel) range, split into balanced 16-aligned task ranges, so
  * that both threads are busy even when one group's plane is small (7 x 7) and a task crosses
- * group boundaries. Scratch per task: cnnrt_f32_conv_grouped_avx2_scratch_bytes(p). */
+ * group boundaries. Scratch per task: cnnrt_f32_conv_grouped_avx2_scratch_bytes(p). steal (NULL:
+ * none): the layer's cnnrt_steal, as for the pixel split of the ungrouped GEMM. */
 static inline void cnnrt_f32_conv_grouped_gemm_avx2_range(const cnnrt_conv_params *p,
                                                           const float *x, const float *w_packed,
-                                                          const float *bias,
-                                                          const float *residual, float *y,
-                                                          void *scratch, int64_t task,
-                                                          int64_t n_tasks) {
+                                                          const float *bias, const float *residual,
+                                                          float *y, void *scratch, int64_t task,
+                                                          int64_t n_tasks, cnnrt_steal *steal) {
   const cnnrt_conv_params sp = cnnrt_conv_group_params(p);
   const cnnrt_conv_geom g = cnnrt_conv_make_geom(p);
   const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
   const int64_t P = g.out[0] * g.out[1] * g.out[2];
   const int64_t wg = cnnrt_f32_pack_a_mr6_bytes(sp.c_out, sp.c_in * g.k[0] * g.k[1] * g.k[2]) /
                      (int64_t)sizeof(float);
-  int64_t lo, hi;
-  cnnrt_f32_gemm_avx2_split(p->n * p->group * P, task, n_tasks, &lo, &hi);
-  for (int64_t u = lo / P; u * P < hi; u++) { /* unit u: image u / group, group u % group */
-    const int64_t b = u / p->group, grp = u % p->group;
-    const int64_t q0 = lo > u * P ? lo - u * P : 0;
-    const int64_t q1 = hi < (u + 1) * P ? hi - u * P : P;
-    const int64_t yo = (b * p->c_out + grp * sp.c_out) * P;
-    cnnrt_f32_conv_gemm_avx2_block(&sp, x + (b * p->c_in + grp * sp.c_in) * in_plane, NULL,
-                                   w_packed + grp * wg, bias != NULL ? bias + grp * sp.c_out : NULL,
-                                   residual != NULL ? residual + yo : NULL, y + yo, scratch, q0, q1,
-                                   0, sp.c_out);
+  /* The shares of cnnrt_f32_gemm_avx2_split in 16-column panels; with steal, taken a column
+   * block at a time, then the other tasks' ends (cnnrt_steal_next). */
+  const int64_t total = p->n * p->group * P, panels = (total + 15) / 16;
+  int64_t p0, p1;
+  for (int first = 1;
+       cnnrt_steal_next(steal, panels, n_tasks, task, CNNRT_GEMM_AVX2_NC / 16, 0, first, &p0, &p1);
+       first = 0) {
+    const int64_t lo = 16 * p0, hi = cnnrt_gemm_avx2_min(16 * p1, total);
+    for (int64_t u = lo / P; u * P < hi; u++) { /* unit u: image u / group, group u % group */
+      const int64_t b = u / p->group, grp = u % p->group;
+      const int64_t q0 = lo > u * P ? lo - u * P : 0;
+      const int64_t q1 = hi < (u + 1) * P ? hi - u * P : P;
+      const int64_t yo = (b * p->c_out + grp * sp.c_out) * P;
+      cnnrt_f32_conv_gemm_avx2_block(
+          &sp, x + (b * p->c_in + grp * sp.c_in) * in_plane, NULL, w_packed + grp * wg,
+          bias != NULL ? bias + grp * sp.c_out : NULL, residual != NULL ? residual + yo : NULL,
+          y + yo, scratch, q0, q1, 0, sp.c_out);
+    }
   }
 }
 

@@ -79,7 +79,7 @@ int main(int argc, char **argv) {
           if (v == 0) {
             cnnrt_f32_conv_ref(&p, x, w, b, NULL, y);
           } else {
-            cnnrt_f32_conv_grouped_gemm_avx2_range(&p, x, wp, b, NULL, y, scratch, 0, 1);
+            cnnrt_f32_conv_grouped_gemm_avx2_range(&p, x, wp, b, NULL, y, scratch, 0, 1, NULL);
           }
           const double t = bench_cpu_seconds() - t0;
           best = t < best ? t : best;
