@@ -173,6 +173,8 @@ typedef struct cnnrt_steal {
 
 #if defined(__GNUC__) || defined(__clang__)
 #define CNNRT_STEAL_ATOMIC 1
+#else
+#define CNNRT_STEAL_ATOMIC 0
 #endif
 
 /* The piece [lo, hi) of the remaining range [start, end) (start < end) that its owner (front)
@@ -197,12 +199,12 @@ static inline void cnnrt_steal_piece(int64_t start, int64_t end, int64_t grain, 
   }
 }
 
+#if CNNRT_STEAL_ATOMIC
 /* Takes a piece of task v's share [s0, s1) (front: as its owner); 0 if none is left. */
 static inline int cnnrt_steal_take_(cnnrt_steal *s, int64_t v, int64_t s0, int64_t s1,
                                     int64_t grain, int64_t align, int front, int64_t *lo,
                                     int64_t *hi) {
   uint64_t *word = &s->taken[8 * v];
-#if defined(CNNRT_STEAL_ATOMIC)
   uint64_t old = __atomic_load_n(word, __ATOMIC_ACQUIRE);
   for (;;) {
     const int64_t start = s0 + (int64_t)(old & 0xffffffffu), end = s1 - (int64_t)(old >> 32);
@@ -216,36 +218,28 @@ static inline int cnnrt_steal_take_(cnnrt_steal *s, int64_t v, int64_t s0, int64
       return 1;
     }
   }
-#else
-  const int64_t start = s0 + (int64_t)(*word & 0xffffffffu), end = s1 - (int64_t)(*word >> 32);
-  if (start >= end) {
-    return 0;
-  }
-  cnnrt_steal_piece(start, end, grain, align, front, lo, hi);
-  *word += front ? (uint64_t)(*hi - *lo) : (uint64_t)(*hi - *lo) << 32;
-  return 1;
-#endif
 }
+#endif
 
 /* The next piece [lo, hi) of the units for task t of n_tasks: from its own share while any is
  * left, then from the back of the share with the most units left; 0 when all are taken. Pieces
  * of at most `grain` units, aligned as cnnrt_steal_piece says. `first` is 1 on the task's first
- * call. With s NULL, one task, or more than CNNRT_STEAL_SLOTS tasks, the first call returns the
- * whole share and the next one 0 (the fixed split). */
+ * call. With s NULL, one task, more than CNNRT_STEAL_SLOTS tasks or no atomics, the first call
+ * returns the whole share and the next one 0 (the fixed split). */
 static inline int cnnrt_steal_next(cnnrt_steal *s, int64_t units, int64_t n_tasks, int64_t t,
                                    int64_t grain, int64_t align, int first, int64_t *lo,
                                    int64_t *hi) {
   CNNRT_ASSERT(t >= 0 && t < n_tasks && grain > 0 && units < ((int64_t)1 << 31));
-  if (s == NULL || n_tasks < 2 || n_tasks > CNNRT_STEAL_SLOTS) {
+  if (!CNNRT_STEAL_ATOMIC || s == NULL || n_tasks < 2 || n_tasks > CNNRT_STEAL_SLOTS) {
     *lo = units * t / n_tasks;
     *hi = units * (t + 1) / n_tasks;
     return first && *lo < *hi;
   }
+#if CNNRT_STEAL_ATOMIC
   if (cnnrt_steal_take_(s, t, units * t / n_tasks, units * (t + 1) / n_tasks, grain, align, 1, lo,
                         hi)) {
     return 1;
   }
-#if defined(CNNRT_STEAL_ATOMIC)
   for (;;) {
     int64_t victim = -1, most = 0;
     for (int64_t v = 0; v < n_tasks; v++) {
@@ -266,6 +260,7 @@ static inline int cnnrt_steal_next(cnnrt_steal *s, int64_t units, int64_t n_task
     }
   }
 #else
+  (void)grain, (void)align;
   return 0;
 #endif
 }

@@ -1036,6 +1036,23 @@ static inline void cnnrt_f32_gemm_avx2_split(int64_t total, int64_t task, int64_
   *hi = b < total ? b : total;
 }
 
+/* The next column range [*lo, *hi) of task `task`'s share of [0, total) as
+ * cnnrt_f32_gemm_avx2_split gives it: the whole share without steal, else a column block
+ * (CNNRT_GEMM_AVX2_NC) at a time, then blocks from the ends of the other shares
+ * (cnnrt_steal_next). 0 when there is none left; `first` as for cnnrt_steal_next. */
+static inline int cnnrt_f32_gemm_avx2_next_columns(cnnrt_steal *steal, int64_t total, int64_t task,
+                                                   int64_t n_tasks, int first, int64_t *lo,
+                                                   int64_t *hi) {
+  int64_t p0, p1;
+  if (!cnnrt_steal_next(steal, (total + 15) / 16, n_tasks, task, CNNRT_GEMM_AVX2_NC / 16, 0, first,
+                        &p0, &p1)) {
+    return 0;
+  }
+  *lo = 16 * p0;
+  *hi = 16 * p1 < total ? 16 * p1 : total;
+  return 1;
+}
+
 /* Rows of the unit the channel split hands out: two 6-row panels for the AVX-512 12x32 tile
  * (a task boundary inside a pair would run two half-empty tiles), one panel for AVX2. */
 #if defined(CNNRT_GEMM_AVX512)
@@ -1582,15 +1599,12 @@ static inline void cnnrt_f32_conv_gemm_avx2_range_split_scaled(
                                    p->n * P, r0, r1);
     return;
   }
-  /* The (batch, pixel) shares of cnnrt_f32_gemm_avx2_split in 16-column panels; with steal,
-   * taken a column block (CNNRT_GEMM_AVX2_NC) at a time, then the other tasks' ends. */
-  const int64_t total = p->n * P, panels = (total + 15) / 16;
-  int64_t u0, u1;
+  int64_t lo, hi; /* pieces of the (batch, pixel) range */
   for (int first = 1;
-       cnnrt_steal_next(steal, panels, n_tasks, task, CNNRT_GEMM_AVX2_NC / 16, 0, first, &u0, &u1);
+       cnnrt_f32_gemm_avx2_next_columns(steal, p->n * P, task, n_tasks, first, &lo, &hi);
        first = 0) {
-    cnnrt_f32_conv_gemm_avx2_block(p, x, in_scale, w_packed, bias, residual, y, scratch, 16 * u0,
-                                   cnnrt_gemm_avx2_min(16 * u1, total), 0, m);
+    cnnrt_f32_conv_gemm_avx2_block(p, x, in_scale, w_packed, bias, residual, y, scratch, lo, hi, 0,
+                                   m);
   }
 }
 
@@ -1647,14 +1661,10 @@ static inline void cnnrt_f32_conv_grouped_gemm_avx2_range(const cnnrt_conv_param
   const int64_t P = g.out[0] * g.out[1] * g.out[2];
   const int64_t wg = cnnrt_f32_pack_a_mr6_bytes(sp.c_out, sp.c_in * g.k[0] * g.k[1] * g.k[2]) /
                      (int64_t)sizeof(float);
-  /* The shares of cnnrt_f32_gemm_avx2_split in 16-column panels; with steal, taken a column
-   * block at a time, then the other tasks' ends (cnnrt_steal_next). */
-  const int64_t total = p->n * p->group * P, panels = (total + 15) / 16;
-  int64_t p0, p1;
+  int64_t lo, hi;
   for (int first = 1;
-       cnnrt_steal_next(steal, panels, n_tasks, task, CNNRT_GEMM_AVX2_NC / 16, 0, first, &p0, &p1);
+       cnnrt_f32_gemm_avx2_next_columns(steal, p->n * p->group * P, task, n_tasks, first, &lo, &hi);
        first = 0) {
-    const int64_t lo = 16 * p0, hi = cnnrt_gemm_avx2_min(16 * p1, total);
     for (int64_t u = lo / P; u * P < hi; u++) { /* unit u: image u / group, group u % group */
       const int64_t b = u / p->group, grp = u % p->group;
       const int64_t q0 = lo > u * P ? lo - u * P : 0;
