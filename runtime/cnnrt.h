@@ -177,30 +177,26 @@ typedef struct cnnrt_steal {
 #define CNNRT_STEAL_ATOMIC 0
 #endif
 
-/* The piece [lo, hi) of the remaining range [start, end) (start < end) that its owner (front)
- * or a thief (!front) takes: at most `grain` units, cut back to a multiple of `align` (0 or 1:
- * none) where one lies inside, so that a piece ends (front) or starts (back) on a tile row. */
-static inline void cnnrt_steal_piece(int64_t start, int64_t end, int64_t grain, int64_t align,
-                                     int front, int64_t *lo, int64_t *hi) {
-  if (front) {
-    int64_t b = end - start > grain ? start + grain : end;
-    if (align > 1 && b < end && b / align * align > start) {
-      b = b / align * align;
-    }
-    *lo = start;
-    *hi = b;
-  } else {
-    int64_t a = end - start > grain ? end - grain : start;
-    if (align > 1 && a > start && (a + align - 1) / align * align < end) {
-      a = (a + align - 1) / align * align;
-    }
-    *lo = a;
-    *hi = end;
+/* The end of the piece that starts at `start` in a share ending at `end` (start < end): at most
+ * `grain` units, cut back to a multiple of `align` (0 or 1: none) where one lies inside, so that
+ * a piece ends on a tile row or an image's last row. */
+static inline int64_t cnnrt_steal_piece_end(int64_t start, int64_t end, int64_t grain,
+                                            int64_t align) {
+  int64_t b = end - start > grain ? start + grain : end;
+  if (align > 1 && b < end && b / align * align > start) {
+    b = b / align * align;
   }
+  return b;
 }
 
 #if CNNRT_STEAL_ATOMIC
-/* Takes a piece of task v's share [s0, s1) (front: as its owner); 0 if none is left. */
+/* Takes a piece of task v's share [s0, s1) (front: as its owner); 0 if none is left. The pieces
+ * are a fixed grid of the share, the ones its owner takes when nobody steals (s0, then
+ * cnnrt_steal_piece_end of each piece's start): a thief takes the last piece left, not the last
+ * `grain` units. So which units are computed together (one GEMM call, one tile block) does not
+ * depend on timing, and neither do the results: the kernels' edge tiles sum in another order
+ * than their full ones (the AVX-512 GEMM's 12x16 panel), and with pieces cut where a thief
+ * happened to arrive, two runs of a model on two threads differed in the last bit. */
 static inline int cnnrt_steal_take_(cnnrt_steal *s, int64_t v, int64_t s0, int64_t s1,
                                     int64_t grain, int64_t align, int front, int64_t *lo,
                                     int64_t *hi) {
@@ -211,7 +207,18 @@ static inline int cnnrt_steal_take_(cnnrt_steal *s, int64_t v, int64_t s0, int64
     if (start >= end) {
       return 0;
     }
-    cnnrt_steal_piece(start, end, grain, align, front, lo, hi);
+    if (front) {
+      *lo = start;
+      *hi = cnnrt_steal_piece_end(start, s1, grain, align);
+    } else { /* the last grid point before end: a share has at most a few dozen pieces */
+      int64_t g = s0, g_next;
+      while ((g_next = cnnrt_steal_piece_end(g, s1, grain, align)) < end) {
+        g = g_next;
+      }
+      *lo = g;
+      *hi = end;
+    }
+    CNNRT_ASSERT(start <= *lo && *lo < *hi && *hi <= end);
     const uint64_t len = (uint64_t)(*hi - *lo);
     const uint64_t next = old + (front ? len : len << 32);
     if (__atomic_compare_exchange_n(word, &old, next, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
@@ -223,9 +230,10 @@ static inline int cnnrt_steal_take_(cnnrt_steal *s, int64_t v, int64_t s0, int64
 
 /* The next piece [lo, hi) of the units for task t of n_tasks: from its own share while any is
  * left, then from the back of the share with the most units left; 0 when all are taken. Pieces
- * of at most `grain` units, aligned as cnnrt_steal_piece says. `first` is 1 on the task's first
- * call. With s NULL, one task, more than CNNRT_STEAL_SLOTS tasks or no atomics, the first call
- * returns the whole share and the next one 0 (the fixed split). */
+ * of at most `grain` units, aligned as cnnrt_steal_piece_end says, and the same pieces whatever
+ * the timing (cnnrt_steal_take_). `first` is 1 on the task's first call. With s NULL, one task,
+ * more than CNNRT_STEAL_SLOTS tasks or no atomics, the first call returns the whole share and the
+ * next one 0 (the fixed split). */
 static inline int cnnrt_steal_next(cnnrt_steal *s, int64_t units, int64_t n_tasks, int64_t t,
                                    int64_t grain, int64_t align, int first, int64_t *lo,
                                    int64_t *hi) {

@@ -562,7 +562,7 @@ static inline void cnnrt_f32_conv_winograd43_avx2_range(const cnnrt_conv_params 
        cnnrt_steal_next(steal, tiles, split_tasks, split_task, tb, tw, first, &lo, &hi);
        first = 0) {
     for (int64_t t0 = lo, t1; t0 < hi; t0 = t1) {
-      cnnrt_steal_piece(t0, hi, tb, tw, 1, &t0, &t1);
+      t1 = cnnrt_steal_piece_end(t0, hi, tb, tw);
       /* 1. Input transform. Segments in increasing j0: a group's stores past its segment are
        * overwritten by the next segment's. Columns [0, cols) of V get written (cols <= nt + 7);
        * the GEMMs compute all of them, so that the output transform's lanes past the block read

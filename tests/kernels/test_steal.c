@@ -1,8 +1,10 @@
 /* cnnrt_steal_next (cnnrt.h): fixed shares with stealing, against its contract rather than a
  * copy of its code. In every order the tasks' calls can come in, each unit must be handed out
  * exactly once, in pieces of 1..grain units, and a task's own share must come first, in order.
- * Pieces end (front) or start (stolen) on a multiple of `align` where one lies inside. Then the
- * same with real threads, through cnnrt_threadpool.h. */
+ * Pieces end on a multiple of `align` where one lies inside, and whatever the order, the pieces
+ * are the same ones: those a task takes of its share when nobody steals (the kernels' results
+ * depend on how their units are grouped). Then the same with real threads, through
+ * cnnrt_threadpool.h. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,10 +22,29 @@
 
 #define MAX_UNITS 1200
 
+/* grid[u] = 1 where a piece starts when each task takes its own share with nobody stealing;
+ * grid[units] = 1. */
+static void undisturbed_grid(int64_t units, int64_t n, int64_t grain, int64_t align,
+                             unsigned char *grid) {
+  memset(grid, 0, MAX_UNITS + 1);
+  for (int64_t t = 0; t < n; t++) {
+    const int64_t s0 = units * t / n, s1 = units * (t + 1) / n;
+    cnnrt_steal st;
+    memset(&st, 0, sizeof st);
+    int64_t lo, hi;
+    for (int first = 1;
+         cnnrt_steal_next(&st, units, n, t, grain, align, first, &lo, &hi) && lo >= s0 && hi <= s1;
+         first = 0) {
+      grid[lo] = 1;
+    }
+  }
+  grid[units] = 1;
+}
 
-/* Checks one piece [lo, hi) that task t got; own = whether it lies in t's share. */
+/* Checks one piece [lo, hi) that task t got; own = whether it lies in t's share. With a grid,
+ * the piece must be one of its pieces: starting and ending on it, none inside. */
 static void check_piece(int64_t units, int64_t n, int64_t t, int64_t grain, int64_t lo, int64_t hi,
-                        int64_t *own_next, unsigned char *seen) {
+                        int64_t *own_next, unsigned char *seen, const unsigned char *grid) {
   const int64_t s0 = units * t / n, s1 = units * (t + 1) / n;
   const int steal = n >= 2 && n <= CNNRT_STEAL_SLOTS; /* else the whole share at once */
   assert_true(lo >= 0 && lo < hi && hi <= units);
@@ -41,6 +62,13 @@ static void check_piece(int64_t units, int64_t n, int64_t t, int64_t grain, int6
     assert_int_equal(seen[u], 0);
     seen[u] = 1;
   }
+  if (grid != NULL) {
+    assert_int_equal(grid[lo], 1);
+    assert_int_equal(grid[hi], 1);
+    for (int64_t u = lo + 1; u < hi; u++) {
+      assert_int_equal(grid[u], 0);
+    }
+  }
 }
 
 /* Every order of calls, drawn at random: `rounds` schedules of each configuration. */
@@ -49,7 +77,7 @@ static void test_random_orders(void **state) {
   static const int64_t unit_counts[] = {0, 1, 5, 16, 97, 200, 1111};
   static const int64_t grains[] = {1, 3, 8, 28};
   static const int64_t aligns[] = {0, 1, 4, 14};
-  unsigned char seen[MAX_UNITS];
+  unsigned char seen[MAX_UNITS], grid[MAX_UNITS + 1];
   for (int64_t n = 1; n <= CNNRT_STEAL_SLOTS + 2; n += (n < 5 ? 1 : 7)) {
     for (size_t ui = 0; ui < sizeof unit_counts / sizeof *unit_counts; ui++) {
       const int64_t units = unit_counts[ui];
@@ -57,6 +85,7 @@ static void test_random_orders(void **state) {
         for (size_t ai = 0; ai < sizeof aligns / sizeof *aligns; ai++) {
           for (int round = 0; round < 6; round++) {
             const int64_t grain = grains[gi], align = aligns[ai];
+            undisturbed_grid(units, n, grain, align, grid);
             cnnrt_steal st;
             memset(&st, 0, sizeof st);
             memset(seen, 0, sizeof seen);
@@ -75,7 +104,7 @@ static void test_random_orders(void **state) {
               }
               int64_t lo = -1, hi = -1;
               if (cnnrt_steal_next(&st, units, n, t, grain, align, first[t], &lo, &hi)) {
-                check_piece(units, n, t, grain, lo, hi, &own_next[t], seen);
+                check_piece(units, n, t, grain, lo, hi, &own_next[t], seen, grid);
               } else {
                 done[t] = 1;
                 active--;
@@ -92,25 +121,30 @@ static void test_random_orders(void **state) {
   }
 }
 
-/* Alignment: a front piece shorter than grain and not the share's last ends on a multiple of
- * align; a stolen piece shorter than grain and not the remaining front starts on one. */
+/* Alignment: a piece shorter than grain and not the share's last ends on a multiple of align. A
+ * thief takes the last piece of that grid, not the last `grain` units. */
 static void test_alignment(void **state) {
   (void)state;
+  assert_int_equal(cnnrt_steal_piece_end(3, 40, 14, 7), 14); /* 3 + 14 = 17: back to 14 */
+  assert_int_equal(cnnrt_steal_piece_end(3, 12, 14, 7), 12); /* the rest fits: all of it */
+  assert_int_equal(cnnrt_steal_piece_end(8, 13, 4, 7), 12);  /* no multiple inside: grain */
+  assert_int_equal(cnnrt_steal_piece_end(29, 40, 9, 0), 38); /* no alignment */
+  /* two tasks, 80 units, grain 14, align 7: task 0's share [0, 40) in pieces 0-14-28-40 */
+  cnnrt_steal st;
+  memset(&st, 0, sizeof st);
   int64_t lo, hi;
-  cnnrt_steal_piece(3, 40, 14, 7, 1, &lo, &hi); /* 3 + 14 = 17: back to 14 */
-  assert_int_equal(lo, 3);
-  assert_int_equal(hi, 14);
-  cnnrt_steal_piece(3, 12, 14, 7, 1, &lo, &hi); /* the rest fits: all of it */
-  assert_int_equal(hi, 12);
-  cnnrt_steal_piece(8, 13, 4, 7, 1, &lo, &hi); /* no multiple inside: grain */
-  assert_int_equal(hi, 12);
-  cnnrt_steal_piece(3, 40, 14, 7, 0, &lo, &hi); /* 40 - 14 = 26: up to 28 */
+  for (int first = 1; cnnrt_steal_next(&st, 80, 2, 1, 14, 7, first, &lo, &hi) && lo >= 40;
+       first = 0) { /* task 1 alone: its own share, then task 0's last piece */
+  }
   assert_int_equal(lo, 28);
   assert_int_equal(hi, 40);
-  cnnrt_steal_piece(30, 40, 14, 7, 0, &lo, &hi); /* the rest fits: all of it */
-  assert_int_equal(lo, 30);
-  cnnrt_steal_piece(29, 40, 9, 0, 0, &lo, &hi); /* no alignment */
-  assert_int_equal(lo, 31);
+  assert_true(cnnrt_steal_next(&st, 80, 2, 0, 14, 7, 1, &lo, &hi)); /* task 0's front */
+  assert_int_equal(lo, 0);
+  assert_int_equal(hi, 14);
+  assert_true(cnnrt_steal_next(&st, 80, 2, 1, 14, 7, 0, &lo, &hi)); /* 14-28, not 21-28 */
+  assert_int_equal(lo, 14);
+  assert_int_equal(hi, 28);
+  assert_false(cnnrt_steal_next(&st, 80, 2, 0, 14, 7, 0, &lo, &hi));
 }
 
 /* Tasks run one after another in full (a serial hook, or a pool whose other threads have not
@@ -124,7 +158,7 @@ static void test_serial_run(void **state) {
   unsigned char seen[64] = {0};
   int64_t own_next = units * 1 / n, lo, hi, pieces = 0;
   for (int first = 1; cnnrt_steal_next(&st, units, n, 1, 4, 0, first, &lo, &hi); first = 0) {
-    check_piece(units, n, 1, 4, lo, hi, &own_next, seen);
+    check_piece(units, n, 1, 4, lo, hi, &own_next, seen, NULL);
     pieces++;
   }
   assert_int_equal(pieces, 5 + 5 + 4); /* its own 17 units, then task 2's 17 and task 0's 16 */
