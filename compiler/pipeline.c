@@ -234,7 +234,11 @@ cn_graph *cn_load_and_optimize(const cn_options *opt, cn_diag *d) {
     if (opt->gemm_libxsmm) {
       ok = cn_pass_schedule_xsmm(g, (int)opt->target, opt->max_threads, d);
     }
-    if (ok && !opt->grad && !opt->no_nchwc && opt->target == CN_TARGET_X86_64) {
+    /* NCHW8c pays off with the AVX2 kernels only: tuned for AVX-512 (Zen 5), the NCHW
+     * kernels (16-lane depthwise, output-channel GEMM) took 0.68-0.72x the time of the
+     * blocked ones on whole mobilenet_v2 and efficientnet_b0 (docs/design.md, session 17). */
+    if (ok && !opt->grad && !opt->no_nchwc && !opt->tune_avx512 &&
+        opt->target == CN_TARGET_X86_64) {
       ok = cn_pass_layout(g, opt->max_threads, d);
     }
     ok = ok && cn_pass_schedule(g, (int)opt->target, opt->max_threads, !opt->no_winograd, opt->tune_avx512, d) && cn_pass_dce(g, d);
