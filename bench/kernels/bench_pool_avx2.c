@@ -2,8 +2,8 @@
  * per-output-row loop ("rows": every input row pooled along the last axis again for every
  * window it is in) vs what cnnrt_f32_pool_range_avx2 runs ("s2": the AVX-512 or AVX2 stride-2
  * path that pools each input row once per window and combines rows, on rows of >= 32 outputs;
- * -DCNNRT_POOL_AVX2_S2_MIN_OUT=1 sends narrower rows there too; on an AVX2 build, 3x3 stride-2
- * windows without padding, SqueezeNet's, take the 3x3/2 path instead), vs the scalar reference;
+ * -DCNNRT_POOL_AVX2_S2_MIN_OUT=1 sends narrower rows there too; 3x3 stride-2 windows without
+ * padding, SqueezeNet's, take the 3x3/2 path, on AVX-512 builds too), vs the scalar reference;
  * one thread, batch 1, bit-identity of s2 checked.
  *
  *   gcc -std=c99 -O3 -march=native -Iruntime bench/kernels/bench_pool_avx2.c -o /tmp/bench_pool -lm
