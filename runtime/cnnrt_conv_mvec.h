@@ -30,8 +30,9 @@
  *    array kernel cnnrt_f32_act_avx2, the GEMM epilogue's semantics, on a [16][16] buffer);
  *    AVX2: scalar transpose. Each residual element is read before that element of y is
  *    written (residual may be y).
- *  - Threads: task t of n takes a contiguous range of the 32-channel panels; every task pads its
- *    own copy of the image (scratch + t * stride, sized by cnnrt_f32_conv_mvec_scratch_bytes).
+ *  - Threads: task t of n takes a contiguous range of the 32-channel panels, then panels from
+ *    the back of the others' (one image); every task pads its own copy of the image
+ *    (scratch + t * stride, sized by cnnrt_f32_conv_mvec_scratch_bytes).
  * Results equal cnnrt_f32_conv_ref up to float rounding (summation order). */
 #ifndef CNNRT_CONV_MVEC_H
 #define CNNRT_CONV_MVEC_H
@@ -386,18 +387,6 @@ static inline void cnnrt_mvec_epilogue(const cnnrt_conv_params *p, const float *
 }
 #endif
 
-/* The panel after `pn`: the next one, or the next unclaimed one of *claim. */
-static inline int64_t cnnrt_mvec_next_panel_(unsigned *claim, int64_t pn) {
-#if defined(__GNUC__) || defined(__clang__)
-  if (claim != NULL) {
-    return (int64_t)__atomic_fetch_add(claim, 1u, __ATOMIC_RELAXED);
-  }
-#else
-  CNNRT_ASSERT(claim == NULL);
-#endif
-  return pn + 1;
-}
-
 /* Whether tasks split the output pixels (every task all panels) rather than the panels: on
  * planes of at least CNNRT_CONV_MVEC_PIXEL_SPLIT_MIN pixels whose input is at least a quarter of
  * the weights. With the panels split, every task reads all input channels, half of them (at 2
@@ -419,13 +408,15 @@ static inline int cnnrt_conv_mvec_split_pixels(const cnnrt_conv_params *p, int64
 }
 
 /* Task t of n_tasks: output-channel panels [lo, hi) of every image, or all panels for the
- * task's share of the tiles (cnnrt_conv_mvec_split_pixels). With claim != NULL (used only for
- * one image split by panels over several tasks), the tasks instead claim panels one at a time from the counter *claim (0 at
- * the start, shared by the tasks): a core slowed by something else then does fewer of them. */
+ * task's share of the tiles (cnnrt_conv_mvec_split_pixels). With steal != NULL (used only for
+ * one image split by panels over several tasks), the task takes its share a panel at a time and
+ * then panels from the back of the other shares (cnnrt_steal_next): a core slowed by something
+ * else then does fewer of them. Until session 17 the tasks claimed panels from one counter;
+ * with contiguous shares each task's next panel is known, so its weights are prefetched. */
 static inline void cnnrt_mvec_run_(const cnnrt_conv_params *p, const float *x, const float *wp,
                                    const float *bias, const float *residual, float *y,
                                    unsigned char *scratch, int64_t t, int64_t n_tasks,
-                                   unsigned *claim) {
+                                   cnnrt_steal *steal) {
   CNNRT_ASSERT(p->spatial == 2 && p->group == 1);
   const int64_t panels = (p->c_out + CNNRT_CONV_MVEC_MR - 1) / CNNRT_CONV_MVEC_MR;
   const cnnrt_mvec_geom g = cnnrt_mvec_make_geom(p);
@@ -447,9 +438,10 @@ static inline void cnnrt_mvec_run_(const cnnrt_conv_params *p, const float *x, c
   const int64_t tiles_total = (n_rows + step - 1) / step * ((len + tile - 1) / tile);
   const int by_pixels = cnnrt_conv_mvec_split_pixels(p, n_tasks);
   if (by_pixels || p->n != 1 || n_tasks == 1) {
-    claim = NULL;
+    steal = NULL;
   }
-  const int all_panels = by_pixels || claim != NULL; /* (claimed: any task may get any panel) */
+  /* (stealing: any task may get any panel) */
+  const int all_panels = by_pixels || steal != NULL;
   const int64_t lo = all_panels ? 0 : panels * t / n_tasks;
   const int64_t hi = all_panels ? panels : panels * (t + 1) / n_tasks;
   const int64_t ti_lo = by_pixels ? tiles_total * t / n_tasks : 0;
@@ -516,37 +508,44 @@ static inline void cnnrt_mvec_run_(const cnnrt_conv_params *p, const float *x, c
      * Each tile prefetches its share of the next block's lines instead. */
     const int64_t tiles_per_block = ti_hi - ti_lo;
     const float *w_end = wp + hi * CNNRT_CONV_MVEC_MR * k;
-    for (int64_t pn = cnnrt_mvec_next_panel_(claim, lo - 1); pn < hi;
-         pn = cnnrt_mvec_next_panel_(claim, pn)) {
-      const int64_t oc0 = pn * CNNRT_CONV_MVEC_MR;
-      const int64_t rows = p->c_out - oc0 < CNNRT_CONV_MVEC_MR ? p->c_out - oc0 : CNNRT_CONV_MVEC_MR;
-      const float *wpan = wp + oc0 * k;
-      for (int64_t k0 = 0; k0 < k; k0 += kc) {
-        const int64_t kb = k - k0 < kc ? k - k0 : kc;
-        /* The next block (the next panel's first one past this panel's end: panels are
-         * contiguous; with claimed panels the one n_tasks on, which this task likely claims
-         * next), kc rows of 32 floats, in 64-byte lines. */
-        const float *next = claim == NULL || k0 + kb < k ? wpan + (k0 + kb) * CNNRT_CONV_MVEC_MR
-                            : pn + n_tasks < hi ? wp + (pn + n_tasks) * CNNRT_CONV_MVEC_MR * k
-                                                : w_end;
-        const int64_t next_lines = kc * CNNRT_CONV_MVEC_MR * (int64_t)sizeof(float) / 64;
-        int64_t ti = 0;
-        for (int64_t oy = 0; oy < n_rows; oy += step) {
-          const int64_t pair = step == 2 && oy + 1 < n_rows;
-          for (int64_t ox0 = 0; ox0 < len; ox0 += tile, ti++) {
-            if (ti < ti_lo || ti >= ti_hi) {
-              continue;
-            }
-            cnnrt_prefetch_share(next, next_lines, ti - ti_lo, tiles_per_block, w_end);
-            const int64_t n1 = len - ox0 < tile ? len - ox0 : tile;
-            const int64_t nr = pair ? 2 * n1 : n1;
-            const int64_t pix0 = oy * ow + ox0; /* (flat: oy = 0, ox0 the pixel) */
-            const float *xt = g.flat ? xin + ox0 : xin + oy * sh * rs + ox0 * sw;
-            float *pt = part + pix0 * CNNRT_CONV_MVEC_MR;
-            cnnrt_mvec_tile_any(nr, n1, wpan + k0 * CNNRT_CONV_MVEC_MR, koff + k0, kb, xt,
-                                g.flat ? 1 : sw, row2, rows, k0 == 0, pt);
-            if (k0 + kb == k) {
-              cnnrt_mvec_epilogue(p, pt, nr, rows, oc0, pix0, plane, bias, rb, yb);
+    /* With steal: pieces of one panel, own ones [own_lo, own_hi) first; else [lo, hi) once. */
+    const int64_t own_lo = panels * t / n_tasks, own_hi = panels * (t + 1) / n_tasks;
+    int64_t u0 = lo, u1 = hi;
+    for (int first = 1;
+         steal != NULL ? cnnrt_steal_next(steal, panels, n_tasks, t, 1, 0, first, &u0, &u1) : first;
+         first = 0) {
+      for (int64_t pn = u0; pn < u1; pn++) {
+        const int64_t oc0 = pn * CNNRT_CONV_MVEC_MR;
+        const int64_t rows =
+            p->c_out - oc0 < CNNRT_CONV_MVEC_MR ? p->c_out - oc0 : CNNRT_CONV_MVEC_MR;
+        const float *wpan = wp + oc0 * k;
+        for (int64_t k0 = 0; k0 < k; k0 += kc) {
+          const int64_t kb = k - k0 < kc ? k - k0 : kc;
+          /* The next block (the next panel's first one past this panel's end: panels are
+           * contiguous; with stealing only while the task is in its own share, whose next panel
+           * it takes next), kc rows of 32 floats, in 64-byte lines. */
+          const int next_panel = steal == NULL || (pn >= own_lo && pn + 1 < own_hi);
+          const float *next =
+              k0 + kb < k || next_panel ? wpan + (k0 + kb) * CNNRT_CONV_MVEC_MR : w_end;
+          const int64_t next_lines = kc * CNNRT_CONV_MVEC_MR * (int64_t)sizeof(float) / 64;
+          int64_t ti = 0;
+          for (int64_t oy = 0; oy < n_rows; oy += step) {
+            const int64_t pair = step == 2 && oy + 1 < n_rows;
+            for (int64_t ox0 = 0; ox0 < len; ox0 += tile, ti++) {
+              if (ti < ti_lo || ti >= ti_hi) {
+                continue;
+              }
+              cnnrt_prefetch_share(next, next_lines, ti - ti_lo, tiles_per_block, w_end);
+              const int64_t n1 = len - ox0 < tile ? len - ox0 : tile;
+              const int64_t nr = pair ? 2 * n1 : n1;
+              const int64_t pix0 = oy * ow + ox0; /* (flat: oy = 0, ox0 the pixel) */
+              const float *xt = g.flat ? xin + ox0 : xin + oy * sh * rs + ox0 * sw;
+              float *pt = part + pix0 * CNNRT_CONV_MVEC_MR;
+              cnnrt_mvec_tile_any(nr, n1, wpan + k0 * CNNRT_CONV_MVEC_MR, koff + k0, kb, xt,
+                                  g.flat ? 1 : sw, row2, rows, k0 == 0, pt);
+              if (k0 + kb == k) {
+                cnnrt_mvec_epilogue(p, pt, nr, rows, oc0, pix0, plane, bias, rb, yb);
+              }
             }
           }
         }
@@ -563,7 +562,7 @@ static inline void cnnrt_f32_conv_mvec_range(const cnnrt_conv_params *p, const f
 }
 
 /* The task of the cnnrt_parallel hook (struct as cnnrt_conv_task of cnnrt_conv_packed.h);
- * claim: 0, the tasks' shared panel counter (cnnrt_mvec_run_). */
+ * steal: all zero ({{0}}), the panels the tasks took over (cnnrt_mvec_run_). */
 typedef struct cnnrt_conv_mvec_task {
   const cnnrt_conv_params *p;
   const float *x, *w, *bias, *residual;
@@ -571,13 +570,13 @@ typedef struct cnnrt_conv_mvec_task {
   unsigned char *scratch;
   int64_t scratch_stride;
   int64_t n_tasks;
-  unsigned claim;
+  cnnrt_steal steal;
 } cnnrt_conv_mvec_task;
 
 static inline void cnnrt_conv_mvec_task_fn(void *arg, int64_t t) {
   cnnrt_conv_mvec_task *a = (cnnrt_conv_mvec_task *)arg;
   cnnrt_mvec_run_(a->p, a->x, a->w, a->bias, a->residual, a->y, a->scratch + t * a->scratch_stride,
-                  t, a->n_tasks, &a->claim);
+                  t, a->n_tasks, &a->steal);
 }
 #endif /* __AVX2__ && __FMA__ */
 

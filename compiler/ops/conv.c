@@ -416,7 +416,7 @@ void cn_emit_conv(cn_emitter *e, cn_graph *g, cn_node *n) {
      * channels; the portable fallback reads the same layout. */
     cn_emit_use(e, CN_RT_CONV_MVEC | CN_RT_CONV_AVX2); /* (cnnrt_task_count) */
     emit_conv_tasks(e, false, NULL,
-                    cn_emit_str(e, "cnnrt_conv_mvec_task t = {%s, %s, %s, %s, %s, %s, %s, 1, 0};", p, x,
+                    cn_emit_str(e, "cnnrt_conv_mvec_task t = {%s, %s, %s, %s, %s, %s, %s, 1, {{0}}};", p, x,
                                 w, b, r, y, scratch_per_task),
                     "cnnrt_conv_mvec_task_fn",
                     cn_emit_str(e, "cnnrt_f32_conv_packed_mr_ref(%s, %s, %s, %d, %s, %s, %s);", p, x,

@@ -101,7 +101,7 @@ static double run_case(const mvec_case *c, int use_ref) {
     cnnrt_f32_conv_packed_mr_ref(&p, x, wp, CNNRT_CONV_MVEC_MR, bias, res, y);
   } else {
 #if defined(__AVX2__) && defined(__FMA__)
-    cnnrt_conv_mvec_task t = {&p, x, wp, bias, res, y, scratch, scratch_stride, c->tasks, 0};
+    cnnrt_conv_mvec_task t = {&p, x, wp, bias, res, y, scratch, scratch_stride, c->tasks, {{0}}};
     cnnrt_parallel par = {run_reverse, NULL, (int)c->tasks};
     cnnrt_parallel_for(&par, cnnrt_conv_mvec_task_fn, &t, c->tasks);
 #endif
@@ -273,7 +273,7 @@ static void test_nan_relu(void **state) {
       x[7 * plane + plane - 1] = NAN; /* the last pixel: the last, shorter tile */
       cnnrt_f32_pack_a_mr(co, k, CNNRT_CONV_MVEC_MR, w, wp);
       cnnrt_f32_conv_ref(&p, x, w, b, r, want);
-      cnnrt_conv_mvec_task t = {&p, x, wp, b, r, y, scratch, stride, 2, 0};
+      cnnrt_conv_mvec_task t = {&p, x, wp, b, r, y, scratch, stride, 2, {{0}}};
       cnnrt_parallel par = {run_reverse, NULL, 2};
       cnnrt_parallel_for(&par, cnnrt_conv_mvec_task_fn, &t, 2);
       int64_t nans = 0;
