@@ -519,12 +519,13 @@ static inline void cnnrt_mvec_run_(const cnnrt_conv_params *p, const float *x, c
         const int64_t rows =
             p->c_out - oc0 < CNNRT_CONV_MVEC_MR ? p->c_out - oc0 : CNNRT_CONV_MVEC_MR;
         const float *wpan = wp + oc0 * k;
+        /* Whether this task computes panel pn + 1 next: panels are contiguous; with stealing
+         * only while the task is in its own share. */
+        const int next_panel = steal == NULL || (pn >= own_lo && pn + 1 < own_hi);
         for (int64_t k0 = 0; k0 < k; k0 += kc) {
           const int64_t kb = k - k0 < kc ? k - k0 : kc;
-          /* The next block (the next panel's first one past this panel's end: panels are
-           * contiguous; with stealing only while the task is in its own share, whose next panel
-           * it takes next), kc rows of 32 floats, in 64-byte lines. */
-          const int next_panel = steal == NULL || (pn >= own_lo && pn + 1 < own_hi);
+          /* The next block (past this panel's end, the next panel's first one if next_panel),
+           * kc rows of 32 floats, in 64-byte lines. */
           const float *next =
               k0 + kb < k || next_panel ? wpan + (k0 + kb) * CNNRT_CONV_MVEC_MR : w_end;
           const int64_t next_lines = kc * CNNRT_CONV_MVEC_MR * (int64_t)sizeof(float) / 64;
