@@ -14,8 +14,12 @@
  * counter, ~100 us) before it sleeps on the condition variable: a network runs one region per
  * layer, back to back, and waking a sleeping thread costs tens of microseconds (more on a loaded
  * machine), which on MobileNet-sized layers is a large part of the layer. The caller spins the
- * same way for the last tasks to finish. The polls use the GCC/Clang __atomic builtins (no C11
- * atomics: the header must build as C99); other compilers only sleep. */
+ * same way for the last tasks to finish, but longer (CNNRT_THREADPOOL_WAIT_SPIN polls, ~1.3 ms):
+ * those tasks are running, and a layer's tasks can end a few hundred microseconds apart when one
+ * core is slower than the other (on a shared VM), after which a caller that went to sleep woke
+ * ~44 us after the last task's signal (ResNet-50's 28 x 28 Winograd layers, bench/task_trace.c).
+ * The polls use the GCC/Clang __atomic builtins (no C11 atomics: the header must build as C99);
+ * other compilers only sleep. */
 #ifndef CNNRT_THREADPOOL_H
 #define CNNRT_THREADPOOL_H
 
@@ -26,6 +30,9 @@
 #define CNNRT_THREADPOOL_MAX 64
 #ifndef CNNRT_THREADPOOL_SPIN
 #define CNNRT_THREADPOOL_SPIN 4000
+#endif
+#ifndef CNNRT_THREADPOOL_WAIT_SPIN
+#define CNNRT_THREADPOOL_WAIT_SPIN (16 * CNNRT_THREADPOOL_SPIN)
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -51,11 +58,11 @@ typedef struct cnnrt_threadpool {
   int64_t n_tasks, next_task, done_tasks;
 } cnnrt_threadpool;
 
-/* Polls (without the lock) until *word != value or the budget runs out; the caller then takes
- * the lock and checks properly. */
-static inline void cnnrt_threadpool_spin_(const unsigned *word, unsigned value) {
+/* Polls (without the lock) until *word != value or `budget` polls are done; the caller then
+ * takes the lock and checks properly. */
+static inline void cnnrt_threadpool_spin_(const unsigned *word, unsigned value, long budget) {
 #if defined(CNNRT_THREADPOOL_ATOMIC)
-  for (int i = 0; i < CNNRT_THREADPOOL_SPIN; i++) {
+  for (long i = 0; i < budget; i++) {
     if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != value) {
       return;
     }
@@ -64,6 +71,7 @@ static inline void cnnrt_threadpool_spin_(const unsigned *word, unsigned value) 
 #else
   (void)word;
   (void)value;
+  (void)budget;
 #endif
 }
 
@@ -99,7 +107,7 @@ static inline void *cnnrt_threadpool_worker_(void *opaque) {
   for (;;) {
     if (!p->stopping && p->generation == seen) {
       pthread_mutex_unlock(&p->lock);
-      cnnrt_threadpool_spin_(&p->generation, seen);
+      cnnrt_threadpool_spin_(&p->generation, seen, CNNRT_THREADPOOL_SPIN);
       pthread_mutex_lock(&p->lock);
     }
     while (!p->stopping && p->generation == seen) {
@@ -165,7 +173,7 @@ static inline void cnnrt_threadpool_run(void *ctx, cnnrt_task_fn fn, void *arg, 
   cnnrt_threadpool_drain_(p);
   if (p->done_tasks < p->n_tasks) { /* the other threads' last tasks are running */
     pthread_mutex_unlock(&p->lock);
-    cnnrt_threadpool_spin_(&p->finished, 0u);
+    cnnrt_threadpool_spin_(&p->finished, 0u, CNNRT_THREADPOOL_WAIT_SPIN);
     pthread_mutex_lock(&p->lock);
   }
   while (p->done_tasks < p->n_tasks) {
