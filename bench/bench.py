@@ -14,6 +14,9 @@ Each process does one warm-up and N timed runs and reports its median; the table
 median of the R per-round medians. Peak memory is the process's max RSS (wait4). Outputs of
 round 1 are compared: cnncc vs ORT (PyTorch when ORT is not available). The single-core FMA
 peak (bench/fma_peak.c) is measured before every model and at the end; the best is used.
+Then, each within one process and ~20 s: cnncc and ORT alternating on one thread
+(bench/pair_ort.c) and cnncc on one thread and on two alternating (bench/pair_threads.c),
+in bursts that see the same machine speed (bench/pair_util.h).
 Writes the report as Markdown to stdout and to DIR/results.md.
 """
 import argparse
@@ -199,33 +202,32 @@ def md_table(header, rows, left=1):
 
 
 PAIR_SECONDS = 20  # time budget of one model's paired runs
-PAIR_BURST = 4  # runs of each engine per round of bench/pair_ort.c (the first one not timed)
+PAIR_BURST = 4  # runs of each way per round of bench/pair_*.c (the first one not timed)
 
 
-def run_pair(cc, cflags, gdir, ort_lib, onnx_path, inp, weights, pair_ms, problems, name):
-    """Builds bench/pair_ort.c against the generated model in gdir and runs it: cnncc and ONNX
-    Runtime alternating in rounds of PAIR_BURST runs each in one process, one thread. Returns
-    its figures or None."""
-    exe = os.path.join(gdir, "pair_ort")
+def run_pair_tool(cc, cflags, gdir, tool, libs, args, pair_ms, key, problems, name):
+    """Builds bench/TOOL.c (pair_ort or pair_threads: two ways of running the model alternating
+    in rounds of PAIR_BURST runs each in one process, ~PAIR_SECONDS) against the generated model
+    in gdir and runs it with args + [rounds, burst]. Returns its last line's figures (which
+    must include `key`) or None."""
+    exe = os.path.join(gdir, tool)
     srcs = sorted(os.path.join(gdir, f) for f in os.listdir(gdir)
                   if f.endswith(".c") and not f.endswith("_main.c"))
-    r = sh([cc] + cflags + ["-I", gdir, os.path.join(HERE, "pair_ort.c")] + srcs +
-           ["-o", exe, "-ldl", "-lm"])
+    r = sh([cc] + cflags + ["-I", gdir, os.path.join(HERE, tool + ".c")] + srcs +
+           ["-o", exe] + libs)
     if r.returncode != 0:
-        problems.append(f"{name}: pair_ort.c did not build: {r.stderr.strip()[-1000:]}")
+        problems.append(f"{name}: {tool}.c did not build: {r.stderr.strip()[-1000:]}")
         return None
     rounds = int(min(100, max(10, PAIR_SECONDS * 1000 / (PAIR_BURST * pair_ms))))
-    r = sh([exe, ort_lib, onnx_path, inp, weights, str(rounds), str(PAIR_BURST)],
-           timeout=PROC_TIMEOUT)
+    r = sh([exe] + args + [str(rounds), str(PAIR_BURST)], timeout=PROC_TIMEOUT)
     last = (r.stdout.strip().splitlines() or [""])[-1]
     fig = dict((k, float(v)) for k, v in re.findall(r"(\w+)=([0-9.eE+-]+)", last))
-    if r.returncode != 0 or "pair_ratio" not in fig:
-        problems.append(f"{name}: pair_ort failed: {(r.stderr or r.stdout).strip()[-500:]}")
+    if r.returncode != 0 or key not in fig:
+        problems.append(f"{name}: {tool} failed: {(r.stderr or r.stdout).strip()[-500:]}")
         return None
     fig["rounds"], fig["burst"] = rounds, PAIR_BURST
-    log(f"   paired (one process, {rounds} rounds of {PAIR_BURST}+{PAIR_BURST} runs): "
-        f"cnncc/ORT {fig['pair_ratio']:.3f} "
-        f"(quartiles {fig['q25']:.3f}-{fig['q75']:.3f})")
+    log(f"   {tool} (one process, {rounds} rounds of {PAIR_BURST}+{PAIR_BURST} runs): "
+        f"{key} {fig[key]:.3f} (quartiles {fig['q25']:.3f}-{fig['q75']:.3f})")
     return fig
 
 
@@ -447,10 +449,21 @@ def main():
                                     f"max|Δ|/max|ref| = {R['err'][e]:.2e} > {TOL}")
         # cnncc and ORT alternating in one process (bench/pair_ort.c), 1 thread
         if ok and ort_lib and R["ms"].get("cnncc_1") and R["ms"].get("ort_1"):
-            R["pair"] = run_pair(a.cc, cflags, gdir, ort_lib, onnx_path, inp,
-                                 wbin if blob else "-",
-                                 statistics.median(R["ms"]["cnncc_1"]) +
-                                 statistics.median(R["ms"]["ort_1"]), problems, name)
+            R["pair"] = run_pair_tool(
+                a.cc, cflags, gdir, "pair_ort", ["-ldl", "-lm"],
+                [ort_lib, onnx_path, inp, wbin if blob else "-"],
+                statistics.median(R["ms"]["cnncc_1"]) + statistics.median(R["ms"]["ort_1"]),
+                "pair_ratio", problems, name)
+        # cnncc on 1 and 2 threads alternating in one process (bench/pair_threads.c)
+        if ok and R["ms"].get("cnncc_1") and R["ms"].get("cnncc_2"):
+            R["pair_threads"] = pt = run_pair_tool(
+                a.cc, cflags, gdir, "pair_threads", ["-lm", "-lpthread"],
+                [inp, wbin if blob else "-"],
+                statistics.median(R["ms"]["cnncc_1"]) + statistics.median(R["ms"]["cnncc_2"]),
+                "pair_speedup", problems, name)
+            if pt and pt.get("max_rel_diff", 0.0) > TOL:
+                problems.append(f"{name}: cnncc 2-thread output differs from 1-thread: "
+                                f"max|Δ|/max|ref| = {pt['max_rel_diff']:.2e} > {TOL}")
         # per-layer shares from an instrumented build (bench/layer_profile.py), 1 thread
         if ok and not a.no_profile:
             pcmd = [PY, os.path.join(HERE, "layer_profile.py"), gdir, inp, "--runs",
@@ -555,8 +568,19 @@ def main():
         R = res["resnet50"]
         c1, c2 = med(R, "cnncc_1"), med(R, "cnncc_2")
         o1, o2 = med(R, "ort_1"), med(R, "ort_2")
+        pt = R.get("pair_threads")
         L.append(f"**resnet50, 2-thread speedup over 1 thread:** cnncc {f_ratio(c1, c2)}×"
-                 + (f", ORT {f_ratio(o1, o2)}×" if ort_ok else ""))
+                 + (f", ORT {f_ratio(o1, o2)}×" if ort_ok else "")
+                 + " (medians of separate processes); cnncc paired "
+                 + (f"{pt['pair_speedup']:.2f}× (quartiles {pt['q25']:.2f}-{pt['q75']:.2f})"
+                    if pt else "—"))
+        L.append("")
+        L.append("\"paired\" 2-thread speedup: bench/pair_threads.c runs cnncc's code on one "
+                 "thread and on two in one process, alternating in rounds of 4 runs each "
+                 "(first run of each burst left out), and takes the median over rounds of the "
+                 "1-thread median run / the 2-thread one. Separate processes minutes apart "
+                 "can see different machine speeds (and one of the two vCPUs is often slower "
+                 "than the other); the paired figure compares both on the same.")
         L.append("")
 
     L.append("## Details")
@@ -579,6 +603,7 @@ def main():
     L.append(md_table(hdr, rows, left=2))
     L.append("")
     hdr = ["model", "MACs (ONNX)", "MACs (cnncc --info)", "2T speedup cnncc / ORT",
+           "2T speedup cnncc paired",
            "cnncc s", "gcc s", "m.c MB", "weights", "arena MB", "other load (cores)",
            "Δ cnncc 1T", "Δ cnncc 2T", "Δ PyTorch", "Δ ORT 2T"]
     rows = []
@@ -590,6 +615,7 @@ def main():
             name, f"{R['macs']:,}", (f"{im:,}" if im is not None else "—")
             + (" ≠" if R.get("info_mismatch") else ""),
             f"{f_ratio(c1, c2)} / {f_ratio(o1, o2)}",
+            f"{R['pair_threads']['pair_speedup']:.2f}" if R.get("pair_threads") else "—",
             f"{R.get('t_cnncc', 0):.1f}", f"{R.get('t_gcc', 0):.1f}",
             f"{R.get('c_bytes', 0) / 1e6:.1f}",
             f"blob {R.get('w_bytes', 0) / 1e6:.0f} MB" if R["blob"] else "embedded",

@@ -12,12 +12,9 @@
  *
  * Why: on a shared machine the speed of a core changes in phases lasting seconds, so two
  * processes timed one after the other can see different machines. Here each round runs BURST
- * runs of one engine, then BURST of the other (which goes first alternates), all within a
- * second or so, so both see the same phase. The first run of a burst follows the other engine's
- * runs, which have replaced the caches' contents; it is left out, as the process-level rounds
- * leave out their warm-up run, and the round's ratio is the median of the burst's other runs
- * against the other engine's. After 3 warm-up runs of each engine, ROUNDS rounds are timed
- * (CLOCK_MONOTONIC). The last stdout line is
+ * runs of one engine, then BURST of the other, and the round's ratio is cnncc's median run over
+ * ORT's (bench/pair_util.h: pair_time). After 3 warm-up runs of each engine, ROUNDS rounds are
+ * timed (CLOCK_MONOTONIC). The last stdout line is
  *   pair_ratio=<median of the round ratios> q25=.. q75=.. cnncc_ms=<median run> ort_ms=..
  *   cnncc_min=.. ort_min=.. max_rel_diff=<max|cnncc - ORT| / max|ORT| of output 0>
  * A TRACE environment variable prints every round first.
@@ -27,12 +24,10 @@
  * (new entries are only appended), so they are addressed by index. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "m.h"
 /* The generated driver's host helpers (huge-page buffers, weights and .npy input loading), so
@@ -41,6 +36,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
 #include "cnnrt_driver.h"
+#include "pair_util.h"
 #pragma GCC diagnostic pop
 
 /* Indices into struct OrtApi (all from its version-1 part). */
@@ -130,16 +126,22 @@ static void ort_run(const ort *o) {
             "Run");
 }
 
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+/* The two ways pair_time alternates: cnncc's generated code (0) and ONNX Runtime (1). */
+typedef struct engines {
+  const pair_model *m;
+  void *out_cn;
+  ort *o;
+} engines;
 
-/* Median of v[0..n) (sorts v). */
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof(double), cnnrt_driver_cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+static void run_engine(void *ctx, int which) {
+  engines *e = (engines *)ctx;
+  if (which == 0) {
+    const void *const ins[1] = {e->m->in};
+    void *const outs[1] = {e->out_cn};
+    (void)m_run(e->m->arena, e->m->weights, ins, outs);
+  } else {
+    ort_run(e->o);
+  }
 }
 
 int main(int argc, char **argv) {
@@ -149,87 +151,38 @@ int main(int argc, char **argv) {
     return 2;
   }
   const int rounds = atoi(argv[5]), burst = atoi(argv[6]);
-  if (M_NUM_INPUTS != 1 || M_INPUT0_DTYPE != 1 || M_OUTPUT0_DTYPE != 1 || rounds < 1 ||
-      burst < 2) {
-    fprintf(stderr, "pair_ort: one float input and output, ROUNDS >= 1, BURST >= 2\n");
+  if (rounds < 1 || burst < 2) {
+    fprintf(stderr, "pair_ort: ROUNDS >= 1, BURST >= 2\n");
     return 2;
   }
-  const int64_t in_dims[] = M_INPUT0_SHAPE;
-  const cnnrt_driver_tensor in_tensor = {M_INPUT0_NAME, M_INPUT0_NAME, M_INPUT0_DTYPE,
-                                         M_INPUT0_RANK, in_dims};
-  float *in = (float *)cnnrt_driver_alloc(sizeof(float) * M_INPUT0_SIZE);
+  pair_model m;
+  if (pair_model_load(&m, "pair_ort", argv[3], argv[4]) != 0) {
+    return 1;
+  }
   float *out_cn = (float *)cnnrt_driver_alloc(sizeof(float) * M_OUTPUT0_SIZE);
   float *out_ort = (float *)cnnrt_driver_alloc(sizeof(float) * M_OUTPUT0_SIZE);
-  void *arena = cnnrt_driver_alloc(M_ARENA_BYTES);
-  if (!in || !out_cn || !out_ort || !arena || cnnrt_driver_load_input(argv[3], &in_tensor, in)) {
-    return 1;
-  }
-  const void *weights = NULL;
-  if (!M_WEIGHTS_EMBEDDED) {
-    int size_ok;
-    weights = cnnrt_driver_read_weights(argv[4], M_WEIGHTS_BYTES, &size_ok);
-    if (!weights || !size_ok) {
-      fprintf(stderr, "pair_ort: %s: not the model's weights\n", argv[4]);
-      return 1;
-    }
-  }
   ort o;
-  if (ort_open(&o, argv[1], argv[2], in, out_ort) != 0) {
+  if (!out_cn || !out_ort || ort_open(&o, argv[1], argv[2], m.in, out_ort) != 0) {
     return 1;
   }
-  const void *const ins[1] = {in};
-  void *const outs[1] = {out_cn};
+  engines e = {&m, out_cn, &o};
   for (int i = 0; i < 3; i++) {
-    if (m_run(arena, weights, ins, outs) != 0) {
+    const void *const ins[1] = {m.in};
+    void *const outs[1] = {out_cn};
+    if (m_run(m.arena, m.weights, ins, outs) != 0) {
       fprintf(stderr, "pair_ort: m_run failed\n");
       return 1;
     }
     ort_run(&o);
   }
-  double diff = 0, ref = 0;
-  for (int i = 0; i < M_OUTPUT0_SIZE; i++) {
-    diff = fmax(diff, fabs((double)out_cn[i] - (double)out_ort[i]));
-    ref = fmax(ref, fabs((double)out_ort[i]));
-  }
-
-  const int timed = burst - 1; /* runs per burst after its first */
-  double *all_cn = malloc(sizeof(double) * (size_t)(rounds * timed));
-  double *all_ort = malloc(sizeof(double) * (size_t)(rounds * timed));
-  double *ratio = malloc(sizeof(double) * (size_t)rounds);
-  double *t_cn = malloc(sizeof(double) * (size_t)burst);
-  double *t_ort = malloc(sizeof(double) * (size_t)burst);
-  if (!all_cn || !all_ort || !ratio || !t_cn || !t_ort) {
+  const double rel = pair_rel_diff(out_cn, out_ort, M_OUTPUT0_SIZE);
+  pair_result r;
+  if (pair_time(rounds, burst, run_engine, &e, "cnncc", "ort", &r) != 0) {
     return 1;
   }
-  for (int r = 0; r < rounds; r++) {
-    for (int k = 0; k < 2; k++) {
-      const int cnncc_now = (k == 0) == (r % 2 == 0);
-      for (int i = 0; i < burst; i++) {
-        const double t0 = now();
-        if (cnncc_now) {
-          (void)m_run(arena, weights, ins, outs);
-          t_cn[i] = now() - t0;
-        } else {
-          ort_run(&o);
-          t_ort[i] = now() - t0;
-        }
-      }
-    }
-    memcpy(all_cn + r * timed, t_cn + 1, sizeof(double) * (size_t)timed);
-    memcpy(all_ort + r * timed, t_ort + 1, sizeof(double) * (size_t)timed);
-    const double med_cn = median(t_cn + 1, timed), med_ort = median(t_ort + 1, timed);
-    ratio[r] = med_cn / med_ort;
-    if (getenv("TRACE")) {
-      printf("round %d cnncc_ms=%.3f ort_ms=%.3f ratio=%.4f\n", r, 1e3 * med_cn, 1e3 * med_ort,
-             ratio[r]);
-    }
-  }
-  const int n = rounds * timed;
-  const double pair_ratio = median(ratio, rounds); /* sorts ratio */
-  const double cn_ms = median(all_cn, n), ort_ms = median(all_ort, n); /* sort them */
   printf("pair_ratio=%.4f q25=%.4f q75=%.4f cnncc_ms=%.3f ort_ms=%.3f cnncc_min=%.3f ort_min=%.3f "
          "max_rel_diff=%.3g\n",
-         pair_ratio, ratio[rounds / 4], ratio[3 * rounds / 4], 1e3 * cn_ms, 1e3 * ort_ms,
-         1e3 * all_cn[0], 1e3 * all_ort[0], ref > 0 ? diff / ref : diff);
+         r.ratio_median, r.ratio_q25, r.ratio_q75, 1e3 * r.a_median, 1e3 * r.b_median,
+         1e3 * r.a_min, 1e3 * r.b_min, rel);
   return 0;
 }
