@@ -4,6 +4,7 @@
 usage: /usr/bin/python3 bench/layer_profile.py GEN_DIR INPUT.npy [--weights W.bin]
                                               [--runs N] [--threads T] [--cc gcc] [--json OUT]
                                               [--cputime] [--libs "-lxsmm ..."]
+                                              [--pair-threads [--rounds R]]
 
 GEN_DIR holds what `cnncc ... -o GEN_DIR/m.c --main` wrote. This copies it to GEN_DIR/prof/,
 wraps every layer block of m.c -- the `  { /* Op 'node name' */ ... }` blocks that
@@ -15,6 +16,12 @@ stdout as JSON:
      "median_ms": <driver's median of the instrumented build>}
 Each layer is a separate region (parallel_for returns when its tasks are done), so shares
 are wall-clock shares.
+
+--pair-threads [--rounds R] links bench/layer_pair.c instead of the driver: R rounds of 4 runs
+on one thread and 4 on two (m_run_parallel on a cnnrt_threadpool), alternating in one process
+so that both modes of a layer see the same host phase, and prints per layer "min_1t_ms",
+"min_2t_ms" (the fastest round's mean run), "mean_1t_ms", "mean_2t_ms" and "speedup"
+(min_1t / min_2t); the JSON's "speedup_of_minima" sums the minima over the layers.
 
 --cputime (one thread only) reads the thread's CPU clock instead of rdtsc: on a shared, loaded
 machine time spent descheduled then does not count against the layer that was running. Each
@@ -143,6 +150,46 @@ def describe(line):
     return d + (f" +{a}" if a else ""), macs
 
 
+def pair_threads(a, prof, descs):
+    """--pair-threads: builds prof/m.c with bench/layer_pair.c, runs it, prints the JSON."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    srcs = sorted(os.path.join(prof, f) for f in os.listdir(prof)
+                  if f.endswith(".c") and not f.endswith("_main.c"))
+    exe = os.path.join(prof, "layer_pair")
+    r = subprocess.run([a.cc, "-O3", "-march=native", "-DCNNCC_PROF_CPUTIME=0", "-I", prof,
+                        os.path.join(here, "layer_pair.c")] + srcs + ["-o", exe] +
+                       a.libs.split() + ["-lm", "-lpthread"], capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit("layer_profile: build failed: " + r.stderr[-2000:])
+    r = subprocess.run([exe, a.input, a.weights or "-", str(a.rounds), "4"],
+                       capture_output=True, text=True)
+    m = re.search(r"tsc_hz=([0-9.]+)", r.stdout)
+    if r.returncode != 0 or not m:
+        sys.exit("layer_profile: run failed: " + (r.stderr or r.stdout)[-2000:])
+    per_ms = float(m.group(1)) / 1e3
+    with open(os.path.join(prof, "m.c")) as f:
+        names = [(mm.group(1), mm.group(2)) for mm in map(BLOCK.match, f.read().split("\n")) if mm]
+    layers = []
+    for line in r.stdout.splitlines():
+        f = line.split("\t")
+        if len(f) != 5:
+            continue
+        k = int(f[0])
+        min1, min2, mean1, mean2 = (float(x) / per_ms for x in f[1:])
+        layers.append({"op": names[k][0], "node": names[k][1], "desc": descs[k][0],
+                       "min_1t_ms": min1, "min_2t_ms": min2, "mean_1t_ms": mean1,
+                       "mean_2t_ms": mean2, "speedup": min1 / min2 if min2 > 0 else 0.0})
+    t1 = sum(l["min_1t_ms"] for l in layers)
+    t2 = sum(l["min_2t_ms"] for l in layers)
+    res = {"layers": layers, "speedup_of_minima": t1 / t2 if t2 > 0 else 0.0,
+           "sum_min_1t_ms": t1, "sum_min_2t_ms": t2}
+    text = json.dumps(res)
+    if a.json:
+        with open(a.json, "w") as f:
+            f.write(text)
+    print(text)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("gen")
@@ -154,9 +201,12 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--cputime", action="store_true")
     ap.add_argument("--libs", default="", help="extra libraries (e.g. -lxsmm for --gemm libxsmm)")
+    ap.add_argument("--pair-threads", action="store_true",
+                    help="one thread and two alternating in one process (bench/layer_pair.c)")
+    ap.add_argument("--rounds", type=int, default=20, help="rounds of --pair-threads")
     a = ap.parse_args()
-    if a.cputime and a.threads != 1:
-        sys.exit("layer_profile: --cputime needs --threads 1")
+    if a.cputime and (a.threads != 1 or a.pair_threads):
+        sys.exit("layer_profile: --cputime needs --threads 1 and no --pair-threads")
 
     prof = os.path.join(a.gen, "prof")
     shutil.rmtree(prof, ignore_errors=True)
@@ -171,6 +221,14 @@ def main():
         sys.exit("layer_profile: no layer blocks found in m.c (generated code changed?)")
     with open(os.path.join(prof, "m.c"), "w") as f:
         f.write(src)
+        if a.pair_threads:  # what bench/layer_pair.c reads the counters through
+            f.write("\nunsigned long long *cnncc_prof_ticks_array(void);\n"
+                    "unsigned long long *cnncc_prof_ticks_array(void) { return cnncc_prof_ticks; }\n"
+                    "int cnncc_prof_layer_count(void);\n"
+                    "int cnncc_prof_layer_count(void) { return %d; }\n" % len(descs))
+    if a.pair_threads:
+        pair_threads(a, prof, descs)
+        return
     srcs = sorted(os.path.join(prof, f) for f in os.listdir(prof) if f.endswith(".c"))
     exe = os.path.join(prof, "prog")
     cflags = ["-O3", "-march=native", "-DCNNCC_PROF_CPUTIME=%d" % (1 if a.cputime else 0)]
