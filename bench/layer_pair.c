@@ -29,13 +29,6 @@
 unsigned long long *cnncc_prof_ticks_array(void);
 int cnncc_prof_layer_count(void);
 
-static int run_mode(const pair_model *m, void *out, const cnnrt_parallel *par, int two) {
-  const void *const ins[1] = {m->in};
-  void *const outs[1] = {out};
-  return two ? m_run_parallel(m->arena, m->weights, ins, outs, par)
-             : m_run(m->arena, m->weights, ins, outs);
-}
-
 int main(int argc, char **argv) {
   if (argc != 5) {
     fprintf(stderr, "usage: %s INPUT.npy WEIGHTS.bin|- ROUNDS BURST\n", argv[0]);
@@ -64,7 +57,7 @@ int main(int argc, char **argv) {
     best[i] = 1e300;
   }
   for (int i = 0; i < 3; i++) {
-    if (run_mode(&m, out, &par, 0) != 0 || run_mode(&m, out, &par, 1) != 0) {
+    if (pair_model_run(&m, out, NULL) != 0 || pair_model_run(&m, out, &par) != 0) {
       fprintf(stderr, "layer_pair: the model failed\n");
       return 1;
     }
@@ -78,7 +71,7 @@ int main(int argc, char **argv) {
         if (i == 1) {
           memset(ticks, 0, sizeof(unsigned long long) * (size_t)n);
         }
-        (void)run_mode(&m, out, &par, two);
+        (void)pair_model_run(&m, out, two ? &par : NULL);
       }
       for (int l = 0; l < n; l++) {
         const double per_run = (double)ticks[l] / (burst - 1);

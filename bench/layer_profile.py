@@ -112,13 +112,13 @@ def instrument(src, out_path):
             out.append(lines[j])
         i = j + 1
     if not names:
-        return None, None
+        return None, None, None
     # after the last #include line at the top
     last_inc = max(idx for idx, l in enumerate(out[:200]) if l.startswith("#include"))
     prelude = PRELUDE % {"n": len(names), "names": ", ".join(c_str(n) for n in names),
                          "ops": ", ".join(c_str(o) for o in ops), "out": out_path}
     out.insert(last_inc + 1, prelude)
-    return "\n".join(out), descs
+    return "\n".join(out), descs, list(zip(ops, names))
 
 
 ACTS = ["", "relu", "leaky_relu", "clip", "sigmoid", "hard_sigmoid", "hard_swish", "silu",
@@ -150,8 +150,9 @@ def describe(line):
     return d + (f" +{a}" if a else ""), macs
 
 
-def pair_threads(a, prof, descs):
-    """--pair-threads: builds prof/m.c with bench/layer_pair.c, runs it, prints the JSON."""
+def pair_threads(a, prof, descs, blocks):
+    """--pair-threads: builds prof/m.c with bench/layer_pair.c, runs it, prints the JSON.
+    blocks: (op, node name) of each instrumented layer block."""
     here = os.path.dirname(os.path.abspath(__file__))
     srcs = sorted(os.path.join(prof, f) for f in os.listdir(prof)
                   if f.endswith(".c") and not f.endswith("_main.c"))
@@ -167,8 +168,6 @@ def pair_threads(a, prof, descs):
     if r.returncode != 0 or not m:
         sys.exit("layer_profile: run failed: " + (r.stderr or r.stdout)[-2000:])
     per_ms = float(m.group(1)) / 1e3
-    with open(os.path.join(prof, "m.c")) as f:
-        names = [(mm.group(1), mm.group(2)) for mm in map(BLOCK.match, f.read().split("\n")) if mm]
     layers = []
     for line in r.stdout.splitlines():
         f = line.split("\t")
@@ -176,7 +175,7 @@ def pair_threads(a, prof, descs):
             continue
         k = int(f[0])
         min1, min2, mean1, mean2 = (float(x) / per_ms for x in f[1:])
-        layers.append({"op": names[k][0], "node": names[k][1], "desc": descs[k][0],
+        layers.append({"op": blocks[k][0], "node": blocks[k][1], "desc": descs[k][0],
                        "min_1t_ms": min1, "min_2t_ms": min2, "mean_1t_ms": mean1,
                        "mean_2t_ms": mean2, "speedup": min1 / min2 if min2 > 0 else 0.0})
     t1 = sum(l["min_1t_ms"] for l in layers)
@@ -216,7 +215,7 @@ def main():
             shutil.copy(os.path.join(a.gen, f), prof)
     ticks_file = os.path.abspath(os.path.join(prof, "ticks.tsv"))
     with open(os.path.join(prof, "m.c")) as f:
-        src, descs = instrument(f.read(), ticks_file)
+        src, descs, blocks = instrument(f.read(), ticks_file)
     if src is None:
         sys.exit("layer_profile: no layer blocks found in m.c (generated code changed?)")
     with open(os.path.join(prof, "m.c"), "w") as f:
@@ -227,7 +226,7 @@ def main():
                     "int cnncc_prof_layer_count(void);\n"
                     "int cnncc_prof_layer_count(void) { return %d; }\n" % len(descs))
     if a.pair_threads:
-        pair_threads(a, prof, descs)
+        pair_threads(a, prof, descs, blocks)
         return
     srcs = sorted(os.path.join(prof, f) for f in os.listdir(prof) if f.endswith(".c"))
     exe = os.path.join(prof, "prog")

@@ -136,9 +136,7 @@ typedef struct engines {
 static void run_engine(void *ctx, int which) {
   engines *e = (engines *)ctx;
   if (which == 0) {
-    const void *const ins[1] = {e->m->in};
-    void *const outs[1] = {e->out_cn};
-    (void)m_run(e->m->arena, e->m->weights, ins, outs);
+    (void)pair_model_run(e->m, e->out_cn, NULL);
   } else {
     ort_run(e->o);
   }
@@ -167,9 +165,7 @@ int main(int argc, char **argv) {
   }
   engines e = {&m, out_cn, &o};
   for (int i = 0; i < 3; i++) {
-    const void *const ins[1] = {m.in};
-    void *const outs[1] = {out_cn};
-    if (m_run(m.arena, m.weights, ins, outs) != 0) {
+    if (pair_model_run(&m, out_cn, NULL) != 0) {
       fprintf(stderr, "pair_ort: m_run failed\n");
       return 1;
     }

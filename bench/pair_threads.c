@@ -43,10 +43,7 @@ typedef struct modes {
 } modes;
 
 static int run_mode(const modes *s, int two) {
-  const void *const ins[1] = {s->m->in};
-  void *const outs[1] = {two ? s->out2 : s->out1};
-  return two ? m_run_parallel(s->m->arena, s->m->weights, ins, outs, s->par)
-             : m_run(s->m->arena, s->m->weights, ins, outs);
+  return two ? pair_model_run(s->m, s->out2, s->par) : pair_model_run(s->m, s->out1, NULL);
 }
 
 static void run_timed(void *ctx, int two) { (void)run_mode((const modes *)ctx, two); }

@@ -66,6 +66,13 @@ static int pair_model_load(pair_model *m, const char *tool, const char *input_pa
   return 0;
 }
 
+/* One run of the model into out: on the calling thread (par NULL) or on par's threads. */
+static int pair_model_run(const pair_model *m, void *out, const cnnrt_parallel *par) {
+  const void *const ins[1] = {m->in};
+  void *const outs[1] = {out};
+  return m_run_parallel(m->arena, m->weights, ins, outs, par);
+}
+
 /* max|a - ref| / max|ref| over n floats (max|a - ref| when ref is all zero). */
 static double pair_rel_diff(const float *a, const float *ref, int64_t n) {
   double diff = 0, big = 0;

@@ -436,7 +436,8 @@ static inline void cnnrt_mvec_run_(const cnnrt_conv_params *p, const float *x, c
   const int64_t step = 1;
 #endif
   /* The task's panels and tiles (tiles numbered over the plane's rows). */
-  const int64_t tiles_total = (n_rows + step - 1) / step * ((len + tile - 1) / tile);
+  const int64_t tiles_per_row = (len + tile - 1) / tile;
+  const int64_t tiles_total = (n_rows + step - 1) / step * tiles_per_row;
   const int by_pixels = cnnrt_conv_mvec_split_pixels(p, n_tasks);
   if (by_pixels || p->n != 1 || n_tasks == 1) {
     steal = NULL;
@@ -461,7 +462,6 @@ static inline void cnnrt_mvec_run_(const cnnrt_conv_params *p, const float *x, c
    * 128 -> 128 layer, a 1.7 MB copy per task next to 0.4 ms of compute at two threads). */
   int64_t r_lo = 0, r_hi = g.rows;
   if (by_pixels) {
-    const int64_t tiles_per_row = (len + tile - 1) / tile;
     if (g.flat) { /* one row of oh * ow pixels; the copy's rows are output rows */
       r_lo = ti_lo * tile / ow;
       const int64_t pix_hi = ti_hi * tile < plane ? ti_hi * tile : plane;
@@ -528,6 +528,7 @@ static inline void cnnrt_mvec_run_(const cnnrt_conv_params *p, const float *x, c
      * Each tile prefetches its share of the next block's lines instead. */
     const int64_t tiles_per_block = ti_hi - ti_lo;
     const float *w_end = wp + hi * CNNRT_CONV_MVEC_MR * k;
+    const int64_t next_lines = kc * CNNRT_CONV_MVEC_MR * (int64_t)sizeof(float) / 64;
     /* With steal: pieces of one panel, own ones [own_lo, own_hi) first; else [lo, hi) once. */
     const int64_t own_lo = panels * t / n_tasks, own_hi = panels * (t + 1) / n_tasks;
     int64_t u0 = lo, u1 = hi;
@@ -545,10 +546,9 @@ static inline void cnnrt_mvec_run_(const cnnrt_conv_params *p, const float *x, c
         for (int64_t k0 = 0; k0 < k; k0 += kc) {
           const int64_t kb = k - k0 < kc ? k - k0 : kc;
           /* The next block (past this panel's end, the next panel's first one if next_panel),
-           * kc rows of 32 floats, in 64-byte lines. */
+           * kc rows of 32 floats: next_lines 64-byte lines. */
           const float *next =
               k0 + kb < k || next_panel ? wpan + (k0 + kb) * CNNRT_CONV_MVEC_MR : w_end;
-          const int64_t next_lines = kc * CNNRT_CONV_MVEC_MR * (int64_t)sizeof(float) / 64;
           int64_t ti = 0;
           for (int64_t oy = 0; oy < n_rows; oy += step) {
             const int64_t pair = step == 2 && oy + 1 < n_rows;
