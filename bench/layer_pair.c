@@ -36,7 +36,8 @@ int main(int argc, char **argv) {
   }
   const int rounds = atoi(argv[3]), burst = atoi(argv[4]);
   pair_model m;
-  if (rounds < 1 || burst < 2 || pair_model_load(&m, "layer_pair", argv[1], argv[2]) != 0) {
+  if (rounds < 1 || burst < 2 ||
+      pair_model_load(&m, PAIR_MODEL_DESC(M, m), "layer_pair", argv[1], argv[2]) != 0) {
     fprintf(stderr, "layer_pair: ROUNDS >= 1, BURST >= 2, and a model that loads\n");
     return 2;
   }

@@ -154,7 +154,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   pair_model m;
-  if (pair_model_load(&m, "pair_ort", argv[3], argv[4]) != 0) {
+  if (pair_model_load(&m, PAIR_MODEL_DESC(M, m), "pair_ort", argv[3], argv[4]) != 0) {
     return 1;
   }
   float *out_cn = (float *)cnnrt_driver_alloc(sizeof(float) * M_OUTPUT0_SIZE);

@@ -59,7 +59,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   pair_model m;
-  if (pair_model_load(&m, "pair_threads", argv[1], argv[2]) != 0) {
+  if (pair_model_load(&m, PAIR_MODEL_DESC(M, m), "pair_threads", argv[1], argv[2]) != 0) {
     return 1;
   }
   float *out1 = (float *)cnnrt_driver_alloc(sizeof(float) * M_OUTPUT0_SIZE);

@@ -1,9 +1,11 @@
-/* pair_util.h — what bench/pair_ort.c and bench/pair_threads.c share: loading the generated
- * model's input and weights as its own driver does, and timing two ways of running it in
- * alternating bursts within one process.
+/* pair_util.h — what the bench's pair tools (pair_ort.c, pair_threads.c, pair_variants.c,
+ * layer_pair.c) share: loading a generated model's input and weights as its own driver does, and
+ * timing two ways of running it in alternating bursts within one process.
  *
- * Include after the generated m.h and cnnrt_driver.h (the M_* macros and the driver's host
- * helpers: huge-page buffers, weights and .npy input loading).
+ * Include after the generated header(s) and cnnrt_driver.h (the driver's host helpers: huge-page
+ * buffers, weights and .npy input loading). PAIR_MODEL_DESC(M, m) describes the model of m.h
+ * (its M_* macros and m_run_parallel); any other prefix works the same, so one program can hold
+ * two builds of a model (pair_variants.c: a.h and b.h).
  *
  * Why bursts: on a shared machine the speed of a core changes in phases lasting seconds, so
  * two processes timed one after the other can see different machines. pair_time runs `burst`
@@ -32,32 +34,48 @@ static double pair_median(double *v, int n) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* The generated model's buffers: its input (read from a .npy file), arena and weights. */
+/* What a tool needs to know of a generated model: the macros and run function of its header. */
+typedef struct pair_model_desc {
+  int n_inputs, in_dtype, out_dtype, in_rank, weights_embedded;
+  const char *in_name;
+  const int64_t *in_shape;
+  int64_t in_size, out_size, arena_bytes, weights_bytes;
+  cnnrt_driver_run_fn run; /* p_run_parallel */
+} pair_model_desc;
+
+/* The description of the model whose header defines P_* macros and p_run_parallel. */
+#define PAIR_MODEL_DESC(P, p)                                                                      \
+  ((pair_model_desc){P##_NUM_INPUTS, P##_INPUT0_DTYPE, P##_OUTPUT0_DTYPE, P##_INPUT0_RANK,         \
+                     P##_WEIGHTS_EMBEDDED, P##_INPUT0_NAME, (const int64_t[])P##_INPUT0_SHAPE,     \
+                     P##_INPUT0_SIZE, P##_OUTPUT0_SIZE, P##_ARENA_BYTES, P##_WEIGHTS_BYTES,        \
+                     p##_run_parallel})
+
+/* A generated model's buffers: its input (read from a .npy file), arena and weights. */
 typedef struct pair_model {
+  pair_model_desc d;
   float *in;
   void *arena;
-  const void *weights; /* NULL when the weights are embedded in m.c */
+  const void *weights; /* NULL when the weights are embedded in the generated code */
 } pair_model;
 
 /* Loads them; `tool` names the program in messages. 0, or 1 after a message. */
-static int pair_model_load(pair_model *m, const char *tool, const char *input_path,
-                           const char *weights_path) {
-  if (M_NUM_INPUTS != 1 || M_INPUT0_DTYPE != 1 || M_OUTPUT0_DTYPE != 1) {
+static int pair_model_load(pair_model *m, pair_model_desc d, const char *tool,
+                           const char *input_path, const char *weights_path) {
+  m->d = d;
+  if (d.n_inputs != 1 || d.in_dtype != 1 || d.out_dtype != 1) {
     fprintf(stderr, "%s: the model must have one float input and one float output\n", tool);
     return 1;
   }
-  const int64_t in_dims[] = M_INPUT0_SHAPE;
-  const cnnrt_driver_tensor in_tensor = {M_INPUT0_NAME, M_INPUT0_NAME, M_INPUT0_DTYPE,
-                                         M_INPUT0_RANK, in_dims};
-  m->in = (float *)cnnrt_driver_alloc(sizeof(float) * M_INPUT0_SIZE);
-  m->arena = cnnrt_driver_alloc(M_ARENA_BYTES);
+  const cnnrt_driver_tensor in_tensor = {d.in_name, d.in_name, d.in_dtype, d.in_rank, d.in_shape};
+  m->in = (float *)cnnrt_driver_alloc(sizeof(float) * d.in_size);
+  m->arena = cnnrt_driver_alloc(d.arena_bytes);
   m->weights = NULL;
   if (!m->in || !m->arena || cnnrt_driver_load_input(input_path, &in_tensor, m->in)) {
     return 1;
   }
-  if (!M_WEIGHTS_EMBEDDED) {
+  if (!d.weights_embedded) {
     int size_ok;
-    m->weights = cnnrt_driver_read_weights(weights_path, M_WEIGHTS_BYTES, &size_ok);
+    m->weights = cnnrt_driver_read_weights(weights_path, d.weights_bytes, &size_ok);
     if (!m->weights || !size_ok) {
       fprintf(stderr, "%s: %s: not the model's weights\n", tool, weights_path);
       return 1;
@@ -70,7 +88,7 @@ static int pair_model_load(pair_model *m, const char *tool, const char *input_pa
 static int pair_model_run(const pair_model *m, void *out, const cnnrt_parallel *par) {
   const void *const ins[1] = {m->in};
   void *const outs[1] = {out};
-  return m_run_parallel(m->arena, m->weights, ins, outs, par);
+  return m->d.run(m->arena, m->weights, ins, outs, par);
 }
 
 /* max|a - ref| / max|ref| over n floats (max|a - ref| when ref is all zero). */
