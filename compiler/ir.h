@@ -115,6 +115,9 @@ typedef struct cn_node {
   const char *kernel;
   int64_t scratch_bytes; /* arena scratch the kernel needs while it runs */
   int64_t scratch_offset;
+  /* When the scratch is one region per task and nothing else (cn_set_task_scratch): a region's
+   * bytes, so that the memory plan may place every such node's task t at one address; else 0. */
+  int64_t task_scratch_bytes;
   /* Built by the autodiff pass: runs in NAME_backward, after the forward nodes (which it may read
    * the saved values of). Only the code generator's driver looks at it, to split the functions. */
   bool backward;

@@ -145,6 +145,7 @@ bool cn_pass_layout(cn_graph *g, int max_threads, cn_diag *d) {
       n->variant = CN_CONV_DW_NCHWC_AVX2;
       n->kernel = "f32_dwconv_nchw8c_avx2 (x, y NCHW8c)";
       n->scratch_bytes = 0;
+      n->task_scratch_bytes = 0;
       continue;
     }
     const int id = cn_schedule_add_packed(g, n->in[1], "_nchw8c",
@@ -156,7 +157,7 @@ bool cn_pass_layout(cn_graph *g, int max_threads, cn_diag *d) {
     n->kernel = x && y ? "f32_pw_nchw8c_6x16_avx2 (x, y NCHW8c)"
                 : x    ? "f32_pw_nchw8c_6x16_avx2 (x NCHW8c, y NCHW)"
                        : "f32_pw_nchw8c_6x16_avx2 (x NCHW, y NCHW8c)";
-    n->scratch_bytes = cn_task_scratch_bytes(cnnrt_pw_nchwc_scratch_bytes(p), max_threads);
+    cn_set_task_scratch(n, cnnrt_pw_nchwc_scratch_bytes(p), max_threads);
     cn_schedule_residual_in_place(g, i);
   }
   free(kind);

@@ -27,9 +27,11 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, b
 bool cn_pass_layout(cn_graph *g, int max_threads, cn_diag *d);
 /* Shared with the layout pass (schedule.c): a float constant of `bytes` named after value src
  * plus suffix (its id; g->values may move); the scratch of max_threads task regions of per_task
- * bytes; a residual convolution's output placed in its residual's storage where safe. */
+ * bytes (after other scratch of the node), or as the node's whole scratch; a residual
+ * convolution's output placed in its residual's storage where safe. */
 int cn_schedule_add_packed(cn_graph *g, int src, const char *suffix, int64_t bytes);
 int64_t cn_task_scratch_bytes(int64_t per_task, int max_threads);
+void cn_set_task_scratch(cn_node *n, int64_t per_task, int max_threads);
 bool cn_schedule_residual_in_place(cn_graph *g, int i);
 /* --gemm libxsmm: runs before cn_pass_schedule and claims the convolutions and Gemm nodes that
  * libxsmm runs (variant CN_CONV_XSMM / CN_GEMM_XSMM, which cn_pass_schedule then leaves alone).

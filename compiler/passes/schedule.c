@@ -75,6 +75,12 @@ int64_t cn_task_scratch_bytes(int64_t per_task, int max_threads) {
   return (per_task + 63) / 64 * 64 * (max_threads > 1 ? max_threads : 1);
 }
 
+/* The node's scratch is just its task regions: the memory plan may move them (memplan.c). */
+void cn_set_task_scratch(cn_node *n, int64_t per_task, int max_threads) {
+  n->scratch_bytes = cn_task_scratch_bytes(per_task, max_threads);
+  n->task_scratch_bytes = (per_task + 63) / 64 * 64;
+}
+
 /* Replaces the weight input of a group-1 2-D convolution by its 6-row panel form (AVX2). */
 static void pack_conv_weights(cn_graph *g, cn_node *n) {
   const cnnrt_conv_params *p = n->params;
@@ -131,8 +137,7 @@ static bool schedule_x86_winograd(cn_graph *g, int i, int max_threads, bool tune
   n->variant = CN_CONV_WINOGRAD_AVX2;
   n->kernel = "f32_conv_winograd43_avx2 (F(4x4,3x3), 36 GEMMs 12x32_avx512|6x16_avx2)";
   const int64_t tb = cnnrt_winograd43_tile_block(p);
-  n->scratch_bytes =
-      cn_task_scratch_bytes(cnnrt_f32_conv_winograd43_scratch_bytes(p, tb), max_threads);
+  cn_set_task_scratch(n, cnnrt_f32_conv_winograd43_scratch_bytes(p, tb), max_threads);
   return true;
 }
 
@@ -208,7 +213,7 @@ static bool schedule_x86_mvec(cn_graph *g, int i, int max_threads, bool tune_avx
   n = &g->nodes[i];
   n->variant = CN_CONV_MVEC_AVX512;
   n->kernel = "f32_conv_mvec_32x14_avx512|16x6_avx2 (lanes over output channels)";
-  n->scratch_bytes = cn_task_scratch_bytes(cnnrt_f32_conv_mvec_scratch_bytes(n->params), max_threads);
+  cn_set_task_scratch(n, cnnrt_f32_conv_mvec_scratch_bytes(n->params), max_threads);
   return true;
 }
 
@@ -241,8 +246,7 @@ static void schedule_arm_conv(cn_graph *g, int i, int target, int max_threads) {
     n->variant = CN_CONV_GEMM_NEON;
     n->kernel = target == 1 ? "f32_conv_gemm_8x12_neon" : "f32_conv_gemm_4x8_neon";
     /* One scratch region per task; regions stay 64-byte aligned. */
-    n->scratch_bytes =
-        cn_task_scratch_bytes(cnnrt_f32_conv_gemm_neon_scratch_bytes(n->params), max_threads);
+    cn_set_task_scratch(n, cnnrt_f32_conv_gemm_neon_scratch_bytes(n->params), max_threads);
   } else if (p->group == p->c_in && p->group == p->c_out) {
     n->variant = CN_CONV_DW_NEON;
     n->kernel = "f32_dwconv2d_neon";
@@ -260,8 +264,7 @@ static void schedule_arm_conv(cn_graph *g, int i, int target, int max_threads) {
     n->variant = CN_CONV_GROUPED_NEON;
     n->kernel = target == 1 ? "f32_conv_grouped_gemm_8x12_neon (one GEMM per group)"
                             : "f32_conv_grouped_gemm_4x8_neon (one GEMM per group)";
-    n->scratch_bytes =
-        cn_task_scratch_bytes(cnnrt_f32_conv_grouped_neon_scratch_bytes(n->params), max_threads);
+    cn_set_task_scratch(n, cnnrt_f32_conv_grouped_neon_scratch_bytes(n->params), max_threads);
   }
 }
 
@@ -490,8 +493,7 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, b
       n = &g->nodes[i];
       n->variant = CN_CONV_DIRECT_AVX2;
       n->kernel = "f32_conv_direct_12x32_avx512|6x16_avx2 (c_in <= 4)";
-      n->scratch_bytes =
-          cn_task_scratch_bytes(cnnrt_f32_conv_direct_avx2_scratch_bytes(n->params), max_threads);
+      cn_set_task_scratch(n, cnnrt_f32_conv_direct_avx2_scratch_bytes(n->params), max_threads);
     } else if (p->group == 1) {
       pack_conv_weights(g, n);
       n = &g->nodes[i]; /* (values may have moved; nodes did not, but keep it obvious) */
@@ -502,8 +504,7 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, b
                       ? "f32_conv_gemm_12x32_avx512|6x16_avx2 (tasks split output channels)"
                       : "f32_conv_gemm_12x32_avx512|6x16_avx2";
       /* One scratch region per task; regions stay 64-byte aligned. */
-      n->scratch_bytes =
-          cn_task_scratch_bytes(cnnrt_f32_conv_gemm_avx2_scratch_bytes(n->params), max_threads);
+      cn_set_task_scratch(n, cnnrt_f32_conv_gemm_avx2_scratch_bytes(n->params), max_threads);
       if (CNNCC_RESIDUAL_IN_PLACE && cn_schedule_residual_in_place(g, i)) {
         n->kernel = cnnrt_conv_gemm_split_channels(n->params, max_threads)
                         ? "f32_conv_gemm_12x32_avx512|6x16_avx2 (tasks split output channels, "
@@ -525,8 +526,7 @@ bool cn_pass_schedule(cn_graph *g, int target, int max_threads, bool winograd, b
       n->in[1] = id;
       n->variant = CN_CONV_GROUPED_AVX2;
       n->kernel = "f32_conv_grouped_gemm_12x32_avx512|6x16_avx2 (one GEMM per group)";
-      n->scratch_bytes =
-          cn_task_scratch_bytes(cnnrt_f32_conv_grouped_avx2_scratch_bytes(n->params), max_threads);
+      cn_set_task_scratch(n, cnnrt_f32_conv_grouped_avx2_scratch_bytes(n->params), max_threads);
     }
   }
   return true;

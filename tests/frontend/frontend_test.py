@@ -1541,6 +1541,44 @@ def deterministic_threads(ctx):
 
 
 @case
+def task_scratch_block(ctx):
+    """Compiled for several threads, every layer's per-task scratch is one block after the
+    tensors, task t at the same address in every layer (compiler/passes/memplan.c): the quickstart
+    CNN's and the zoo model's task-split kernels all pass the same (offset, region stride), and
+    the block of max-threads regions ends the arena. For one thread the plan keeps the scratch
+    among the tensors (a smaller arena)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    models = [os.path.join(here, "..", "..", "examples", "quickstart", "fashion_cnn.onnx")]
+    models.append(os.path.join(here, "..", "..", "examples", "dsl", "resnet18.cnn"))
+    ref = re.compile(r"\(unsigned char \*\)\(void \*\)\(A \+ (\d+)\), (\d+)")
+    for model in models:
+        arenas = {}
+        for threads in (1, 2, 3):
+            out = os.path.join(ctx.fresh("tsb"), "m.c")
+            r = ctx.cnncc([model, "-o", out, "--weights", out[:-2] + ".bin"] +
+                          (["--max-threads", str(threads)] if threads > 1 else []))
+            check(r.returncode == 0, "cnncc failed:\n%s" % r.stderr)
+            with open(out) as f:
+                code = f.read()
+            with open(out[:-2] + ".h") as f:
+                arena = int(re.search(r"#define M_ARENA_BYTES (\d+)", f.read()).group(1))
+            arenas[threads] = arena
+            refs = set((int(a), int(b)) for a, b in ref.findall(code))
+            if threads == 1:
+                continue
+            check(len(ref.findall(code)) >= 2, "%s: fewer than two task-split layers" % model)
+            check(len(refs) == 1, "%s, %d threads: task scratch at %s, not one block" %
+                  (model, threads, sorted(refs)))
+            offset, stride = refs.pop()
+            check(offset + threads * stride == arena, "%s, %d threads: the block [%d, %d + %d x "
+                  "%d) does not end the %d-byte arena" % (model, threads, offset, offset,
+                                                           threads, stride, arena))
+        check(arenas[1] < arenas[2] < arenas[3], "%s: arenas %s" % (model, arenas))
+        print("  %s: arenas %s bytes for 1/2/3 threads, task scratch one block" %
+              (os.path.basename(model), arenas))
+
+
+@case
 def memory_bounded(ctx):
     """cnncc holds a model's weights at most about twice (file + decoded message while loading,
     graph + weights blob while writing): on a model of 64 MiB of weights its peak RSS stays under
