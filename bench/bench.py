@@ -152,8 +152,9 @@ def onnx_macs(path):
 
 
 def cnncc_info(cnncc, onnx_path):
-    """(MACs, arena bytes, full text) from `cnncc --info`."""
-    r = sh([cnncc, "--info", onnx_path])
+    """(MACs, arena bytes, full text) from `cnncc --info`, for the benchmarked build (compiled
+    with --max-threads 2: its task scratch block makes the arena larger than a 1-thread one's)."""
+    r = sh([cnncc, "--info", onnx_path, "--max-threads", "2"])
     text = r.stdout + r.stderr
     macs = re.search(r"^MACs:\s*(\d+)", text, re.M)
     arena = re.search(r"^arena bytes:\s*(\d+)", text, re.M)
