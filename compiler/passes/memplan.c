@@ -107,11 +107,9 @@ bool cn_pass_memplan(cn_graph *g, cn_diag *d) {
   for (int i = 0; i < g->n_nodes; i++) {
     const cn_node *n = &g->nodes[i];
     if (!n->dead && n->scratch_bytes > 0) {
-      if (is_task_scratch(n)) {
+      if (is_task_scratch(n)) { /* every such node has max_threads regions */
         region = n->task_scratch_bytes > region ? n->task_scratch_bytes : region;
-        tasks = n->scratch_bytes / n->task_scratch_bytes > tasks
-                    ? n->scratch_bytes / n->task_scratch_bytes
-                    : tasks;
+        tasks = n->scratch_bytes / n->task_scratch_bytes;
       } else {
         bufs[nb++] = (buffer){align_up(n->scratch_bytes), -1, i, i, -1, i};
       }

@@ -78,7 +78,7 @@ int64_t cn_task_scratch_bytes(int64_t per_task, int max_threads) {
 /* The node's scratch is just its task regions: the memory plan may move them (memplan.c). */
 void cn_set_task_scratch(cn_node *n, int64_t per_task, int max_threads) {
   n->scratch_bytes = cn_task_scratch_bytes(per_task, max_threads);
-  n->task_scratch_bytes = (per_task + 63) / 64 * 64;
+  n->task_scratch_bytes = cn_task_scratch_bytes(per_task, 1); /* one region */
 }
 
 /* Replaces the weight input of a group-1 2-D convolution by its 6-row panel form (AVX2). */
